@@ -60,7 +60,6 @@ import enum
 import importlib.metadata
 import json
 import logging
-import math
 import os
 import pathlib
 import platform
@@ -466,10 +465,11 @@ class RunStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = work(conn)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         return result
 
     def _init_schema(self) -> None:
@@ -566,12 +566,13 @@ class RunStore:
         return True
 
     # ------------------------------------------------------------------ buffering
-    def _buffer(self, rows: list[tuple], row: tuple, n: int = 1) -> None:
+    def _buffer(self, attr: str, rows: list[tuple]) -> None:
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
         with self._lock:
-            rows.append(row)
-            self._pending += n
+            # Look the list up under the lock: a commit may have just swapped it out.
+            getattr(self, attr).extend(rows)
+            self._pending += len(rows)
             backlog = self._pending >= MAX_PENDING_ROWS
         self._ensure_flusher()
         if backlog:
@@ -613,7 +614,10 @@ class RunStore:
             batch = self._take_pending()
             steps, evals, layers, progress = batch
 
+            batch_written = False
+
             def write(c: sqlite3.Connection) -> Any:
+                nonlocal batch_written
                 if steps:
                     c.executemany(_INSERT_STEP, steps)
                 if evals:
@@ -622,18 +626,34 @@ class RunStore:
                     c.executemany(_INSERT_LAYER, layers)
                 if progress:
                     c.executemany(_UPDATE_PROGRESS, [(d, t, r) for r, (d, t) in progress.items()])
+                batch_written = True
                 return work(c) if work is not None else None
 
             try:
                 return self._transaction(write)
-            except sqlite3.OperationalError:
-                self._requeue(batch)  # locked or I/O trouble: keep the rows, retry later
+            except BaseException as exc:
+                # The transaction was rolled back. Keep the buffered rows for the next commit
+                # when the database was busy or ``work`` failed (e.g. an unknown run); drop
+                # them only if they themselves cannot be written, or every commit would fail.
+                if batch_written or isinstance(exc, (sqlite3.OperationalError, KeyboardInterrupt)):
+                    self._requeue(batch)
+                else:
+                    logger.error("RunStore: dropped %d buffered rows that cannot be written: %s",
+                                 len(steps) + len(evals) + len(layers) + len(progress), exc)
                 raise
 
     def flush(self) -> None:
         """Commit everything buffered so far (no-op when nothing is)."""
         if self._pending:
             self._commit()
+
+    def _flush_for_read(self) -> None:
+        # A page must still see what is committed even if this commit has to wait or fails
+        # (the rows stay buffered and the background thread retries them).
+        try:
+            self.flush()
+        except sqlite3.OperationalError as exc:
+            logger.warning("RunStore: could not commit buffered rows before a read: %s", exc)
 
     def close(self) -> None:
         """Commit what is buffered, stop the background thread, close connections."""
@@ -647,7 +667,8 @@ class RunStore:
             t = self._flusher_thread
             if t is not None and t is not threading.current_thread():
                 t.join(timeout=5)
-            self._close_connections()
+            with self._flush_lock:
+                self._close_connections()
             atexit.unregister(self._atexit)
 
     # ------------------------------------------------------------------ runs
@@ -723,7 +744,7 @@ class RunStore:
     def get_run(self, run_id: str) -> dict[str, Any]:
         """One run as a dict (keys: ``RUN_COLUMNS``); config and versions parsed."""
         self._check_id(run_id)
-        self.flush()
+        self._flush_for_read()
         row = self._conn().execute(self._RUN_SELECT + " WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
@@ -732,7 +753,7 @@ class RunStore:
 
     def list_runs(self, group_id: str | None = None) -> pd.DataFrame:
         """All runs (or one group's), newest first, columns ``RUN_COLUMNS``."""
-        self.flush()
+        self._flush_for_read()
         sql, args = self._RUN_SELECT, ()
         if group_id is not None:
             sql, args = sql + " WHERE group_id = ?", (group_id,)
@@ -748,8 +769,8 @@ class RunStore:
         """
         self._check_id(run_id)
         self._check_status(status)
-        if message is not None:
-            message = _check_text(str(message), "message", 10 * MAX_MESSAGE_CHARS)[:MAX_MESSAGE_CHARS]
+        if message is not None:  # often an exception's text: never refuse it, trim it
+            message = str(message)[:MAX_MESSAGE_CHARS].encode("utf-8", "replace").decode("utf-8")
         now = _now()
         if status in ACTIVE_STATUSES:
             sql = (
@@ -815,7 +836,8 @@ class RunStore:
 
             found = self._commit(work)
             self._known.discard(run_id)
-            self._deleted.add(run_id)
+            if found:
+                self._deleted.add(run_id)
         folder = self._checkpoint_path(run_id)
         if folder.is_dir():
             shutil.rmtree(folder, ignore_errors=True)
@@ -839,7 +861,7 @@ class RunStore:
         row = (run_id, _int(step, "step"), _float(epoch), _float(wall_seconds), _float(train_loss),
                _float(train_error), _float(lr), _float(images_per_second))
         if self._accepts_logs(run_id):
-            self._buffer(self._steps, row)
+            self._buffer("_steps", [row])
 
     def log_eval(
         self,
@@ -855,7 +877,7 @@ class RunStore:
         row = (run_id, _int(step, "step"), _float(epoch), _float(wall_seconds), _float(test_loss),
                _float(test_error))
         if self._accepts_logs(run_id):
-            self._buffer(self._evals, row)
+            self._buffer("_evals", [row])
 
     def log_layer_stats(self, run_id: str, step: int, kind: str, values: Mapping[str, float]) -> None:
         """Buffer one value per layer, e.g. ``kind="grad_norm"``, ``{"layer1.0.conv1": 0.3, ...}``.
@@ -865,17 +887,8 @@ class RunStore:
         step = _int(step, "step")
         kind = _check_text(kind, "layer stat kind", 64)
         rows = [(run_id, kind, step, i, str(layer), _float(v)) for i, (layer, v) in enumerate(values.items())]
-        if not rows or not self._accepts_logs(run_id):
-            return
-        if self._closed:
-            raise RuntimeError(f"{self!r} is closed")
-        with self._lock:
-            self._layers.extend(rows)
-            self._pending += len(rows)
-            backlog = self._pending >= MAX_PENDING_ROWS
-        self._ensure_flusher()
-        if backlog:
-            self.flush()
+        if rows and self._accepts_logs(run_id):
+            self._buffer("_layers", rows)
 
     def log_event(self, run_id: str, step: int, kind: str, detail: Mapping[str, Any] | None = None) -> None:
         """Record an event at a step; committed at once (with everything buffered before it).
@@ -909,7 +922,7 @@ class RunStore:
 
     # ------------------------------------------------------------------ reads
     def _read(self, sql: str, args: Iterable[Any]) -> list[tuple]:
-        self.flush()
+        self._flush_for_read()
         return self._conn().execute(sql, tuple(args)).fetchall()
 
     def steps(self, run_id: str, since_step: int = -1) -> pd.DataFrame:

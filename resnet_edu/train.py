@@ -1,0 +1,476 @@
+"""One training run: the paper's recipe, its learning-rate schedule, and what it records.
+
+Sec. 4.2 (CIFAR-10): SGD with momentum 0.9, weight decay 1e-4, batch 128, He init, BN,
+lr 0.1 divided by 10 at 32k and 48k of 64k iterations (here: at 50% and 75% of the chosen
+length), pad-4 crop + flip augmentation; ResNet-110 warms up at lr 0.01 until the training
+error is below 80% (about 400 iterations).
+
+A :class:`Trainer` advances one network one step at a time, so a comparison group can
+train in *lockstep* (plain-20, plain-56, ResNet-56 each take step k on the same batch k
+before any takes step k+1): their curves always compare equal iterations. The group loop
+and the threads live in :mod:`resnet_edu.jobs`; this module has no thread of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from resnet_edu import models
+from resnet_edu.probes import ResponseRecorder, conv_gradient_norms
+
+RECIPES = ("classroom", "paper")
+PRECISIONS = ("auto", "fp32", "bf16")
+CHECKPOINT_FORMAT = "resnet-lab-checkpoint-1"
+MAX_LR = 100.0  # above this no SGD run can learn anything; lr 10 is allowed (it shows divergence)
+MAX_BATCH = 4096
+MAX_EPOCHS = 1000
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run. Frozen: safe to hand to a thread; stored with the run."""
+
+    # the network
+    family: str = "cifar"  # "cifar" (depth 6n+2) or "imagenet" (18/34/50/101/152)
+    depth: int = 20  # weighted layers, as the paper counts them
+    shortcuts: bool = True  # False: the plain twin (same layers, no shortcut addition)
+    shortcut_type: str = "A"  # "A" zero-pad identity, "B" projection when the shape changes, "C" always
+    # the data
+    dataset: str = "synthetic"  # "synthetic" (built in, offline), "cifar10" or "imagefolder"
+    data_root: str | None = None  # folder of cifar10 / imagefolder data; None: RESNET_EDU_DATA or ./data
+    image_size: int = 32  # pixels per side the images are resized to (imagefolder)
+    # the recipe
+    recipe: str = "classroom"  # "classroom": labelled changes for few-minute runs; "paper": Sec. 4.2 exactly
+    epochs: int = 3  # passes over the training set; the lr schedule follows this length
+    max_steps: int | None = None  # stop after this many iterations (the schedule still follows epochs)
+    batch_size: int = 128  # images per SGD step (Sec. 4.2: 128)
+    lr: float = 0.1  # initial learning rate (Sec. 4.2: 0.1)
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    seed: int = 0  # initial weights and batch order; the synthetic images themselves never change
+    # recording
+    probe_every: int = 10  # iterations between gradient-norm / layer-response recordings (0: never)
+    precision: str = "auto"  # "auto": bf16 on CUDA and on CPUs with native bf16 (AMX); else fp32
+    name: str | None = None  # shown in the app; default e.g. "plain-56" / "ResNet-56"
+
+    @property
+    def run_name(self) -> str:
+        if self.name:
+            return self.name
+        kind = "ResNet" if self.shortcuts else "plain"
+        suffix = "" if self.shortcut_type == ("A" if self.family == "cifar" else "B") else f" ({self.shortcut_type})"
+        prefix = "" if self.family == "cifar" else "ImageNet "
+        return f"{prefix}{kind}-{self.depth}{suffix}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    def validate(self) -> None:
+        """Raise ValueError with a message a student can act on; build nothing."""
+        if self.family == "cifar":
+            models._check_cifar_depth(self.depth)
+        elif self.family == "imagenet":
+            if self.depth not in models.IMAGENET_DEPTHS:
+                raise ValueError(f"ImageNet depth {self.depth!r} is not one of 18, 34, 50, 101, 152")
+        else:
+            raise ValueError(f"unknown family {self.family!r}: use 'cifar' or 'imagenet'")
+        if self.shortcut_type not in models.SHORTCUT_TYPES:
+            raise ValueError(f"unknown shortcut type {self.shortcut_type!r}: use A, B or C")
+        if self.recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {self.recipe!r}: use 'classroom' or 'paper'")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}: use auto, fp32 or bf16")
+        _check_number(self.lr, "learning rate", low=0.0, high=MAX_LR, low_open=True)
+        _check_number(self.momentum, "momentum", low=0.0, high=0.999)
+        _check_number(self.weight_decay, "weight decay", low=0.0, high=0.1)
+        _check_whole(self.epochs, "epochs", 1, MAX_EPOCHS)
+        _check_whole(self.batch_size, "batch size", 1, MAX_BATCH)
+        _check_whole(self.seed, "seed", 0, 2**31 - 1)
+        _check_whole(self.probe_every, "probe interval", 0, 100_000)
+        _check_whole(self.image_size, "image size", 16, 512)
+        if self.max_steps is not None:
+            _check_whole(self.max_steps, "max steps", 1, 10_000_000)
+        if self.family == "cifar" and self.image_size != 32:
+            raise ValueError("CIFAR-style nets expect 32x32 images: use image size 32, or an ImageNet-style net")
+        if self.name is not None and len(str(self.name)) > 200:
+            raise ValueError("run name is longer than 200 characters")
+
+
+def _check_number(value: Any, what: str, *, low: float, high: float, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, not {value!r}")
+    if value < low or (low_open and value == low):
+        raise ValueError(f"{what} must be {'greater than' if low_open else 'at least'} {low:g}, not {value:g}")
+    if value > high:
+        raise ValueError(f"{what} {value:g} is absurd: the largest allowed is {high:g}")
+
+
+def _check_whole(value: Any, what: str, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} must be a whole number, not {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be between {low} and {high}, not {value}")
+
+
+# ---------------------------------------------------------------- recipes
+
+# Each deviation of the "classroom" recipe from the paper, in words shown by the app (en, ko).
+RECIPE_NOTES: dict[str, list[tuple[str, str]]] = {
+    "paper": [
+        ("Exactly Sec. 4.2: SGD (momentum 0.9, weight decay 1e-4), He init, lr 0.1 ÷10 at 50% and 75% of the run; "
+         "nets of 110+ layers warm up at lr 0.01 until training error < 80%.",
+         "4.2절 그대로: SGD(모멘텀 0.9, 가중치 감쇠 1e-4), He 초기화, 학습률 0.1을 전체의 50%·75% 지점에서 ÷10; "
+         "110층 이상은 훈련 오류가 80% 아래로 내려갈 때까지 학습률 0.01로 예열."),
+        ("In short runs ResNet-56 can collapse for hundreds of iterations (loss explodes at lr 0.1, then sits at "
+         "chance): keep this recipe to show that.",
+         "짧은 실행에서는 ResNet-56이 수백 번의 반복 동안 무너질 수 있습니다(학습률 0.1에서 손실이 폭발한 뒤 "
+         "찍기 수준에 머묾). 이 현상을 보여 줄 때 이 레시피를 쓰세요."),
+    ],
+    "classroom": [
+        ("Like the paper, but each residual branch's last BN starts at γ = 0, so every residual block starts as the "
+         "identity (Goyal et al. 2017; torchvision's zero_init_residual). Plain nets are unchanged.",
+         "논문과 같되, 각 잔차 가지의 마지막 BN을 γ = 0으로 시작해 모든 잔차 블록이 항등 함수에서 출발합니다"
+         "(Goyal 외 2017; torchvision의 zero_init_residual). 평범한 망은 그대로입니다."),
+        ("Why: with lr 0.1 from the first step, a ResNet-56 in a few-minute run can blow up and sit at chance for "
+         "hundreds of iterations — behind plain-56, the opposite of the paper.",
+         "이유: 첫 반복부터 학습률 0.1을 쓰면 몇 분짜리 실행에서 ResNet-56이 폭발해 수백 번의 반복 동안 찍기 수준에 "
+         "머물 수 있습니다. 논문과 정반대로 평범한 56층보다 뒤처집니다."),
+        ("The lr schedule (÷10 at 50% and 75%) is scaled to the chosen number of epochs.",
+         "학습률 일정(50%·75% 지점에서 ÷10)은 선택한 에폭 수에 맞춰 줄어듭니다."),
+    ],
+}
+
+
+def uses_zero_init(config: TrainConfig) -> bool:
+    """Classroom recipe: residual nets start every block as the identity (see RECIPE_NOTES)."""
+    return config.recipe == "classroom" and config.shortcuts
+
+
+def needs_warmup(config: TrainConfig) -> bool:
+    """Sec. 4.2: "for 110 layers ... 0.01 to warm up the training until the training error is below 80%"."""
+    return config.family == "cifar" and config.depth >= 110
+
+
+WARMUP_LR = 0.01
+WARMUP_ERROR = 0.80
+WARMUP_MAX_STEPS = 400  # the paper: "about 400 iterations"
+
+
+def learning_rate(step: int, total_steps: int, base_lr: float, warming_up: bool = False) -> float:
+    """lr of iteration `step` (0-based): base, ÷10 at 50% and ÷100 at 75% of the run (Sec. 4.2, scaled)."""
+    if warming_up:
+        return min(WARMUP_LR, base_lr)
+    if step >= 0.75 * total_steps:
+        return base_lr / 100
+    if step >= 0.5 * total_steps:
+        return base_lr / 10
+    return base_lr
+
+
+def steps_per_epoch(num_train: int, batch_size: int) -> int:
+    return max(1, num_train // batch_size)
+
+
+# ---------------------------------------------------------------- presets
+
+PRESETS: dict[str, tuple[str, str]] = {
+    "fig1": ("Fig. 1: plain-20 vs plain-56", "그림 1: 평범한 20층 vs 56층"),
+    "fig1_fix": ("Fig. 1 + the fix: plain-20, plain-56, ResNet-56", "그림 1 + 해법: 평범한 20·56층과 ResNet-56"),
+    "fig6": ("Fig. 6: 20/56/110, plain vs residual", "그림 6: 20/56/110층, 평범한 망 vs 잔차 망"),
+    "imagenet": ("ImageNet-style 18 vs 34 (Table 2)", "ImageNet식 18층 vs 34층 (표 2)"),
+}
+
+
+def preset_configs(key: str, base: TrainConfig | None = None) -> list[TrainConfig]:
+    """The nets of a preset comparison; `base` supplies the data set, length and recipe."""
+    base = base or TrainConfig()
+    if key == "fig1":
+        nets = [("cifar", 20, False), ("cifar", 56, False)]
+    elif key == "fig1_fix":
+        nets = [("cifar", 20, False), ("cifar", 56, False), ("cifar", 56, True)]
+    elif key == "fig6":
+        nets = [("cifar", depth, shortcuts) for shortcuts in (False, True) for depth in (20, 56, 110)]
+    elif key == "imagenet":
+        nets = [("imagenet", depth, shortcuts) for shortcuts in (False, True) for depth in (18, 34)]
+    else:
+        raise ValueError(f"unknown preset {key!r}: choose one of {', '.join(PRESETS)}")
+    # Option A everywhere: Table 2 and Fig. 4 compare plain and residual twins with parameter-free shortcuts.
+    return [dataclasses.replace(base, family=family, depth=depth, shortcuts=shortcuts, shortcut_type="A", name=None)
+            for family, depth, shortcuts in nets]
+
+
+# ---------------------------------------------------------------- devices and precision
+
+
+def cpu_has_native_bf16() -> bool:
+    """AMX or AVX512-BF16: there bf16 autocast roughly doubles CPU training speed; elsewhere it is slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# ---------------------------------------------------------------- the trainer
+
+
+class Diverged(RuntimeError):
+    """The loss became NaN or infinite: the run stops; its curve up to here stays."""
+
+
+_init_lock = threading.Lock()  # torch.manual_seed is process-wide: seed + build one model at a time
+
+
+def make_model(config: TrainConfig, num_classes: int) -> nn.Module:
+    """The network a config describes, with its recipe's initialisation, seeded by config.seed."""
+    opts: dict[str, Any] = {"shortcut_type": config.shortcut_type, "zero_init_residual": uses_zero_init(config)}
+    if config.family == "imagenet":
+        opts["small_input"] = config.image_size <= 64
+    with _init_lock:
+        torch.manual_seed(config.seed)
+        return models.build_model(config.family, config.depth, num_classes, shortcuts=config.shortcuts, **opts)
+
+
+class Trainer:
+    """One network, one optimizer, advanced one step at a time by the caller.
+
+    Args:
+        config: the run's settings.
+        num_classes, steps_per_epoch: from the data set the run trains on.
+        device: where the model lives.
+        store, run_id: where metrics go (optional: a Trainer also runs without a store).
+    """
+
+    def __init__(self, config: TrainConfig, *, num_classes: int, steps_per_epoch: int,
+                 device: torch.device | str = "cpu", store=None, run_id: str | None = None) -> None:
+        config.validate()
+        self.config = config
+        self.device = torch.device(device)
+        self.precision = resolve_precision(config.precision, self.device)
+        self.channels_last = True  # faster convolutions on CPU (oneDNN) and on tensor cores
+        self.num_classes = num_classes
+        self.steps_per_epoch = steps_per_epoch
+        self.total_steps = config.epochs * steps_per_epoch
+        self.last_step = min(self.total_steps, config.max_steps or self.total_steps)
+        self.store, self.run_id = store, run_id
+
+        self.model = make_model(config, num_classes).to(self.device)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
+                                         weight_decay=config.weight_decay)
+        self.responses = ResponseRecorder(self.model)
+        self.step = 0  # iterations done
+        self.warming_up = needs_warmup(config)
+        self.recent_errors: deque[float] = deque(maxlen=20)
+        self.train_seconds = 0.0  # time spent in training steps only (no data preparation, no evaluation)
+        self._pending_toggles: deque[tuple[bool, tuple[int, ...] | None]] = deque()
+        self._toggle_lock = threading.Lock()
+
+    # -- live shortcut switch -------------------------------------------------
+    def request_shortcuts(self, enabled: bool, stages=None) -> None:
+        """Queue a shortcut switch; it is applied before the next step (thread-safe)."""
+        stages = None if stages is None else tuple(sorted({int(s) for s in stages}))
+        valid = set(models.shortcut_state(self.model))
+        if stages is not None and not set(stages) <= valid:
+            raise ValueError(f"stage(s) {sorted(set(stages) - valid)} do not exist; this net has stages {sorted(valid)}")
+        with self._toggle_lock:
+            self._pending_toggles.append((bool(enabled), stages))
+
+    def shortcut_state(self) -> dict[int, bool]:
+        """The state after the queued switches are applied."""
+        state = models.shortcut_state(self.model)
+        with self._toggle_lock:
+            for enabled, stages in self._pending_toggles:
+                for stage in stages or state:
+                    state[stage] = enabled
+        return state
+
+    def _apply_pending_toggles(self) -> None:
+        with self._toggle_lock:
+            pending, self._pending_toggles = list(self._pending_toggles), deque()
+        for enabled, stages in pending:
+            models.set_shortcuts(self.model, enabled, stages)
+            if self.store is not None:
+                self.store.log_event(self.run_id, self.step, "shortcuts_toggled",
+                                     {"enabled": enabled, "stages": list(stages) if stages else None})
+
+    # -- one iteration --------------------------------------------------------
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
+    def current_lr(self) -> float:
+        return learning_rate(self.step, self.total_steps, self.config.lr, self.warming_up)
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+        """One SGD step on a batch; returns (loss, error). Raises Diverged on NaN/inf loss."""
+        self._apply_pending_toggles()
+        lr = self.current_lr()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        probe = self.config.probe_every > 0 and self.step % self.config.probe_every == 0
+        self.responses.armed = probe
+        started = time.perf_counter()
+        self.model.train()
+        with self.autocast():
+            logits = self.model(images)  # (B, num_classes)
+        loss = F.cross_entropy(logits.float(), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            self.responses.armed = False
+            self._record_step(loss_value, 1.0, lr, None)
+            raise Diverged(f"loss became {loss_value} at iteration {self.step + 1} (lr {lr:g})")
+        grad_norms = conv_gradient_norms(self.model) if probe else None
+        self.optimizer.step()
+        error = (logits.argmax(dim=1) != labels).float().mean().item()
+        seconds = time.perf_counter() - started
+        self.train_seconds += seconds
+        responses = self.responses.collect() if probe else None
+        self._record_step(loss_value, error, lr, labels.shape[0] / max(seconds, 1e-9))
+        if probe and self.store is not None:
+            self.store.log_layer_stats(self.run_id, self.step, "grad_norm", grad_norms)
+            self.store.log_layer_stats(self.run_id, self.step, "response_std", responses)
+        return loss_value, error
+
+    def _record_step(self, loss: float, error: float, lr: float, images_per_second: float | None) -> None:
+        self.step += 1
+        self.recent_errors.append(error)
+        if self.warming_up and (self.step >= WARMUP_MAX_STEPS or
+                                (len(self.recent_errors) >= 10 and self.running_error < WARMUP_ERROR)):
+            self.warming_up = False
+        if self.store is not None:
+            self.store.log_step(self.run_id, self.step, epoch=self.epoch, wall_seconds=self.train_seconds,
+                                train_loss=loss, train_error=error, lr=lr, images_per_second=images_per_second)
+            self.store.set_progress(self.run_id, self.step, self.last_step)
+
+    @property
+    def epoch(self) -> float:
+        return self.step / self.steps_per_epoch
+
+    @property
+    def running_error(self) -> float:
+        """Training error over the last 20 iterations (the CLI's final_train_error)."""
+        return sum(self.recent_errors) / max(1, len(self.recent_errors))
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.last_step
+
+    def at_epoch_end(self) -> bool:
+        return self.step % self.steps_per_epoch == 0 or self.done
+
+    # -- evaluation -----------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, batches) -> tuple[float, float]:
+        """(test loss, test error) over (images, labels) batches, in eval mode; back to train mode after."""
+        self.model.eval()
+        total_loss, wrong, count = 0.0, 0, 0
+        try:
+            for images, labels in batches:
+                with self.autocast():
+                    logits = self.model(images)
+                total_loss += F.cross_entropy(logits.float(), labels, reduction="sum").item()
+                wrong += (logits.argmax(dim=1) != labels).sum().item()
+                count += labels.shape[0]
+        finally:
+            self.model.train()
+        loss, error = total_loss / max(1, count), wrong / max(1, count)
+        if self.store is not None:
+            self.store.log_eval(self.run_id, self.step, epoch=self.epoch, wall_seconds=self.train_seconds,
+                                test_loss=loss, test_error=error)
+        return loss, error
+
+    # -- checkpoints ----------------------------------------------------------
+    def checkpoint(self, path: str | os.PathLike, dataset_info: dict | None = None) -> Path:
+        """Save model + optimizer + config + step; loadable with torch.load(weights_only=True)."""
+        path = Path(path)
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "train_seconds": self.train_seconds,
+            "warming_up": self.warming_up,
+            "recent_errors": list(self.recent_errors),
+            "shortcut_state": {int(k): bool(v) for k, v in models.shortcut_state(self.model).items()},
+            "num_classes": self.num_classes,
+            **(dataset_info or {}),
+        }
+        temporary = path.with_suffix(".tmp")
+        torch.save(payload, temporary)
+        os.replace(temporary, path)  # never leave a half-written checkpoint behind
+        return path
+
+    def restore(self, payload: dict) -> None:
+        """Continue from a checkpoint loaded with :func:`load_checkpoint`."""
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.step = int(payload["step"])
+        self.train_seconds = float(payload.get("train_seconds", 0.0))
+        self.warming_up = bool(payload.get("warming_up", False))
+        self.recent_errors.extend(payload.get("recent_errors", []))
+        for stage, enabled in payload.get("shortcut_state", {}).items():
+            models.set_shortcuts(self.model, bool(enabled), [int(stage)])
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a ResNet Lab checkpoint safely (weights_only=True); ValueError for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"checkpoint {path.name!r} does not exist")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # corrupt, truncated, pickled code, not a torch file at all
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path.name!r} is not a readable ResNet Lab checkpoint ({first_line[:160]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path.name!r} is not a ResNet Lab checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
+    return payload
+
+
+def model_from_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"):
+    """(eval-mode model, its TrainConfig, info) from a checkpoint; info has step, num_classes, classes, mean, std."""
+    payload = load_checkpoint(path, map_location=device)
+    try:
+        config = TrainConfig.from_dict(payload["config"])
+        model = make_model(config, int(payload["num_classes"]))
+        model.load_state_dict(payload["model"])
+    except Exception as error:
+        raise ValueError(f"checkpoint does not match its own configuration: {str(error)[:200]}") from None
+    for stage, enabled in payload.get("shortcut_state", {}).items():
+        models.set_shortcuts(model, bool(enabled), [int(stage)])
+    model.to(device).eval()
+    info = {key: payload.get(key) for key in ("step", "num_classes", "classes", "mean", "std", "dataset_name")}
+    return model, config, info
