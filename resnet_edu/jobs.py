@@ -32,7 +32,7 @@ from resnet_edu.runs import RunStore
 from resnet_edu.train import Diverged, TrainConfig, Trainer, default_device, load_checkpoint, resolve_precision
 
 ENDED = ("finished", "stopped", "diverged", "failed", "interrupted")
-GROUP_KEYS = ("dataset", "data_root", "image_size", "epochs", "batch_size", "seed", "recipe", "max_steps")
+GROUP_KEYS = ("dataset", "data_root", "image_size", "max_train_images", "epochs", "batch_size", "seed", "recipe", "max_steps")
 
 
 @dataclass
@@ -65,13 +65,18 @@ _datasets: dict[tuple, data_module.ImageDataset] = {}
 _datasets_lock = threading.Lock()
 
 
-def cached_dataset(name: str, root: str | None = None, image_size: int = 32, progress=None) -> data_module.ImageDataset:
+def cached_dataset(name: str, root: str | None = None, image_size: int = 32, progress=None,
+                   max_train: int | None = None) -> data_module.ImageDataset:
     """Load a data set once per process (decoded tensors are shared by every run and page)."""
     key = (name, root, image_size)
     with _datasets_lock:
         if key not in _datasets:
             _datasets[key] = data_module.load_dataset(name, root=root, image_size=image_size, progress=progress)
-        return _datasets[key]
+        dataset = _datasets[key]
+    if max_train is not None and max_train < dataset.num_train:
+        dataset = dataclasses.replace(dataset, train_images=dataset.train_images[:max_train],
+                                      train_labels=dataset.train_labels[:max_train])
+    return dataset
 
 
 def _group_key(config: TrainConfig) -> tuple:
@@ -276,7 +281,7 @@ class JobManager:
         def progress(fraction: float, message: str) -> None:
             run.message = f"{message} ({fraction:.0%})"
 
-        return cached_dataset(config.dataset, config.data_root, config.image_size, progress)
+        return cached_dataset(config.dataset, config.data_root, config.image_size, progress, config.max_train_images)
 
     def _set_status(self, run: _Run, status: str, message: str | None = None, step: int | None = None) -> None:
         run.status = status

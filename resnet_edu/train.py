@@ -51,6 +51,7 @@ class TrainConfig:
     dataset: str = "synthetic"  # "synthetic" (built in, offline), "cifar10" or "imagefolder"
     data_root: str | None = None  # folder of cifar10 / imagefolder data; None: RESNET_EDU_DATA or ./data
     image_size: int = 32  # pixels per side the images are resized to (imagefolder)
+    max_train_images: int | None = None  # train on the first N images only (quick demos, tests); None: all
     # the recipe
     recipe: str = "classroom"  # "classroom": labelled changes for few-minute runs; "paper": Sec. 4.2 exactly
     epochs: int = 3  # passes over the training set; the lr schedule follows this length
@@ -105,6 +106,8 @@ class TrainConfig:
         _check_whole(self.seed, "seed", 0, 2**31 - 1)
         _check_whole(self.probe_every, "probe interval", 0, 100_000)
         _check_whole(self.image_size, "image size", 16, 512)
+        if self.max_train_images is not None:
+            _check_whole(self.max_train_images, "max training images", 1, 10_000_000)
         if self.max_steps is not None:
             _check_whole(self.max_steps, "max steps", 1, 10_000_000)
         if self.family == "cifar" and self.image_size != 32:
@@ -349,8 +352,8 @@ class Trainer:
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             self.responses.armed = False
-            self._record_step(loss_value, 1.0, lr, None)
-            raise Diverged(f"loss became {loss_value} at iteration {self.step + 1} (lr {lr:g})")
+            self._record_step(loss_value, 1.0, lr, None)  # the curve shows where it happened
+            raise Diverged(f"loss became {loss_value} at iteration {self.step} (lr {lr:g})")
         grad_norms = conv_gradient_norms(self.model) if probe else None
         self.optimizer.step()
         error = (logits.argmax(dim=1) != labels).float().mean().item()

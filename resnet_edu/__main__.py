@@ -1,0 +1,7 @@
+"""`python -m resnet_edu ...`: see resnet_edu/cli.py."""
+
+import sys
+
+from resnet_edu.cli import main
+
+sys.exit(main())

@@ -1,0 +1,243 @@
+"""Headless command line: ``python -m resnet_edu train | runs | bench``.
+
+Bad arguments, a missing data set or an unknown run end with exit status 2 and one line
+on stderr that says what is wrong — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+EXIT_BAD_INPUT = 2
+
+
+class UserError(Exception):
+    """Something the user can fix: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + message; we print one line
+        raise UserError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m resnet_edu", description="ResNet Lab without the app.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train one network and record it in the run store")
+    train.add_argument("--family", default="cifar", choices=["cifar", "imagenet"])
+    train.add_argument("--depth", type=int, default=20, help="6n+2 for cifar (20, 56, 110); 18/34/50/101/152")
+    train.add_argument("--plain", action="store_true", help="the plain twin: no shortcut connections")
+    train.add_argument("--shortcut-type", default=None, choices=["A", "B", "C"])
+    train.add_argument("--dataset", default="synthetic", choices=["synthetic", "cifar10", "imagefolder"])
+    train.add_argument("--data-root", default=None)
+    train.add_argument("--image-size", type=int, default=32)
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--max-train-images", type=int, default=None, help="train on the first N images only")
+    train.add_argument("--max-steps", type=int, default=None)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--lr", type=float, default=0.1)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--recipe", default="classroom", choices=["classroom", "paper"])
+    train.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    train.add_argument("--probe-every", type=int, default=10)
+    train.add_argument("--name", default=None)
+    train.add_argument("--device", default=None, choices=["cpu", "cuda"])
+    train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+    runs = commands.add_parser("runs", help="list, export or resume recorded runs")
+    run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
+    listing = run_commands.add_parser("list", help="one line per run")
+    listing.add_argument("--json", action="store_true")
+    export = run_commands.add_parser("export", help="a run's metrics")
+    export.add_argument("run_id")
+    export.add_argument("--csv", action="store_true", help="CSV on stdout (the default)")
+    export.add_argument("--output", default=None, help="write to this file instead of stdout")
+    resume = run_commands.add_parser("resume", help="continue an interrupted run from its last checkpoint")
+    resume.add_argument("run_id")
+    resume.add_argument("--json", action="store_true")
+
+    bench = commands.add_parser("bench", help="throughput and time-to-degradation benchmarks (JSON)")
+    bench.add_argument("--which", default="all", choices=["all", "throughput", "degradation"])
+    bench.add_argument("--quick", action="store_true", help="smaller, faster settings")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "runs":
+            return _runs(args)
+        return _bench(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _config_from_args(args: argparse.Namespace):
+    from resnet_edu.train import TrainConfig
+
+    shortcut_type = args.shortcut_type or ("A" if args.family == "cifar" else "B")
+    config = TrainConfig(family=args.family, depth=args.depth, shortcuts=not args.plain, shortcut_type=shortcut_type,
+                         dataset=args.dataset, data_root=args.data_root, image_size=args.image_size,
+                         max_train_images=args.max_train_images,
+                         recipe=args.recipe, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+                         lr=args.lr, seed=args.seed, probe_every=args.probe_every, precision=args.precision,
+                         name=args.name)
+    try:
+        config.validate()
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    return config
+
+
+def _train(args: argparse.Namespace) -> int:
+    config = _config_from_args(args)
+    from resnet_edu import data
+    from resnet_edu.jobs import JobManager, cached_dataset
+
+    started = time.perf_counter()
+    try:
+        dataset = cached_dataset(config.dataset, config.data_root, config.image_size,
+                                 progress=lambda fraction, message: _status_line(f"{message} {fraction:.0%}"),
+                                 max_train=config.max_train_images)
+    except (data.DataUnavailable, data.BadDataFolder, ValueError) as error:
+        raise UserError(" ".join(str(error).split())) from None
+    if config.batch_size > dataset.num_train:
+        raise UserError(f"batch size {config.batch_size} is larger than the {dataset.num_train} training images")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError("--device cuda: no CUDA GPU is available here")
+
+    manager = JobManager(device=args.device)
+    (run_id,) = manager.submit([config])
+    previous = signal.signal(signal.SIGINT, lambda *_: manager.stop(run_id))
+    try:
+        while not manager.wait([run_id], timeout=1.0):
+            progress = manager.progress(run_id)
+            speed = progress["images_per_second"]
+            _status_line(f"{progress['name']}: step {progress['step']}/{progress['total_steps']}"
+                         + (f", {speed:,.0f} images/s" if speed else "") + f" {progress['message']}")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        manager.shutdown()
+    print(file=sys.stderr)
+    summary = run_summary(manager.store, run_id, wall_seconds=time.perf_counter() - started)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            print(f"{key:>20}: {value}")
+    return 0 if summary["status"] == "finished" else 1
+
+
+def _status_line(text: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{text[:110]:<110}", end="", file=sys.stderr, flush=True)
+
+
+def run_summary(store, run_id: str, wall_seconds: float | None = None) -> dict:
+    """The JSON contract of `train --json` (DESIGN.md §2), computed from the store."""
+    info = store.get_run(run_id)
+    steps = store.steps(run_id)
+    evals = store.evals(run_id)
+    batch_size = info["config"].get("batch_size", 128)
+    speeds = steps["images_per_second"].dropna()
+    speeds = speeds[speeds > 0]
+    train_seconds = float((batch_size / speeds).sum()) if len(speeds) else 0.0
+    final_train = float(steps["train_error"].tail(20).mean()) if len(steps) else None
+    final_test = float(evals["test_error"].iloc[-1]) if len(evals) else None
+    last_epoch = float(steps["epoch"].iloc[-1]) if len(steps) else 0.0
+
+    def clean(value):
+        return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
+
+    return {
+        "run_id": run_id,
+        "name": info["name"],
+        "status": info["status"],
+        "final_train_error": clean(final_train),
+        "final_test_error": clean(final_test),
+        "steps": int(steps["step"].iloc[-1]) if len(steps) else 0,
+        "epochs": round(last_epoch, 4),
+        "images_per_second": round(len(speeds) * batch_size / train_seconds, 2) if train_seconds else None,
+        "wall_seconds": round(wall_seconds, 3) if wall_seconds is not None else None,
+        "device": info["device"],
+        "message": info.get("message") or "",
+    }
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from resnet_edu.runs import RunNotFound, RunStore
+
+    store = RunStore()
+    try:
+        if args.runs_command == "list":
+            frame = store.list_runs()
+            columns = ["run_id", "name", "status", "steps_done", "total_steps", "device", "created_at", "group_id"]
+            frame = frame[[c for c in columns if c in frame.columns]]
+            if args.json:
+                print(frame.to_json(orient="records"))
+            elif frame.empty:
+                print("no runs yet: python -m resnet_edu train --depth 20 --epochs 1")
+            else:
+                print(frame.to_string(index=False))
+            return 0
+        if args.runs_command == "export":
+            text = store.export_csv(args.run_id)
+            if args.output:
+                with open(args.output, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            else:
+                sys.stdout.write(text)
+            return 0
+        return _resume(store, args)
+    except RunNotFound as error:
+        raise UserError(str(error)) from None
+    finally:
+        store.close()
+
+
+def _resume(store, args: argparse.Namespace) -> int:
+    from resnet_edu.jobs import JobManager
+
+    started = time.perf_counter()
+    manager = JobManager(store=store)
+    try:
+        manager.resume(args.run_id)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    previous = signal.signal(signal.SIGINT, lambda *_: manager.stop(args.run_id))
+    try:
+        manager.wait([args.run_id], timeout=10**9)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        manager.shutdown()
+    summary = run_summary(store, args.run_id, wall_seconds=time.perf_counter() - started)
+    print(json.dumps(summary) if args.json else summary)
+    return 0 if summary["status"] == "finished" else 1
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from resnet_edu import bench
+
+    results = {}
+    if args.which in ("all", "throughput"):
+        results["throughput"] = bench.throughput(quick=args.quick)
+    if args.which in ("all", "degradation"):
+        results["degradation"] = bench.degradation(quick=args.quick)
+    print(json.dumps(results))
+    return 0

@@ -1,0 +1,186 @@
+"""The trainer: recipe, schedule, learning, divergence, toggles, checkpoints."""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from resnet_edu import models
+from resnet_edu.data import BatchStream, make_synthetic
+from resnet_edu.runs import RunStore
+from resnet_edu.train import (
+    Diverged,
+    TrainConfig,
+    Trainer,
+    learning_rate,
+    load_checkpoint,
+    model_from_checkpoint,
+    needs_warmup,
+    preset_configs,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return make_synthetic(num_train=256, num_test=64, seed=0)
+
+
+def tiny_trainer(data, store=None, run_id=None, **changes):
+    config = TrainConfig(**{"depth": 8, "batch_size": 32, "epochs": 2, "probe_every": 2, **changes})
+    spe = data.num_train // config.batch_size
+    return Trainer(config, num_classes=data.num_classes, steps_per_epoch=spe, store=store, run_id=run_id)
+
+
+def test_learning_rate_follows_the_paper_scaled_to_the_run():
+    assert learning_rate(0, 100, 0.1) == 0.1
+    assert learning_rate(49, 100, 0.1) == 0.1
+    assert learning_rate(50, 100, 0.1) == pytest.approx(0.01)
+    assert learning_rate(75, 100, 0.1) == pytest.approx(0.001)
+    assert learning_rate(10, 100, 0.1, warming_up=True) == 0.01
+    assert needs_warmup(TrainConfig(depth=110)) and not needs_warmup(TrainConfig(depth=56))
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"depth": 21}, "not 6n\\+2"),
+    ({"family": "vgg"}, "unknown family"),
+    ({"lr": 0.0}, "greater than 0"),
+    ({"lr": -0.1}, "greater than 0"),
+    ({"lr": float("nan")}, "finite"),
+    ({"lr": 1e6}, "absurd"),
+    ({"batch_size": 0}, "batch size"),
+    ({"epochs": 0}, "epochs"),
+    ({"recipe": "fast"}, "recipe"),
+    ({"family": "imagenet", "depth": 20}, "18, 34"),
+    ({"image_size": 64}, "32x32"),
+])
+def test_bad_configs_are_refused_with_a_clear_message(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**changes).validate()
+
+
+def test_presets():
+    fig1 = preset_configs("fig1", TrainConfig(epochs=2))
+    assert [(c.depth, c.shortcuts, c.epochs) for c in fig1] == [(20, False, 2), (56, False, 2)]
+    assert [c.run_name for c in preset_configs("fig6")] == [
+        "plain-20", "plain-56", "plain-110", "ResNet-20", "ResNet-56", "ResNet-110"]
+    assert {c.family for c in preset_configs("imagenet")} == {"imagenet"}
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset_configs("fig99")
+
+
+def test_classroom_recipe_zero_inits_residual_nets_only(tiny_data):
+    residual = tiny_trainer(tiny_data)
+    plain = tiny_trainer(tiny_data, shortcuts=False)
+    paper = tiny_trainer(tiny_data, recipe="paper")
+    assert all(b.bn2.weight.abs().sum() == 0 for _, b in models.residual_blocks(residual.model))
+    assert all(b.bn2.weight.abs().sum() > 0 for _, b in models.residual_blocks(plain.model))
+    assert all(b.bn2.weight.abs().sum() > 0 for _, b in models.residual_blocks(paper.model))
+
+
+def test_a_tiny_run_learns(tiny_data):
+    trainer = tiny_trainer(tiny_data, probe_every=0, epochs=100)  # long schedule: lr stays 0.1
+    images = tiny_data.train_images[:32].float().div(255).sub(0.5).div(0.25)
+    labels = tiny_data.train_labels[:32]
+    first, _ = trainer.train_step(images, labels)
+    for _ in range(54):
+        last, error = trainer.train_step(images, labels)
+    assert last < 0.5 * first  # it memorises the batch: loss 2.3 -> ~0.4 (measured)
+    assert error < 0.3
+    assert trainer.step == 55
+
+
+def test_steps_probes_and_evals_are_recorded(tiny_data, tmp_path):
+    store = RunStore(tmp_path / "store")
+    config = TrainConfig(depth=8, batch_size=32, epochs=1, probe_every=2)
+    run_id = store.create_run("t", config.to_dict())
+    trainer = tiny_trainer(tiny_data, store, run_id, epochs=1)
+    stream = BatchStream(tiny_data, 32, seed=0, channels_last=True)
+    while not trainer.done:
+        trainer.train_step(*stream.next())
+    loss, error = trainer.evaluate([(tiny_data.test_images.float().div(255), tiny_data.test_labels)])
+    assert 0 <= error <= 1 and math.isfinite(loss)
+    steps = store.steps(run_id)
+    assert list(steps["step"]) == list(range(1, 9))
+    assert steps["lr"].iloc[0] == 0.1 and steps["lr"].iloc[-1] == pytest.approx(0.001)
+    grads = store.layer_stats(run_id, "grad_norm")
+    assert sorted(grads["step"].unique()) == [1, 3, 5, 7]  # recorded before steps 0, 2, 4, 6 complete
+    assert set(grads["layer"]) == {name for name, m in trainer.model.named_modules() if isinstance(m, torch.nn.Conv2d)}
+    assert (grads["value"] >= 0).all() and (grads[grads["layer"] == "conv1"]["value"] > 0).all()
+    # zero-init residual branches get no gradient in their first step (bn2's gamma is 0), then they do
+    last = grads[grads["step"] == 7]
+    assert (last["value"] > 0).all()
+    responses = store.layer_stats(run_id, "response_std")
+    assert "layer1.0.bn2" in set(responses["layer"])
+    assert len(store.evals(run_id)) == 1
+
+
+def test_nan_loss_raises_diverged(tiny_data):
+    trainer = tiny_trainer(tiny_data)
+    images = torch.full((8, 3, 32, 32), float("nan"))
+    with pytest.raises(Diverged, match="iteration 1"):
+        trainer.train_step(images, torch.zeros(8, dtype=torch.long))
+
+
+def test_queued_toggle_is_applied_before_the_next_step_and_logged(tiny_data, tmp_path):
+    store = RunStore(tmp_path / "store")
+    run_id = store.create_run("t", {})
+    trainer = tiny_trainer(tiny_data, store, run_id)
+    stream = BatchStream(tiny_data, 32, seed=0)
+    trainer.train_step(*stream.next())
+    trainer.request_shortcuts(False, stages=[2, 3])
+    assert trainer.shortcut_state() == {1: True, 2: False, 3: False}
+    assert models.shortcut_state(trainer.model) == {1: True, 2: True, 3: True}  # not yet: between steps only
+    trainer.train_step(*stream.next())
+    assert models.shortcut_state(trainer.model) == {1: True, 2: False, 3: False}
+    events = store.events(run_id)
+    toggle = events[events["kind"] == "shortcuts_toggled"].iloc[0]
+    assert toggle["step"] == 1 and toggle["detail"] == {"enabled": False, "stages": [2, 3]}
+    with pytest.raises(ValueError, match="stage"):
+        trainer.request_shortcuts(True, stages=[5])
+
+
+def test_checkpoint_round_trip_is_weights_only(tiny_data, tmp_path):
+    trainer = tiny_trainer(tiny_data)
+    stream = BatchStream(tiny_data, 32, seed=0)
+    for _ in range(3):
+        trainer.train_step(*stream.next())
+    models.set_shortcuts(trainer.model, False, [3])
+    path = trainer.checkpoint(tmp_path / "last.pt", {"classes": list(tiny_data.classes)})
+    payload = load_checkpoint(path)
+    clone = tiny_trainer(tiny_data)
+    clone.restore(payload)
+    assert clone.step == 3
+    assert models.shortcut_state(clone.model) == {1: True, 2: True, 3: False}
+    for a, b in zip(trainer.model.state_dict().values(), clone.model.state_dict().values()):
+        assert torch.equal(a, b)
+    model, config, info = model_from_checkpoint(path)
+    assert config.depth == 8 and info["classes"] == list(tiny_data.classes) and not model.training
+
+
+def test_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"\x80\x04 this is not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable"):
+        load_checkpoint(corrupt)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(ValueError, match="not a ResNet Lab checkpoint"):
+        load_checkpoint(foreign)
+
+    class Evil:  # pickled code must never run: weights_only refuses it
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "resnet-lab-checkpoint-1", "x": Evil()}, evil)
+    with pytest.raises(ValueError, match="not a readable"):
+        load_checkpoint(evil)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_config_round_trips_through_dict():
+    config = TrainConfig(depth=56, shortcuts=False, lr=0.05, name="한글 이름")
+    assert TrainConfig.from_dict({**config.to_dict(), "unknown_future_field": 1}) == config
+    assert dataclasses.replace(config, name=None).run_name == "plain-56"
