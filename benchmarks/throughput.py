@@ -1,0 +1,25 @@
+"""Training throughput: ResNet Lab's engine vs a conventional loop (same model, data, process).
+
+    python benchmarks/throughput.py [--quick] [--data FOLDER]
+
+Prints one JSON object (images/s per net and the ratio); asserts nothing.
+Uses ../shared/data/cifar10-subset when present, else the synthetic set written as PNGs.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from resnet_edu.bench import throughput  # noqa: E402
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="engine vs conventional training loop, images/s")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data", default=None, help="an ImageFolder root with train/ (default: the CIFAR subset)")
+    parser.add_argument("--depths", default="20,56,110")
+    args = parser.parse_args()
+    depths = tuple(int(d) for d in args.depths.split(","))
+    print(json.dumps(throughput(quick=args.quick, depths=depths, data=args.data), indent=2))

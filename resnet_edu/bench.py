@@ -1,0 +1,209 @@
+"""Benchmarks: training throughput against a conventional loop, and time to degradation.
+
+Both return plain dicts (printed as JSON by ``python -m resnet_edu bench`` and by the
+scripts in benchmarks/); nothing here asserts a timing.
+
+* :func:`throughput` trains the same model on the same images two ways in one process:
+  the engine (decoded uint8 tensors, batched on-tensor crop/flip, channels_last, bf16 where
+  the hardware has it) and the loop most tutorials write (torchvision ``ImageFolder`` + PIL
+  transforms + ``DataLoader(num_workers=2)`` + eager fp32). It reports images/s and the ratio.
+* :func:`degradation` runs the Fig. 1 comparison (plain-20, plain-56, ResNet-56) in lockstep
+  through the JobManager and reports the seconds and iterations until the degradation is
+  visible: plain-56's training error (mean of the last 20 steps) at least 5 points above
+  plain-20's, while ResNet-56 is at least 5 points below plain-56 and at most 2 above plain-20.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from resnet_edu import data as data_module
+from resnet_edu.models import build_model
+from resnet_edu.train import TrainConfig, cpu_has_native_bf16, preset_configs
+
+SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
+
+
+def _environment() -> dict:
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return {"torch": torch.__version__, "python": platform.python_version(), "device": device,
+            "device_name": torch.cuda.get_device_name() if device == "cuda" else platform.processor() or "cpu",
+            "threads": torch.get_num_threads(), "cpu_native_bf16": cpu_has_native_bf16()}
+
+
+def _sgd(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+
+def _time_steps(step, batches, warmup: int, steps: int, batch_size: int, sync) -> float:
+    for _ in range(warmup):
+        step(*next(batches))
+    sync()
+    started = time.perf_counter()
+    for _ in range(steps):
+        step(*next(batches))
+    sync()
+    return steps * batch_size / (time.perf_counter() - started)
+
+
+def _write_image_folder(dataset: data_module.ImageDataset, folder: Path, limit: int) -> Path:
+    """The synthetic images as PNG files, so the conventional loop has something to decode."""
+    from PIL import Image
+
+    train = folder / "train"
+    for index in range(min(limit, dataset.num_train)):
+        label = int(dataset.train_labels[index])
+        target = train / dataset.classes[label]
+        target.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(dataset.train_images[index].permute(1, 2, 0).numpy()).save(target / f"{index:05d}.png")
+    return train
+
+
+def _conventional_batches(train_folder: Path, mean, std, batch_size: int, device):
+    import torchvision
+    from torchvision import transforms
+
+    transform = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(),
+                                    transforms.ToTensor(), transforms.Normalize(mean, std)])
+    dataset = torchvision.datasets.ImageFolder(str(train_folder), transform=transform)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=2,
+                                         drop_last=True, persistent_workers=True)
+    while True:
+        for images, labels in loader:
+            yield images.to(device), labels.to(device)
+
+
+def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = None) -> dict:
+    """Images per second: engine vs conventional loop, same model, same data, same process."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    batch_size, warmup, steps = 128, (2 if quick else 3), (4 if quick else 12)
+    source = data or (str(SUBSET) if SUBSET.is_dir() else "synthetic")
+    if source == "synthetic":
+        dataset = data_module.make_synthetic(num_train=2560 if quick else 5120, num_test=256)
+        scratch = tempfile.TemporaryDirectory()
+        train_folder = _write_image_folder(dataset, Path(scratch.name), dataset.num_train)
+    else:
+        dataset = data_module.load_dataset("imagefolder", root=source)
+        train_folder = Path(source) / "train"
+    results = {"environment": _environment(), "data": "synthetic" if source == "synthetic" else source,
+               "batch_size": batch_size, "timed_steps": steps, "nets": []}
+    bf16 = device.type == "cuda" or cpu_has_native_bf16()
+    for depth in depths:
+        row = {"net": f"ResNet-{depth}"}
+        variants = {"engine_fp32_channels_last": ("fp32", True), "engine_fp32": ("fp32", False)}
+        if bf16:
+            variants["engine_bf16_channels_last"] = ("bf16", True)
+        stream = data_module.BatchStream(dataset, batch_size, seed=0, device=device, channels_last=True)
+        for label, (precision, channels_last) in variants.items():
+            torch.manual_seed(0)
+            model = build_model("cifar", depth).to(device)
+            if channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            optimizer = _sgd(model)
+
+            def step(images, labels, model=model, optimizer=optimizer, precision=precision):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    logits = model(images)
+                loss = F.cross_entropy(logits.float(), labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                return loss.item()
+
+            def engine_batches(stream=stream, channels_last=channels_last):
+                while True:
+                    images, labels = stream.next()
+                    yield (images if channels_last else images.contiguous()), labels
+
+            row[label] = round(_time_steps(step, engine_batches(), warmup, steps, batch_size, sync), 1)
+
+        torch.manual_seed(0)
+        model = build_model("cifar", depth).to(device)
+        optimizer = _sgd(model)
+
+        def conventional_step(images, labels, model=model, optimizer=optimizer):
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        batches = _conventional_batches(train_folder, dataset.mean, dataset.std, batch_size, device)
+        row["conventional_fp32"] = round(_time_steps(conventional_step, batches, warmup, steps, batch_size, sync), 1)
+        del batches
+        best = max(value for key, value in row.items() if key.startswith("engine"))
+        row["engine_best"] = best
+        row["ratio_engine_vs_conventional"] = round(best / row["conventional_fp32"], 2)
+        results["nets"].append(row)
+    return results
+
+
+def _running_error(frame, window: int = 20):
+    return frame.set_index("step")["train_error"].rolling(window, min_periods=1).mean()
+
+
+def degradation(quick: bool = False, data: str | None = None, timeout: float = 600.0, gap: float = 0.05,
+                precision: str = "auto", recipe: str = "classroom", max_steps: int | None = None) -> dict:
+    """Seconds and iterations from submit until the Fig. 1 degradation is visible (see module doc)."""
+    from resnet_edu.jobs import JobManager
+    from resnet_edu.runs import RunStore
+
+    sources = [data] if data else ["synthetic"] + ([str(SUBSET)] if SUBSET.is_dir() else [])
+    results = {"environment": _environment(), "criterion": {
+        "plain56_minus_plain20": f">= {gap:.2f}", "plain56_minus_resnet56": f">= {gap:.2f}",
+        "resnet56_minus_plain20": "<= 0.02", "window": "mean of the last 20 iterations"}, "runs": []}
+    for source in sources:
+        kind = "synthetic" if source == "synthetic" else "imagefolder"
+        base = TrainConfig(dataset=kind, data_root=None if kind == "synthetic" else source, epochs=3,
+                           max_steps=max_steps or (120 if quick else 300), precision=precision, recipe=recipe,
+                           probe_every=0)
+        if kind == "imagefolder":
+            base = TrainConfig(**{**base.to_dict(), "family": "cifar"})
+        with tempfile.TemporaryDirectory() as folder:
+            manager = JobManager(RunStore(folder))
+            submitted = time.monotonic()
+            plain20, plain56, resnet56 = manager.submit(preset_configs("fig1_fix", base))
+            met_at, met_step, first_step_at = None, None, None
+            snapshot = {}
+            try:
+                while time.monotonic() - submitted < timeout:
+                    frames = {name: manager.store.steps(run) for name, run in
+                              (("plain-20", plain20), ("plain-56", plain56), ("ResNet-56", resnet56))}
+                    if first_step_at is None and all(len(f) for f in frames.values()):
+                        first_step_at = time.monotonic() - submitted
+                    common = min(len(f) for f in frames.values())
+                    if common >= 20:
+                        errors = {name: _running_error(f.iloc[:common]) for name, f in frames.items()}
+                        holds = ((errors["plain-56"] - errors["plain-20"] >= gap)
+                                 & (errors["plain-56"] - errors["ResNet-56"] >= gap)
+                                 & (errors["ResNet-56"] - errors["plain-20"] <= 0.02))
+                        holds = holds[holds.index >= 20]
+                        if holds.any() and met_at is None:
+                            met_at, met_step = time.monotonic() - submitted, int(holds.idxmax())
+                            snapshot = {name: round(float(e.loc[met_step]), 4) for name, e in errors.items()}
+                    if not manager.active_runs() or met_at is not None and common >= (met_step or 0) + 40:
+                        break
+                    time.sleep(0.25)
+                final = {}
+                for name, run in (("plain-20", plain20), ("plain-56", plain56), ("ResNet-56", resnet56)):
+                    steps = manager.store.steps(run)
+                    final[name] = {"steps": int(len(steps)),
+                                   "train_error_last20": round(float(steps["train_error"].tail(20).mean()), 4),
+                                   "images_per_second": round(float(steps["images_per_second"].median()), 1)}
+            finally:
+                manager.shutdown()
+            results["runs"].append({
+                "data": kind if kind == "synthetic" else Path(source).name, "recipe": recipe,
+                "precision": precision, "visible": met_at is not None,
+                "seconds_to_visible": round(met_at, 1) if met_at else None, "iteration_visible": met_step,
+                "errors_when_visible": snapshot, "seconds_to_first_step": round(first_step_at or 0, 1),
+                "final": final})
+    return results
+
