@@ -1,0 +1,277 @@
+"""Degradation: the paper's Fig. 1 and Fig. 6, drawn live from the runs in the store.
+
+Training error (bold) and test error (dashed) against iterations, plain nets left and
+residual nets right; shortcut toggles marked; paper Table 6 as an optional overlay; final
+error against depth; and the current runs read in one sentence. Reads only the RunStore.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from resnet_edu import analysis, plots
+from resnet_edu.runs import ACTIVE_STATUSES
+from ui import get_store, language, t
+
+MAX_POINTS = 2000  # points per curve sent to the browser (CurveBuffer merges older iterations)
+REFRESH_SECONDS = 2
+SMOOTH_STEPS = analysis.FINAL_WINDOW
+PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+BUFFERS_KEY = "_degradation_buffers"
+
+
+def _clock(iso: str | None) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return ""
+
+
+def empty_state_ui() -> None:
+    st.info(t("No runs yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs plain-56) shows the "
+              "degradation problem within a few minutes, and its curves appear here live.",
+              "아직 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(평범한 20층 vs 56층)은 몇 분 안에 "
+              "성능 저하 문제를 보여 주고, 그 곡선이 여기에 실시간으로 나타납니다."), icon="🧪")
+    st.page_link("pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+
+
+def _run_label(row) -> str:
+    return f"{row.name} · {_clock(row.created_at)} · {analysis.status_word(row.status, language())}"
+
+
+def run_picker_ui(runs: pd.DataFrame) -> list[str]:
+    """The runs to draw: by default the newest comparison group; any runs can be added."""
+    group_of = runs["group_id"].fillna(runs["run_id"])
+    groups = list(dict.fromkeys(group_of))  # newest first, as list_runs sorts
+    latest = groups[0]
+    labels = {row.run_id: _run_label(row) for row in runs.itertuples(index=False)}
+    # A new comparison started since this tab last looked: show it (that is what the teacher wants).
+    if st.session_state.get("_deg_latest_group") != latest:
+        st.session_state["_deg_latest_group"] = latest
+        st.session_state["_deg_selected"] = runs.loc[group_of == latest, "run_id"].tolist()
+    saved = [r for r in st.session_state.get("_deg_selected", []) if r in labels]
+    if "deg_runs" not in st.session_state or st.session_state["deg_runs"] != saved:
+        st.session_state["deg_runs"] = saved
+
+    def group_label(group_id: str) -> str:
+        members = runs[group_of == group_id]
+        names = ", ".join(dict.fromkeys(members["name"]))
+        return f"{_clock(members['created_at'].iloc[-1])} · {names}"
+
+    def pick_group() -> None:
+        chosen = st.session_state["deg_group"]
+        st.session_state["_deg_selected"] = runs.loc[group_of == chosen, "run_id"].tolist()
+        st.session_state["deg_runs"] = st.session_state["_deg_selected"]
+
+    def keep_selection() -> None:
+        st.session_state["_deg_selected"] = list(st.session_state["deg_runs"])
+
+    left, right = st.columns([2, 3])
+    with left:
+        current = [g for g in groups if set(runs.loc[group_of == g, "run_id"]) == set(saved)]
+        if current:
+            st.session_state["deg_group"] = current[0]
+        elif st.session_state.get("deg_group") not in groups:
+            st.session_state["deg_group"] = latest
+        st.selectbox(t("Comparison", "비교 실험"), groups, format_func=group_label, key="deg_group",
+                     on_change=pick_group,
+                     help=t("Runs started together with one click in the Lab (newest first).",
+                            "실험실에서 한 번에 함께 시작한 실행들(최신순)."))
+    with right:
+        st.multiselect(t("Runs", "실행"), list(labels), format_func=labels.get, key="deg_runs",
+                       on_change=keep_selection,
+                       help=t("Add or remove any run, from any comparison.", "어느 비교 실험의 실행이든 넣고 뺄 수 있습니다."))
+    return list(st.session_state["deg_runs"])
+
+
+def chart_options_ui() -> tuple[str, bool, bool]:
+    """(x-axis, paper overlay on?, smoothing on?)"""
+    cols = st.columns([3, 2, 2])
+    with cols[0]:
+        words = {"step": t("iterations", "반복"), "epoch": t("epochs", "에폭"), "seconds": t("seconds", "초")}
+        x = st.radio(t("x-axis", "가로축"), list(plots.CURVE_X), horizontal=True, key="deg_x", format_func=words.get)
+    with cols[1]:
+        reference = st.toggle(t("Paper values (Table 6)", "논문 값 (표 6)"), value=False, key="deg_reference",
+                              help=t("Final test errors of the paper's ResNets after 164 epochs on CIFAR-10 "
+                                     "(Table 6): where a full run ends, not where your curves should be now.",
+                                     "논문 ResNet을 CIFAR-10에서 164 에폭 학습한 뒤의 최종 테스트 오류(표 6): "
+                                     "지금 곡선이 있어야 할 곳이 아니라, 끝까지 학습했을 때의 도착점입니다."))
+    with cols[2]:
+        smooth = st.toggle(t(f"Smooth ({SMOOTH_STEPS} iterations)", f"부드럽게 ({SMOOTH_STEPS}회 평균)"),
+                           value=True, key="deg_smooth",
+                           help=t("Each iteration's error is measured on one batch of 128 images and jumps "
+                                  "around; averaging 20 iterations shows the trend.",
+                                  "반복마다의 오류는 이미지 128장 한 묶음으로 재기 때문에 들쭉날쭉합니다. "
+                                  "20회를 평균하면 추세가 보입니다."))
+    return x, reference, smooth
+
+
+def read_curves(store, run_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(steps, evals, events) of the runs, each with a run_id column.
+
+    Steps are read incrementally (``since_step``) into one ``CurveBuffer`` per run kept in
+    this tab's session, at most MAX_POINTS points each; a resumed run starts a fresh buffer
+    (resuming rewrites the iterations after its checkpoint).
+    """
+    buffers: dict = st.session_state.setdefault(BUFFERS_KEY, {})
+    for stale in set(buffers) - set(run_ids):
+        del buffers[stale]
+    steps, evals, events = [], [], []
+    for run_id in run_ids:
+        ev = store.events(run_id)
+        resumes = int((ev["kind"] == "resumed").sum())
+        marker, buffer = buffers.get(run_id, (None, None))
+        if buffer is None or marker != resumes:
+            buffer = analysis.CurveBuffer(MAX_POINTS)
+            buffers[run_id] = (resumes, buffer)
+        buffer.update(store.steps(run_id, since_step=buffer.last_step))
+        steps.append(buffer.frame().assign(run_id=run_id))
+        evals.append(store.evals(run_id).assign(run_id=run_id))
+        events.append(ev.assign(run_id=run_id))
+
+    def stack(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+    return (stack(steps, ["run_id", "step", "epoch", "wall_seconds", "train_error", "n"]),
+            stack(evals, ["run_id", "step", "epoch", "wall_seconds", "test_error"]),
+            stack(events, ["run_id", "step", "kind", "detail"]))
+
+
+def runs_info(selected: pd.DataFrame) -> pd.DataFrame:
+    """run_id, name (unique within the selection), depth, kind, family: what the charts need."""
+    config = selected["config"]
+    info = pd.DataFrame({
+        "run_id": selected["run_id"].to_numpy(),
+        "name": selected["name"].to_numpy(),
+        "depth": [int(c.get("depth", 0)) for c in config],
+        "kind": [analysis.run_kind(c) for c in config],
+        "family": [c.get("family", "cifar") for c in config],
+    })
+    clash = info["name"].duplicated(keep=False)
+    info.loc[clash, "name"] = [f"{n} · {_clock(c)}" for n, c in
+                               zip(info.loc[clash, "name"], selected.loc[clash.to_numpy(), "created_at"])]
+    clash = info["name"].duplicated(keep=False)  # same minute too: fall back to the id
+    info.loc[clash, "name"] = info.loc[clash, "name"] + " · " + info.loc[clash, "run_id"]
+    return info
+
+
+def _metrics_csv(store, info: pd.DataFrame):
+    """A callable for st.download_button: every logged iteration of the runs, built on click."""
+    def build() -> str:
+        frames = []
+        for row in info.itertuples(index=False):
+            if store.has_run(row.run_id):
+                frame = store.export_frame(row.run_id)
+                frame.insert(0, "kind", row.kind)
+                frame.insert(0, "depth", row.depth)
+                frame.insert(0, "name", row.name)
+                frame.insert(0, "run_id", row.run_id)
+                frames.append(frame)
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return table.to_csv(index=False, lineterminator="\n")
+    return build
+
+
+def summary_table_ui(summary: pd.DataFrame) -> None:
+    lang = language()
+    shown = pd.DataFrame({
+        t("run", "실행"): summary["name"],
+        t("depth", "깊이"): summary["depth"],
+        t("kind", "종류"): summary["kind"].map(lambda k: k if lang == "en" else
+                                               {"plain": "평범한 망", "residual": "잔차 망"}.get(k, k)),
+        t("iterations", "반복"): summary["steps"],
+        t("training error % (last 20)", "훈련 오류 % (최근 20회)"): (100 * summary["final_train_error"]).round(2),
+        t("test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
+        t("status", "상태"): summary["status"].map(lambda s: analysis.status_word(s, lang)),
+    })
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool:
+    """Draw everything that changes while runs train; returns whether any of them still trains."""
+    store = get_store()
+    lang = language()
+    runs = store.list_runs()
+    selected = runs[runs["run_id"].isin(run_ids)]
+    selected = selected.set_index("run_id").loc[[r for r in run_ids if r in set(selected["run_id"])]].reset_index()
+    if selected.empty:
+        st.info(t("Choose at least one run above.", "위에서 실행을 하나 이상 고르세요."))
+        return False
+    active = bool(selected["status"].isin(ACTIVE_STATUSES).any())
+    info = runs_info(selected)
+    steps, evals, events = read_curves(store, info["run_id"].tolist())
+    table6 = analysis.load_table6() if reference_on else None
+    revision = "|".join(info["run_id"]) + f"|{x}"
+
+    summary = analysis.summarize_runs(store, info["run_id"])
+    summary["name"] = summary["run_id"].map(dict(zip(info["run_id"], info["name"])))
+    at = analysis.common_step(summary)
+    aligned = summary
+    if at is not None and (summary.loc[summary["steps"] > 0, "steps"] != at).any():
+        aligned = analysis.summarize_runs(store, info["run_id"], at_step=at)
+        aligned["name"] = summary["name"].to_numpy()
+    with st.container(border=True):
+        st.markdown(("🔴 " if active else "") + analysis.degradation_sentence(aligned, lang))
+
+    fig = plots.training_curves(steps, evals, events, info, x=x, reference=table6,
+                                smooth_steps=SMOOTH_STEPS if smooth else 0, lang=lang, uirevision=revision)
+    st.plotly_chart(fig, key="deg_curves", config=PLOT_CONFIG)
+    st.caption(t(f"Bold: training error{f' (mean of {SMOOTH_STEPS} iterations)' if smooth else ''}. "
+                 "Dashed with dots: test error, measured at the end of every epoch. Dotted vertical lines: a "
+                 "shortcut switch flipped live in the Lab. Like the paper's Fig. 1 and Fig. 6.",
+                 f"굵은 선: 훈련 오류{f'({SMOOTH_STEPS}회 평균)' if smooth else ''}. 점이 찍힌 점선: 에폭마다 "
+                 "잰 테스트 오류. 세로 점선: 실험실에서 실시간으로 지름길을 켜고 끈 지점. 논문의 그림 1·그림 6과 같은 "
+                 "방식입니다."))
+    if reference_on:
+        st.caption(t("Paper lines: final test errors after a full 164-epoch run on CIFAR-10 (Table 6), for the "
+                     "ResNets of the chosen depths. A few-epoch classroom run ends well above them.",
+                     "논문 선: CIFAR-10에서 164 에폭을 다 학습한 뒤의 최종 테스트 오류(표 6), 선택한 깊이의 ResNet 값. "
+                     "몇 에폭짜리 수업용 실행은 그보다 한참 위에서 끝납니다."))
+    st.download_button(t("Download the curves (CSV)", "곡선 데이터 내려받기 (CSV)"),
+                       data=_metrics_csv(store, info), file_name="degradation_curves.csv", mime="text/csv",
+                       key="deg_csv_curves", on_click="ignore", icon="⬇️")
+
+    st.subheader(t("Final error vs depth", "깊이에 따른 최종 오류"))
+    st.caption(t("The paper's claim in one picture: without shortcuts the line rises with depth; with them it "
+                 "falls. Training error: mean of the last 20 iterations; test error: the last evaluation.",
+                 "논문의 주장을 한 장에: 지름길이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다. 훈련 오류는 "
+                 "최근 20회 반복의 평균, 테스트 오류는 마지막 평가 값입니다."))
+    depth_fig = plots.error_vs_depth(summary, reference=table6, lang=lang, uirevision=revision)
+    st.plotly_chart(depth_fig, key="deg_depth", config=PLOT_CONFIG)
+    summary_table_ui(summary)
+    st.download_button(t("Download final errors (CSV)", "최종 오류 내려받기 (CSV)"),
+                       data=summary.to_csv(index=False, lineterminator="\n"), file_name="error_vs_depth.csv",
+                       mime="text/csv", key="deg_csv_depth", on_click="ignore", icon="⬇️")
+    return active
+
+
+# ---------------------------------------------------------------- the page
+st.title(t("Degradation: deeper plain nets train worse", "성능 저하: 더 깊은 평범한 망이 더 못 배운다"))
+st.markdown(t(
+    "In the paper's **Fig. 1**, a 56-layer plain net has *higher training error* than a 20-layer one: deeper "
+    "is worse, and since it is training error, it is not overfitting. **Fig. 6** shows that identity "
+    "shortcuts turn it around. These are your runs, drawn the same way, live.",
+    "논문의 **그림 1**에서 56층 평범한 망은 20층보다 *훈련 오류가 더 높습니다*. 더 깊은데 더 나쁘고, 훈련 "
+    "오류이므로 과적합이 아닙니다. **그림 6**은 항등 지름길(identity shortcut)이 이를 뒤집는다는 것을 보여 "
+    "줍니다. 여기에 여러분의 실행이 같은 방식으로, 실시간으로 그려집니다."))
+
+all_runs = get_store().list_runs()
+if all_runs.empty:
+    empty_state_ui()
+else:
+    chosen = run_picker_ui(all_runs)
+    x_axis, overlay, smoothing = chart_options_ui()
+    polling = bool(all_runs.loc[all_runs["run_id"].isin(chosen), "status"].isin(ACTIVE_STATUSES).any())
+
+    @st.fragment(run_every=REFRESH_SECONDS if polling else None)
+    def live_charts() -> None:
+        still_active = charts(chosen, x_axis, overlay, smoothing)
+        if polling and not still_active:
+            st.rerun()  # the runs ended: redraw once with the final state and stop polling
+
+    live_charts()
+    st.page_link("pages/lab.py", label=t("Start more runs in the Lab →", "실험실에서 실행 더 시작하기 →"), icon="🧪")

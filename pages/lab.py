@@ -1,0 +1,325 @@
+"""Lab: start plain and residual nets, watch them train, flip their shortcuts live.
+
+The page only collects settings and talks to the process-wide JobManager: training runs in
+the manager's threads and every number goes to the RunStore, which the Degradation page
+reads. The queue refreshes itself in a fragment while something trains.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from resnet_edu import analysis, models
+from resnet_edu.jobs import group_configs
+from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
+from ui import get_manager, language, t
+
+REFRESH_SECONDS = 2
+CIFAR_DEPTHS = [20, 32, 44, 56, 110]
+IMAGENET_DEPTHS = [18, 34, 50]
+RESUMABLE = ("interrupted", "stopped")
+PAST_RUNS_SHOWN = 100
+RESUME_BUTTONS_SHOWN = 8
+
+
+# ---------------------------------------------------------------- settings
+
+def dataset_ui() -> tuple[str, str | None, int]:
+    """(data set, data root or None, image size)."""
+    names = {"synthetic": t("Built-in synthetic shapes (offline, seconds)", "내장 합성 도형 (오프라인, 몇 초)"),
+             "cifar10": "CIFAR-10", "imagefolder": t("Image folder (ImageNet-style)", "이미지 폴더 (ImageNet식)")}
+    dataset = st.selectbox(t("Data set", "데이터셋"), list(names), format_func=names.get, key="lab_dataset")
+    root, size = None, 32
+    if dataset == "cifar10":
+        root = st.text_input(t("Data root (empty: RESNET_EDU_DATA or ./data)",
+                               "데이터 폴더 (비우면 RESNET_EDU_DATA 또는 ./data)"),
+                             key="lab_data_root_cifar").strip() or None
+        st.caption(t("CIFAR-10 is read from the data root (cifar-10-python.tar.gz or its unpacked folder). On an "
+                     "offline machine without it the run stops with a message saying where to put the file.",
+                     "CIFAR-10은 데이터 폴더에서 읽습니다(cifar-10-python.tar.gz 또는 압축을 푼 폴더). 파일이 없는 "
+                     "오프라인 컴퓨터에서는 실행이 멈추고 파일을 어디에 두어야 하는지 알려 줍니다."))
+    elif dataset == "imagefolder":
+        root = st.text_input(t("Folder with train/ and val/ (one sub-folder per class)",
+                               "train/과 val/이 있는 폴더 (클래스마다 하위 폴더)"),
+                             key="lab_data_root_folder", placeholder="/data/imagenette2-160").strip() or None
+        size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=512, value=64,
+                                   step=16, key="lab_image_size",
+                                   help=t("CIFAR-style nets need 32; ImageNet-style nets adapt their stem to "
+                                          "small images (≤ 64 px).", "CIFAR식 망은 32가 필요합니다. ImageNet식 망은 "
+                                          "작은 이미지(64픽셀 이하)에 맞게 첫 층을 바꿉니다.")))
+    return dataset, root, size
+
+
+def networks_ui() -> tuple[str, list[int], list[str], str | None]:
+    """(family, depths, kinds, problem with the custom depth or None)."""
+    families = {"cifar": t("CIFAR (6n+2 layers)", "CIFAR (6n+2층)"),
+                "imagenet": t("ImageNet-style (18/34/50)", "ImageNet식 (18/34/50)")}
+    family = st.radio(t("Family", "계열"), list(families), horizontal=True, key="lab_family",
+                      format_func=families.get)
+    problem = None
+    if family == "cifar":
+        depths = st.multiselect(t("Depths", "깊이"), CIFAR_DEPTHS, default=[20, 56], key="lab_depths_cifar")
+        custom = st.number_input(t("Custom depth, 6n+2 (optional)", "직접 정한 깊이, 6n+2 (선택)"), min_value=8,
+                                 max_value=models.MAX_CIFAR_DEPTH, value=None, step=6, key="lab_custom_depth",
+                                 placeholder="8, 14, 26, …")
+        if custom is not None:
+            try:
+                TrainConfig(depth=int(custom)).validate()
+                depths = sorted(set(depths) | {int(custom)})
+            except ValueError as error:
+                problem = str(error)
+                st.error(problem)
+    else:
+        depths = st.multiselect(t("Depths", "깊이"), IMAGENET_DEPTHS, default=[18, 34], key="lab_depths_imagenet")
+    kind_words = {"both": t("both (twins)", "둘 다 (쌍둥이)"), "plain": t("plain", "평범한 망"),
+                  "residual": t("residual", "잔차 망")}
+    kind = st.radio(t("Shortcuts", "지름길"), list(kind_words), horizontal=True, key="lab_kind",
+                    format_func=kind_words.get,
+                    help=t("A plain net is exactly its residual twin with every shortcut off: same layers, same "
+                           "parameters (option A).", "평범한 망은 모든 지름길을 끈 잔차 망과 똑같습니다: 같은 층, 같은 "
+                           "파라미터 (옵션 A)."))
+    kinds = ["plain", "residual"] if kind == "both" else [kind]
+    return family, sorted(depths), kinds, problem
+
+
+def recipe_ui() -> dict:
+    """Length, optimiser and recipe settings as TrainConfig keyword arguments."""
+    cols = st.columns(3)
+    epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=1, max_value=1000, value=3, step=1, key="lab_epochs")
+    max_steps = cols[1].number_input(t("Max iterations", "최대 반복 횟수"), min_value=1, max_value=10_000_000,
+                                     value=None, step=50, key="lab_max_steps", placeholder=t("no limit", "제한 없음"),
+                                     help=t("Stops early; the lr schedule still follows the epochs.",
+                                            "일찍 멈춥니다. 학습률 일정은 그대로 에폭을 따릅니다."))
+    seed = cols[2].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, value=0, step=1, key="lab_seed")
+    cols = st.columns(3)
+    lr = cols[0].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=0.1,
+                              step=0.01, format="%.4f", key="lab_lr")
+    batch = cols[1].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=128, step=16,
+                                 key="lab_batch")
+    recipe_words = {"classroom": t("classroom (default)", "수업용 (기본)"), "paper": t("paper-exact", "논문 그대로")}
+    recipe = st.radio(t("Recipe", "레시피"), list(recipe_words), format_func=recipe_words.get,
+                      horizontal=True, key="lab_recipe")
+    with st.expander(t("What each recipe changes from the paper (Sec. 4.2)", "각 레시피가 논문(4.2절)과 다른 점")):
+        for name in ("classroom", "paper"):
+            st.markdown(f"**{recipe_words[name]}**")
+            st.markdown("\n".join(f"- {t(en, ko)}" for en, ko in RECIPE_NOTES.get(name, [])))
+    return {"epochs": int(epochs), "max_steps": None if max_steps is None else int(max_steps), "seed": int(seed),
+            "lr": float(lr), "batch_size": int(batch), "recipe": recipe}
+
+
+def submit(configs: list[TrainConfig], group_name: str) -> None:
+    """Start one comparison group; a bad setting is shown as a message and nothing is created."""
+    try:
+        run_ids = get_manager().submit(configs, group_name=group_name)
+    except (ValueError, RuntimeError) as error:
+        st.error(t(f"Could not start: {error}", f"시작할 수 없습니다: {error}"), icon="⚠️")
+        return
+    names = ", ".join(c.run_name for c in configs)
+    st.session_state["lab_flash"] = t(f"Started {len(run_ids)} runs: {names}.", f"실행 {len(run_ids)}개 시작: {names}.")
+    st.rerun()  # redraw the whole app, so the sidebar and the queue start refreshing themselves
+
+
+def folder_problem(dataset: str, root: str | None) -> str | None:
+    """A missing image folder is caught here at once; anything subtler comes back from the data layer."""
+    if dataset != "imagefolder":
+        return None
+    if not root:
+        return t("Enter the image folder first.", "먼저 이미지 폴더를 입력하세요.")
+    if not Path(root).expanduser().is_dir():
+        return t(f"The data folder {root} does not exist (or is not a folder). Expected <folder>/train/<class>/*.jpg "
+                 "and <folder>/val/<class>/*.jpg.",
+                 f"데이터 폴더 {root}가 없습니다(또는 폴더가 아닙니다). <폴더>/train/<클래스>/*.jpg 와 "
+                 "<폴더>/val/<클래스>/*.jpg 구조가 필요합니다.")
+    return None
+
+
+def start_ui() -> None:
+    """Settings, the preset buttons and the Start button."""
+    with st.container(border=True):
+        left, right = st.columns([1, 1], gap="large")
+        with left:
+            dataset, root, size = dataset_ui()
+            family, depths, kinds, depth_problem = networks_ui()
+        with right:
+            settings = recipe_ui()
+        base = TrainConfig(dataset=dataset, data_root=root, image_size=size, **settings)
+        problem = folder_problem(dataset, root)
+        if problem:
+            st.error(problem, icon="📁")
+
+        st.markdown(t("**Presets** — one click starts the whole comparison with the settings above:",
+                      "**프리셋** — 한 번 누르면 위 설정으로 비교 실험 전체가 시작됩니다:"))
+        cols = st.columns(2)
+        for i, (key, (en, ko)) in enumerate(PRESETS.items()):
+            if cols[i % 2].button(t(en, ko), key=f"lab_preset_{key}", width="stretch", disabled=bool(problem)):
+                preset_base = base if key == "imagenet" or base.image_size == 32 else \
+                    TrainConfig(**{**base.to_dict(), "image_size": 32})
+                submit(preset_configs(key, preset_base), group_name=en)
+
+        n = len(depths) * len(kinds)
+        label = t(f"Train {n} net{'s' if n != 1 else ''}", f"망 {n}개 학습")
+        if st.button(label, key="lab_start", type="primary", disabled=bool(problem or depth_problem or n == 0)):
+            configs = group_configs(base, depths, kinds, family=family)
+            submit(configs, group_name=", ".join(c.run_name for c in configs))
+    flash = st.session_state.pop("lab_flash", None)
+    if flash:
+        st.success(flash, icon="🚀")
+        st.page_link("pages/degradation.py", label=t("Watch the curves on the Degradation page →",
+                                                     "성능 저하 페이지에서 곡선 보기 →"), icon="📉")
+
+
+# ---------------------------------------------------------------- the queue
+
+def _apply_shortcuts(run_id: str, key: str, stages: list[int] | None) -> None:
+    """on_change of a shortcut toggle: hand the flip to the live run (applied between two iterations)."""
+    try:
+        get_manager().set_shortcuts(run_id, bool(st.session_state[key]), stages)
+    except (KeyError, ValueError) as error:
+        st.session_state["lab_toggle_error"] = str(error)
+
+
+def shortcut_toggles_ui(run_id: str) -> None:
+    """Whole-net and per-stage switches that show the live model's shortcut state.
+
+    The widget keys carry the server state (e.g. ``..._all_101``): when the state changes,
+    fresh widgets are drawn with the server's values. With fixed keys mirrored through
+    st.session_state, a toggle click racing a 2-s queue refresh sent the browser's stale
+    values back as "changes" and switched the shortcuts back on (seen under CPU load).
+    """
+    state = get_manager().shortcut_state(run_id)
+    if not state:
+        return
+    tag = "".join("1" if state[stage] else "0" for stage in sorted(state))
+    whole = f"lab_sc_{run_id}_all_{tag}"
+    cols = st.columns([2] + [1] * len(state))
+    cols[0].toggle(t("Shortcuts (whole net)", "지름길 (망 전체)"), value=all(state.values()), key=whole,
+                   on_change=_apply_shortcuts, args=(run_id, whole, None))
+    for col, (stage, on) in zip(cols[1:], sorted(state.items())):
+        key = f"lab_sc_{run_id}_{stage}_{tag}"
+        col.toggle(t(f"stage {stage}", f"{stage}단계"), value=on, key=key, on_change=_apply_shortcuts,
+                   args=(run_id, key, [stage]))
+
+
+def run_card_ui(run_id: str, device: str) -> None:
+    manager = get_manager()
+    p = manager.progress(run_id)
+    lang = language()
+    with st.container(border=True):
+        head, stop = st.columns([5, 1])
+        head.markdown(f"**{p['name']}** · {analysis.status_word(p['status'], lang)} · `{run_id}` · {device}")
+        stop.button(t("Stop", "중지"), key=f"lab_stop_{run_id}", on_click=manager.stop, args=(run_id,),
+                    width="stretch")
+        total = p.get("total_steps") or 0
+        ips = p.get("images_per_second")
+        of = f"/{total:,}" if total else ""
+        parts = [t(f"iteration {p['step']:,}{of}", f"반복 {p['step']:,}{of}")]
+        if p.get("epoch") is not None and p["status"] == "running":
+            parts.append(t(f"epoch {p['epoch']:.2f}", f"에폭 {p['epoch']:.2f}"))
+        parts.append(t(f"ETA {analysis.seconds_label(p.get('eta_seconds'))}",
+                       f"남은 시간 {analysis.seconds_label(p.get('eta_seconds'))}"))
+        parts.append(t(f"{ips:,.0f} images/s", f"초당 {ips:,.0f}장") if ips else t("– images/s", "초당 –장"))
+        st.progress(min(1.0, max(0.0, float(p.get("fraction") or 0.0))), text=" · ".join(parts))
+        if p.get("message"):
+            st.caption(p["message"])
+        if p["status"] in ("running", "queued"):
+            shortcut_toggles_ui(run_id)
+
+
+def queue_ui() -> None:
+    """The runs of this app process, refreshed every 2 s while something trains."""
+    manager = get_manager()
+    polling = bool(manager.active_runs())
+
+    @st.fragment(run_every=REFRESH_SECONDS if polling else None)
+    def queue() -> None:
+        active = manager.active_runs()
+        if polling and not active:
+            st.rerun()  # the last run ended: redraw the page (past runs, Resume) and stop polling
+        if not active:
+            st.caption(t("Nothing is training. Start a preset above.", "학습 중인 것이 없습니다. 위에서 프리셋을 시작하세요."))
+            return
+        head, stop_all = st.columns([5, 1])
+        head.markdown(t("**Turn the shortcuts off and watch a ResNet become a plain net, live** — the switch is "
+                        "applied between two iterations and marked on every curve.",
+                        "**지름길을 끄면 ResNet이 실시간으로 평범한 망이 되는 것을 볼 수 있습니다** — 전환은 두 반복 "
+                        "사이에 적용되고 모든 곡선에 표시됩니다."))
+        stop_all.button(t("Stop all", "모두 중지"), key="lab_stop_all", on_click=manager.stop_all, width="stretch")
+        error = st.session_state.pop("lab_toggle_error", None)
+        if error:
+            st.warning(error)
+        for run_id in active:
+            run_card_ui(run_id, manager.device_label)
+
+    queue()
+
+
+# ---------------------------------------------------------------- past runs
+
+def _clock(iso: str | None) -> str:
+    """Server-local month-day hour:minute of an ISO time stamp (as the Degradation page shows it)."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return ""
+
+
+def past_runs_ui() -> None:
+    manager = get_manager()
+    store = manager.store
+    runs = store.list_runs()
+    lang = language()
+    past = runs[~runs["run_id"].isin(manager.active_runs())].head(PAST_RUNS_SHOWN)
+    if past.empty:
+        return
+    st.subheader(t("Past runs", "지난 실행"))
+    failed = past[(past["status"] == "failed") & past["message"].fillna("").ne("")]
+    latest_group = runs["group_id"].iloc[0]
+    for row in failed[failed["group_id"] == latest_group].itertuples(index=False):
+        st.error(t(f"{row.name} failed: {row.message}", f"{row.name} 실패: {row.message}"), icon="⚠️")
+    table = pd.DataFrame({
+        t("run", "실행"): past["name"],
+        t("status", "상태"): past["status"].map(lambda s: analysis.status_word(s, lang)),
+        t("iterations", "반복"): [f"{d:,}/{int(tot):,}" if pd.notna(tot) else f"{d:,}"
+                                 for d, tot in zip(past["steps_done"], past["total_steps"])],
+        t("data", "데이터"): [c.get("dataset", "") for c in past["config"]],
+        t("started", "시작"): past["created_at"].map(_clock),
+        t("message", "메시지"): past["message"].fillna(""),
+        "id": past["run_id"],
+    })
+    st.dataframe(table, hide_index=True, width="stretch")
+    resumable = past[past["status"].isin(RESUMABLE)].head(RESUME_BUTTONS_SHOWN * 3)
+    shown = 0
+    for row in resumable.itertuples(index=False):
+        if shown >= RESUME_BUTTONS_SHOWN or store.latest_checkpoint(row.run_id) is None:
+            continue
+        shown += 1
+        left, right = st.columns([5, 1])
+        left.markdown(t(f"**{row.name}** (`{row.run_id}`) was {analysis.status_word(row.status)} at iteration "
+                        f"{row.steps_done:,}: continue from its last checkpoint.",
+                        f"**{row.name}** (`{row.run_id}`)은 반복 {row.steps_done:,}에서 "
+                        f"{analysis.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
+        if right.button(t("Resume", "이어서 학습"), key=f"lab_resume_{row.run_id}", width="stretch"):
+            try:
+                manager.resume(row.run_id)
+            except (ValueError, KeyError) as error:
+                st.error(str(error))
+            else:
+                st.rerun()
+
+
+# ---------------------------------------------------------------- the page
+st.title(t("Lab: train plain and residual nets", "실험실: 평범한 망과 잔차 망 학습시키기"))
+st.markdown(t("Pick depths, start them together (they see the same batches, in lockstep), and compare. "
+              "The curves live on the **Degradation** page.",
+              "깊이를 고르고 함께 시작하면(같은 배치를 같은 속도로 학습) 비교할 수 있습니다. 곡선은 **성능 저하** "
+              "페이지에 있습니다."))
+start_ui()
+st.subheader(t("Training now", "학습 중"))
+queue_ui()
+st.page_link("pages/degradation.py", label=t("See the curves on the Degradation page →",
+                                             "성능 저하 페이지에서 곡선 보기 →"), icon="📉")
+past_runs_ui()

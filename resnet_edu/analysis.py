@@ -1,0 +1,359 @@
+"""Reading training runs the way the paper reads them (Fig. 1, Fig. 6, Table 6).
+
+Pure functions of the run store's data: no Streamlit, no plotting. The Degradation page and
+the CLI use them to turn curves into the paper's claim:
+
+* ``summarize_runs``: one row per run — depth, plain or residual, final training error
+  (mean of the last 20 iterations, as the CLI's ``final_train_error``), last test error.
+* ``degradation_sentence``: the current runs in one or two sentences, in English or Korean
+  ("plain-56's training error is 7.3 points above plain-20's at iteration 120: ...").
+* ``CurveBuffer``: a run's training curve read incrementally (``since_step``) and kept at
+  most ``max_points`` points long, each point the exact mean of the iterations it covers.
+* ``load_table6``: the paper's Table 6 (CIFAR-10 test error of ResNets) from ``assets/``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from resnet_edu.runs import RunNotFound
+
+TABLE6_PATH = Path(__file__).resolve().parents[1] / "assets" / "table6.csv"
+FINAL_WINDOW = 20  # iterations averaged for "final training error" (same as the CLI's final_train_error)
+GAP_POINTS = 1.0  # differences under this many percentage points are read as "no clear gap"
+MIN_STEPS_TO_READ = 20  # fewer iterations than this: too early to say anything
+
+SUMMARY_COLUMNS = ["run_id", "name", "group_id", "status", "family", "depth", "kind", "steps", "epoch",
+                   "final_train_error", "final_test_error", "test_step"]
+
+
+def run_kind(config: dict[str, Any]) -> str:
+    """"residual" or "plain", from a run's stored config (its shortcuts when it started)."""
+    return "residual" if config.get("shortcuts", True) else "plain"
+
+
+def load_table6(path: str | Path | None = None) -> pd.DataFrame:
+    """Paper Table 6: depth, params_millions, test_error_paper_pct, test_error_akamaster_pct, note, source."""
+    return pd.read_csv(path or TABLE6_PATH)
+
+
+# ---------------------------------------------------------------- one row per run
+
+def _final_values(store, run_id: str, steps_done: int, at_step: int | None) -> tuple[float, int, float, float, int]:
+    """(mean training error of the last FINAL_WINDOW iterations, last step, epoch, last test error, its step)."""
+    end = steps_done if at_step is None else min(steps_done, at_step)
+    since = max(-1, end - 3 * FINAL_WINDOW)
+    steps = store.steps(run_id, since_step=since)
+    if at_step is not None:
+        steps = steps[steps["step"] <= at_step]
+    if len(steps) < FINAL_WINDOW and since > -1:  # progress lagged, or steps were logged sparsely
+        steps = store.steps(run_id)
+        if at_step is not None:
+            steps = steps[steps["step"] <= at_step]
+    tail = steps.tail(FINAL_WINDOW)
+    train_error = float(tail["train_error"].mean()) if len(tail) else math.nan
+    last_step = int(tail["step"].iloc[-1]) if len(tail) else 0
+    epoch = float(tail["epoch"].iloc[-1]) if len(tail) else 0.0
+    evals = store.evals(run_id)
+    if at_step is not None:
+        evals = evals[evals["step"] <= at_step]
+    evals = evals.dropna(subset=["test_error"])
+    test_error = float(evals["test_error"].iloc[-1]) if len(evals) else math.nan
+    test_step = int(evals["step"].iloc[-1]) if len(evals) else 0
+    return train_error, last_step, epoch, test_error, test_step
+
+
+def summarize_runs(store, run_ids: Iterable[str], at_step: int | None = None) -> pd.DataFrame:
+    """One row per run (``SUMMARY_COLUMNS``), in the order given; missing runs are skipped.
+
+    Args:
+        store: a ``RunStore``.
+        run_ids: the runs to read.
+        at_step: read every run as it was at this iteration (to compare runs of unequal
+            length at the same point); None: at its last logged iteration.
+
+    Errors are fractions in [0, 1]; ``final_train_error`` is the mean over the last 20
+    iterations (NaN before the first), ``final_test_error`` the last test-set evaluation
+    (NaN before the first).
+    """
+    rows = []
+    for run_id in dict.fromkeys(run_ids):
+        try:
+            run = store.get_run(run_id)
+        except RunNotFound:
+            continue
+        config = run.get("config") or {}
+        train_error, step, epoch, test_error, test_step = _final_values(
+            store, run_id, int(run.get("steps_done") or 0), at_step)
+        rows.append({
+            "run_id": run_id, "name": run["name"], "group_id": run.get("group_id"), "status": run["status"],
+            "family": config.get("family", "cifar"), "depth": int(config.get("depth", 0)),
+            "kind": run_kind(config), "steps": step, "epoch": epoch,
+            "final_train_error": train_error, "final_test_error": test_error, "test_step": test_step,
+        })
+    frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return frame.astype({"depth": "int64", "steps": "int64", "test_step": "int64", "epoch": "float64",
+                         "final_train_error": "float64", "final_test_error": "float64"})
+
+
+def common_step(summary: pd.DataFrame) -> int | None:
+    """The last iteration every run of the summary has reached (runs with no step yet ignored)."""
+    started = summary.loc[summary["steps"] > 0, "steps"]
+    return int(started.min()) if len(started) else None
+
+
+# ---------------------------------------------------------------- reading the runs in words
+
+_WORDS = {
+    "en": {
+        "none": "Nothing to read yet: start a comparison in the Lab (e.g. the Fig. 1 preset).",
+        "early": "Too early to read: {steps} iterations so far. The curves need a few dozen iterations to separate.",
+        "one_plain": "Add a second plain net of another depth (the Fig. 1 preset: plain-20 vs plain-56) "
+                     "to see whether deeper is worse.",
+        "plain_worse": "{deep}'s training error is {gap:.1f} points above {shallow}'s at iteration {step}: "
+                       "deeper is worse — the degradation problem. It is *training* error, so it is not "
+                       "overfitting.",
+        "plain_better": "At iteration {step}, {deep}'s training error is {gap:.1f} points *below* {shallow}'s: "
+                        "no degradation (yet). In the paper the gap holds over the whole run (Fig. 1); "
+                        "let it train longer.",
+        "plain_same": "{deep} and {shallow} are within {gap:.1f} points of each other at iteration {step}: "
+                      "no clear gap yet.",
+        "res_better": "With shortcuts it flips: {deep}'s training error is {gap:.1f} points below {shallow}'s — "
+                      "deeper is better (Fig. 6, right).",
+        "res_same": "With shortcuts, {deep} trains about as well as {shallow} (within {gap:.1f} points): "
+                    "depth no longer hurts.",
+        "res_worse": "{deep} is still {gap:.1f} points above {shallow} at iteration {step}; ResNets often "
+                     "catch up later in the run.",
+        "twins": "At {depth} layers the shortcuts make the difference: {res} {res_err:.1f}% vs "
+                 "{plain} {plain_err:.1f}% training error.",
+        "twins_not_yet": "At {depth} layers, {res} ({res_err:.1f}%) is not yet below {plain} "
+                         "({plain_err:.1f}%) in training error.",
+    },
+    "ko": {
+        "none": "아직 읽을 결과가 없습니다. 실험실에서 비교 실험을 시작하세요(예: 그림 1 프리셋).",
+        "early": "아직 이릅니다: 지금까지 {steps}번 반복했습니다. 곡선이 갈라지려면 수십 번의 반복이 필요합니다.",
+        "one_plain": "깊이가 다른 평범한 망을 하나 더 추가하세요(그림 1 프리셋: 평범한 20층 vs 56층). "
+                     "그래야 깊을수록 나빠지는지 볼 수 있습니다.",
+        "plain_worse": "{step}번째 반복에서 {deep}의 훈련 오류가 {shallow}보다 {gap:.1f}%p 높습니다. "
+                       "더 깊은데 더 나쁩니다 — 이것이 성능 저하(degradation) 문제입니다. *훈련* 오류이므로 "
+                       "과적합이 아닙니다.",
+        "plain_better": "{step}번째 반복에서 {deep}의 훈련 오류가 {shallow}보다 {gap:.1f}%p *낮습니다*: "
+                        "아직 성능 저하가 보이지 않습니다. 논문에서는 학습 내내 차이가 유지됩니다(그림 1). "
+                        "더 오래 학습시켜 보세요.",
+        "plain_same": "{step}번째 반복에서 {deep}와 {shallow}의 차이는 {gap:.1f}%p 이내입니다: "
+                      "아직 뚜렷한 차이가 없습니다.",
+        "res_better": "지름길(shortcut)이 있으면 뒤집힙니다: {deep}의 훈련 오류가 {shallow}보다 {gap:.1f}%p "
+                      "낮습니다 — 깊을수록 좋습니다(그림 6 오른쪽).",
+        "res_same": "지름길이 있으면 {deep}도 {shallow}만큼 잘 학습합니다({gap:.1f}%p 이내): "
+                    "깊이가 더 이상 해가 되지 않습니다.",
+        "res_worse": "{step}번째 반복에서 {deep}는 아직 {shallow}보다 {gap:.1f}%p 높습니다. "
+                     "잔차 망은 학습 후반에 따라잡는 경우가 많습니다.",
+        "twins": "{depth}층에서는 지름길이 차이를 만듭니다: 훈련 오류 {res} {res_err:.1f}% 대 "
+                 "{plain} {plain_err:.1f}%.",
+        "twins_not_yet": "{depth}층에서 {res}({res_err:.1f}%)의 훈련 오류가 아직 {plain}({plain_err:.1f}%)보다 "
+                         "낮지 않습니다.",
+    },
+}
+
+
+def _pair(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series] | None:
+    """The shallowest and the deepest run of these rows (None with fewer than two depths)."""
+    rows = rows.dropna(subset=["final_train_error"]).sort_values(["depth", "steps"])
+    if rows["depth"].nunique() < 2:
+        return None
+    shallow = rows[rows["depth"] == rows["depth"].min()].iloc[-1]
+    deep = rows[rows["depth"] == rows["depth"].max()].iloc[-1]
+    return shallow, deep
+
+
+def degradation_sentence(summary: pd.DataFrame, lang: str = "en") -> str:
+    """The runs of ``summary`` read in words, the paper's way (English "en" or Korean "ko").
+
+    Compares the shallowest and the deepest plain net (is deeper worse?), the shallowest and
+    the deepest residual net (does the shortcut fix it?), and the plain and residual twins
+    of the greatest depth both have. Differences are percentage points of training error;
+    under ``GAP_POINTS`` they count as no clear gap. Pass a summary made ``at_step`` a common
+    iteration (``common_step``) so runs of unequal length are compared fairly.
+    """
+    words = _WORDS["ko" if lang == "ko" else "en"]
+    rows = summary[summary["steps"] > 0]
+    if rows.empty:
+        return words["none"]
+    if int(rows["steps"].max()) < MIN_STEPS_TO_READ:
+        return words["early"].format(steps=int(rows["steps"].max()))
+    rows = rows[rows["steps"] >= MIN_STEPS_TO_READ]
+    family = rows["family"].value_counts().idxmax()
+    rows = rows[rows["family"] == family]
+    parts: list[str] = []
+
+    plain = _pair(rows[rows["kind"] == "plain"])
+    if plain is not None:
+        shallow, deep = plain
+        gap = 100 * (deep["final_train_error"] - shallow["final_train_error"])
+        step = int(min(shallow["steps"], deep["steps"]))
+        names = {"deep": deep["name"], "shallow": shallow["name"], "step": step}
+        if gap > GAP_POINTS:
+            parts.append(words["plain_worse"].format(gap=gap, **names))
+        elif gap < -GAP_POINTS:
+            parts.append(words["plain_better"].format(gap=-gap, **names))
+        else:
+            parts.append(words["plain_same"].format(gap=GAP_POINTS, **names))
+
+    residual = _pair(rows[rows["kind"] == "residual"])
+    if residual is not None:
+        shallow, deep = residual
+        gap = 100 * (deep["final_train_error"] - shallow["final_train_error"])
+        step = int(min(shallow["steps"], deep["steps"]))
+        names = {"deep": deep["name"], "shallow": shallow["name"], "step": step}
+        if gap < -GAP_POINTS:
+            parts.append(words["res_better"].format(gap=-gap, **names))
+        elif gap <= GAP_POINTS:
+            parts.append(words["res_same"].format(gap=GAP_POINTS, **names))
+        else:
+            parts.append(words["res_worse"].format(gap=gap, **names))
+
+    both = rows.dropna(subset=["final_train_error"]).groupby("depth")["kind"].nunique()
+    twin_depths = sorted(both[both == 2].index)
+    if twin_depths:
+        depth = twin_depths[-1]
+        at = rows[(rows["depth"] == depth)].dropna(subset=["final_train_error"])
+        p = at[at["kind"] == "plain"].iloc[-1]
+        r = at[at["kind"] == "residual"].iloc[-1]
+        values = {"depth": int(depth), "res": r["name"], "plain": p["name"],
+                  "res_err": 100 * r["final_train_error"], "plain_err": 100 * p["final_train_error"]}
+        key = "twins" if p["final_train_error"] - r["final_train_error"] > GAP_POINTS / 100 else "twins_not_yet"
+        parts.append(words[key].format(**values))
+
+    if not parts and not rows[rows["kind"] == "plain"].empty:
+        parts.append(words["one_plain"])
+    return " ".join(parts) if parts else words["one_plain"]
+
+
+# ---------------------------------------------------------------- incremental, bounded curves
+
+_BUCKET_COLUMNS = ["bucket", "step", "epoch", "wall_seconds", "lr", "error_sum", "error_n", "loss_sum",
+                   "loss_n", "ips_sum", "ips_n"]
+
+
+def _bucketize(steps: pd.DataFrame, stride: int) -> pd.DataFrame:
+    """Rows of iterations → one row per block of ``stride`` iterations, with exact sums and counts."""
+    finite_loss = steps["train_loss"].where(np.isfinite(steps["train_loss"]))
+    frame = pd.DataFrame({
+        "bucket": steps["step"].to_numpy() // stride,
+        "step": steps["step"], "epoch": steps["epoch"], "wall_seconds": steps["wall_seconds"], "lr": steps["lr"],
+        "error_sum": steps["train_error"].fillna(0.0), "error_n": steps["train_error"].notna().astype("int64"),
+        "loss_sum": finite_loss.fillna(0.0), "loss_n": finite_loss.notna().astype("int64"),
+        "ips_sum": steps["images_per_second"].fillna(0.0),
+        "ips_n": steps["images_per_second"].notna().astype("int64"),
+    })
+    return _merge(frame)
+
+
+def _merge(frame: pd.DataFrame) -> pd.DataFrame:
+    return (frame.groupby("bucket", sort=True, as_index=False)
+            .agg(step=("step", "last"), epoch=("epoch", "last"), wall_seconds=("wall_seconds", "last"),
+                 lr=("lr", "last"), error_sum=("error_sum", "sum"), error_n=("error_n", "sum"),
+                 loss_sum=("loss_sum", "sum"), loss_n=("loss_n", "sum"),
+                 ips_sum=("ips_sum", "sum"), ips_n=("ips_n", "sum")))
+
+
+class CurveBuffer:
+    """One run's training curve, read incrementally and kept at most ``max_points`` points.
+
+    Each point stands for a block of ``stride`` consecutive iterations (1, 2, 4, ...) and
+    holds the exact mean training error and loss over them, at the block's last iteration.
+    When the curve grows past ``max_points`` blocks, neighbours are merged and the stride
+    doubles, so memory stays bounded however long the run is and no iteration is dropped
+    from the averages.
+
+    Usage: ``buffer.update(store.steps(run_id, since_step=buffer.last_step))``; then
+    ``buffer.frame()``.
+    """
+
+    def __init__(self, max_points: int = 2000) -> None:
+        if max_points < 2:
+            raise ValueError(f"max_points must be at least 2, got {max_points}")
+        self.max_points = max_points
+        self.stride = 1
+        self.last_step = -1  # pass as since_step to read only what is new
+        self._buckets = pd.DataFrame(columns=_BUCKET_COLUMNS)
+
+    def update(self, new_steps: pd.DataFrame) -> int:
+        """Add iterations after ``last_step`` (older ones are ignored); returns how many were added."""
+        new_steps = new_steps[new_steps["step"] > self.last_step]
+        if new_steps.empty:
+            return 0
+        added = _bucketize(new_steps, self.stride)
+        self._buckets = added if self._buckets.empty else _merge(pd.concat([self._buckets, added]))
+        while len(self._buckets) > self.max_points:
+            self.stride *= 2
+            merged = self._buckets.copy()
+            merged["bucket"] = merged["bucket"] // 2
+            self._buckets = _merge(merged)
+        self.last_step = int(new_steps["step"].max())
+        return len(new_steps)
+
+    def frame(self) -> pd.DataFrame:
+        """step, epoch, wall_seconds, lr, train_error, train_loss, images_per_second, n (iterations per point)."""
+        b = self._buckets
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = pd.DataFrame({
+                "step": b["step"].astype("int64"), "epoch": b["epoch"].astype("float64"),
+                "wall_seconds": b["wall_seconds"].astype("float64"), "lr": b["lr"].astype("float64"),
+                "train_error": (b["error_sum"] / b["error_n"].where(b["error_n"] > 0)).astype("float64"),
+                "train_loss": (b["loss_sum"] / b["loss_n"].where(b["loss_n"] > 0)).astype("float64"),
+                "images_per_second": (b["ips_sum"] / b["ips_n"].where(b["ips_n"] > 0)).astype("float64"),
+                "n": b["error_n"].astype("int64"),
+            })
+        return out.reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+# ---------------------------------------------------------------- small words
+
+def seconds_label(seconds: float | None) -> str:
+    """A duration for people: "45 s", "3 min 05 s", "1 h 02 min"; "–" when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def toggle_label(detail: dict[str, Any], stages: Sequence[int] | None = None, lang: str = "en") -> str:
+    """"shortcuts off" / "stage 2 on" / "stages 1, 3 off" for a shortcuts_toggled event's detail."""
+    enabled = bool(detail.get("enabled"))
+    chosen = detail.get("stages") if stages is None else stages
+    if lang == "ko":
+        state = "켬" if enabled else "끔"
+        if not chosen:
+            return f"지름길 {state}"
+        return f"{', '.join(str(s) for s in chosen)}단계 지름길 {state}"
+    state = "on" if enabled else "off"
+    if not chosen:
+        return f"shortcuts {state}"
+    word = "stage" if len(chosen) == 1 else "stages"
+    return f"{word} {', '.join(str(s) for s in chosen)} {state}"
+
+
+STATUS_WORDS = {  # run status -> (English, Korean), as shown in the app
+    "queued": ("queued", "대기 중"), "running": ("training", "학습 중"), "finished": ("finished", "완료"),
+    "stopped": ("stopped", "중지됨"), "diverged": ("diverged", "발산"), "failed": ("failed", "실패"),
+    "interrupted": ("interrupted", "중단됨"),
+}
+
+
+def status_word(status: str, lang: str = "en") -> str:
+    en, ko = STATUS_WORDS.get(status, (status, status))
+    return ko if lang == "ko" else en

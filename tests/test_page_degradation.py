@@ -1,0 +1,190 @@
+"""AppTest of the Degradation page: curves, toggle markers, paper overlay, x-axis switch, CSV, empty state.
+
+The runs here are written straight into a temporary RunStore with made-up numbers shaped like
+Fig. 1 (plain-56 above plain-20): a page-render test only; the app never shows such data as real.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from resnet_edu.runs import RunStore  # noqa: E402
+
+APP = str(REPO / "app.py")
+PAGE = "pages/degradation.py"
+STEPS_PER_EPOCH = 50
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
+    yield root
+    st.cache_resource.clear()  # stops the manager of this test (on_release), so the next one starts clean
+
+
+def _error(step: int, offset: float) -> float:
+    return min(0.9, 0.6 * math.exp(-step / 60) + 0.25 + offset)
+
+
+def _write_runs(root: Path) -> dict[str, str]:
+    """A finished 'Fig. 1 + fix' group: plain-20, plain-56, ResNet-56 (its shortcuts toggled off at step 100)."""
+    store = RunStore(root)
+    ids = {}
+    try:
+        for name, depth, shortcuts, offset in (("plain-20", 20, False, 0.0), ("plain-56", 56, False, 0.07),
+                                                ("ResNet-56", 56, True, -0.04)):
+            config = {"family": "cifar", "depth": depth, "shortcuts": shortcuts, "dataset": "synthetic"}
+            rid = store.create_run(name, config, group_id="gtest", status="running", total_steps=150)
+            for step in range(1, 151):
+                store.log_step(rid, step, epoch=step / STEPS_PER_EPOCH, wall_seconds=0.05 * step, train_loss=1.0,
+                               train_error=_error(step, offset), lr=0.1, images_per_second=500.0)
+            for step in (50, 100, 150):
+                store.log_eval(rid, step, epoch=step / STEPS_PER_EPOCH, wall_seconds=0.05 * step, test_loss=1.0,
+                               test_error=_error(step, offset) + 0.05)
+            store.set_progress(rid, 150, 150)
+            if shortcuts:
+                store.log_event(rid, 100, "shortcuts_toggled", {"enabled": False, "stages": None})
+            store.set_status(rid, "finished")
+            ids[name] = rid
+    finally:
+        store.close()
+    return ids
+
+
+def _open(lang: str = "en") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def _values(data) -> list:
+    """Plotly 7 writes numeric arrays as {"dtype", "bdata" (base64)}; plain lists stay lists."""
+    if isinstance(data, dict) and "bdata" in data:
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
+
+
+def _series(spec: dict, series: str) -> list[dict]:
+    return [tr for tr in spec["data"] if (tr.get("meta") or {}).get("series") == series]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_empty_state_links_to_the_lab(lang):
+    at = _open(lang)
+    assert at.info, "a friendly empty state"
+    assert ("Lab" if lang == "en" else "실험실") in at.info[0].value
+    assert any(link.proto.page.endswith("lab") or "lab" in link.proto.page for link in at.get("page_link"))
+    assert not at.get("plotly_chart")
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_curves_toggle_marker_sentence_and_downloads(runs_dir, lang):
+    ids = _write_runs(runs_dir)
+    at = _open(lang)
+    assert set(at.multiselect(key="deg_runs").value) == set(ids.values())  # default: the latest group
+    curves, depth = _charts(at)
+    train = {tr["meta"]["run_id"]: tr for tr in _series(curves, "train")}
+    assert set(train) == set(ids.values())
+    assert {tr["name"] for tr in train.values()} == {"plain-20", "plain-56", "ResNet-56"}
+    assert train[ids["ResNet-56"]]["xaxis"] == "x2" and train[ids["plain-56"]]["xaxis"] == "x"
+    assert len(_series(curves, "test")) == 3
+    assert curves["layout"]["uirevision"] and curves["layout"]["uirevision"] == depth["layout"]["uirevision"]
+    toggle_lines = [s for s in curves["layout"]["shapes"] if s["type"] == "line" and s["x0"] == s["x1"]]
+    assert [s["x0"] for s in toggle_lines] == [100]
+    assert len(_series(curves, "toggle")) == 1
+    assert {(tr["meta"]["kind"], tr["meta"]["series"]) for tr in depth["data"] if "kind" in tr["meta"]} == {
+        ("plain", "train"), ("plain", "test"), ("residual", "train"), ("residual", "test")}
+    text = " ".join(m.value for m in at.markdown)
+    if lang == "en":
+        assert "plain-56's training error is 7.0 points above plain-20's at iteration 150" in text
+        assert "not overfitting" in text
+    else:
+        assert "7.0%p" in text and "과적합" in text
+    downloads = at.get("download_button")
+    assert len(downloads) == 2
+    assert {d.proto.label for d in downloads} and all(d.proto.label for d in downloads)
+    assert at.dataframe and len(at.dataframe[0].value) == 3
+
+
+def test_overlay_toggle_and_x_axis_switch(runs_dir):
+    ids = _write_runs(runs_dir)
+    at = _open()
+    curves, _ = _charts(at)
+    assert not _series(curves, "reference")
+
+    at.toggle(key="deg_reference").set_value(True).run()
+    assert not at.exception, at.exception
+    curves, depth = _charts(at)
+    assert len(_series(curves, "reference")) == 1
+    hlines = sorted(s["y0"] for s in curves["layout"]["shapes"] if s["type"] == "line" and s["y0"] == s["y1"])
+    assert hlines == [6.97, 8.75]  # Table 6: ResNet-20 and ResNet-56
+    assert _series(depth, "reference")
+    assert any("164" in c.value for c in at.caption)
+
+    at.radio(key="deg_x").set_value("epoch").run()
+    assert not at.exception, at.exception
+    curves, _ = _charts(at)
+    plain20 = next(tr for tr in _series(curves, "train") if tr["meta"]["run_id"] == ids["plain-20"])
+    assert max(_values(plain20["x"])) == pytest.approx(150 / STEPS_PER_EPOCH)
+    assert curves["layout"]["xaxis"]["title"]["text"] == "epochs"
+    toggle_line = next(s for s in curves["layout"]["shapes"] if s["type"] == "line" and s["x0"] == s["x1"])
+    assert toggle_line["x0"] == pytest.approx(100 / STEPS_PER_EPOCH)
+
+    at.radio(key="deg_x").set_value("seconds").run()
+    curves, _ = _charts(at)
+    assert curves["layout"]["xaxis"]["title"]["text"] == "training time (s)"
+
+    # choosing fewer runs redraws only those
+    at.multiselect(key="deg_runs").set_value([ids["plain-20"]]).run()
+    assert not at.exception, at.exception
+    curves, _ = _charts(at)
+    assert [tr["meta"]["run_id"] for tr in _series(curves, "train")] == [ids["plain-20"]]
+    at.run()  # the choice survives a rerun
+    assert at.multiselect(key="deg_runs").value == [ids["plain-20"]]
+
+
+def test_live_run_is_read_incrementally(runs_dir):
+    """A run still training: the page polls, and a later tick shows the new iterations."""
+    store = RunStore(runs_dir)
+    try:
+        rid = store.create_run("plain-20", {"family": "cifar", "depth": 20, "shortcuts": False}, group_id="glive",
+                               status="running")
+        for step in range(1, 31):
+            store.log_step(rid, step, epoch=step / 50, wall_seconds=step * 0.1, train_loss=1.0, train_error=0.5,
+                           lr=0.1, images_per_second=100.0)
+        store.flush()
+        at = _open()
+        train = _series(_charts(at)[0], "train")[0]
+        assert max(_values(train["customdata"])) == 30
+        for step in range(31, 61):
+            store.log_step(rid, step, epoch=step / 50, wall_seconds=step * 0.1, train_loss=1.0, train_error=0.4,
+                           lr=0.1, images_per_second=100.0)
+        store.flush()
+        at.run()  # what run_every does in the browser
+        assert not at.exception, at.exception
+        train = _series(_charts(at)[0], "train")[0]
+        assert max(_values(train["customdata"])) == 60 and len(_values(train["x"])) == 60
+        store.set_status(rid, "finished")
+    finally:
+        store.close()

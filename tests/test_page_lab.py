@@ -1,0 +1,194 @@
+"""AppTest of the Lab page: presets start runs, Stop stops them, the live shortcut toggle reaches the model.
+
+Real training threads on the built-in synthetic data set, kept tiny (small batches, few
+iterations, an 8-layer net for the toggle). Never sleeps a fixed time: polls the manager.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from resnet_edu import models  # noqa: E402
+
+APP = str(REPO / "app.py")
+PAGE = "pages/lab.py"
+TIMEOUT = 120  # seconds; a first torch step in a fresh thread takes ~1.5 s, data generation ~2 s
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
+    yield root
+    st.cache_resource.clear()  # on_release: the manager stops its threads
+
+
+def _manager():
+    from ui import get_manager  # the same cached JobManager the AppTest script uses
+
+    return get_manager()
+
+
+def _poll(condition, timeout: float = TIMEOUT, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _open(lang: str = "en") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _switch(at: AppTest, run_id: str, which):
+    """The shortcut toggle of a run ("all" or a stage); its key ends with the server state, e.g. _all_101."""
+    prefix = f"lab_sc_{run_id}_{which}_"
+    found = [w for w in at.toggle if w.key and w.key.startswith(prefix)]
+    assert len(found) == 1, [w.key for w in at.toggle]
+    return found[0]
+
+
+def _tiny(at: AppTest, max_steps: int) -> None:
+    at.number_input(key="lab_epochs").set_value(1)
+    at.number_input(key="lab_max_steps").set_value(max_steps)
+    at.number_input(key="lab_batch").set_value(8)
+    at.run()
+    assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_lab_renders(lang):
+    at = _open(lang)
+    labels = [b.label for b in at.button]
+    assert any(("Fig. 1" if lang == "en" else "그림 1") in label for label in labels)
+    assert at.button(key="lab_preset_fig6") and at.button(key="lab_preset_imagenet")
+    assert at.multiselect(key="lab_depths_cifar").value == [20, 56]
+    assert at.expander, "the recipe notes"
+    at.radio(key="lab_family").set_value("imagenet").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="lab_depths_imagenet").value == [18, 34]
+
+
+def test_bad_settings_show_a_message_and_start_nothing():
+    at = _open()
+    at.number_input(key="lab_custom_depth").set_value(10).run()
+    assert any("6n+2" in e.value for e in at.error)
+    assert at.button(key="lab_start").disabled
+    at.number_input(key="lab_custom_depth").set_value(None).run()
+    at.selectbox(key="lab_dataset").set_value("imagefolder").run()
+    at.text_input(key="lab_data_root_folder").input("/no/such/folder").run()
+    assert not at.exception, at.exception
+    assert any("does not exist" in e.value for e in at.error)
+    assert at.button(key="lab_preset_fig1").disabled
+    # a CIFAR net on 64 px images: the engine's validation message, shown, nothing created
+    at.text_input(key="lab_data_root_folder").input(str(REPO)).run()
+    at.button(key="lab_start").click().run()
+    assert not at.exception, at.exception
+    assert any("32" in e.value for e in at.error)
+    assert _manager().store.list_runs().empty
+
+
+def test_preset_starts_runs_and_stop_stops_them():
+    at = _open()
+    _tiny(at, max_steps=5000)  # long enough that Stop comes first
+    at.button(key="lab_preset_fig1").click().run()
+    assert not at.exception, at.exception
+    manager = _manager()
+    runs = manager.store.list_runs()
+    assert sorted(runs["name"]) == ["plain-20", "plain-56"]
+    assert runs["group_id"].nunique() == 1
+    ids = list(runs["run_id"])
+    assert at.success, "a confirmation"
+    _poll(lambda: all(manager.progress(r)["step"] > 0 for r in ids), what="the first iterations")
+    at.run()  # a queue tick
+    assert not at.exception, at.exception
+    assert len(at.get("progress")) >= 2
+    at.button(key=f"lab_stop_{ids[0]}").click().run()
+    assert manager.wait([ids[0]], TIMEOUT)
+    assert manager.store.get_run(ids[0])["status"] == "stopped"
+    at.button(key="lab_stop_all").click().run()
+    assert manager.wait(ids, TIMEOUT)
+    assert {manager.store.get_run(r)["status"] for r in ids} == {"stopped"}
+    at.run()
+    assert not at.exception, at.exception
+    # stopped after some iterations: a checkpoint was saved, so both can be resumed
+    resume = [b for b in at.button if b.key and b.key.startswith("lab_resume_")]
+    assert {b.key for b in resume} == {f"lab_resume_{r}" for r in ids}
+    assert at.dataframe and len(at.dataframe[0].value) == 2
+
+
+def test_shortcut_toggle_reaches_the_running_model():
+    at = _open()
+    _tiny(at, max_steps=100_000)
+    at.multiselect(key="lab_depths_cifar").set_value([])
+    at.number_input(key="lab_custom_depth").set_value(8)
+    at.radio(key="lab_kind").set_value("residual").run()
+    assert at.button(key="lab_start").label == "Train 1 net"
+    at.button(key="lab_start").click().run()
+    assert not at.exception, at.exception
+    manager = _manager()
+    (run_id,) = list(manager.store.list_runs()["run_id"])
+    model = _poll(lambda: manager.model(run_id), what="the live model")
+    _poll(lambda: manager.progress(run_id)["step"] > 0, what="the first iteration")
+    at.run()
+    whole = _switch(at, run_id, "all")
+    assert whole.value is True and _switch(at, run_id, 3).value is True
+
+    whole.set_value(False).run()  # the whole net: a ResNet becomes a plain net
+    assert not at.exception, at.exception
+    _poll(lambda: models.shortcut_state(model) == {1: False, 2: False, 3: False}, what="shortcuts off")
+    assert _switch(at, run_id, 2).value is False  # the widgets show the server state
+
+    _switch(at, run_id, 2).set_value(True).run()  # one stage back on
+    _poll(lambda: models.shortcut_state(model) == {1: False, 2: True, 3: False}, what="stage 2 on")
+    at.run()
+    assert _switch(at, run_id, "all").value is False
+    assert _switch(at, run_id, 2).value is True
+    at.run()  # more queue ticks change nothing
+    at.run()
+    assert models.shortcut_state(model) == {1: False, 2: True, 3: False}
+
+    def toggles():
+        return manager.store.events(run_id).query("kind == 'shortcuts_toggled'")
+
+    _poll(lambda: len(toggles()) >= 2, what="toggle events")
+    events = toggles()
+    assert [d["enabled"] for d in events["detail"]] == [False, True]
+    assert events["detail"].iloc[1]["stages"] == [2]
+    manager.stop_all()
+    assert manager.wait([run_id], TIMEOUT)
+
+
+def test_missing_cifar10_is_reported_with_the_data_layer_message(tmp_path):
+    at = _open()
+    _tiny(at, max_steps=10)
+    at.selectbox(key="lab_dataset").set_value("cifar10").run()
+    at.text_input(key="lab_data_root_cifar").input(str(tmp_path / "no-cifar-here")).run()
+    at.button(key="lab_preset_fig1").click().run()
+    assert not at.exception, at.exception
+    manager = _manager()
+    ids = list(manager.store.list_runs()["run_id"])
+    assert len(ids) == 2 and manager.wait(ids, TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    messages = [e.value for e in at.error]
+    assert any("CIFAR-10 is not available" in m and "synthetic" in m for m in messages), messages
+    assert not any("Traceback" in m for m in messages)

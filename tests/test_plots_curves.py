@@ -1,0 +1,265 @@
+"""Unit tests: training-curve figures (resnet_edu.plots) and run summaries (resnet_edu.analysis)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from resnet_edu import analysis, plots  # noqa: E402
+from resnet_edu.runs import RunStore  # noqa: E402
+
+RUNS = pd.DataFrame([
+    {"run_id": "ra", "name": "plain-20", "depth": 20, "kind": "plain", "family": "cifar"},
+    {"run_id": "rb", "name": "plain-56", "depth": 56, "kind": "plain", "family": "cifar"},
+    {"run_id": "rc", "name": "ResNet-56", "depth": 56, "kind": "residual", "family": "cifar"},
+])
+OFFSETS = {"ra": 0.0, "rb": 0.08, "rc": -0.05}  # plain-56 above plain-20, ResNet-56 below
+
+
+def _curve(step: int, offset: float) -> float:
+    return min(0.95, max(0.0, 0.7 * math.exp(-step / 80) + 0.2 + offset))
+
+
+def _frames(n_steps: int = 200, spe: int = 50):
+    steps = pd.DataFrame([{"run_id": r, "step": s, "epoch": s / spe, "wall_seconds": 0.1 * s,
+                           "train_error": _curve(s, off)} for r, off in OFFSETS.items() for s in range(1, n_steps + 1)])
+    evals = pd.DataFrame([{"run_id": r, "step": s, "epoch": s / spe, "wall_seconds": 0.1 * s,
+                           "test_error": _curve(s, off) + 0.03}
+                          for r, off in OFFSETS.items() for s in range(spe, n_steps + 1, spe)])
+    events = pd.DataFrame([{"run_id": "rc", "step": 100, "kind": "shortcuts_toggled",
+                            "detail": {"enabled": False, "stages": None}},
+                           {"run_id": "rc", "step": 0, "kind": "started", "detail": {}}])
+    return steps, evals, events
+
+
+def _traces(fig, series):
+    return [tr for tr in fig.data if (tr.meta or {}).get("series") == series]
+
+
+# ---------------------------------------------------------------- training_curves
+
+def test_training_curves_has_one_train_and_test_trace_per_run_in_the_right_panel():
+    steps, evals, events = _frames()
+    fig = plots.training_curves(steps, evals, events, RUNS)
+    train = {tr.meta["run_id"]: tr for tr in _traces(fig, "train")}
+    test = {tr.meta["run_id"]: tr for tr in _traces(fig, "test")}
+    assert set(train) == set(test) == {"ra", "rb", "rc"}
+    assert train["ra"].xaxis == "x" and train["rb"].xaxis == "x"  # plain: left
+    assert train["rc"].xaxis == "x2"  # residual: right
+    assert train["ra"].line.width > test["ra"].line.width  # bold training error
+    assert test["ra"].line.dash == "dash" and train["ra"].line.dash in (None, "solid")
+    assert train["rb"].line.color == plots.depth_colour(56) == train["rc"].line.color  # colour by depth
+    assert np.nanmax(np.asarray(train["rb"].y, dtype=float)) <= 100  # percent
+    assert len(test["ra"].x) == 4
+    # shared y across the two panels
+    assert fig.layout.yaxis2.matches == "y" and fig.layout.xaxis2.matches == "x"
+
+
+def test_training_curves_marks_shortcut_toggles():
+    steps, evals, events = _frames()
+    fig = plots.training_curves(steps, evals, events, RUNS, lang="en")
+    lines = [s for s in fig.layout.shapes if s.type == "line" and s.x0 == s.x1]
+    assert len(lines) == 1 and lines[0].x0 == 100 and lines[0].xref == "x2"
+    assert any("shortcuts off" in (a.text or "") for a in fig.layout.annotations)
+    markers = _traces(fig, "toggle")
+    assert len(markers) == 1 and list(markers[0].x) == [100]
+
+
+@pytest.mark.parametrize("x, column", [("step", "step"), ("epoch", "epoch"), ("seconds", "wall_seconds")])
+def test_training_curves_x_axis_switch(x, column):
+    steps, evals, events = _frames()
+    fig = plots.training_curves(steps, evals, events, RUNS, x=x)
+    train = _traces(fig, "train")[0]
+    expected = steps[steps["run_id"] == train.meta["run_id"]][column].to_numpy()
+    np.testing.assert_allclose(np.asarray(train.x, dtype=float), expected)
+    toggle_line = [s for s in fig.layout.shapes if s.type == "line" and s.x0 == s.x1][0]
+    rc = steps[steps["run_id"] == "rc"]
+    assert toggle_line.x0 == pytest.approx(float(rc.loc[rc["step"] == 100, column].iloc[0]))
+    assert fig.layout.xaxis.title.text == plots.CURVE_X[x][1]
+    with pytest.raises(ValueError):
+        plots.training_curves(steps, evals, events, RUNS, x="hours")
+
+
+def test_training_curves_reference_overlay_from_table6():
+    steps, evals, events = _frames()
+    table6 = analysis.load_table6()
+    without = plots.training_curves(steps, evals, events, RUNS)
+    with_ref = plots.training_curves(steps, evals, events, RUNS, reference=table6)
+    assert not _traces(without, "reference")
+    assert len(_traces(with_ref, "reference")) == 1
+    assert "164 epochs" in _traces(with_ref, "reference")[0].name
+    hlines = [s for s in with_ref.layout.shapes if s.type == "line" and s.y0 == s.y1]
+    assert sorted(s.y0 for s in hlines) == [6.97, 8.75]  # depths 20 and 56 of the selection
+    assert all(s.yref == "y2" for s in hlines)  # ResNet values: the residual panel
+
+
+def test_training_curves_smoothing_is_a_mean_over_iterations_and_empty_panels_are_labelled():
+    steps, evals, events = _frames()
+    noisy = steps.copy()
+    noisy["train_error"] = np.where(noisy["step"] % 2 == 0, 0.2, 0.4)
+    only_plain = RUNS[RUNS["kind"] == "plain"]
+    fig = plots.training_curves(noisy, evals, events, only_plain, smooth_steps=20)
+    y = np.asarray(_traces(fig, "train")[0].y, dtype=float)
+    assert np.allclose(y[20:], 30.0)  # the mean of 0.2 and 0.4, in percent
+    assert any("no residual net" in (a.text or "") for a in fig.layout.annotations)
+    # rows that are already means of 4 iterations: a 20-iteration window is 5 rows
+    grouped = pd.DataFrame({"run_id": "ra", "step": [4, 8, 12], "epoch": 0.0, "wall_seconds": 0.0,
+                            "train_error": [0.1, 0.2, 0.3], "n": 4})
+    assert plots.smoothed_error(grouped, 8).round(6).tolist() == [0.1, 0.15, 0.25]
+
+
+def test_training_curves_handles_no_data_and_diverged_values_and_korean():
+    empty_steps = pd.DataFrame(columns=["run_id", "step", "epoch", "wall_seconds", "train_error"])
+    empty_evals = pd.DataFrame(columns=["run_id", "step", "epoch", "wall_seconds", "test_error"])
+    fig = plots.training_curves(empty_steps, empty_evals, None, RUNS, lang="ko")
+    assert fig.layout.yaxis.title.text == "오류 (%)"
+    steps, evals, events = _frames()
+    steps.loc[steps.index[-1], "train_error"] = float("inf")
+    fig = plots.training_curves(steps, evals, events, RUNS, uirevision="abc")
+    assert fig.layout.uirevision == "abc"
+    fig.to_json()  # serialisable (no inf)
+
+
+# ---------------------------------------------------------------- error_vs_depth
+
+def _summary():
+    return pd.DataFrame([
+        {"run_id": "a", "name": "plain-20", "family": "cifar", "depth": 20, "kind": "plain", "steps": 200,
+         "final_train_error": 0.20, "final_test_error": 0.25},
+        {"run_id": "b", "name": "plain-56", "family": "cifar", "depth": 56, "kind": "plain", "steps": 200,
+         "final_train_error": 0.30, "final_test_error": 0.33},
+        {"run_id": "c", "name": "ResNet-20", "family": "cifar", "depth": 20, "kind": "residual", "steps": 200,
+         "final_train_error": 0.18, "final_test_error": math.nan},
+        {"run_id": "d", "name": "ResNet-56", "family": "cifar", "depth": 56, "kind": "residual", "steps": 200,
+         "final_train_error": 0.12, "final_test_error": 0.2},
+        {"run_id": "e", "name": "ResNet-56", "family": "cifar", "depth": 56, "kind": "residual", "steps": 100,
+         "final_train_error": 0.14, "final_test_error": 0.2},
+    ])
+
+
+def test_error_vs_depth_one_line_per_kind_and_metric():
+    fig = plots.error_vs_depth(_summary(), reference=analysis.load_table6())
+    by = {(tr.meta["kind"], tr.meta["series"]): tr for tr in fig.data if "kind" in (tr.meta or {})}
+    assert set(by) == {("plain", "train"), ("plain", "test"), ("residual", "train"), ("residual", "test")}
+    assert list(by[("plain", "train")].x) == [20, 56]
+    assert np.allclose(by[("plain", "train")].y, [20.0, 30.0])
+    assert np.allclose(by[("residual", "train")].y, [18.0, 13.0])  # two ResNet-56 runs averaged
+    assert list(by[("residual", "test")].x) == [56]  # no test error yet for ResNet-20
+    ref = [tr for tr in fig.data if (tr.meta or {}).get("series") == "reference"]
+    assert len(ref) == 1 and list(ref[0].y) == [8.75, 6.97]
+    assert list(fig.layout.xaxis.tickvals) == [20, 56]
+
+
+def test_error_vs_depth_empty():
+    fig = plots.error_vs_depth(pd.DataFrame(columns=analysis.SUMMARY_COLUMNS), lang="ko")
+    assert not fig.data and "아직" in fig.layout.annotations[0].text
+
+
+# ---------------------------------------------------------------- analysis
+
+@pytest.fixture
+def store(tmp_path):
+    s = RunStore(tmp_path / "runs")
+    yield s
+    s.close()
+
+
+def _fill(store, name, depth, shortcuts, errors, evals=()):
+    rid = store.create_run(name, {"family": "cifar", "depth": depth, "shortcuts": shortcuts}, group_id="g",
+                           status="running")
+    for step, err in enumerate(errors, start=1):
+        store.log_step(rid, step, epoch=step / 50, wall_seconds=0.1 * step, train_loss=1.0, train_error=err, lr=0.1,
+                       images_per_second=100.0)
+    store.set_progress(rid, len(errors), 200)
+    for step, err in evals:
+        store.log_eval(rid, step, epoch=step / 50, wall_seconds=0.1 * step, test_loss=1.0, test_error=err)
+    store.set_status(rid, "finished")
+    return rid
+
+
+def test_summarize_runs_final_errors(store):
+    a = _fill(store, "plain-20", 20, False, [0.9] * 80 + [0.3] * 20, evals=[(50, 0.5), (100, 0.35)])
+    b = _fill(store, "ResNet-56", 56, True, [0.5] * 10)
+    summary = analysis.summarize_runs(store, [a, b, "rmissing1"])
+    assert list(summary["run_id"]) == [a, b]
+    row = summary.set_index("run_id").loc[a]
+    assert row["kind"] == "plain" and row["depth"] == 20 and row["steps"] == 100
+    assert row["final_train_error"] == pytest.approx(0.3)  # mean of the last 20 iterations
+    assert row["final_test_error"] == pytest.approx(0.35) and row["test_step"] == 100
+    row = summary.set_index("run_id").loc[b]
+    assert row["kind"] == "residual" and row["final_train_error"] == pytest.approx(0.5)
+    assert math.isnan(row["final_test_error"])
+    # the same runs read at iteration 60: before the drop, and before the second evaluation
+    at60 = analysis.summarize_runs(store, [a, b], at_step=60).set_index("run_id")
+    assert at60.loc[a, "steps"] == 60 and at60.loc[a, "final_train_error"] == pytest.approx(0.9)
+    assert at60.loc[a, "final_test_error"] == pytest.approx(0.5)
+    assert analysis.common_step(summary) == 10
+
+
+def _row(name, depth, kind, err, steps=200, family="cifar"):
+    return {"run_id": name, "name": name, "family": family, "depth": depth, "kind": kind, "steps": steps,
+            "final_train_error": err, "final_test_error": err}
+
+
+def test_degradation_sentence_reads_the_gap_in_both_languages():
+    summary = pd.DataFrame([_row("plain-20", 20, "plain", 0.200), _row("plain-56", 56, "plain", 0.273)])
+    en = analysis.degradation_sentence(summary, "en")
+    assert "plain-56's training error is 7.3 points above plain-20's at iteration 200" in en
+    assert "not overfitting" in en
+    ko = analysis.degradation_sentence(summary, "ko")
+    assert "7.3%p" in ko and "과적합" in ko
+
+
+def test_degradation_sentence_cases():
+    fixed = pd.DataFrame([_row("plain-20", 20, "plain", 0.20), _row("plain-56", 56, "plain", 0.30),
+                          _row("ResNet-20", 20, "residual", 0.19), _row("ResNet-56", 56, "residual", 0.12)])
+    text = analysis.degradation_sentence(fixed, "en")
+    assert "10.0 points above" in text and "deeper is better" in text and "At 56 layers" in text
+    no_gap = pd.DataFrame([_row("plain-20", 20, "plain", 0.30), _row("plain-56", 56, "plain", 0.305)])
+    assert "no clear gap" in analysis.degradation_sentence(no_gap)
+    better = pd.DataFrame([_row("plain-20", 20, "plain", 0.30), _row("plain-56", 56, "plain", 0.25)])
+    assert "below" in analysis.degradation_sentence(better)
+    early = pd.DataFrame([_row("plain-20", 20, "plain", 0.9, steps=5), _row("plain-56", 56, "plain", 0.9, steps=5)])
+    assert "Too early" in analysis.degradation_sentence(early)
+    one = pd.DataFrame([_row("plain-20", 20, "plain", 0.3)])
+    assert "second plain net" in analysis.degradation_sentence(one)
+    assert "start a comparison" in analysis.degradation_sentence(pd.DataFrame(columns=analysis.SUMMARY_COLUMNS))
+
+
+def test_curve_buffer_is_incremental_bounded_and_exact():
+    rng = np.random.default_rng(0)
+    errors = rng.random(1000)
+    rows = pd.DataFrame({"step": np.arange(1, 1001), "epoch": np.arange(1, 1001) / 100,
+                         "wall_seconds": np.arange(1, 1001) * 0.01, "train_loss": 1.0, "train_error": errors,
+                         "lr": 0.1, "images_per_second": 50.0})
+    buffer = analysis.CurveBuffer(max_points=64)
+    for start in range(0, 1000, 137):  # arrive in uneven chunks, as a live run does
+        added = buffer.update(rows.iloc[start:start + 137])
+        assert added == len(rows.iloc[start:start + 137])
+    assert buffer.update(rows.iloc[:10]) == 0  # already seen
+    frame = buffer.frame()
+    assert len(frame) <= 64 and buffer.stride == 16
+    assert frame["n"].sum() == 1000  # every iteration counted once
+    assert (frame["train_error"] * frame["n"]).sum() == pytest.approx(errors.sum())
+    assert frame["step"].iloc[-1] == 1000 and buffer.last_step == 1000
+    first = frame.iloc[0]
+    assert first["train_error"] == pytest.approx(errors[: int(first["n"])].mean())
+
+
+def test_labels_and_table6():
+    assert analysis.toggle_label({"enabled": False, "stages": None}) == "shortcuts off"
+    assert analysis.toggle_label({"enabled": True, "stages": [2]}) == "stage 2 on"
+    assert analysis.toggle_label({"enabled": True, "stages": [1, 3]}, lang="ko") == "1, 3단계 지름길 켬"
+    assert analysis.seconds_label(185) == "3 min 05 s" and analysis.seconds_label(None) == "–"
+    table6 = analysis.load_table6()
+    assert table6.set_index("depth").loc[56, "test_error_paper_pct"] == 6.97
+    assert {"params_millions", "test_error_akamaster_pct", "source"} <= set(table6.columns)
