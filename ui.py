@@ -9,8 +9,11 @@
 from __future__ import annotations
 
 import os
+import time
 
 import streamlit as st
+
+from resnet_edu import security
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 DEFAULT_LANGUAGE = os.environ.get("RESNET_EDU_LANG", "en") if os.environ.get("RESNET_EDU_LANG") in LANGUAGES else "en"
@@ -27,6 +30,14 @@ def language() -> str:
 def t(en: str, ko: str) -> str:
     """The English or Korean text, whichever this tab reads."""
     return ko if language() == "ko" else en
+
+
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()#!|<>~$:&")  # "-", "+", "." only matter at a line start
+
+
+def md_escape(text: object) -> str:
+    """Text (e.g. a run name) safe inside st.markdown: no links, images, HTML, :directives: or $math$."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in " ".join(str(text).split()))
 
 
 def _shutdown(manager) -> None:
@@ -50,6 +61,66 @@ def get_store():
 
 
 def teacher_unlocked() -> bool:
-    """True when no passcode is configured, or this tab entered the right one."""
-    passcode = os.environ.get("RESNET_EDU_TEACHER_PASSCODE", "")
-    return not passcode or st.session_state.get("teacher_passcode") == passcode
+    """True when no passcode is configured, or this tab entered the right one.
+
+    Teacher-only controls (Stop all, stopping other people's runs, deleting runs, custom data
+    folders) ask this; see resnet_edu/security.py and docs/RELIABILITY.md.
+    """
+    passcode = security.teacher_passcode()
+    return not passcode or security.passcode_matches(st.session_state.get("teacher_passcode"), passcode)
+
+
+TEACHER_ENTRY_KEY = "teacher_passcode_entry"
+
+
+def _try_passcode() -> None:
+    """on_change of the passcode box: check it (constant time), count failures, clear the box."""
+    entered = st.session_state.get(TEACHER_ENTRY_KEY) or ""
+    st.session_state[TEACHER_ENTRY_KEY] = ""  # never keep the typed text in the widget
+    if not entered:
+        return
+    now = time.monotonic()
+    if now < st.session_state.get("_teacher_wait_until", 0.0):
+        st.session_state["_teacher_note"] = "wait"
+        return
+    if security.passcode_matches(entered):
+        st.session_state["teacher_passcode"] = entered
+        st.session_state["_teacher_failures"] = 0
+        st.session_state["_teacher_note"] = "ok"
+        return
+    failures = int(st.session_state.get("_teacher_failures", 0)) + 1
+    st.session_state["_teacher_failures"] = failures
+    st.session_state["_teacher_note"] = "wrong"
+    if failures >= security.MAX_FAILED_ATTEMPTS:
+        st.session_state["_teacher_failures"] = 0
+        st.session_state["_teacher_wait_until"] = now + security.LOCKOUT_SECONDS
+        st.session_state["_teacher_note"] = "wait"
+
+
+def _lock_again() -> None:
+    st.session_state.pop("teacher_passcode", None)
+    st.session_state["_teacher_note"] = None
+
+
+def teacher_sidebar() -> None:
+    """The teacher passcode box; draws nothing when RESNET_EDU_TEACHER_PASSCODE is not set.
+
+    app.py calls it inside ``with st.sidebar:`` on every page.
+    """
+    if not security.teacher_lock_enabled():
+        return
+    if teacher_unlocked():
+        left, right = st.columns([3, 2])
+        left.caption(t("🔓 Teacher controls unlocked in this tab.", "🔓 이 탭에서 교사용 기능이 열렸습니다."))
+        right.button(t("Lock", "잠그기"), key="teacher_lock", on_click=_lock_again, width="stretch")
+        return
+    st.text_input(t("Teacher passcode", "교사 암호"), type="password", key=TEACHER_ENTRY_KEY, on_change=_try_passcode,
+                  help=t("Unlocks Stop all, stopping other people's runs, deleting runs and custom data folders "
+                         "in this tab.", "이 탭에서 모두 중지, 다른 사람의 실행 중지, 실행 삭제, 데이터 폴더 지정을 "
+                         "열어 줍니다."))
+    note = st.session_state.get("_teacher_note")
+    if note == "wrong":
+        st.error(t("Wrong passcode.", "암호가 틀렸습니다."), icon="🔒")
+    elif note == "wait" and time.monotonic() < st.session_state.get("_teacher_wait_until", 0.0):
+        st.error(t(f"Too many wrong passcodes: wait {security.LOCKOUT_SECONDS:.0f} s and try again.",
+                   f"암호를 너무 많이 틀렸습니다. {security.LOCKOUT_SECONDS:.0f}초 뒤에 다시 해 보세요."), icon="🔒")

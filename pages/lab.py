@@ -7,16 +7,17 @@ reads. The queue refreshes itself in a fragment while something trains.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import analysis, models
-from resnet_edu.jobs import group_configs
+from resnet_edu import analysis, models, security
+from resnet_edu.jobs import cached_dataset, group_configs
+from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
-from ui import get_manager, language, t
+from ui import get_manager, language, md_escape, t, teacher_unlocked
 
 REFRESH_SECONDS = 2
 CIFAR_DEPTHS = [20, 32, 44, 56, 110]
@@ -24,6 +25,41 @@ IMAGENET_DEPTHS = [18, 34, 50]
 RESUMABLE = ("interrupted", "stopped")
 PAST_RUNS_SHOWN = 100
 RESUME_BUTTONS_SHOWN = 8
+MINE_KEY = "lab_my_runs"  # run ids this tab started or resumed: its owner may stop them
+
+
+# ---------------------------------------------------------------- who may do what
+
+def _mine() -> set[str]:
+    return set(st.session_state.get(MINE_KEY, []))
+
+
+def _remember(run_ids) -> None:
+    st.session_state[MINE_KEY] = sorted(_mine() | set(run_ids))
+
+
+def may_control(run_id: str) -> bool:
+    """The teacher (or anyone, when no passcode is set) may stop any run; a student only their own."""
+    return teacher_unlocked() or run_id in _mine()
+
+
+def _teacher_only() -> str:
+    return t("Teacher only: enter the teacher passcode in the sidebar.", "교사 전용: 사이드바에 교사 암호를 입력하세요.")
+
+
+def _stop(run_id: str) -> None:
+    """on_click of a run's Stop: checked again here, not only by the button's disabled state."""
+    if may_control(run_id):
+        get_manager().stop(run_id)
+    else:
+        st.session_state["lab_toggle_error"] = _teacher_only()
+
+
+def _stop_all() -> None:
+    if teacher_unlocked():
+        get_manager().stop_all()
+    else:
+        st.session_state["lab_toggle_error"] = _teacher_only()
 
 
 # ---------------------------------------------------------------- settings
@@ -34,10 +70,15 @@ def dataset_ui() -> tuple[str, str | None, int]:
              "cifar10": "CIFAR-10", "imagefolder": t("Image folder (ImageNet-style)", "이미지 폴더 (ImageNet식)")}
     dataset = st.selectbox(t("Data set", "데이터셋"), list(names), format_func=names.get, key="lab_dataset")
     root, size = None, 32
+    locked = not teacher_unlocked()  # custom data folders are a teacher-only control
     if dataset == "cifar10":
         root = st.text_input(t("Data root (empty: RESNET_EDU_DATA or ./data)",
                                "데이터 폴더 (비우면 RESNET_EDU_DATA 또는 ./data)"),
-                             key="lab_data_root_cifar").strip() or None
+                             key="lab_data_root_cifar", disabled=locked).strip() or None
+        if locked:
+            root = None  # the configured data root; a typed value is ignored, not only greyed out
+            st.caption(t("Only the teacher chooses data folders (teacher passcode in the sidebar).",
+                         "데이터 폴더는 교사만 정할 수 있습니다 (사이드바의 교사 암호)."))
         st.caption(t("CIFAR-10 is read from the data root (cifar-10-python.tar.gz or its unpacked folder). On an "
                      "offline machine without it the run stops with a message saying where to put the file.",
                      "CIFAR-10은 데이터 폴더에서 읽습니다(cifar-10-python.tar.gz 또는 압축을 푼 폴더). 파일이 없는 "
@@ -45,7 +86,10 @@ def dataset_ui() -> tuple[str, str | None, int]:
     elif dataset == "imagefolder":
         root = st.text_input(t("Folder with train/ and val/ (one sub-folder per class)",
                                "train/과 val/이 있는 폴더 (클래스마다 하위 폴더)"),
-                             key="lab_data_root_folder", placeholder="/data/imagenette2-160").strip() or None
+                             key="lab_data_root_folder", placeholder="/data/imagenette2-160",
+                             disabled=locked).strip() or None
+        if locked:
+            root = None
         size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=512, value=64,
                                    step=16, key="lab_image_size",
                                    help=t("CIFAR-style nets need 32; ImageNet-style nets adapt their stem to "
@@ -111,28 +155,85 @@ def recipe_ui() -> dict:
             "lr": float(lr), "batch_size": int(batch), "recipe": recipe}
 
 
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 600 else text[:597] + "..."
+
+
+def data_check(configs: list[TrainConfig]) -> tuple[str | None, list[TrainConfig]]:
+    """(problem or None, configs with the checked folder): the data set is checked before any run exists.
+
+    A typed folder must lie in the allowed data roots (resnet_edu.security). An image folder is
+    decoded here, once (cached for the runs and every page), so a file instead of a folder, a
+    single class, an unreadable image or a batch larger than the data is reported at once
+    instead of as a failed run. CIFAR-10 is left to the runs: without the archive they stop
+    with the data layer's message on where to put it.
+    """
+    first = configs[0]
+    if first.dataset == "synthetic":
+        return None, configs
+    root = first.data_root
+    if root is not None:
+        if not teacher_unlocked():
+            return _teacher_only(), configs
+        try:
+            root = str(security.check_data_path(root, must_exist=first.dataset == "imagefolder"))
+        except ValueError as error:
+            return _one_line(error), configs
+        configs = [dataclasses.replace(c, data_root=root) for c in configs]
+    if first.dataset != "imagefolder":
+        return None, configs
+    try:
+        with st.spinner(t("Reading the image folder (once; later runs reuse it)…",
+                          "이미지 폴더를 읽는 중 (한 번만; 다음 실행은 다시 씁니다)…")):
+            dataset = cached_dataset(first.dataset, root, first.image_size)
+    except Exception as error:  # BadDataFolder, a permission error, a broken file: a message, never a crash
+        return _one_line(error), configs
+    if first.batch_size > dataset.num_train:
+        return (f"batch size {first.batch_size} is larger than the {dataset.num_train} training images in "
+                f"{root}: choose a batch size of at most {dataset.num_train}"), configs
+    return None, configs
+
+
 def submit(configs: list[TrainConfig], group_name: str) -> None:
     """Start one comparison group; a bad setting is shown as a message and nothing is created."""
+    problem = None
     try:
-        run_ids = get_manager().submit(configs, group_name=group_name)
+        for config in configs:
+            config.validate()
+        if configs:
+            problem, configs = data_check(configs)
+        if problem is None:
+            run_ids = get_manager().submit(configs, group_name=group_name)
     except (ValueError, RuntimeError) as error:
-        st.error(t(f"Could not start: {error}", f"시작할 수 없습니다: {error}"), icon="⚠️")
+        problem = str(error)
+    if problem is not None:
+        st.error(t(f"Could not start: {problem}", f"시작할 수 없습니다: {problem}"), icon="⚠️")
         return
-    names = ", ".join(c.run_name for c in configs)
+    _remember(run_ids)
+    names = md_escape(", ".join(c.run_name for c in configs))
     st.session_state["lab_flash"] = t(f"Started {len(run_ids)} runs: {names}.", f"실행 {len(run_ids)}개 시작: {names}.")
     st.rerun()  # redraw the whole app, so the sidebar and the queue start refreshing themselves
 
 
 def folder_problem(dataset: str, root: str | None) -> str | None:
-    """A missing image folder is caught here at once; anything subtler comes back from the data layer."""
-    if dataset != "imagefolder":
+    """A folder that is missing, a file, or outside the allowed data roots is caught here at once
+    (nothing is read); the contents are checked when Start is pressed (data_check)."""
+    if dataset == "synthetic":
         return None
-    if not root:
+    if dataset == "imagefolder" and not root:
+        if not teacher_unlocked():
+            return t("Only the teacher chooses the image folder: enter the teacher passcode in the sidebar.",
+                     "이미지 폴더는 교사만 정할 수 있습니다: 사이드바에 교사 암호를 입력하세요.")
         return t("Enter the image folder first.", "먼저 이미지 폴더를 입력하세요.")
-    if not Path(root).expanduser().is_dir():
-        return t(f"The data folder {root} does not exist (or is not a folder). Expected <folder>/train/<class>/*.jpg "
-                 "and <folder>/val/<class>/*.jpg.",
-                 f"데이터 폴더 {root}가 없습니다(또는 폴더가 아닙니다). <폴더>/train/<클래스>/*.jpg 와 "
+    if root is None:
+        return None
+    try:
+        security.check_data_path(root, must_exist=dataset == "imagefolder")
+    except ValueError as error:
+        return t(f"Cannot use this data folder: {error}. Expected <folder>/train/<class>/*.jpg and "
+                 "<folder>/val/<class>/*.jpg.",
+                 f"이 데이터 폴더는 쓸 수 없습니다: {error}. <폴더>/train/<클래스>/*.jpg 와 "
                  "<폴더>/val/<클래스>/*.jpg 구조가 필요합니다.")
     return None
 
@@ -210,9 +311,12 @@ def run_card_ui(run_id: str, device: str) -> None:
     lang = language()
     with st.container(border=True):
         head, stop = st.columns([5, 1])
-        head.markdown(f"**{p['name']}** · {analysis.status_word(p['status'], lang)} · `{run_id}` · {device}")
-        stop.button(t("Stop", "중지"), key=f"lab_stop_{run_id}", on_click=manager.stop, args=(run_id,),
-                    width="stretch")
+        head.markdown(f"**{md_escape(p['name'])}** · {analysis.status_word(p['status'], lang)} · `{run_id}` · {device}")
+        allowed = may_control(run_id)
+        stop.button(t("Stop", "중지"), key=f"lab_stop_{run_id}", on_click=_stop, args=(run_id,),
+                    width="stretch", disabled=not allowed,
+                    help=None if allowed else t("Only the teacher, or the tab that started it, can stop this run.",
+                                                "이 실행은 교사나 시작한 탭만 멈출 수 있습니다."))
         total = p.get("total_steps") or 0
         ips = p.get("images_per_second")
         of = f"/{total:,}" if total else ""
@@ -247,7 +351,9 @@ def queue_ui() -> None:
                         "applied between two iterations and marked on every curve.",
                         "**지름길을 끄면 ResNet이 실시간으로 평범한 망이 되는 것을 볼 수 있습니다** — 전환은 두 반복 "
                         "사이에 적용되고 모든 곡선에 표시됩니다."))
-        stop_all.button(t("Stop all", "모두 중지"), key="lab_stop_all", on_click=manager.stop_all, width="stretch")
+        teacher = teacher_unlocked()
+        stop_all.button(t("Stop all", "모두 중지"), key="lab_stop_all", on_click=_stop_all, width="stretch",
+                        disabled=not teacher, help=None if teacher else _teacher_only())
         error = st.session_state.pop("lab_toggle_error", None)
         if error:
             st.warning(error)
@@ -279,7 +385,8 @@ def past_runs_ui() -> None:
     failed = past[(past["status"] == "failed") & past["message"].fillna("").ne("")]
     latest_group = runs["group_id"].iloc[0]
     for row in failed[failed["group_id"] == latest_group].itertuples(index=False):
-        st.error(t(f"{row.name} failed: {row.message}", f"{row.name} 실패: {row.message}"), icon="⚠️")
+        st.error(t(f"{md_escape(row.name)} failed: {row.message}", f"{md_escape(row.name)} 실패: {row.message}"),
+                 icon="⚠️")
     table = pd.DataFrame({
         t("run", "실행"): past["name"],
         t("status", "상태"): past["status"].map(lambda s: analysis.status_word(s, lang)),
@@ -298,9 +405,9 @@ def past_runs_ui() -> None:
             continue
         shown += 1
         left, right = st.columns([5, 1])
-        left.markdown(t(f"**{row.name}** (`{row.run_id}`) was {analysis.status_word(row.status)} at iteration "
-                        f"{row.steps_done:,}: continue from its last checkpoint.",
-                        f"**{row.name}** (`{row.run_id}`)은 반복 {row.steps_done:,}에서 "
+        left.markdown(t(f"**{md_escape(row.name)}** (`{row.run_id}`) was {analysis.status_word(row.status)} at "
+                        f"iteration {row.steps_done:,}: continue from its last checkpoint.",
+                        f"**{md_escape(row.name)}** (`{row.run_id}`)은 반복 {row.steps_done:,}에서 "
                         f"{analysis.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
         if right.button(t("Resume", "이어서 학습"), key=f"lab_resume_{row.run_id}", width="stretch"):
             try:
@@ -308,7 +415,52 @@ def past_runs_ui() -> None:
             except (ValueError, KeyError) as error:
                 st.error(str(error))
             else:
+                _remember([row.run_id])
                 st.rerun()
+    delete_ui(past)
+
+
+def _delete(run_ids: tuple[str, ...]) -> None:
+    """on_click of Delete: teacher only (checked again here); running runs are never deleted."""
+    if not teacher_unlocked():
+        st.session_state["lab_delete_note"] = ("error", _teacher_only())
+        return
+    manager = get_manager()
+    deleted = 0
+    for run_id in run_ids:
+        try:
+            if manager.is_active(run_id) or manager.store.get_run(run_id)["status"] in ACTIVE_STATUSES:
+                continue
+            manager.store.delete_run(run_id)
+            deleted += 1
+        except RunNotFound:
+            continue
+    st.session_state["lab_delete_pick"] = []
+    st.session_state["lab_delete_sure"] = False
+    st.session_state["lab_delete_note"] = ("success", t(f"Deleted {deleted} run(s).", f"실행 {deleted}개를 지웠습니다."))
+
+
+def delete_ui(past: pd.DataFrame) -> None:
+    """Delete finished runs (teacher only): their curves, events and checkpoints go for good."""
+    deletable = past[~past["status"].isin(ACTIVE_STATUSES)]
+    teacher = teacher_unlocked()
+    with st.expander(t("Delete runs (teacher)", "실행 삭제 (교사)")):
+        if not teacher:
+            st.caption(_teacher_only())
+        labels = {row.run_id: f"{row.name} · {analysis.status_word(row.status, language())} · {row.run_id}"
+                  for row in deletable.itertuples(index=False)}
+        picked = st.session_state.get("lab_delete_pick")
+        if picked and not set(picked) <= set(labels):  # deleted meanwhile (another tab)
+            st.session_state["lab_delete_pick"] = [r for r in picked if r in labels]
+        chosen = st.multiselect(t("Runs to delete", "지울 실행"), list(labels), format_func=labels.get,
+                                key="lab_delete_pick", disabled=not teacher)
+        sure = st.checkbox(t("Yes, delete their curves and checkpoints for good",
+                             "네, 곡선과 체크포인트를 완전히 지웁니다"), key="lab_delete_sure", disabled=not teacher)
+        st.button(t("Delete", "삭제"), key="lab_delete", on_click=_delete, args=(tuple(chosen),),
+                  disabled=not (teacher and chosen and sure))
+        note = st.session_state.pop("lab_delete_note", None)
+        if note:
+            (st.success if note[0] == "success" else st.error)(note[1])
 
 
 # ---------------------------------------------------------------- the page

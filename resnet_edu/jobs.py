@@ -150,6 +150,12 @@ class JobManager:
             raise ValueError(f"run {run_id} is still training")
         if info["status"] == "finished":
             raise ValueError(f"run {run_id} has finished: there is nothing to resume")
+        if info["status"] in ("running", "queued"):
+            # Its process may have died since this store was opened: a fresh look marks it interrupted.
+            RunStore(self.store.root).close()
+            info = self.store.get_run(run_id)
+            if info["status"] in ("running", "queued"):  # still owned by a live process (e.g. the CLI)
+                raise ValueError(f"run {run_id} is {info['status']} in another process: stop it there first")
         checkpoint = self.store.latest_checkpoint(run_id)
         if checkpoint is None:
             raise ValueError(f"run {run_id} has no checkpoint yet (one is saved at the end of every epoch)")
@@ -341,6 +347,9 @@ class JobManager:
                                   device=device, store=self.store, run_id=run.run_id)
                 if run.resume_from:
                     trainer.restore(load_checkpoint(run.resume_from, map_location=device))
+                    # Iterations logged after the checkpoint (before a crash or a stop) are redone:
+                    # drop them so the curve never mixes the old attempt with the new one.
+                    self.store.discard_after(run.run_id, trainer.step)
                     self.store.log_event(run.run_id, trainer.step, "resumed", {"checkpoint": run.resume_from})
                 for enabled, stages in run.pending_toggles:
                     trainer.request_shortcuts(enabled, stages)
@@ -395,6 +404,9 @@ class JobManager:
     def _checkpoint(self, run: _Run, dataset_info: dict) -> None:
         trainer = run.trainer
         path = self.store.checkpoint_dir(run.run_id) / "last.pt"
+        # Every iteration up to the checkpoint is committed before the checkpoint exists, so a
+        # crash can never leave a checkpoint ahead of the curve (resuming would leave a gap).
+        self.store.flush()
         trainer.checkpoint(path, dataset_info)
         self.store.record_checkpoint(run.run_id, trainer.step, path)
 

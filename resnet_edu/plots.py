@@ -623,33 +623,42 @@ def overlay_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]], *, sca
 
 
 def lesion_blocks_figure(frame: pd.DataFrame, *, lang: str = "en", height: int = 420) -> go.Figure:
-    """Test error with one block deleted, per block, one line per net; the full nets as flat lines.
+    """Test error with one block deleted, per block, one line per net; the intact nets as flat lines.
 
-    ``frame``: name, depth, shortcuts, block ("none" = the full net), position, downsampling, error.
+    ``frame``: name, depth, shortcuts, block ("none" = the intact net), position (1 = first block),
+    stage, downsampling, error. Stages are shaded; ◆ marks the blocks that shrink the map.
     """
     fig = go.Figure()
-    for name, rows in frame.groupby("name", sort=False):
+    for number, (name, rows) in enumerate(frame.groupby("name", sort=False)):
         first = rows.iloc[0]
         colour = depth_colour(int(first["depth"]))
         dash = _kind_dash(bool(first["shortcuts"]))
         full = rows[rows["block"] == "none"]
         lesioned = rows[rows["block"] != "none"]
         fig.add_trace(go.Scatter(
-            x=lesioned["block"].str.removeprefix("layer"), y=100 * lesioned["error"], mode="lines+markers",
+            x=lesioned["position"], y=100 * lesioned["error"], mode="lines+markers",
             name=_in_tr(lang, f"{name}: one block deleted", f"{name}: 블록 하나 제거"),
-            line=dict(color=colour, dash=dash, width=2.5),
-            marker=dict(size=[11 if d else 7 for d in lesioned["downsampling"]],
+            line=dict(color=colour, dash=dash, width=2.5), text=lesioned["block"],
+            marker=dict(size=[11 if d else 6 for d in lesioned["downsampling"]],
                         symbol=["diamond" if d else "circle" for d in lesioned["downsampling"]]),
-            hovertemplate=f"<b>{name}</b> − %{{x}}<br>{_in_tr(lang, 'test error', '테스트 오류')} %{{y:.1f}}%"
+            hovertemplate=f"<b>{name}</b> − %{{text}}<br>{_in_tr(lang, 'test error', '테스트 오류')} %{{y:.1f}}%"
                           "<extra></extra>"))
         if len(full):
             fig.add_hline(y=100 * float(full["error"].iloc[0]), line=dict(color=colour, dash=dash, width=1),
-                          opacity=0.6, annotation=dict(text=_in_tr(lang, f"{name}, nothing deleted",
-                                                                   f"{name}, 제거 없음"),
+                          opacity=0.7, annotation=dict(text=_in_tr(lang, f"{name}, intact", f"{name}, 제거 없음"),
                                                        font=dict(size=11, color=colour)),
-                          annotation_position="top left")
-    fig.update_xaxes(title_text=_in_tr(lang, "deleted block (stage.block; ◆ = downsampling block)",
-                                       "제거한 블록 (단계.블록; ◆ = 크기를 줄이는 블록)"), type="category")
+                          annotation_position="bottom right" if number % 2 else "top left")
+    blocks = frame[frame["block"] != "none"]
+    for stage, rows in blocks.groupby("stage"):  # shade every other stage, label each
+        lo, hi = float(rows["position"].min()) - 0.5, float(rows["position"].max()) + 0.5
+        fig.add_vrect(x0=lo, x1=hi, fillcolor="#f0f0f0" if int(stage) % 2 else "#ffffff", opacity=0.6,
+                      layer="below", line_width=0,
+                      annotation=dict(text=_in_tr(lang, f"stage {int(stage)}", f"{int(stage)}단계"),
+                                      font=dict(size=11, color="#737373")),
+                      annotation_position="bottom")
+    fig.update_xaxes(title_text=_in_tr(lang, "deleted block (1 = nearest the input; ◆ = the map shrinks)",
+                                       "제거한 블록 (1 = 입력 쪽 첫 블록; ◆ = 맵이 줄어드는 블록)"),
+                     showgrid=False, rangemode="tozero")
     fig.update_yaxes(title_text=_in_tr(lang, "test error (%)", "테스트 오류 (%)"), range=[0, 100])
     return style(fig, height=height)
 

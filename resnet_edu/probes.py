@@ -11,6 +11,8 @@ Two measurements the trainer records every few steps:
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -78,3 +80,237 @@ class ResponseRecorder:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+
+
+# --------------------------------------------------------------------------- one-off measurements
+
+def _first_last_convs(names: list[str]) -> tuple[str, str] | None:
+    """The first and the last conv on the main path (projection shortcuts excluded)."""
+    main = [n for n in names if "downsample" not in n]
+    return (main[0], main[-1]) if len(main) >= 2 else None
+
+
+def first_last_ratio(norms: dict[str, float]) -> float:
+    """Gradient norm of the first conv divided by that of the last conv (nan if undefined).
+
+    Far above 1: gradients grow toward the input (they "explode"); far below 1: they vanish
+    before reaching the first layers; around 1-10: healthy (Sec. 4.1, "healthy norms").
+    """
+    pair = _first_last_convs(list(norms))
+    if pair is None:
+        return float("nan")
+    first, last = norms[pair[0]], norms[pair[1]]
+    return float(first / last) if last > 0 else float("inf")
+
+
+def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """One training-mode forward/backward on a batch: what the trainer would record at that step.
+
+    The model's weights are not changed (no optimizer step), but BN running statistics are
+    updated as in a real step, and parameter gradients are left behind; pass a copy when
+    that matters.
+
+    Returns:
+        {"grad_norm": {conv: norm}, "response_std": {bn: std}, "ratio": first/last conv
+        gradient norm, "first": name, "last": name, "loss": cross-entropy of the batch}.
+    """
+    was_training = model.training
+    model.train()
+    recorder = ResponseRecorder(model)
+    try:
+        model.zero_grad(set_to_none=True)
+        recorder.armed = True
+        logits = model(x)
+        responses = recorder.collect()
+        loss = nn.functional.cross_entropy(logits.float(), y)
+        loss.backward()
+        norms = conv_gradient_norms(model)
+    finally:
+        recorder.remove()
+        model.train(was_training)
+    pair = _first_last_convs(list(norms)) or ("", "")
+    return {"grad_norm": norms, "response_std": responses, "ratio": first_last_ratio(norms),
+            "first": pair[0], "last": pair[1], "loss": float(loss.detach())}
+
+
+def measure_at_init(family: str, depth: int, shortcuts: bool, batch: tuple[torch.Tensor, torch.Tensor], *,
+                    seed: int = 0, num_classes: int | None = None, **opts) -> dict:
+    """Gradient norms and layer responses of a freshly initialised net on one batch.
+
+    The test of the "vanishing gradients" story that needs no training: build the net with
+    He initialisation (Sec. 3.4), run one training-mode forward/backward on ``batch`` and
+    measure. The global random state is left untouched.
+
+    Args:
+        family, depth, shortcuts, **opts: as for :func:`resnet_edu.models.build_model`.
+        batch: ``(x, y)``, normalised images (B, 3, H, W) and int64 labels (B,).
+        seed: initialisation seed.
+        num_classes: size of the output layer (default: ``max(y) + 1``, at least 10).
+
+    Returns:
+        :func:`measure`'s dict plus ``name`` (e.g. "plain-56"), ``depth``, ``shortcuts``.
+    """
+    from resnet_edu.models import build_model
+
+    x, y = batch
+    if num_classes is None:
+        num_classes = max(10, int(y.max()) + 1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(family, depth, num_classes=num_classes, shortcuts=shortcuts, **opts)
+    result = measure(model, x, y)
+    result.update(name=net_name(family, depth, shortcuts), depth=depth, shortcuts=shortcuts)
+    return result
+
+
+def net_name(family: str, depth: int, shortcuts: bool) -> str:
+    """The paper's naming: "plain-56" or "ResNet-56"."""
+    return f"ResNet-{depth}" if shortcuts else f"plain-{depth}"
+
+
+# --------------------------------------------------------------------------- reading recorded stats
+# The trainer stores layer stats as long frames (step, layer, layer_index, value); these
+# helpers reshape them for the Gradients page, with no Streamlit and no plotting.
+
+def stage_of_layer(name: str) -> int:
+    """0 for the stem ("conv1", "bn1"), else the stage number of "layerK.…"."""
+    head = name.split(".")[0]
+    return int(head.removeprefix("layer")) if head.startswith("layer") else 0
+
+
+def short_layer_name(name: str) -> str:
+    """"layer2.3.conv1" -> "2.3.conv1"; the stem keeps its name."""
+    return name.removeprefix("layer")
+
+
+def layer_order(stats: pd.DataFrame) -> list[str]:
+    """Layer names in depth order (by the recorded layer_index)."""
+    if stats.empty:
+        return []
+    first = stats.sort_values("layer_index").drop_duplicates("layer")
+    return first["layer"].tolist()
+
+
+def layer_step_matrix(stats: pd.DataFrame, main_path_only: bool = True) -> pd.DataFrame:
+    """Wide table: one row per layer (depth order), one column per recorded step."""
+    if stats.empty:
+        return pd.DataFrame()
+    if main_path_only:
+        stats = stats[~stats["layer"].str.contains("downsample")]
+    table = stats.pivot_table(index="layer", columns="step", values="value", aggfunc="last")
+    return table.reindex([n for n in layer_order(stats) if n in table.index])
+
+
+def ratio_over_time(stats: pd.DataFrame) -> pd.DataFrame:
+    """First-conv / last-conv gradient norm at each recorded step.
+
+    Columns: step, first_layer, last_layer, first, last, ratio.
+    """
+    columns = ["step", "first_layer", "last_layer", "first", "last", "ratio"]
+    matrix = layer_step_matrix(stats)
+    if matrix.shape[0] < 2:
+        return pd.DataFrame(columns=columns)
+    first_name, last_name = matrix.index[0], matrix.index[-1]
+    first, last = matrix.loc[first_name], matrix.loc[last_name]
+    frame = pd.DataFrame({"step": matrix.columns.astype(int), "first_layer": first_name, "last_layer": last_name,
+                          "first": first.to_numpy(), "last": last.to_numpy()})
+    frame["ratio"] = frame["first"] / frame["last"].where(frame["last"] > 0)
+    return frame.dropna(subset=["first", "last"]).reset_index(drop=True)[columns]
+
+
+def profile_at(stats: pd.DataFrame, step: int | None = None) -> pd.DataFrame:
+    """Per-layer values at one recorded step (default: the latest), for Fig. 7.
+
+    Columns: step, layer, layer_index (0, 1, … in depth order), stage, value, rank
+    (1 = largest value, the paper's "sorted by magnitude").
+    """
+    columns = ["step", "layer", "layer_index", "stage", "value", "rank"]
+    if stats.empty:
+        return pd.DataFrame(columns=columns)
+    step = int(stats["step"].max()) if step is None else int(step)
+    frame = stats[stats["step"] == step].sort_values("layer_index").reset_index(drop=True)
+    frame = frame.assign(layer_index=range(len(frame)), stage=frame["layer"].map(stage_of_layer))
+    frame["rank"] = frame["value"].rank(ascending=False, method="first").astype(int)
+    return frame[columns]
+
+
+def init_norms_frame(results: list[dict]) -> pd.DataFrame:
+    """Long frame of :func:`measure_at_init` results: name, depth, shortcuts, layer, layer_index, grad_norm."""
+    rows = []
+    for result in results:
+        names = [n for n in result["grad_norm"] if "downsample" not in n]
+        for index, name in enumerate(names):
+            rows.append({"name": result["name"], "depth": result["depth"], "shortcuts": result["shortcuts"],
+                         "layer": name, "layer_index": index, "grad_norm": result["grad_norm"][name]})
+    return pd.DataFrame(rows, columns=["name", "depth", "shortcuts", "layer", "layer_index", "grad_norm"])
+
+
+def ratio_summary(ratios: pd.DataFrame) -> dict[str, float]:
+    """The first and the latest recorded ratio of :func:`ratio_over_time` (nan when missing).
+
+    Keys: first_step, first_ratio, last_step, last_ratio, min_ratio, max_ratio.
+    """
+    finite = ratios[np.isfinite(ratios["ratio"].astype("float64"))] if len(ratios) else ratios
+    if finite.empty:
+        nan = float("nan")
+        return {"first_step": nan, "first_ratio": nan, "last_step": nan, "last_ratio": nan,
+                "min_ratio": nan, "max_ratio": nan}
+    return {"first_step": int(finite["step"].iloc[0]), "first_ratio": float(finite["ratio"].iloc[0]),
+            "last_step": int(finite["step"].iloc[-1]), "last_ratio": float(finite["ratio"].iloc[-1]),
+            "min_ratio": float(finite["ratio"].min()), "max_ratio": float(finite["ratio"].max())}
+
+
+def thin_columns(matrix: pd.DataFrame, max_columns: int = 200) -> pd.DataFrame:
+    """At most ``max_columns`` evenly spaced columns (the first and the last always kept)."""
+    if matrix.shape[1] <= max_columns:
+        return matrix
+    keep = np.unique(np.linspace(0, matrix.shape[1] - 1, max_columns).round().astype(int))
+    return matrix.iloc[:, keep]
+
+
+# --------------------------------------------------------------------------- choosing runs to compare
+
+RUN_TABLE_COLUMNS = ["run_id", "name", "group_id", "status", "family", "depth", "shortcuts", "recipe",
+                     "dataset", "data_root", "image_size", "created_at", "steps_done"]
+
+
+def run_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """``RunStore.list_runs()`` flattened for choosing and pairing runs: config fields as columns.
+
+    ``name`` is made unique within the table (a clash gets the run id appended).
+    """
+    if runs.empty:
+        return pd.DataFrame(columns=RUN_TABLE_COLUMNS)
+    config = runs["config"]
+    table = pd.DataFrame({
+        "run_id": runs["run_id"].to_numpy(), "name": runs["name"].astype(str).to_numpy(),
+        "group_id": runs["group_id"].fillna(runs["run_id"]).to_numpy(), "status": runs["status"].to_numpy(),
+        "family": [c.get("family", "cifar") for c in config], "depth": [int(c.get("depth", 0)) for c in config],
+        "shortcuts": [bool(c.get("shortcuts", True)) for c in config],
+        "recipe": [c.get("recipe", "") for c in config], "dataset": [c.get("dataset", "synthetic") for c in config],
+        "data_root": [c.get("data_root") for c in config], "image_size": [int(c.get("image_size", 32)) for c in config],
+        "created_at": runs["created_at"].to_numpy(), "steps_done": runs["steps_done"].to_numpy(),
+    })
+    clash = table["name"].duplicated(keep=False)
+    table.loc[clash, "name"] = table.loc[clash, "name"] + " · " + table.loc[clash, "run_id"]
+    return table
+
+
+def twin_of(table: pd.DataFrame, run_id: str, candidates: pd.DataFrame | None = None) -> str | None:
+    """The run's twin: same family and depth, the other kind (plain ↔ residual), same group if possible.
+
+    Args:
+        table: :func:`run_table` rows.
+        candidates: restrict the choice (e.g. runs that have a checkpoint); default ``table``.
+    """
+    rows = table[table["run_id"] == run_id]
+    if rows.empty:
+        return None
+    me = rows.iloc[0]
+    pool = table if candidates is None else candidates
+    match = pool[(pool["family"] == me["family"]) & (pool["depth"] == me["depth"])
+                 & (pool["shortcuts"] != me["shortcuts"]) & (pool["run_id"] != run_id)]
+    if match.empty:
+        return None
+    same_group = match[match["group_id"] == me["group_id"]]
+    return str((same_group if len(same_group) else match).iloc[0]["run_id"])

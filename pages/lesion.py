@@ -1,0 +1,243 @@
+"""Lesion study (Veit et al. 2016): delete blocks from trained nets at test time.
+
+A residual net loses a little accuracy per deleted block; its plain twin collapses. The
+computing is in resnet_edu.lesion; this page picks the nets, caches the results per
+(checkpoint, settings) and draws them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import streamlit as st
+
+from resnet_edu import lesion, plots, probes
+from ui import get_manager, get_store, language, t
+
+PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+TEST_IMAGES = [200, 300, 500, 1000, 2000]
+
+
+# ---------------------------------------------------------------- computing (cached, shared by tabs)
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def load_images(name: str, root: str | None, image_size: int):
+    from resnet_edu.jobs import cached_dataset
+
+    return cached_dataset(name, root, image_size)
+
+
+def _test_set(spec: tuple, mean, std, count: int):
+    from resnet_edu.data import normalize
+
+    dataset = load_images(*spec)
+    count = min(count, dataset.num_test)
+    return normalize(dataset.test_images[:count], mean, std), dataset.test_labels[:count]
+
+
+@st.cache_resource(show_spinner=False)
+def finished_studies() -> dict:
+    """Results shared by every tab of this server, so 30 students clicking "run" compute it once."""
+    return {}
+
+
+def lesion_results(path: str, spec: tuple, count: int, ks: tuple[int, ...], draws: int, progress=None):
+    """(one block deleted at a time, k random blocks deleted, number of classes) for one checkpoint."""
+    key = (path, _mtime(path), spec, count, ks, draws)
+    done = finished_studies()
+    if key in done:
+        return done[key]
+    from resnet_edu.train import model_from_checkpoint
+
+    device = get_manager().device  # a GPU, when the app has one, makes this instant
+    model, _config, info = model_from_checkpoint(path, device=device)
+    x, y = _test_set(spec, info["mean"], info["std"], count)
+
+    def part(offset: float, share: float):
+        return None if progress is None else (lambda fraction, message: progress(offset + share * fraction, message))
+
+    single = lesion.lesion_single(model, x, y, progress=part(0.0, 0.7))
+    random_k = lesion.lesion_random(model, x, y, ks=(0, *ks), draws=draws, seed=0, progress=part(0.7, 0.3))
+    result = (single, random_k, int(info.get("num_classes") or 10))
+    if len(done) >= 32:
+        done.pop(next(iter(done)))
+    done[key] = result
+    return result
+
+
+# ---------------------------------------------------------------- UI pieces
+
+def empty_state_ui() -> None:
+    st.info(t("The lesion study needs a trained residual net with a checkpoint (and ideally its plain twin). "
+              "Train one in the Lab — the **Fig. 1 + the fix** preset trains plain-56 and ResNet-56 together — "
+              "and come back when an epoch has finished.",
+              "블록 제거 실험에는 체크포인트가 있는 학습된 잔차 망(가능하면 그 평범한 쌍둥이 망도)이 필요합니다. 실험실에서 "
+              "학습하세요 — **그림 1 + 해법** 프리셋은 평범한 56층과 ResNet-56을 함께 학습합니다 — 그리고 한 에폭이 "
+              "끝나면 다시 오세요."), icon="🧪")
+    st.page_link("pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+
+
+def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:
+    """The residual run and the run to compare it with (its plain twin by default)."""
+    with_ckpt = table[table["run_id"].isin(checkpoints)]
+    residual = with_ckpt[with_ckpt["shortcuts"]]
+    labels = dict(zip(with_ckpt["run_id"], with_ckpt["name"]))
+    paired = [r for r in residual["run_id"] if probes.twin_of(table, r, with_ckpt)]
+    options = paired + [r for r in residual["run_id"] if r not in paired]  # runs with a twin first
+    left, right = st.columns(2)
+    with left:
+        run_id = st.selectbox(t("Residual net", "잔차 망"), options, format_func=labels.get, key="lesion_run")
+    twin = probes.twin_of(table, run_id, with_ckpt)
+    others = [None] + [r for r in with_ckpt["run_id"] if r != run_id]
+    other_labels = {None: t("— none —", "— 없음 —"), **labels}
+    if st.session_state.get("lesion_twin_for") != run_id:
+        st.session_state["lesion_twin_for"] = run_id
+        st.session_state["lesion_other"] = twin
+    with right:
+        other = st.selectbox(t("Compare with", "비교할 망"), others, format_func=other_labels.get, key="lesion_other",
+                             help=t("Its plain twin (same depth, same comparison) is proposed.",
+                                    "같은 깊이, 같은 비교 실험의 평범한 쌍둥이 망이 먼저 제안됩니다."))
+    return [r for r in (run_id, other) if r is not None]
+
+
+def settings_ui() -> tuple[int, tuple[int, ...], int, bool]:
+    """(test images, k values, draws per k, run clicked?)"""
+    cols = st.columns(3)
+    with cols[0]:
+        count = st.select_slider(t("Test images", "테스트 이미지 수"), TEST_IMAGES, value=500, key="lesion_count",
+                                 help=t("More images: a more precise error, a longer wait.",
+                                        "많을수록 오류가 정확해지지만 더 오래 걸립니다."))
+    with cols[1]:
+        k_max = st.slider(t("Delete up to k random blocks", "무작위로 지울 블록 수 k (최대)"), 1, 8, 3, key="lesion_kmax")
+    with cols[2]:
+        draws = st.slider(t("Random draws per k", "k마다 무작위 추첨 횟수"), 1, 5, 2, key="lesion_draws")
+    clicked = st.button(t("Run the lesion study", "블록 제거 실험 실행"), type="primary", icon="✂️", key="lesion_go")
+    return count, tuple(range(1, k_max + 1)), draws, clicked
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return 0.0
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def results_ui(table: pd.DataFrame, run_ids: list[str], checkpoints: dict[str, str], params: tuple) -> None:
+    lang = language()
+    count, ks, draws = params
+    singles, randoms, sentences = [], [], []
+    for run_id in run_ids:
+        row = table[table["run_id"] == run_id].iloc[0]
+        spec = (row["dataset"], row["data_root"], int(row["image_size"]))
+        path = checkpoints[run_id]
+        label = t(f"Deleting the blocks of {row['name']}…", f"{row['name']}의 블록을 지우는 중…")
+        bar = st.progress(0.0, text=label)
+        try:
+            single, random_k, num_classes = lesion_results(
+                path, spec, count, ks, draws, progress=lambda fraction, _message: bar.progress(
+                    min(1.0, fraction), text=f"{label} {fraction:.0%}"))
+        except Exception as error:  # corrupt checkpoint, data set gone
+            st.error(t(f"{row['name']}: the lesion study could not run ({error}).",
+                       f"{row['name']}: 블록 제거 실험을 실행할 수 없습니다 ({error})."))
+            continue
+        finally:
+            bar.empty()
+        meta = dict(run_id=run_id, name=row["name"], depth=int(row["depth"]), shortcuts=bool(row["shortcuts"]))
+        singles.append(single.assign(**meta))
+        summary = lesion.summarise_random(random_k)
+        randoms.append(summary.assign(**meta))
+        full = float(single["error"].iloc[0])
+        chance = 1 - 1 / max(2, num_classes)
+        if full > chance - 0.05:
+            st.warning(t(f"{row['name']} is still at chance level ({_pct(full)} test error): there is nothing to "
+                         "lose yet. Train it longer for a meaningful lesion study.",
+                         f"{row['name']}은(는) 아직 찍기 수준입니다(테스트 오류 {_pct(full)}). 아직 잃을 것이 없으니, 의미 있는 "
+                         "블록 제거 실험을 하려면 더 오래 학습하세요."), icon="⚠️")
+        lesioned = single[single["block"] != "none"]
+        mean_one = float(lesioned["error"].mean()) if len(lesioned) else float("nan")
+        worst = lesioned.loc[lesioned["error"].idxmax()] if len(lesioned) else None
+        sentences.append(t(
+            f"**{row['name']}**: {_pct(full)} test error with every block; deleting one block gives "
+            f"{_pct(mean_one)} on average"
+            + (f", worst {_pct(float(worst['error']))} (block {worst['block']})." if worst is not None else "."),
+            f"**{row['name']}**: 모든 블록이 있을 때 테스트 오류 {_pct(full)}; 블록 하나를 지우면 평균 {_pct(mean_one)}"
+            + (f", 가장 나쁠 때 {_pct(float(worst['error']))} (블록 {worst['block']})." if worst is not None else ".")))
+    if not singles:
+        return
+    with st.container(border=True):
+        st.markdown("  \n".join(sentences))
+    singles_table = pd.concat(singles, ignore_index=True)
+    st.subheader(t("One block deleted at a time", "블록을 하나씩 지울 때"))
+    st.plotly_chart(plots.lesion_blocks_figure(singles_table, lang=lang), key="lesion_single", config=PLOT_CONFIG)
+    st.caption(t("Each point: the test error of the trained net with that one block reduced to its shortcut "
+                 "(nothing retrained). Thin flat lines: the intact nets. ◆ marks the blocks that halve the map "
+                 "and double the channels: there the shortcut only subsamples and zero-pads, so deleting them "
+                 "hurts more — Veit et al. saw the same.",
+                 "각 점: 학습된 망에서 그 블록 하나만 지름길로 바꾼(다시 학습하지 않은) 상태의 테스트 오류. 가는 수평선: "
+                 "아무것도 지우지 않은 망. ◆는 맵을 절반으로 줄이고 채널을 두 배로 늘리는 블록입니다. 그곳의 지름길은 "
+                 "건너뛰며 0을 채우기만 하므로 지우면 더 크게 다칩니다 — Veit 외도 같은 것을 보았습니다."))
+    st.download_button(t("Download (CSV)", "내려받기 (CSV)"),
+                       data=singles_table[["run_id", "name", "depth", "shortcuts", "block", "position", "stage",
+                                           "downsampling", "error", "delta"]].to_csv(index=False, lineterminator="\n"),
+                       file_name="lesion_one_block.csv", mime="text/csv", key="lesion_csv_single",
+                       on_click="ignore", icon="⬇️")
+    randoms_table = pd.concat(randoms, ignore_index=True)
+    st.subheader(t("k random blocks deleted", "무작위 블록 k개를 지울 때"))
+    st.plotly_chart(plots.lesion_random_figure(randoms_table, lang=lang), key="lesion_random", config=PLOT_CONFIG)
+    st.caption(t(f"Mean test error over {draws} random choices of k blocks (bars: ± one standard deviation); "
+                 "the same blocks are deleted from both nets. Blocks that change the map size are left in place. "
+                 "k = 0 is the intact net.",
+                 f"블록 k개를 무작위로 {draws}번 골라 지운 평균 테스트 오류(막대: ± 표준편차). 두 망에서 같은 블록을 "
+                 "지웁니다. 맵 크기를 바꾸는 블록은 남겨 둡니다. k = 0은 아무것도 지우지 않은 망입니다."))
+    st.download_button(t("Download (CSV)", "내려받기 (CSV)"),
+                       data=randoms_table[["run_id", "name", "depth", "shortcuts", "k", "mean", "std", "min", "max",
+                                           "draws"]].to_csv(index=False, lineterminator="\n"),
+                       file_name="lesion_random_blocks.csv", mime="text/csv", key="lesion_csv_random",
+                       on_click="ignore", icon="⬇️")
+
+
+# ---------------------------------------------------------------- the page
+st.title(t("✂️ Lesion study: delete a block", "✂️ 블록 제거 실험: 블록 하나 지우기"))
+st.markdown(t(
+    "Beyond the paper: Veit, Wilber & Belongie (2016) deleted single blocks from trained ResNets at test time. "
+    "Because every block adds its output to an identity shortcut, a ResNet is like a collection of many paths "
+    "of different lengths — \"an ensemble of relatively shallow networks\". Delete one block and the other "
+    "paths still carry the signal: the error rises a little. A plain net has only one path; delete any block "
+    "and it collapses toward chance. Try it on your own runs.",
+    "논문 너머의 실험: Veit, Wilber, Belongie(2016)는 학습된 ResNet에서 테스트할 때 블록을 하나씩 지웠습니다. 모든 "
+    "블록이 자기 출력을 항등 지름길에 더하므로, ResNet은 길이가 서로 다른 많은 경로의 모음, 즉 \"비교적 얕은 망들의 "
+    "앙상블\"과 같습니다. 블록 하나를 지워도 다른 경로가 신호를 나르니 오류는 조금만 오릅니다. 평범한 망에는 경로가 "
+    "하나뿐이라, 어느 블록이든 지우면 찍기 수준으로 무너집니다. 여러분의 실행에서 직접 확인해 보세요."))
+st.caption(t("Deleting a block keeps only its shortcut: the identity, or — where the block halves the map — "
+             "subsampling with zero-padded extra channels (option A). Nothing is retrained.",
+             "블록을 지우면 지름길만 남습니다: 항등 함수, 또는 맵을 절반으로 줄이는 블록에서는 건너뛰기와 늘어난 채널의 "
+             "0 채우기(옵션 A). 다시 학습하지는 않습니다."))
+
+store = get_store()
+runs = probes.run_table(store.list_runs())
+checkpoint_of = {}
+for run_id in runs["run_id"]:
+    path = store.latest_checkpoint(run_id)
+    if path is not None:
+        checkpoint_of[run_id] = str(path)
+has_residual = bool(runs[runs["run_id"].isin(checkpoint_of)]["shortcuts"].any()) if checkpoint_of else False
+if not has_residual:
+    empty_state_ui()
+else:
+    chosen = nets_ui(runs, checkpoint_of)
+    count, ks, draws, clicked = settings_ui()
+    if clicked:
+        st.session_state["lesion_params"] = (tuple(chosen), count, ks, draws)
+    saved = st.session_state.get("lesion_params")
+    if saved and saved[0] == tuple(chosen) and all(r in checkpoint_of for r in saved[0]):
+        results_ui(runs, list(saved[0]), checkpoint_of, saved[1:])
+    elif not saved:
+        st.caption(t("On a laptop CPU, the study of a 56-layer pair takes a few minutes with 500 test images "
+                     "(fewer images: quicker; on a GPU: seconds). Results are shared with every open tab.",
+                     "노트북 CPU에서 56층 망 한 쌍을 테스트 이미지 500장으로 실험하면 몇 분 걸립니다(이미지가 적으면 더 빠르고, "
+                     "GPU에서는 몇 초). 결과는 열려 있는 모든 탭이 함께 씁니다."))

@@ -1,0 +1,440 @@
+"""Data sets, batch streams, tensor augmentation and safe image uploads (resnet_edu.data).
+
+Fast (well under 30 s on 2 CPU cores) and offline: nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import urllib.error
+import zlib
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from resnet_edu import data
+from resnet_edu.data import (DATASETS, SYNTHETIC_CLASSES, BadDataFolder, BadImage, BatchStream, DataUnavailable,
+                             ImageDataset, imagenet_augment, load_dataset, load_image_file, make_synthetic,
+                             normalize, random_crop_flip, ten_crop)
+
+CIFAR_SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Small tensors run faster on one thread, and much faster on a busy shared machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# --------------------------------------------------------------------------- synthetic
+
+@pytest.fixture(scope="module")
+def full_synthetic():
+    """The default synthetic set (10k + 2k), timed in CPU seconds on one thread so that other
+    processes on a shared machine cannot make the timing flaky."""
+    start = time.process_time()
+    dataset = make_synthetic(seed=0)
+    return dataset, time.process_time() - start
+
+
+@pytest.fixture(scope="module")
+def small_synthetic():
+    return make_synthetic(num_train=300, num_test=100, seed=3)
+
+
+def test_synthetic_shapes_and_dtypes(full_synthetic):
+    ds, _ = full_synthetic
+    assert ds.name == "synthetic"
+    assert ds.train_images.shape == (10000, 3, 32, 32) and ds.train_images.dtype == torch.uint8
+    assert ds.test_images.shape == (2000, 3, 32, 32) and ds.test_images.dtype == torch.uint8
+    assert ds.train_labels.dtype == torch.int64 and ds.test_labels.dtype == torch.int64
+    assert ds.classes == SYNTHETIC_CLASSES and ds.num_classes == 10 and ds.image_size == 32
+    assert all(0.1 < m < 0.9 for m in ds.mean) and all(0.1 < s < 0.5 for s in ds.std)
+    # Images use the whole range and are not blank.
+    assert ds.train_images.float().std(dim=(1, 2, 3)).min() > 5
+
+
+def test_synthetic_generation_is_fast(full_synthetic):
+    _, cpu_seconds = full_synthetic
+    assert cpu_seconds < 10, f"generating 10k + 2k synthetic images took {cpu_seconds:.1f} CPU s"
+
+
+def test_synthetic_classes_balanced(full_synthetic):
+    ds, _ = full_synthetic
+    assert torch.bincount(ds.train_labels, minlength=10).tolist() == [1000] * 10
+    assert torch.bincount(ds.test_labels, minlength=10).tolist() == [200] * 10
+
+
+def test_synthetic_not_separable_by_mean_colour(full_synthetic):
+    """Nearest class mean on the per-image mean RGB: colour alone must not solve the task."""
+    ds, _ = full_synthetic
+    train = ds.train_images.float().mean(dim=(2, 3))                                  # (N, 3)
+    test = ds.test_images.float().mean(dim=(2, 3))
+    centroids = torch.stack([train[ds.train_labels == c].mean(0) for c in range(10)])
+    predicted = torch.cdist(test, centroids).argmin(1)
+    accuracy = (predicted == ds.test_labels).float().mean().item()
+    assert accuracy < 0.40, f"mean colour alone reaches {accuracy:.0%}"
+
+
+def test_synthetic_deterministic_and_seeded():
+    a = make_synthetic(num_train=200, num_test=50, seed=7)
+    b = make_synthetic(num_train=200, num_test=50, seed=7)
+    c = make_synthetic(num_train=200, num_test=50, seed=8)
+    assert torch.equal(a.train_images, b.train_images) and torch.equal(a.test_images, b.test_images)
+    assert torch.equal(a.train_labels, b.train_labels) and a.mean == b.mean
+    assert not torch.equal(a.train_images, c.train_images)
+    # Train and test images are different draws.
+    assert not torch.equal(a.train_images[:50], a.test_images)
+
+
+def test_synthetic_other_image_size_and_progress():
+    calls = []
+    ds = make_synthetic(num_train=40, num_test=20, image_size=48, progress=lambda f, m: calls.append((f, m)))
+    assert ds.train_images.shape == (40, 3, 48, 48) and ds.image_size == 48
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and all(0 <= f <= 1 for f in fractions)
+    assert all(isinstance(m, str) and m for _, m in calls)
+
+
+def test_load_dataset_synthetic_and_unknown_name():
+    ds = load_dataset("synthetic", max_train=30, max_test=10, seed=1)
+    assert (ds.num_train, ds.num_test) == (30, 10)
+    with pytest.raises(ValueError) as info:
+        load_dataset("mnist")
+    assert all(name in str(info.value) for name in DATASETS)
+
+
+# --------------------------------------------------------------------------- batch stream
+
+def _index_dataset(n: int = 60, size: int = 8) -> ImageDataset:
+    """Image i is filled with the value i, and mean 0 / std 1/255 make normalize() the identity."""
+    images = torch.arange(n, dtype=torch.uint8)[:, None, None, None].expand(n, 3, size, size).clone()
+    labels = torch.arange(n) % 3
+    return ImageDataset("index", images, labels, images[:10].clone(), labels[:10].clone(), ("a", "b", "c"),
+                        (0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255))
+
+
+def test_batch_stream_shapes_and_normalisation(small_synthetic):
+    stream = BatchStream(small_synthetic, 64, seed=0)
+    assert stream.steps_per_epoch == 300 // 64 and stream.step == 0
+    x, y = stream.next()
+    assert x.shape == (64, 3, 32, 32) and x.dtype == torch.float32 and y.shape == (64,) and y.dtype == torch.int64
+    assert stream.step == 1
+    # Without augmentation a batch is exactly the normalised images, and the whole set has mean 0, std 1.
+    plain = BatchStream(small_synthetic, 300, augment="none")
+    x, y = plain.next()
+    idx = plain.batch_indices(0)
+    assert torch.allclose(x, normalize(small_synthetic.train_images[idx], small_synthetic.mean, small_synthetic.std))
+    assert torch.equal(y, small_synthetic.train_labels[idx])
+    assert torch.allclose(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(x.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-2)
+
+
+def test_batch_stream_channels_last_and_dtype(small_synthetic):
+    x, _ = BatchStream(small_synthetic, 16, channels_last=True, dtype=torch.bfloat16).next()
+    assert x.is_contiguous(memory_format=torch.channels_last) and x.dtype == torch.bfloat16
+
+
+def test_batch_stream_seek_reproduces_uninterrupted_stream(small_synthetic):
+    for augment in ("cifar", "imagenet"):
+        whole = BatchStream(small_synthetic, 64, seed=5, augment=augment)
+        batches = [whole.next() for _ in range(whole.steps_per_epoch + 3)]       # crosses an epoch boundary
+        for k in (0, 2, whole.steps_per_epoch + 1):
+            resumed = BatchStream(small_synthetic, 64, seed=5, augment=augment)
+            resumed.seek(k)
+            x, y = resumed.next()
+            assert torch.equal(x, batches[k][0]) and torch.equal(y, batches[k][1])
+            assert resumed.step == k + 1
+
+
+def test_batch_streams_same_seed_identical_other_seed_differs(small_synthetic):
+    a, b, c = (BatchStream(small_synthetic, 32, seed=s) for s in (1, 1, 2))
+    for _ in range(3):
+        xa, ya = a.next()
+        xb, yb = b.next()
+        xc, _ = c.next()
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    assert not torch.equal(xa, xc)
+
+
+def test_batch_stream_epoch_covers_each_image_once():
+    ds = _index_dataset(60)
+    stream = BatchStream(ds, 20, augment="none", seed=9)
+    assert stream.steps_per_epoch == 3
+    for epoch in range(2):
+        seen = torch.cat([stream.next()[0][:, 0, 0, 0] for _ in range(3)]).round().long()
+        assert sorted(seen.tolist()) == list(range(60))
+    assert stream.epoch == 2
+    # A partial last batch is dropped: 60 images, batch 25 -> 2 steps of 25 distinct images.
+    stream = BatchStream(ds, 25, augment="none")
+    seen = torch.cat([stream.next()[0][:, 0, 0, 0] for _ in range(2)]).round().long()
+    assert stream.steps_per_epoch == 2 and len(set(seen.tolist())) == 50
+    # Fewer images than a batch: one step per epoch with all of them.
+    assert BatchStream(ds, 500).steps_per_epoch == 1
+
+
+def test_batch_stream_rejects_bad_arguments(small_synthetic):
+    with pytest.raises(ValueError, match="augment"):
+        BatchStream(small_synthetic, 8, augment="mixup")
+    with pytest.raises(ValueError):
+        BatchStream(small_synthetic, 0)
+
+
+def test_test_batches_in_order_without_augmentation(small_synthetic):
+    batches = list(data.test_batches(small_synthetic, batch_size=40))
+    assert [len(y) for _, y in batches] == [40, 40, 20]
+    x = torch.cat([b[0] for b in batches])
+    assert torch.allclose(x, normalize(small_synthetic.test_images, small_synthetic.mean, small_synthetic.std))
+    assert torch.equal(torch.cat([b[1] for b in batches]), small_synthetic.test_labels)
+
+
+# --------------------------------------------------------------------------- augmentation on tensors
+
+def _find_window(out: torch.Tensor, padded: torch.Tensor, size: int) -> set[tuple[int, int, bool]]:
+    matches = set()
+    for oy in range(padded.shape[-2] - size + 1):
+        for ox in range(padded.shape[-1] - size + 1):
+            window = padded[:, oy:oy + size, ox:ox + size]
+            if torch.equal(out, window):
+                matches.add((oy, ox, False))
+            if torch.equal(out, window.flip(-1)):
+                matches.add((oy, ox, True))
+    return matches
+
+
+def test_random_crop_flip_is_a_shifted_window_and_flips():
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(1, 256, (48, 3, 12, 12), dtype=torch.uint8, generator=g)
+    out = random_crop_flip(images, torch.Generator().manual_seed(1), pad=4)
+    assert out.shape == images.shape and out.dtype == torch.uint8
+    padded = torch.nn.functional.pad(images, (4, 4, 4, 4))
+    found = []
+    for i in range(len(images)):
+        matches = _find_window(out[i], padded[i], 12)
+        assert len(matches) == 1, f"image {i} is not exactly one (possibly mirrored) window of the padded image"
+        found.append(matches.pop())
+    flips = [f for _, _, f in found]
+    assert any(flips) and not all(flips)
+    assert len({(oy, ox) for oy, ox, _ in found}) > 10
+    # A flipped output really is the mirror image: same window, columns reversed.
+    i = flips.index(True)
+    oy, ox, _ = found[i]
+    assert torch.equal(out[i].flip(-1), padded[i, :, oy:oy + 12, ox:ox + 12])
+    # Same generator seed, same crops.
+    assert torch.equal(out, random_crop_flip(images, torch.Generator().manual_seed(1), pad=4))
+
+
+def test_random_crop_flip_without_padding_only_flips():
+    images = torch.randint(0, 256, (32, 3, 8, 8), dtype=torch.uint8)
+    out = random_crop_flip(images, torch.Generator().manual_seed(2), pad=0)
+    same = (out == images).flatten(1).all(1)
+    mirrored = (out == images.flip(-1)).flatten(1).all(1)
+    assert bool((same | mirrored).all()) and bool(mirrored.any()) and bool(same.any())
+
+
+def test_imagenet_augment_shapes_and_determinism():
+    images = torch.randint(0, 256, (6, 3, 40, 40), dtype=torch.uint8)
+    out = imagenet_augment(images, torch.Generator().manual_seed(0), 32)
+    assert out.shape == (6, 3, 32, 32) and out.dtype == torch.uint8
+    assert torch.equal(out, imagenet_augment(images, torch.Generator().manual_seed(0), 32))
+    assert not torch.equal(out, imagenet_augment(images, torch.Generator().manual_seed(1), 32))
+    assert imagenet_augment(images, torch.Generator(), 24).shape == (6, 3, 24, 24)
+    # Lighting noise only shifts colours a little: a uniform grey image stays near grey.
+    grey = torch.full((4, 3, 16, 16), 128, dtype=torch.uint8)
+    shifted = imagenet_augment(grey, torch.Generator().manual_seed(3), 16).float()
+    assert (shifted - 128).abs().max() < 40
+
+
+def test_ten_crop():
+    images = torch.randint(0, 256, (2, 3, 10, 10), dtype=torch.uint8)
+    crops = ten_crop(images, 8)
+    assert crops.shape == (10, 2, 3, 8, 8)
+    assert torch.equal(crops[0], images[..., :8, :8]) and torch.equal(crops[5], images[..., :8, :8].flip(-1))
+
+
+# --------------------------------------------------------------------------- image folders
+
+def _write_png(path: Path, colour, size=(20, 14)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+
+
+def _make_tree(root: Path, classes=("apple", "banana", "cherry"), per_class=4, val="val") -> Path:
+    colours = [(200, 30, 30), (230, 220, 40), (120, 0, 60)]
+    for i, name in enumerate(classes):
+        for j in range(per_class):
+            _write_png(root / "train" / name / f"{j}.png", colours[i], size=(20 + j, 14 + j))
+        _write_png(root / val / name / "0.png", colours[i])
+    return root
+
+
+def test_imagefolder_loads_and_caches(tmp_path, monkeypatch):
+    monkeypatch.delenv("RESNET_EDU_CACHE_DIR", raising=False)
+    root = _make_tree(tmp_path / "fruit")
+    calls = []
+    ds = load_dataset("imagefolder", root=root, image_size=16, progress=lambda f, m: calls.append(f))
+    assert ds.name == "imagefolder:fruit"
+    assert ds.classes == ("apple", "banana", "cherry")
+    assert ds.train_images.shape == (12, 3, 16, 16) and ds.test_images.shape == (3, 3, 16, 16)
+    assert ds.train_labels.tolist() == [0] * 4 + [1] * 4 + [2] * 4 and ds.test_labels.tolist() == [0, 1, 2]
+    assert ds.train_images[0, :, 8, 8].tolist() == [200, 30, 30]
+    assert calls and calls[-1] == 1.0
+    cached = list((root / ".cache").glob("*.pt"))
+    assert len(cached) == 1
+    again = load_dataset("imagefolder", root=root, image_size=16)
+    assert torch.equal(again.train_images, ds.train_images) and again.classes == ds.classes
+    # A changed file invalidates the cache.
+    _write_png(root / "train" / "apple" / "0.png", (0, 0, 255), size=(20, 14))
+    changed = load_dataset("imagefolder", root=root, image_size=16)
+    assert changed.train_images[0, :, 8, 8].tolist() == [0, 0, 255]
+
+
+def test_imagefolder_read_only_root_caches_in_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("RESNET_EDU_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = _make_tree(tmp_path / "shared")
+    root.chmod(0o555)
+    try:
+        load_dataset("imagefolder", root=root, image_size=8)
+    finally:
+        root.chmod(0o755)
+    assert not (root / ".cache").exists()
+    assert len(list((tmp_path / "home" / ".cache" / "resnet_edu").glob("*.pt"))) == 1
+
+
+def test_imagefolder_test_split_and_subset(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_EDU_CACHE_DIR", str(tmp_path / "cache"))
+    root = _make_tree(tmp_path / "tree", val="test")
+    ds = load_dataset("imagefolder", root=root, image_size=8, max_train=5, max_test=2)
+    assert (ds.num_train, ds.num_test) == (5, 2)
+
+
+def test_imagefolder_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_EDU_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(BadDataFolder, match="does not exist"):
+        load_dataset("imagefolder", root=tmp_path / "nowhere")
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("hello")
+    with pytest.raises(BadDataFolder, match="is a file"):
+        load_dataset("imagefolder", root=a_file)
+    with pytest.raises(BadDataFolder, match="no images"):
+        (tmp_path / "empty" / "train" / "cls").mkdir(parents=True)
+        load_dataset("imagefolder", root=tmp_path / "empty")
+    one = _make_tree(tmp_path / "one", classes=("apple",))
+    with pytest.raises(BadDataFolder, match="only one class"):
+        load_dataset("imagefolder", root=one)
+    broken = _make_tree(tmp_path / "broken")
+    (broken / "train" / "banana" / "bad.png").write_bytes(b"this is not a png")
+    with pytest.raises(BadDataFolder, match="bad.png"):
+        load_dataset("imagefolder", root=broken)
+    with pytest.raises(BadDataFolder):
+        load_dataset("imagefolder", root=None)
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+
+def test_cifar10_absent_is_a_clear_error(tmp_path):
+    with pytest.raises(DataUnavailable) as info:
+        load_dataset("cifar10", root=tmp_path, download=False)
+    message = str(info.value)
+    assert "cifar-10-python.tar.gz" in message and "synthetic" in message and str(tmp_path) in message
+
+
+def test_cifar10_download_offline_is_a_clear_error(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    with pytest.raises(DataUnavailable, match="synthetic"):
+        load_dataset("cifar10", root=tmp_path, download=True)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_cifar10_corrupt_archive_is_a_clear_error(tmp_path):
+    (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"not really an archive")
+    with pytest.raises(DataUnavailable, match="corrupted"):
+        load_dataset("cifar10", root=tmp_path)
+
+
+@pytest.mark.skipif(not CIFAR_SUBSET.is_dir(), reason="shared/data/cifar10-subset is not on this machine")
+def test_cifar10_subset_imagefolder(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_EDU_CACHE_DIR", str(tmp_path / "cache"))
+    ds = load_dataset("imagefolder", root=CIFAR_SUBSET, max_train=300, max_test=100)
+    assert ds.classes == data.CIFAR10_CLASSES
+    assert ds.train_images.shape == (300, 3, 32, 32) and ds.test_images.shape == (100, 3, 32, 32)
+    assert all(0.35 < m < 0.6 for m in ds.mean)
+
+
+# --------------------------------------------------------------------------- uploads
+
+def _png_bytes(size=(40, 30), mode="RGB", colour=(10, 200, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _jpeg_bytes(size=(64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise(size, 60).convert("RGB").save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_load_image_file_valid_inputs(tmp_path):
+    out = load_image_file(_png_bytes())
+    assert out.shape == (3, 32, 32) and out.dtype == torch.uint8 and out[:, 16, 16].tolist() == [10, 200, 30]
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(_jpeg_bytes())
+    assert load_image_file(path, image_size=24).shape == (3, 24, 24)
+    assert load_image_file(io.BytesIO(_png_bytes(mode="RGBA", colour=(0, 0, 0, 0)))).shape == (3, 32, 32)
+    grey = load_image_file(_png_bytes(mode="L", colour=90))
+    assert grey[:, 0, 0].tolist() == [90, 90, 90]
+
+
+def test_load_image_file_not_an_image():
+    with pytest.raises(BadImage, match="not an image"):
+        load_image_file(b"%PDF-1.4 definitely not a picture" * 10)
+    with pytest.raises(BadImage, match="empty"):
+        load_image_file(b"")
+
+
+@pytest.mark.parametrize("kind", ["png", "jpeg"])
+def test_load_image_file_truncated(kind):
+    whole = _png_from_noise() if kind == "png" else _jpeg_bytes()
+    with pytest.raises(BadImage, match="truncated or corrupt"):
+        load_image_file(whole[: len(whole) // 2])
+
+
+def _png_from_noise() -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise((64, 64), 60).convert("RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_load_image_file_decompression_bomb_refused_before_decoding():
+    png = bytearray(_png_bytes((10, 10)))
+    assert png[12:16] == b"IHDR"
+    png[16:24] = struct.pack(">II", 20000, 20000)                     # the header now claims 400 Mpx
+    png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])) & 0xFFFFFFFF)
+    with pytest.raises(BadImage) as info:
+        load_image_file(bytes(png))
+    assert "20,000 x 20,000" in str(info.value) or "bomb" in str(info.value)
+    # A smaller claim still over our own pixel limit.
+    png[16:24] = struct.pack(">II", 8000, 6000)
+    png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])) & 0xFFFFFFFF)
+    with pytest.raises(BadImage, match="bomb"):
+        load_image_file(bytes(png))
+
+
+def test_load_image_file_too_many_bytes(tmp_path):
+    with pytest.raises(BadImage, match="larger than"):
+        load_image_file(_png_bytes() + b"\0" * 2000, max_bytes=1000)
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_bytes() + b"\0" * 2000)
+    with pytest.raises(BadImage, match="limit"):
+        load_image_file(path, max_bytes=1000)

@@ -1,0 +1,60 @@
+"""AppTest of the Features page: fresh nets on an empty store, a real tiny run (plain-8 / ResNet-8), both languages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+for path in (REPO, TESTS):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs  # noqa: E402,F401
+
+PAGE = "pages/features.py"
+
+
+def test_empty_store_offers_fresh_nets_in_both_languages():
+    at = open_page(PAGE, "en")
+    assert at.info and "Lab" in at.info[0].value
+    assert at.radio(key="feat_kind").value == "fresh"
+    at.select_slider(key="feat_fresh_depth").set_value(20).run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["plain-20", "ResNet-20"]
+    grids = charts(at)[1:]  # the first chart is the chosen image
+    assert len(grids) == 2 and all(len([d for d in g["data"] if d["type"] == "heatmap"]) == 3 * 6 for g in grids)
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert not at.exception, at.exception
+    assert "특징 맵" in texts(at) and at.info and "실험실" in at.info[0].value
+
+
+def test_real_tiny_run_side_by_side(tiny_runs):
+    at = open_page(PAGE, "en")
+    assert at.radio(key="feat_kind").value == "trained"
+    first = at.selectbox(key="feat_run").value
+    assert at.selectbox(key="feat_other").value not in (None, first)  # its twin is proposed
+    assert sorted(m.label for m in at.metric) == ["ResNet-8", "plain-8"]
+    assert all(m.delta.endswith("confidence") for m in at.metric)
+    assert len(charts(at)) == 3  # the image, then one feature-map grid per net
+    at.selectbox(key="feat_class").set_value(3)
+    at.slider(key="feat_index").set_value(2)
+    at.radio(key="feat_view").set_value("gradcam").run()
+    assert not at.exception, at.exception
+    cams = charts(at)[1:]
+    assert len(cams) == 2 and all(len([d for d in c["data"] if d["type"] == "heatmap"]) == 3 for c in cams)
+    at.radio(key="feat_view").set_value("ig").run()
+    at.select_slider(key="feat_ig_steps").set_value(16)
+    at.toggle(key="feat_ig_noise").set_value(True)
+    at.selectbox(key="feat_target").set_value(1).run()
+    assert not at.exception, at.exception
+    assert len(charts(at)) == 3 and at.get("download_button")
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert not at.exception, at.exception
+    assert all(m.delta.endswith("확신도") for m in at.metric) and "통합 기울기" in texts(at)
+    at.selectbox(key="feat_other").set_value(None).run()
+    assert not at.exception, at.exception
+    assert len(at.metric) == 1

@@ -1,0 +1,51 @@
+"""AppTest of the Lesion page: empty store, a real tiny run (ResNet-8 and its plain twin), both languages."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+for path in (REPO, TESTS):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs, values  # noqa: E402,F401
+
+PAGE = "pages/lesion.py"
+
+
+def test_empty_store_points_to_the_lab_in_both_languages():
+    at = open_page(PAGE, "en")
+    assert at.info and "Lab" in at.info[0].value
+    assert not charts(at)
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert not at.exception, at.exception
+    assert "실험실" in at.info[0].value and "블록 제거" in texts(at)
+
+
+def test_real_tiny_run(tiny_runs):
+    at = open_page(PAGE, "en")
+    assert not at.info
+    assert at.selectbox(key="lesion_other").value is not None  # the plain twin is proposed
+    assert not charts(at)  # nothing runs before the click
+    at.select_slider(key="lesion_count").set_value(200)
+    at.slider(key="lesion_kmax").set_value(2)
+    at.slider(key="lesion_draws").set_value(1)
+    at.button(key="lesion_go").click().run()
+    assert not at.exception, at.exception
+    single, random_k = charts(at)
+    names = {trace["name"] for trace in single["data"]}
+    assert len(names) == 2 and all(("ResNet-8" in n) or ("plain-8" in n) for n in names)
+    assert all(len(values(trace["x"])) == 3 for trace in single["data"])  # 3 blocks in an 8-layer net
+    # k stops at 1: an 8-layer net has one block that keeps the map size (layer1.0)
+    assert [values(trace["x"]) for trace in random_k["data"]] == [[0, 1], [0, 1]]
+    assert len(at.get("download_button")) == 2
+    summary = texts(at)
+    assert "ResNet-8**:" in summary and "plain-8**:" in summary
+    at.session_state["lang"] = "ko"
+    at.run()  # the cached results, now in Korean
+    assert not at.exception, at.exception
+    assert len(charts(at)) == 2 and "블록을 하나씩 지울 때" in texts(at)

@@ -1,0 +1,336 @@
+"""Reliability (issue 6): bad input in the app, hostile names, and a training process killed mid-epoch.
+
+The rows of the issue's bad-input table that other files already prove are not repeated:
+
+| row | where |
+| --- | --- |
+| depth not 6n+2 / unknown family / too small / too deep (with a memory estimate) | test_models.py, test_train.py, test_cli.py |
+| lr <= 0, NaN, absurd; batch 0; epochs 0 | test_train.py, test_cli.py (exit 2, one line) |
+| custom depth not 6n+2 in the Lab; a missing image folder in the Lab | test_page_lab.py |
+| missing / empty / file / one-class folder, unreadable image (data layer) | test_data.py |
+| CIFAR-10 offline | test_data.py, test_cli.py, test_page_lab.py |
+| not an image, truncated JPEG, decompression bomb, a file over the byte limit | test_data.py |
+| corrupt or foreign checkpoint (weights_only=True) | test_train.py |
+| unknown or traversal run id; unicode and hostile names in the store | test_runs.py, test_cli.py |
+| divergence ends one run, the others go on | test_jobs.py |
+| kill -9 of a process writing the store | test_runs.py |
+
+Here: the same rows where they reach the Lab page (AppTest), a hostile run name through the
+CLI to the pages, and a real ``python -m resnet_edu train`` killed with SIGKILL mid-epoch and
+resumed to the same last iteration. Everything is tiny (ResNet-8, a few dozen PNGs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from resnet_edu.cli import main  # noqa: E402
+from resnet_edu.runs import RunStore  # noqa: E402
+
+APP = str(REPO / "app.py")
+LAB = "pages/lab.py"
+COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
+
+
+def make_tree(root: Path, classes=("apple", "banana"), per_class: int = 6, val_per_class: int = 1,
+              size: int = 20) -> Path:
+    """A tiny ImageFolder tree: root/train/<class>/*.png and root/val/<class>/*.png."""
+    from PIL import Image
+
+    for i, name in enumerate(classes):
+        for split, count in (("train", per_class), ("val", val_per_class)):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for j in range(count):
+                shade = tuple(max(0, c - (j % 7) * 9) for c in COLOURS[i % len(COLOURS)])
+                Image.new("RGB", (size, size), shade).save(folder / f"{j}.png")
+    return root
+
+
+@pytest.fixture
+def allowed(tmp_path, monkeypatch):
+    """The only data root the app may read from; no teacher passcode (every control open)."""
+    root = tmp_path / "allowed"
+    root.mkdir()
+    monkeypatch.setenv("RESNET_EDU_DATA_ROOTS", str(root))
+    monkeypatch.delenv("RESNET_EDU_TEACHER_PASSCODE", raising=False)
+    return root
+
+
+def _manager():
+    from ui import get_manager  # the cached JobManager the AppTest scripts use
+
+    return get_manager()
+
+
+def _open(page: str = LAB) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _no_runs() -> bool:
+    return _manager().store.list_runs().empty
+
+
+# ------------------------------------------------------------------ the Lab page
+
+
+def test_lab_number_widgets_refuse_out_of_range_values(allowed):
+    """lr 0 / -1 / 1e6, batch 0 or 100000, epochs 0, depth 0 / -4 / 100002: the widget keeps its last good value."""
+    at = _open()
+    for key, bad in [("lab_lr", 0.0), ("lab_lr", -1.0), ("lab_lr", 1e6), ("lab_batch", 0), ("lab_batch", 100_000),
+                     ("lab_epochs", 0), ("lab_max_steps", 0), ("lab_custom_depth", 0), ("lab_custom_depth", -4),
+                     ("lab_custom_depth", 100_002)]:
+        before = at.number_input(key=key).value
+        at.number_input(key=key).set_value(bad).run()
+        assert not at.exception, (key, bad, at.exception)
+        assert at.number_input(key=key).value == before, (key, bad)
+    assert _no_runs()
+
+
+def _tiny_imagefolder_settings(at: AppTest, batch: int) -> None:
+    at.selectbox(key="lab_dataset").set_value("imagefolder").run()
+    at.number_input(key="lab_image_size").set_value(32)
+    at.multiselect(key="lab_depths_cifar").set_value([])
+    at.number_input(key="lab_custom_depth").set_value(8)
+    at.radio(key="lab_kind").set_value("residual")
+    at.number_input(key="lab_epochs").set_value(1)
+    at.number_input(key="lab_max_steps").set_value(2)
+    at.number_input(key="lab_batch").set_value(batch)
+    at.run()
+    assert not at.exception, at.exception
+
+
+def _folder(at: AppTest, path) -> list[str]:
+    at.text_input(key="lab_data_root_folder").input(str(path)).run()
+    assert not at.exception, at.exception
+    return _errors(at)
+
+
+def test_lab_refuses_bad_folders_at_once_and_creates_no_run(allowed, tmp_path):
+    """A file, '..', a folder outside the data roots, a missing folder: an error as soon as it is typed."""
+    at = _open()
+    _tiny_imagefolder_settings(at, batch=8)
+    a_file = allowed / "notes.txt"
+    a_file.write_text("not a folder")
+    outside = make_tree(tmp_path / "outside")  # exists, readable, but not under a data root
+    rows = [
+        (a_file, "is a file, not a folder"),
+        (f"{allowed}/sub/../../outside", "'..'"),
+        (outside, "outside the allowed data folders"),
+        ("/etc", "outside the allowed data folders"),
+        (allowed / "nothing-here", "does not exist"),
+    ]
+    for path, words in rows:
+        errors = _folder(at, path)
+        assert any(words in e for e in errors), (path, errors)
+        assert at.button(key="lab_start").disabled and at.button(key="lab_preset_fig1").disabled
+    # Outside the roots, an existing and a missing folder get the same words: the app is no disk probe.
+    existing = [e for e in _folder(at, outside) if "outside" in e][0].replace(str(outside), "X")
+    missing = [e for e in _folder(at, tmp_path / "nope") if "outside" in e][0].replace(str(tmp_path / "nope"), "X")
+    assert existing == missing
+    assert _no_runs()
+
+
+def test_lab_checks_the_image_folder_before_any_run_exists(allowed):
+    """One class, no images, an unreadable image, a batch larger than the data: one clear error, no run."""
+    at = _open()
+    _tiny_imagefolder_settings(at, batch=128)
+    one = make_tree(allowed / "one-class", classes=("apple",))
+    empty = allowed / "empty"
+    (empty / "train" / "apple").mkdir(parents=True)
+    broken = make_tree(allowed / "broken")
+    (broken / "train" / "banana" / "bad.png").write_bytes(b"this is not a png")
+    unicode_tree = make_tree(allowed / "데이터 🍎 ünï", per_class=6)  # 12 training images
+    rows = [
+        (one, "only one class"),
+        (empty, "no images"),
+        (broken, "bad.png"),
+        (unicode_tree, "batch size 128 is larger than the 12 training images"),
+    ]
+    for path, words in rows:
+        assert not [e for e in _folder(at, path) if "data folder" in e], "the folder itself is fine"
+        at.button(key="lab_start").click().run()
+        assert not at.exception, at.exception
+        errors = _errors(at)
+        assert any(words in e and "Could not start" in e for e in errors), (path, errors)
+        assert not any("Traceback" in e for e in errors)
+        assert _no_runs(), path
+
+    # The same unicode folder with a batch that fits: the run trains to the end.
+    at.number_input(key="lab_batch").set_value(4).run()
+    at.button(key="lab_start").click().run()
+    assert not at.exception, at.exception
+    manager = _manager()
+    (run_id,) = manager.store.list_runs()["run_id"]
+    assert manager.wait([run_id], timeout=180)
+    info = manager.store.get_run(run_id)
+    assert info["status"] == "finished", info["message"]
+    assert info["config"]["data_root"] == str(unicode_tree.resolve())
+    assert list(manager.store.steps(run_id)["step"]) == [1, 2]
+
+
+def test_lab_cifar10_root_outside_the_data_roots_is_refused(allowed, tmp_path):
+    at = _open()
+    at.selectbox(key="lab_dataset").set_value("cifar10").run()
+    at.text_input(key="lab_data_root_cifar").input(str(tmp_path / "elsewhere")).run()
+    assert not at.exception, at.exception
+    assert any("outside the allowed data folders" in e for e in _errors(at))
+    assert at.button(key="lab_preset_fig1").disabled
+    assert _no_runs()
+
+
+# ------------------------------------------------------------------ hostile names
+
+
+HOSTILE = "../../../etc/passwd 🍎 <script>alert(1)</script> **bold** ![x](http://example.invalid/x.png) 名前"
+
+
+def test_hostile_run_name_is_only_a_name(allowed, isolated_runs_dir, capsys):
+    tree = make_tree(allowed / "tiny", per_class=16)
+    code = main(["train", "--dataset", "imagefolder", "--data-root", str(tree), "--depth", "8", "--epochs", "1",
+                 "--max-steps", "2", "--batch-size", "16", "--name", HOSTILE, "--json"])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    run_id = summary["run_id"]
+    assert summary["name"] == HOSTILE and summary["steps"] == 2
+    # Files are named by run id only: nothing was written anywhere the name points to.
+    assert [p.name for p in (isolated_runs_dir / "checkpoints").iterdir()] == [run_id]
+    everything = [p for p in isolated_runs_dir.parent.rglob("*")]
+    assert not [p for p in everything if "passwd" in p.name or "script" in p.name]
+
+    # The pages show it as text: no exception; the Lab's table has it verbatim.
+    _open("pages/degradation.py")
+    at = _open()
+    assert HOSTILE in list(at.dataframe[0].value["run"])
+
+
+# ------------------------------------------------------------------ kill -9 mid-epoch, then resume
+
+
+def _read_only(db: Path):
+    """A read-only look at the store, as a page in another process would take it (marks nothing)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        run = conn.execute("SELECT run_id, status, last_checkpoint_step FROM runs").fetchone()
+        if run is None:
+            return None, None, -1, -1
+        last = conn.execute("SELECT MAX(step) FROM steps WHERE run_id = ?", (run[0],)).fetchone()[0]
+        return run[0], run[1], run[2] if run[2] is not None else -1, last if last is not None else -1
+    finally:
+        conn.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_sigkill_mid_epoch_then_resume_to_the_same_last_iteration(allowed, tmp_path):
+    runs_dir = tmp_path / "crash-runs"
+    env = {**os.environ, "RESNET_EDU_RUNS_DIR": str(runs_dir), "OMP_NUM_THREADS": "2"}
+    # An image folder, not the synthetic set: generating 12,000 synthetic images costs each new
+    # process 15-30 s on a busy 2-core machine; 330 small PNGs decode in about a second (cached on disk).
+    tree = make_tree(allowed / "crash", classes=("a", "b", "c", "d"), per_class=80, val_per_class=2, size=32)
+    per_epoch, epochs = 320 // 16, 3
+    total = per_epoch * epochs
+    args = [sys.executable, "-m", "resnet_edu", "train", "--dataset", "imagefolder", "--data-root", str(tree),
+            "--depth", "8", "--epochs", str(epochs), "--batch-size", "16", "--max-train-images", "320",
+            "--json"]
+    child = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: list[tuple[float, int]] = []  # (time, last committed iteration) as a reader saw it
+    try:
+        db = runs_dir / "runs.sqlite"
+        deadline = time.monotonic() + 240
+        while True:
+            assert child.poll() is None, f"the run ended before it could be killed: {child.communicate()}"
+            assert time.monotonic() < deadline, "the run never got past its first checkpoint"
+            if db.exists():
+                try:
+                    run_id, status, checkpoint, last = _read_only(db)
+                except sqlite3.OperationalError:  # schema not created yet
+                    run_id = None
+                if run_id is not None:
+                    seen.append((time.monotonic(), last))
+                    # past at least one epoch checkpoint, a few iterations into the next epoch, not at its end
+                    if checkpoint >= per_epoch and checkpoint + 3 <= last <= checkpoint + per_epoch - 4:
+                        break
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    seen_last = seen[-1][1]  # read from the store at most ~20 ms before the kill
+
+    with RunStore(runs_dir) as store:  # "the app restarts"
+        assert store.interrupted_on_open == [run_id]
+        info = store.get_run(run_id)
+        assert info["status"] == "interrupted"
+        steps = list(store.steps(run_id)["step"])
+        assert steps == list(range(1, len(steps) + 1)), "committed iterations are contiguous"
+        assert len(steps) >= seen_last, "nothing committed before the kill was lost"
+        assert len(steps) < total and steps[-1] % per_epoch, "killed mid-epoch"
+        checkpoint_step = info["last_checkpoint_step"]
+        assert checkpoint_step is not None and checkpoint_step % per_epoch == 0 and checkpoint_step < len(steps)
+        kinds = list(store.events(run_id)["kind"])
+        assert kinds[0] == "started" and kinds[-1] == "interrupted"
+
+    resumed = subprocess.run([sys.executable, "-m", "resnet_edu", "runs", "resume", run_id, "--json"], cwd=REPO,
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    summary = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert summary["status"] == "finished" and summary["steps"] == total
+
+    with RunStore(runs_dir) as store:
+        frame = store.steps(run_id)
+        assert list(frame["step"]) == list(range(1, total + 1)), "no gap, no duplicate"
+        assert frame["train_loss"].notna().all()
+        evals = store.evals(run_id)
+        assert list(evals["step"]) == [per_epoch * (e + 1) for e in range(epochs)]
+        events = store.events(run_id)
+        resumed_at = events[events["kind"] == "resumed"]["step"].tolist()
+        assert resumed_at == [checkpoint_step], "continued from the last checkpoint"
+        assert store.get_run(run_id)["steps_done"] == total
+        assert store.latest_checkpoint(run_id) is not None
+
+
+def test_resume_refuses_a_live_run_and_rechecks_a_dead_owner(tmp_path):
+    """A run left 'running' by a process that died after this store was opened is seen as interrupted."""
+    from resnet_edu.jobs import JobManager
+
+    store = RunStore(tmp_path / "store")
+    manager = JobManager(store, device="cpu")
+    try:
+        live = store.create_run("live elsewhere", {"depth": 8}, status="running")  # owned by this process
+        with pytest.raises(ValueError, match="in another process"):
+            manager.resume(live)
+        dead = store.create_run("owner died", {"depth": 8}, status="running")
+        with sqlite3.connect(store.db_path) as conn:
+            conn.execute("UPDATE runs SET owner = 'gone-host:1:2:3', owner_pid = 999999 WHERE run_id = ?", (dead,))
+        with pytest.raises(ValueError, match="no checkpoint yet"):  # past the ownership check
+            manager.resume(dead)
+        assert store.get_run(dead)["status"] == "interrupted"
+        assert store.get_run(live)["status"] == "running"
+    finally:
+        manager.shutdown()
+        store.close()
