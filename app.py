@@ -11,13 +11,14 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
-from ui import LANGUAGES, get_manager, language, t
+from ui import LANGUAGES, get_manager, language, t, teacher_sidebar
 
 st.set_page_config(page_title="ResNet Lab", page_icon="🧱", layout="wide")
 
 language()  # settle this tab's language before any page text is drawn
 with st.sidebar:
     st.radio("Language / 언어", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
+    teacher_sidebar()
 
 PAGES = [
     st.Page("pages/paper.py", title=t("The paper", "논문"), icon="📄", default=True, url_path="paper"),

@@ -13,6 +13,8 @@ import time
 
 import streamlit as st
 
+from resnet_edu.analysis import markdown_safe
+
 from resnet_edu import security
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
@@ -32,12 +34,11 @@ def t(en: str, ko: str) -> str:
     return ko if language() == "ko" else en
 
 
-_MARKDOWN_SPECIALS = set("\\`*_{}[]()#!|<>~$:&")  # "-", "+", "." only matter at a line start
 
 
 def md_escape(text: object) -> str:
     """Text (e.g. a run name) safe inside st.markdown: no links, images, HTML, :directives: or $math$."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in " ".join(str(text).split()))
+    return markdown_safe(text)
 
 
 def _shutdown(manager) -> None:

@@ -197,7 +197,7 @@ def degradation_sentence(summary: pd.DataFrame, lang: str = "en") -> str:
         shallow, deep = plain
         gap = 100 * (deep["final_train_error"] - shallow["final_train_error"])
         step = int(min(shallow["steps"], deep["steps"]))
-        names = {"deep": deep["name"], "shallow": shallow["name"], "step": step}
+        names = {"deep": markdown_safe(deep["name"]), "shallow": markdown_safe(shallow["name"]), "step": step}
         if gap > GAP_POINTS:
             parts.append(words["plain_worse"].format(gap=gap, **names))
         elif gap < -GAP_POINTS:
@@ -210,7 +210,7 @@ def degradation_sentence(summary: pd.DataFrame, lang: str = "en") -> str:
         shallow, deep = residual
         gap = 100 * (deep["final_train_error"] - shallow["final_train_error"])
         step = int(min(shallow["steps"], deep["steps"]))
-        names = {"deep": deep["name"], "shallow": shallow["name"], "step": step}
+        names = {"deep": markdown_safe(deep["name"]), "shallow": markdown_safe(shallow["name"]), "step": step}
         if gap < -GAP_POINTS:
             parts.append(words["res_better"].format(gap=-gap, **names))
         elif gap <= GAP_POINTS:
@@ -357,3 +357,11 @@ STATUS_WORDS = {  # run status -> (English, Korean), as shown in the app
 def status_word(status: str, lang: str = "en") -> str:
     en, ko = STATUS_WORDS.get(status, (status, status))
     return ko if lang == "ko" else en
+
+
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()#!|<>~$:&")  # "-", "+", "." only matter at a line start
+
+
+def markdown_safe(text: object) -> str:
+    """Text (e.g. a run name) safe inside Markdown: no links, images, HTML, :directives: or $math$."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in " ".join(str(text).split()))

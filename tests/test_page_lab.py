@@ -6,6 +6,7 @@ iterations, an 8-layer net for the toggle). Never sleeps a fixed time: polls the
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ TIMEOUT = 120  # seconds; a first torch step in a fresh thread takes ~1.5 s, dat
 def runs_dir(tmp_path, monkeypatch):
     root = tmp_path / "runs"
     monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
+    monkeypatch.setenv("RESNET_EDU_DATA_ROOTS", os.pathsep.join([str(tmp_path), str(REPO)]))
     yield root
     st.cache_resource.clear()  # on_release: the manager stops its threads
 
