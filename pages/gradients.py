@@ -8,6 +8,8 @@ RunStore; the numbers come from resnet_edu.probes.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -96,7 +98,10 @@ def empty_state_ui() -> None:
 
 
 def _clock(iso) -> str:
-    return str(iso)[5:16].replace("T", " ") if iso else ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return ""
 
 
 def run_picker_ui(table: pd.DataFrame) -> list[str]:

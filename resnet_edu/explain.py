@@ -98,7 +98,8 @@ def attribute(method: str, model: nn.Module, x: torch.Tensor, target: int | None
     return out.detach().cpu()
 
 
-def to_hwc_numpy(x: torch.Tensor, mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> np.ndarray:
+def to_hwc_numpy(x: torch.Tensor, mean: Sequence[float] | None = None,
+                 std: Sequence[float] | None = None) -> np.ndarray:
     """The one tensor → display-array conversion.
 
     (1, C, H, W) or (C, H, W) → (H, W, C) float32; a single channel → (H, W). With
@@ -151,7 +152,8 @@ class FeatureMaps:
     num_channels: int
 
 
-def feature_maps(model: nn.Module, x: torch.Tensor, k: int = 8, stages: Sequence[str] | None = None) -> list[FeatureMaps]:
+def feature_maps(model: nn.Module, x: torch.Tensor, k: int = 8,
+                 stages: Sequence[str] | None = None) -> list[FeatureMaps]:
     """The top-``k`` channels (by mean activation) of each stage's output, for one image."""
     result = []
     for stage in stages or feature_stages(model):
@@ -163,7 +165,8 @@ def feature_maps(model: nn.Module, x: torch.Tensor, k: int = 8, stages: Sequence
     return result
 
 
-def gradcam_maps(model: nn.Module, x: torch.Tensor, target: int, stages: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+def gradcam_maps(model: nn.Module, x: torch.Tensor, target: int,
+                 stages: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """{stage: Grad-CAM map upsampled to the input, (H, W), scaled to [0, 1]}."""
     maps = {}
     for stage in stages or feature_stages(model):
