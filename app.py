@@ -1,7 +1,7 @@
 """ResNet Lab: `streamlit run app.py`.
 
 The entry point builds the navigation and the sidebar every page shares: the language
-switch, the compute device and the runs now training. Pages live in pages/ and stay thin.
+switch, the compute device and the runs now training. Pages live in app_pages/ and stay thin.
 """
 
 # Imported first, in the main thread: two tabs importing them at once inside fragments
@@ -21,13 +21,13 @@ with st.sidebar:
     teacher_sidebar()
 
 PAGES = [
-    st.Page("pages/paper.py", title=t("The paper", "논문"), icon="📄", default=True, url_path="paper"),
-    st.Page("pages/lab.py", title=t("Lab", "실험실"), icon="🧪", url_path="lab"),
-    st.Page("pages/degradation.py", title=t("Degradation", "성능 저하"), icon="📉", url_path="degradation"),
-    st.Page("pages/architecture.py", title=t("Architecture", "구조"), icon="🏗️", url_path="architecture"),
-    st.Page("pages/gradients.py", title=t("Gradients", "기울기"), icon="🌊", url_path="gradients"),
-    st.Page("pages/features.py", title=t("Features", "특징 맵"), icon="🔍", url_path="features"),
-    st.Page("pages/lesion.py", title=t("Lesion study", "블록 제거 실험"), icon="✂️", url_path="lesion"),
+    st.Page("app_pages/paper.py", title=t("The paper", "논문"), icon="📄", default=True, url_path="paper"),
+    st.Page("app_pages/lab.py", title=t("Lab", "실험실"), icon="🧪", url_path="lab"),
+    st.Page("app_pages/degradation.py", title=t("Degradation", "성능 저하"), icon="📉", url_path="degradation"),
+    st.Page("app_pages/architecture.py", title=t("Architecture", "구조"), icon="🏗️", url_path="architecture"),
+    st.Page("app_pages/gradients.py", title=t("Gradients", "기울기"), icon="🌊", url_path="gradients"),
+    st.Page("app_pages/features.py", title=t("Features", "특징 맵"), icon="🔍", url_path="features"),
+    st.Page("app_pages/lesion.py", title=t("Lesion study", "블록 제거 실험"), icon="✂️", url_path="lesion"),
 ]
 page = st.navigation(PAGES)
 

@@ -197,7 +197,7 @@ def main() -> dict:
     parser.add_argument("--sessions", type=int, default=4, help="students (AppTest sessions), the issue: 30")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured phase, the issue: 60")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between a student's re-runs")
-    parser.add_argument("--page", default="pages/degradation.py")
+    parser.add_argument("--page", default="app_pages/degradation.py")
     parser.add_argument("--depths", default="8,14,20", help="the 3 nets (residual), trained in lockstep")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds one page run may take")

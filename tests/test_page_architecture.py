@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 # st.cache_resource afterwards (which stops the JobManager).
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
-PAGE = "pages/architecture.py"
+PAGE = "app_pages/architecture.py"
 
 
 def _open(lang: str = "en") -> AppTest:

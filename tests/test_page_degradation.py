@@ -24,7 +24,7 @@ if str(REPO) not in sys.path:
 from resnet_edu.runs import RunStore  # noqa: E402
 
 APP = str(REPO / "app.py")
-PAGE = "pages/degradation.py"
+PAGE = "app_pages/degradation.py"
 STEPS_PER_EPOCH = 50
 
 

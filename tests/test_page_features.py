@@ -13,7 +13,7 @@ for path in (REPO, TESTS):
 
 from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs  # noqa: E402,F401
 
-PAGE = "pages/features.py"
+PAGE = "app_pages/features.py"
 
 
 def test_empty_store_offers_fresh_nets_in_both_languages():

@@ -22,7 +22,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 APP = str(REPO / "app.py")
-PAGE = "pages/gradients.py"
+PAGE = "app_pages/gradients.py"
 
 
 def train_tiny_runs(base: Path) -> Path:

@@ -22,7 +22,7 @@ if str(REPO) not in sys.path:
 from resnet_edu import models  # noqa: E402
 
 APP = str(REPO / "app.py")
-PAGE = "pages/lab.py"
+PAGE = "app_pages/lab.py"
 TIMEOUT = 120  # seconds; a first torch step in a fresh thread takes ~1.5 s, data generation ~2 s
 
 

@@ -13,7 +13,7 @@ for path in (REPO, TESTS):
 
 from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs, values  # noqa: E402,F401
 
-PAGE = "pages/lesion.py"
+PAGE = "app_pages/lesion.py"
 
 
 def test_empty_store_points_to_the_lab_in_both_languages():

@@ -18,7 +18,7 @@ def _open(lang: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = lang
     at.run()
-    at.switch_page("pages/paper.py").run()
+    at.switch_page("app_pages/paper.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -42,7 +42,7 @@ from resnet_edu.cli import main  # noqa: E402
 from resnet_edu.runs import RunStore  # noqa: E402
 
 APP = str(REPO / "app.py")
-LAB = "pages/lab.py"
+LAB = "app_pages/lab.py"
 COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
 
 
@@ -222,7 +222,7 @@ def test_hostile_run_name_is_only_a_name(allowed, isolated_runs_dir, capsys):
     assert not [p for p in everything if "passwd" in p.name or "script" in p.name]
 
     # The pages show it as text: no exception; the Lab's table has it verbatim.
-    _open("pages/degradation.py")
+    _open("app_pages/degradation.py")
     at = _open()
     assert HOSTILE in list(at.dataframe[0].value["run"])
 

@@ -233,7 +233,7 @@ def _lab() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = "en"
     at.run()
-    at.switch_page("pages/lab.py").run()
+    at.switch_page("app_pages/lab.py").run()
     assert not at.exception, at.exception
     return at
 

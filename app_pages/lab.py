@@ -269,7 +269,7 @@ def start_ui() -> None:
     flash = st.session_state.pop("lab_flash", None)
     if flash:
         st.success(flash, icon="🚀")
-        st.page_link("pages/degradation.py", label=t("Watch the curves on the Degradation page →",
+        st.page_link("app_pages/degradation.py", label=t("Watch the curves on the Degradation page →",
                                                      "성능 저하 페이지에서 곡선 보기 →"), icon="📉")
 
 
@@ -472,6 +472,6 @@ st.markdown(t("Pick depths, start them together (they see the same batches, in l
 start_ui()
 st.subheader(t("Training now", "학습 중"))
 queue_ui()
-st.page_link("pages/degradation.py", label=t("See the curves on the Degradation page →",
+st.page_link("app_pages/degradation.py", label=t("See the curves on the Degradation page →",
                                              "성능 저하 페이지에서 곡선 보기 →"), icon="📉")
 past_runs_ui()

@@ -75,7 +75,7 @@ def empty_state_ui() -> None:
               "블록 제거 실험에는 체크포인트가 있는 학습된 잔차 망(가능하면 그 평범한 쌍둥이 망도)이 필요합니다. 실험실에서 "
               "학습하세요 — **그림 1 + 해법** 프리셋은 평범한 56층과 ResNet-56을 함께 학습합니다 — 그리고 한 에폭이 "
               "끝나면 다시 오세요."), icon="🧪")
-    st.page_link("pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
 
 
 def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:

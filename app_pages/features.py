@@ -88,7 +88,7 @@ def empty_state_ui() -> None:
               "in the Lab (a checkpoint is saved at the end of every epoch) and come back.",
               "체크포인트가 있는 학습된 실행이 아직 없습니다. 아래에서 학습하지 않은 새 망을 보거나, 실험실에서 몇 에폭 "
               "학습한 뒤(에폭마다 체크포인트가 저장됩니다) 다시 오세요."), icon="🧪")
-    st.page_link("pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
 
 
 def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tuple[str, tuple]], dict]:

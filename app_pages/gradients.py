@@ -94,7 +94,7 @@ def empty_state_ui() -> None:
               "아직 기울기를 기록한 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(평범한 20층 vs 56층)은 "
               "몇 번의 반복마다 기울기 크기를 기록하고, 그 값이 여기에 실시간으로 나타납니다. 그동안 아래에서 "
               "초기화 직후의 새 망을 재 볼 수 있습니다."), icon="🧪")
-    st.page_link("pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
 
 
 def _clock(iso) -> str:

@@ -38,7 +38,7 @@ def traced_block(family: str, depth: int, shortcut_type: str, block_name: str) -
 
 
 def link(page: str, en: str, ko: str, icon: str) -> None:
-    st.page_link(f"pages/{page}.py", label=t(en, ko), icon=icon)
+    st.page_link(f"app_pages/{page}.py", label=t(en, ko), icon=icon)
 
 
 def lab_link() -> None:

@@ -35,7 +35,7 @@ def empty_state_ui() -> None:
               "degradation problem within a few minutes, and its curves appear here live.",
               "아직 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(평범한 20층 vs 56층)은 몇 분 안에 "
               "성능 저하 문제를 보여 주고, 그 곡선이 여기에 실시간으로 나타납니다."), icon="🧪")
-    st.page_link("pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
 
 
 def _run_label(row) -> str:
@@ -274,4 +274,4 @@ else:
             st.rerun()  # the runs ended: redraw once with the final state and stop polling
 
     live_charts()
-    st.page_link("pages/lab.py", label=t("Start more runs in the Lab →", "실험실에서 실행 더 시작하기 →"), icon="🧪")
+    st.page_link("app_pages/lab.py", label=t("Start more runs in the Lab →", "실험실에서 실행 더 시작하기 →"), icon="🧪")
