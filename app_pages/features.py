@@ -106,7 +106,8 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
         twin = probes.twin_of(table, run_id, with_ckpt)
         others = [None] + [r for r in labels if r != run_id]
         other_labels = {None: t("— none —", "— 없음 —"), **labels}
-        if st.session_state.get("feat_twin_for") != run_id:  # a new run: propose its plain/residual twin
+        # a new run (or a choice that is gone): propose its plain/residual twin
+        if st.session_state.get("feat_twin_for") != run_id or st.session_state.get("feat_other") not in others:
             st.session_state["feat_twin_for"] = run_id
             st.session_state["feat_other"] = twin
         with right:

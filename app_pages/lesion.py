@@ -91,7 +91,7 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:
     twin = probes.twin_of(table, run_id, with_ckpt)
     others = [None] + [r for r in with_ckpt["run_id"] if r != run_id]
     other_labels = {None: t("— none —", "— 없음 —"), **labels}
-    if st.session_state.get("lesion_twin_for") != run_id:
+    if st.session_state.get("lesion_twin_for") != run_id or st.session_state.get("lesion_other") not in others:
         st.session_state["lesion_twin_for"] = run_id
         st.session_state["lesion_other"] = twin
     with right:
@@ -207,12 +207,14 @@ st.markdown(t(
     "Beyond the paper: Veit, Wilber & Belongie (2016) deleted single blocks from trained ResNets at test time. "
     "Because every block adds its output to an identity shortcut, a ResNet is like a collection of many paths "
     "of different lengths — \"an ensemble of relatively shallow networks\". Delete one block and the other "
-    "paths still carry the signal: the error rises a little. A plain net has only one path; delete any block "
-    "and it collapses toward chance. Try it on your own runs.",
+    "paths still carry the signal: the error rises, but far less than you would expect — and the deeper the "
+    "ResNet, the less any one block matters (Veit et al. used 110 layers). A plain net has only one path; "
+    "delete any block and it collapses toward chance. Try it on your own runs.",
     "논문 너머의 실험: Veit, Wilber, Belongie(2016)는 학습된 ResNet에서 테스트할 때 블록을 하나씩 지웠습니다. 모든 "
     "블록이 자기 출력을 항등 지름길에 더하므로, ResNet은 길이가 서로 다른 많은 경로의 모음, 즉 \"비교적 얕은 망들의 "
-    "앙상블\"과 같습니다. 블록 하나를 지워도 다른 경로가 신호를 나르니 오류는 조금만 오릅니다. 평범한 망에는 경로가 "
-    "하나뿐이라, 어느 블록이든 지우면 찍기 수준으로 무너집니다. 여러분의 실행에서 직접 확인해 보세요."))
+    "앙상블\"과 같습니다. 블록 하나를 지워도 다른 경로가 신호를 나르니 오류는 오르지만 생각보다 훨씬 적게 오르고, "
+    "ResNet이 깊을수록 블록 하나의 비중은 더 작아집니다(Veit 외는 110층을 썼습니다). 평범한 망에는 경로가 하나뿐이라, "
+    "어느 블록이든 지우면 찍기 수준으로 무너집니다. 여러분의 실행에서 직접 확인해 보세요."))
 st.caption(t("Deleting a block keeps only its shortcut: the identity, or — where the block halves the map — "
              "subsampling with zero-padded extra channels (option A). Nothing is retrained.",
              "블록을 지우면 지름길만 남습니다: 항등 함수, 또는 맵을 절반으로 줄이는 블록에서는 건너뛰기와 늘어난 채널의 "
