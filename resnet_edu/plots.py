@@ -399,7 +399,12 @@ def _kind_dash(shortcuts: bool) -> str:
 
 
 def _log10_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Colour-bar ticks for log10 values in [lo, hi]: decades, or 1-2-5 steps when the range is narrow."""
     first, last = int(np.floor(lo)), int(np.ceil(hi))
+    if last - first <= 2:
+        vals = [np.log10(m) + e for e in range(first, last + 1) for m in (1, 2, 5)]
+        vals = [v for v in vals if lo - 1e-9 <= v <= hi + 1e-9] or [lo, hi]
+        return [float(v) for v in vals], [f"{10.0 ** v:.3g}" for v in vals]
     step = max(1, (last - first) // 8)
     vals = list(range(first, last + 1, step))
     return [float(v) for v in vals], [f"1e{v}" if abs(v) > 2 else f"{10.0 ** v:g}" for v in vals]
@@ -430,10 +435,14 @@ def gradient_heatmaps(panels: list[tuple[str, pd.DataFrame, int, int]], *, lang:
             (``probes.layer_step_matrix``). Zeros (e.g. zero-initialised branches) are blank.
     """
     rows = max((r for _, _, r, _ in panels), default=1)
-    titles = [""] * (rows * 2)
+    used = sorted({c for _, _, _, c in panels}) or [1]
+    column = {c: i for i, c in enumerate(used, start=1)}  # only the kinds present get a column
+    panels = [(title, matrix, r, column[c]) for title, matrix, r, c in panels]
+    cols = len(used)
+    titles = [""] * (rows * cols)
     for title, _, r, c in panels:
-        titles[(r - 1) * 2 + (c - 1)] = title
-    fig = _in_subplots(rows=rows, cols=2, subplot_titles=titles, horizontal_spacing=0.12,
+        titles[(r - 1) * cols + (c - 1)] = title
+    fig = _in_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.12,
                        vertical_spacing=min(0.12, 0.3 / rows))
     logs = []
     for _, matrix, _, _ in panels:
@@ -465,13 +474,6 @@ def gradient_heatmaps(panels: list[tuple[str, pd.DataFrame, int, int]], *, lang:
         for _, first, _ in spans[1:]:  # a thin line where each stage starts
             fig.add_hline(y=first - 0.5, line=dict(color="white", width=1.5), row=r, col=c)
         fig.update_xaxes(showgrid=False, row=r, col=c)
-    for c, (en, ko) in enumerate((("plain nets", "평범한 망"), ("ResNets", "ResNet")), start=1):
-        if not any(pc == c for _, _, _, pc in panels):
-            fig.add_annotation(text=_in_tr(lang, f"no {en} chosen", f"선택한 {ko} 없음"),
-                               xref=f"x{'' if c == 1 else c} domain", yref=f"y{'' if c == 1 else c} domain",
-                               x=0.5, y=0.5, showarrow=False, font=dict(color="#969696", size=13))
-            fig.update_xaxes(visible=False, row=1, col=c)
-            fig.update_yaxes(visible=False, row=1, col=c)
     fig.update_xaxes(title_text=word_step, row=rows)
     fig.update_layout(coloraxis=dict(colorscale=INSIDE_HEAT_SCALE, cmin=lo, cmax=hi, colorbar=dict(
         title=_in_tr(lang, "‖∇W‖<br>(log)", "‖∇W‖<br>(로그)"), tickvals=tickvals, ticktext=ticktext, len=0.9)))
@@ -490,7 +492,7 @@ def gradient_ratio_figure(frame: pd.DataFrame, *, lang: str = "en", height: int 
     for run_id, rows in frame.groupby("run_id", sort=False):
         first = rows.iloc[0]
         fig.add_trace(go.Scatter(
-            x=rows["step"], y=rows["ratio"], mode="lines+markers", name=str(first["name"]),
+            x=rows["step"], y=rows["ratio"], mode="lines+markers", name=str(first["name"]), showlegend=True,
             line=dict(color=depth_colour(int(first["depth"])), dash=_kind_dash(bool(first["shortcuts"])), width=2.5),
             marker=dict(size=5), meta={"run_id": run_id},
             hovertemplate=f"<b>{first['name']}</b><br>{_in_tr(lang, 'iteration', '반복')} %{{x}}"
@@ -515,6 +517,7 @@ def layer_norms_figure(frame: pd.DataFrame, *, value: str = "grad_norm", lang: s
         first = rows.iloc[0]
         fig.add_trace(go.Scatter(
             x=rows["layer_index"], y=rows[value], mode="lines+markers", name=str(name), text=rows["layer"],
+            showlegend=True,
             line=dict(color=depth_colour(int(first["depth"])), dash=_kind_dash(bool(first["shortcuts"])), width=2.5),
             marker=dict(size=4),
             hovertemplate=f"<b>{name}</b> · %{{text}}<br>%{{y:.3g}}<extra></extra>"))
@@ -541,7 +544,8 @@ def response_figure(frame: pd.DataFrame, *, lang: str = "en", height: int = 520,
         line = dict(color=depth_colour(int(first["depth"])), dash=_kind_dash(bool(first["shortcuts"])), width=2)
         hover = f"<b>{name}</b> · %{{text}}<br>std %{{y:.3f}}<extra></extra>"
         fig.add_trace(go.Scatter(x=rows["layer_index"], y=rows["value"], mode="lines", name=str(name), line=line,
-                                 text=rows["layer"], legendgroup=str(name), hovertemplate=hover), row=1, col=1)
+                                 text=rows["layer"], legendgroup=str(name), showlegend=True, hovertemplate=hover),
+                      row=1, col=1)
         ranked = rows.sort_values("rank")
         fig.add_trace(go.Scatter(x=ranked["rank"], y=ranked["value"], mode="lines", name=str(name), line=line,
                                  text=ranked["layer"], legendgroup=str(name), showlegend=False,
@@ -637,7 +641,7 @@ def lesion_blocks_figure(frame: pd.DataFrame, *, lang: str = "en", height: int =
         lesioned = rows[rows["block"] != "none"]
         fig.add_trace(go.Scatter(
             x=lesioned["position"], y=100 * lesioned["error"], mode="lines+markers",
-            name=_in_tr(lang, f"{name}: one block deleted", f"{name}: 블록 하나 제거"),
+            name=_in_tr(lang, f"{name}: one block deleted", f"{name}: 블록 하나 제거"), showlegend=True,
             line=dict(color=colour, dash=dash, width=2.5), text=lesioned["block"],
             marker=dict(size=[11 if d else 6 for d in lesioned["downsampling"]],
                         symbol=["diamond" if d else "circle" for d in lesioned["downsampling"]]),
@@ -655,7 +659,7 @@ def lesion_blocks_figure(frame: pd.DataFrame, *, lang: str = "en", height: int =
                       layer="below", line_width=0,
                       annotation=dict(text=_in_tr(lang, f"stage {int(stage)}", f"{int(stage)}단계"),
                                       font=dict(size=11, color="#737373")),
-                      annotation_position="bottom")
+                      annotation_position="top")
     fig.update_xaxes(title_text=_in_tr(lang, "deleted block (1 = nearest the input; ◆ = the map shrinks)",
                                        "제거한 블록 (1 = 입력 쪽 첫 블록; ◆ = 맵이 줄어드는 블록)"),
                      showgrid=False, rangemode="tozero")
@@ -672,7 +676,7 @@ def lesion_random_figure(summary: pd.DataFrame, *, lang: str = "en", height: int
     for name, rows in summary.groupby("name", sort=False):
         first = rows.iloc[0]
         fig.add_trace(go.Scatter(
-            x=rows["k"], y=100 * rows["mean"], mode="lines+markers", name=str(name),
+            x=rows["k"], y=100 * rows["mean"], mode="lines+markers", name=str(name), showlegend=True,
             error_y=dict(type="data", array=100 * rows["std"].fillna(0), visible=True, thickness=1.2),
             line=dict(color=depth_colour(int(first["depth"])), dash=_kind_dash(bool(first["shortcuts"])), width=2.5),
             hovertemplate=f"<b>{name}</b><br>k = %{{x}}<br>{_in_tr(lang, 'mean test error', '평균 테스트 오류')} "
