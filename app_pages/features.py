@@ -303,11 +303,7 @@ st.markdown(t(
 
 store = get_store()
 runs = probes.run_table(store.list_runs())
-checkpoint_of = {}
-for run_id in runs["run_id"]:
-    path = store.latest_checkpoint(run_id)
-    if path is not None:
-        checkpoint_of[run_id] = str(path)
+checkpoint_of = probes.checkpoints_by_run(store, runs["run_id"])
 if not checkpoint_of:
     empty_state_ui()
 

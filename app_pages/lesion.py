@@ -222,11 +222,7 @@ st.caption(t("Deleting a block keeps only its shortcut: the identity, or — whe
 
 store = get_store()
 runs = probes.run_table(store.list_runs())
-checkpoint_of = {}
-for run_id in runs["run_id"]:
-    path = store.latest_checkpoint(run_id)
-    if path is not None:
-        checkpoint_of[run_id] = str(path)
+checkpoint_of = probes.checkpoints_by_run(store, runs["run_id"])
 has_residual = bool(runs[runs["run_id"].isin(checkpoint_of)]["shortcuts"].any()) if checkpoint_of else False
 if not has_residual:
     empty_state_ui()

@@ -274,6 +274,12 @@ RUN_TABLE_COLUMNS = ["run_id", "name", "group_id", "status", "family", "depth", 
                      "dataset", "data_root", "image_size", "created_at", "steps_done"]
 
 
+def checkpoints_by_run(store, run_ids) -> dict[str, str]:
+    """{run id: path of its latest checkpoint} for the runs that have one (pages pick trained nets from it)."""
+    paths = {run_id: store.latest_checkpoint(run_id) for run_id in run_ids}
+    return {run_id: str(path) for run_id, path in paths.items() if path is not None}
+
+
 def run_table(runs: pd.DataFrame) -> pd.DataFrame:
     """``RunStore.list_runs()`` flattened for choosing and pairing runs: config fields as columns.
 
