@@ -421,7 +421,6 @@ def _place(bank: torch.Tensor, labels, cx, cy, radius, angle, size: int):
 
 def _render(p: dict[str, torch.Tensor], size: int, blobs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """Render one chunk of images from their parameters and unit noise; returns uint8 (n, 3, size, size)."""
-    n = p["label"].shape[0]
     big = _sprite_bank(64)
     small = _sprite_bank(24)[:, :1]                 # distractors: fill only
     pixel_coords = torch.arange(size, dtype=torch.float32) - (size - 1) / 2
