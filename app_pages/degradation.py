@@ -7,27 +7,31 @@ error against depth; and the current runs read in one sentence. Reads only the R
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import streamlit as st
 
 from resnet_edu import analysis, plots
+from resnet_edu.live_view import SMOOTH_STEPS, SharedCurves, build_degradation_view
+from resnet_edu.live_view import clock as _clock
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import get_store, language, t
 
-MAX_POINTS = 2000  # points per curve sent to the browser (CurveBuffer merges older iterations)
 REFRESH_SECONDS = 2
-SMOOTH_STEPS = analysis.FINAL_WINDOW
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-BUFFERS_KEY = "_degradation_buffers"
 
 
-def _clock(iso: str | None) -> str:
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return ""
+@st.cache_resource(show_spinner=False)
+def shared_curves(store_root: str) -> SharedCurves:
+    """One incremental reader of every run's curve for all sessions of this server."""
+    return SharedCurves()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=600)
+def shared_view(store_root: str, run_ids: tuple[str, ...], version: tuple, x: str, reference_on: bool,
+                smooth: bool, lang: str):
+    """Built once per version of the chosen runs and shared by every viewer (read-only)."""
+    return build_degradation_view(get_store(), list(run_ids), x=x, reference_on=reference_on, smooth=smooth,
+                                  lang=lang, curves=shared_curves(store_root))
 
 
 def empty_state_ui() -> None:
@@ -109,56 +113,6 @@ def chart_options_ui() -> tuple[str, bool, bool]:
     return x, reference, smooth
 
 
-def read_curves(store, run_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(steps, evals, events) of the runs, each with a run_id column.
-
-    Steps are read incrementally (``since_step``) into one ``CurveBuffer`` per run kept in
-    this tab's session, at most MAX_POINTS points each; a resumed run starts a fresh buffer
-    (resuming rewrites the iterations after its checkpoint).
-    """
-    buffers: dict = st.session_state.setdefault(BUFFERS_KEY, {})
-    for stale in set(buffers) - set(run_ids):
-        del buffers[stale]
-    steps, evals, events = [], [], []
-    for run_id in run_ids:
-        ev = store.events(run_id)
-        resumes = int((ev["kind"] == "resumed").sum())
-        marker, buffer = buffers.get(run_id, (None, None))
-        if buffer is None or marker != resumes:
-            buffer = analysis.CurveBuffer(MAX_POINTS)
-            buffers[run_id] = (resumes, buffer)
-        buffer.update(store.steps(run_id, since_step=buffer.last_step))
-        steps.append(buffer.frame().assign(run_id=run_id))
-        evals.append(store.evals(run_id).assign(run_id=run_id))
-        events.append(ev.assign(run_id=run_id))
-
-    def stack(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-
-    return (stack(steps, ["run_id", "step", "epoch", "wall_seconds", "train_error", "n"]),
-            stack(evals, ["run_id", "step", "epoch", "wall_seconds", "test_error"]),
-            stack(events, ["run_id", "step", "kind", "detail"]))
-
-
-def runs_info(selected: pd.DataFrame) -> pd.DataFrame:
-    """run_id, name (unique within the selection), depth, kind, family: what the charts need."""
-    config = selected["config"]
-    info = pd.DataFrame({
-        "run_id": selected["run_id"].to_numpy(),
-        "name": selected["name"].to_numpy(),
-        "depth": [int(c.get("depth", 0)) for c in config],
-        "kind": [analysis.run_kind(c) for c in config],
-        "family": [c.get("family", "cifar") for c in config],
-    })
-    clash = info["name"].duplicated(keep=False)
-    info.loc[clash, "name"] = [f"{n} · {_clock(c)}" for n, c in
-                               zip(info.loc[clash, "name"], selected.loc[clash.to_numpy(), "created_at"])]
-    clash = info["name"].duplicated(keep=False)  # same minute too: fall back to the id
-    info.loc[clash, "name"] = info.loc[clash, "name"] + " · " + info.loc[clash, "run_id"]
-    return info
-
-
 def _metrics_csv(store, info: pd.DataFrame):
     """A callable for st.download_button: every logged iteration of the runs, built on click."""
     def build() -> str:
@@ -195,31 +149,16 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
     """Draw everything that changes while runs train; returns whether any of them still trains."""
     store = get_store()
     lang = language()
-    runs = store.list_runs()
-    selected = runs[runs["run_id"].isin(run_ids)]
-    selected = selected.set_index("run_id").loc[[r for r in run_ids if r in set(selected["run_id"])]].reset_index()
-    if selected.empty:
+    version = tuple(sorted(store.versions(run_ids).items()))  # changes when any chosen run changes
+    view = shared_view(str(store.root), tuple(run_ids), version, x, reference_on, smooth, lang)
+    if view is None:
         st.info(t("Choose at least one run above.", "위에서 실행을 하나 이상 고르세요."))
         return False
-    active = bool(selected["status"].isin(ACTIVE_STATUSES).any())
-    info = runs_info(selected)
-    steps, evals, events = read_curves(store, info["run_id"].tolist())
-    table6 = analysis.load_table6() if reference_on else None
-    revision = "|".join(info["run_id"]) + f"|{x}"
-
-    summary = analysis.summarize_runs(store, info["run_id"])
-    summary["name"] = summary["run_id"].map(dict(zip(info["run_id"], info["name"])))
-    at = analysis.common_step(summary)
-    aligned = summary
-    if at is not None and (summary.loc[summary["steps"] > 0, "steps"] != at).any():
-        aligned = analysis.summarize_runs(store, info["run_id"], at_step=at)
-        aligned["name"] = summary["name"].to_numpy()
+    active, info, summary = view.active, view.info, view.summary
     with st.container(border=True):
-        st.markdown(("🔴 " if active else "") + analysis.degradation_sentence(aligned, lang))
+        st.markdown(("🔴 " if active else "") + view.sentence)
 
-    fig = plots.training_curves(steps, evals, events, info, x=x, reference=table6,
-                                smooth_steps=SMOOTH_STEPS if smooth else 0, lang=lang, uirevision=revision)
-    st.plotly_chart(fig, key="deg_curves", config=PLOT_CONFIG)
+    st.plotly_chart(view.curves, key="deg_curves", config=PLOT_CONFIG)
     st.caption(t(f"Bold: training error{f' (mean of {SMOOTH_STEPS} iterations)' if smooth else ''}. "
                  "Dashed with dots: test error, measured at the end of every epoch. Dotted vertical lines: a "
                  "shortcut switch flipped live in the Lab. Like the paper's Fig. 1 and Fig. 6.",
@@ -240,8 +179,7 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
                  "falls. Training error: mean of the last 20 iterations; test error: the last evaluation.",
                  "논문의 주장을 한 장에: 지름길이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다. 훈련 오류는 "
                  "최근 20회 반복의 평균, 테스트 오류는 마지막 평가 값입니다."))
-    depth_fig = plots.error_vs_depth(summary, reference=table6, lang=lang, uirevision=revision)
-    st.plotly_chart(depth_fig, key="deg_depth", config=PLOT_CONFIG)
+    st.plotly_chart(view.error_vs_depth, key="deg_depth", config=PLOT_CONFIG)
     summary_table_ui(summary)
     st.download_button(t("Download final errors (CSV)", "최종 오류 내려받기 (CSV)"),
                        data=summary.to_csv(index=False, lineterminator="\n"), file_name="error_vs_depth.csv",

@@ -968,6 +968,25 @@ class RunStore:
         rows = [(s, k, _loads(d, {}), t) for s, k, d, t in rows]
         return _frame(rows, EVENT_COLUMNS, _EVENT_DTYPES)
 
+    def versions(self, run_ids: Iterable[str]) -> dict[str, tuple]:
+        """For each existing run: (status, name, last step, evaluations, events, last event id).
+
+        Cheap (primary-key and index lookups only) and different whenever anything a chart
+        of the run draws has changed: the key for caching what is built from a run.
+        """
+        ids = list(dict.fromkeys(self._check_id(r) for r in run_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = self._read(
+            "SELECT r.run_id, r.status, r.name,"
+            " (SELECT MAX(step) FROM steps s WHERE s.run_id = r.run_id),"
+            " (SELECT COUNT(*) FROM evals e WHERE e.run_id = r.run_id),"
+            " (SELECT COUNT(*) FROM events v WHERE v.run_id = r.run_id),"
+            " (SELECT MAX(id) FROM events v WHERE v.run_id = r.run_id)"
+            f" FROM runs r WHERE r.run_id IN ({marks})", ids)
+        return {row[0]: tuple(row[1:]) for row in rows}
+
     def steps_for_runs(
         self, run_ids: Iterable[str], since_step: int = -1, max_points: int | None = None
     ) -> pd.DataFrame:

@@ -188,3 +188,33 @@ def test_live_run_is_read_incrementally(runs_dir):
         store.set_status(rid, "finished")
     finally:
         store.close()
+
+
+def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
+    """A classroom of viewers costs one figure build per change of the runs, not one per viewer."""
+    from resnet_edu import live_view
+
+    builds = []
+    real_build = live_view.build_degradation_view
+    monkeypatch.setattr(live_view, "build_degradation_view",
+                        lambda *args, **kwargs: builds.append(1) or real_build(*args, **kwargs))
+    _write_runs(runs_dir)
+    viewers = [_open() for _ in range(3)]
+    for at in viewers:
+        at.run()
+        assert not at.exception, at.exception
+    assert len(builds) == 1
+    specs = [_charts(at)[0] for at in viewers]
+    assert specs[0] == specs[1] == specs[2]
+
+    store = RunStore(runs_dir)
+    try:
+        rid = store.list_runs()["run_id"].iloc[0]
+        store.log_step(rid, 151, epoch=151 / STEPS_PER_EPOCH, wall_seconds=8.0, train_loss=1.0, train_error=0.3,
+                       lr=0.1, images_per_second=500.0)
+        store.flush()
+    finally:
+        store.close()
+    viewers[0].run()
+    viewers[1].run()
+    assert len(builds) == 2  # one new iteration: one rebuild, shared again

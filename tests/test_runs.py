@@ -341,6 +341,34 @@ def test_steps_for_runs_several_runs_since_step_and_missing(store):
         store.steps_for_runs([a], max_points=0)
 
 
+def test_versions_change_with_everything_a_chart_draws(store):
+    a = store.create_run("a", {})
+    b = store.create_run("b", {})
+    seen = [store.versions([a, b])]
+    assert set(seen[0]) == {a, b} and store.versions([]) == {} and store.versions(["rgone0000"]) == {}
+
+    def changed() -> bool:
+        now = store.versions([a, b])
+        different = now[a] != seen[-1][a]
+        assert now[b] == seen[-1][b]  # only the run that changed
+        seen.append(now)
+        return different
+
+    _log(store, a, 0)
+    assert changed()
+    store.log_eval(a, 0, epoch=1.0, wall_seconds=1.0, test_loss=1.0, test_error=0.5)
+    assert changed()
+    store.log_event(a, 0, "shortcuts_toggled", {"enabled": False})
+    assert changed()
+    store.set_status(a, "running")
+    assert changed()
+    store.rename_run(a, "renamed")
+    assert changed()
+    assert not changed()  # nothing happened: same version
+    with pytest.raises(RunNotFound):
+        store.versions(["../../etc"])
+
+
 def test_export_frame_and_csv(store, tmp_path):
     rid = store.create_run("x", {})
     for i in range(6):

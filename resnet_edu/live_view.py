@@ -1,0 +1,135 @@
+"""The Degradation page's content, computed once per change of the run store and shared.
+
+A classroom has 30 browsers on the same runs. Building the two figures, the summary table
+and the sentence costs far more CPU than sending them, and that CPU is taken from training
+on a 2-core laptop. So the page computes a :class:`DegradationView` once per *version* of
+the chosen runs (their status and iteration count, from one cheap query) and every session
+reuses it until a run advances (``RunStore.versions``). Training curves are read incrementally into one
+``CurveBuffer`` per run, shared by all sessions (:class:`SharedCurves`).
+
+No Streamlit here: the page wraps :func:`build_degradation_view` in a cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from resnet_edu import analysis, plots
+from resnet_edu.runs import ACTIVE_STATUSES
+
+MAX_POINTS = 600  # points per training curve sent to browsers: more than a chart's width in pixels
+SMOOTH_STEPS = analysis.FINAL_WINDOW
+
+
+def clock(iso: str | None) -> str:
+    """A run's creation time as "11-28 09:15" in local time; "" when unknown."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return ""
+
+
+class SharedCurves:
+    """One ``CurveBuffer`` per run for the whole process, updated incrementally under a lock.
+
+    A resumed run rewrites the iterations after its checkpoint, so its buffer starts afresh
+    when the number of "resumed" events changes.
+    """
+
+    def __init__(self, max_points: int = MAX_POINTS) -> None:
+        self.max_points = max_points
+        self._buffers: dict[str, tuple[int, analysis.CurveBuffer]] = {}
+        self._lock = threading.Lock()
+
+    def read(self, store, run_ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(steps, evals, events) of the runs, each with a run_id column."""
+        steps, evals, events = [], [], []
+        with self._lock:
+            for run_id in run_ids:
+                run_events = store.events(run_id)
+                resumes = int((run_events["kind"] == "resumed").sum())
+                marker, buffer = self._buffers.get(run_id, (None, None))
+                if buffer is None or marker != resumes:
+                    buffer = analysis.CurveBuffer(self.max_points)
+                    self._buffers[run_id] = (resumes, buffer)
+                buffer.update(store.steps(run_id, since_step=buffer.last_step))
+                steps.append(buffer.frame().assign(run_id=run_id))
+                evals.append(store.evals(run_id).assign(run_id=run_id))
+                events.append(run_events.assign(run_id=run_id))
+
+        def stack(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+            frames = [f for f in frames if len(f)]
+            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+        return (stack(steps, ["run_id", "step", "epoch", "wall_seconds", "train_error", "n"]),
+                stack(evals, ["run_id", "step", "epoch", "wall_seconds", "test_error"]),
+                stack(events, ["run_id", "step", "kind", "detail"]))
+
+
+def runs_info(selected: pd.DataFrame) -> pd.DataFrame:
+    """run_id, name (unique within the selection), depth, kind, family: what the charts need."""
+    config = selected["config"]
+    info = pd.DataFrame({
+        "run_id": selected["run_id"].to_numpy(),
+        "name": selected["name"].to_numpy(),
+        "depth": [int(c.get("depth", 0)) for c in config],
+        "kind": [analysis.run_kind(c) for c in config],
+        "family": [c.get("family", "cifar") for c in config],
+    })
+    clash = info["name"].duplicated(keep=False)
+    info.loc[clash, "name"] = [f"{n} · {clock(c)}" for n, c in
+                               zip(info.loc[clash, "name"], selected.loc[clash.to_numpy(), "created_at"])]
+    clash = info["name"].duplicated(keep=False)  # same minute too: fall back to the id
+    info.loc[clash, "name"] = info.loc[clash, "name"] + " · " + info.loc[clash, "run_id"]
+    return info
+
+
+@dataclass(frozen=True)
+class DegradationView:
+    """Everything the Degradation page draws for one selection, at one version of the store."""
+
+    info: pd.DataFrame  # runs_info of the chosen runs, in the chosen order
+    active: bool  # does any of them still train?
+    sentence: str  # the runs read in words, compared at the last iteration all of them reached
+    curves: go.Figure  # Fig. 1 / Fig. 6: training and test error against x
+    error_vs_depth: go.Figure  # final error against depth, plain and residual
+    summary: pd.DataFrame  # analysis.summarize_runs, with names from info
+
+
+def build_degradation_view(store, run_ids: list[str], *, x: str = "step", reference_on: bool = False,
+                           smooth: bool = True, lang: str = "en",
+                           curves: SharedCurves | None = None) -> DegradationView | None:
+    """The page's content for the chosen runs (in that order); None when none of them exists."""
+    runs = store.list_runs()
+    selected = runs[runs["run_id"].isin(run_ids)]
+    present = set(selected["run_id"])
+    selected = selected.set_index("run_id").loc[[r for r in run_ids if r in present]].reset_index()
+    if selected.empty:
+        return None
+    info = runs_info(selected)
+    steps, evals, events = (curves or SharedCurves()).read(store, info["run_id"].tolist())
+    table6 = analysis.load_table6() if reference_on else None
+    revision = "|".join(info["run_id"]) + f"|{x}"
+
+    summary = analysis.summarize_runs(store, info["run_id"])
+    summary["name"] = summary["run_id"].map(dict(zip(info["run_id"], info["name"])))
+    at = analysis.common_step(summary)
+    aligned = summary
+    if at is not None and (summary.loc[summary["steps"] > 0, "steps"] != at).any():
+        aligned = analysis.summarize_runs(store, info["run_id"], at_step=at)
+        aligned["name"] = summary["name"].to_numpy()
+
+    return DegradationView(
+        info=info,
+        active=bool(selected["status"].isin(ACTIVE_STATUSES).any()),
+        sentence=analysis.degradation_sentence(aligned, lang),
+        curves=plots.training_curves(steps, evals, events, info, x=x, reference=table6,
+                                     smooth_steps=SMOOTH_STEPS if smooth else 0, lang=lang, uirevision=revision),
+        error_vs_depth=plots.error_vs_depth(summary, reference=table6, lang=lang, uirevision=revision),
+        summary=summary,
+    )
