@@ -60,10 +60,9 @@ def run_picker_ui(runs: pd.DataFrame) -> list[str]:
     if "deg_runs" not in st.session_state or st.session_state["deg_runs"] != saved:
         st.session_state["deg_runs"] = saved
 
-    def group_label(group_id: str) -> str:
-        members = runs[group_of == group_id]
-        names = ", ".join(dict.fromkeys(members["name"]))
-        return f"{_clock(members['created_at'].iloc[-1])} · {names}"
+    group_labels = {group_id: f"{_clock(members['created_at'].iloc[-1])} · "
+                              f"{', '.join(dict.fromkeys(members['name']))}"
+                    for group_id, members in runs.groupby(group_of, sort=False)}
 
     def pick_group() -> None:
         chosen = st.session_state["deg_group"]
@@ -80,7 +79,7 @@ def run_picker_ui(runs: pd.DataFrame) -> list[str]:
             st.session_state["deg_group"] = current[0]
         elif st.session_state.get("deg_group") not in groups:
             st.session_state["deg_group"] = latest
-        st.selectbox(t("Comparison", "비교 실험"), groups, format_func=group_label, key="deg_group",
+        st.selectbox(t("Comparison", "비교 실험"), groups, format_func=group_labels.get, key="deg_group",
                      on_change=pick_group,
                      help=t("Runs started together with one click in the Lab (newest first).",
                             "실험실에서 한 번에 함께 시작한 실행들(최신순)."))

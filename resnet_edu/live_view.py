@@ -89,6 +89,24 @@ def runs_info(selected: pd.DataFrame) -> pd.DataFrame:
     return info
 
 
+class PreparedFigure(go.Figure):
+    """A finished figure whose dict form is computed once, for figures many viewers draw.
+
+    ``st.plotly_chart`` turns a figure into a dict (``to_dict``: a deep copy plus a walk
+    over every array) on every draw. For a figure shared by a classroom that is the same
+    work 30 times per refresh, so it is done here once. Treat the figure as read-only:
+    a change made after preparing it would not reach the dict.
+    """
+
+    def __init__(self, figure: go.Figure) -> None:
+        super().__init__(figure)
+        self._prepared = super().to_dict()
+
+    def to_dict(self) -> dict:
+        prepared = getattr(self, "_prepared", None)  # None while go.Figure.__init__ runs
+        return prepared if prepared is not None else super().to_dict()
+
+
 @dataclass(frozen=True)
 class DegradationView:
     """Everything the Degradation page draws for one selection, at one version of the store."""
@@ -96,8 +114,8 @@ class DegradationView:
     info: pd.DataFrame  # runs_info of the chosen runs, in the chosen order
     active: bool  # does any of them still train?
     sentence: str  # the runs read in words, compared at the last iteration all of them reached
-    curves: go.Figure  # Fig. 1 / Fig. 6: training and test error against x
-    error_vs_depth: go.Figure  # final error against depth, plain and residual
+    curves: PreparedFigure  # Fig. 1 / Fig. 6: training and test error against x
+    error_vs_depth: PreparedFigure  # final error against depth, plain and residual
     summary: pd.DataFrame  # analysis.summarize_runs, with names from info
 
 
@@ -128,8 +146,10 @@ def build_degradation_view(store, run_ids: list[str], *, x: str = "step", refere
         info=info,
         active=bool(selected["status"].isin(ACTIVE_STATUSES).any()),
         sentence=analysis.degradation_sentence(aligned, lang),
-        curves=plots.training_curves(steps, evals, events, info, x=x, reference=table6,
-                                     smooth_steps=SMOOTH_STEPS if smooth else 0, lang=lang, uirevision=revision),
-        error_vs_depth=plots.error_vs_depth(summary, reference=table6, lang=lang, uirevision=revision),
+        curves=PreparedFigure(plots.training_curves(
+            steps, evals, events, info, x=x, reference=table6, smooth_steps=SMOOTH_STEPS if smooth else 0,
+            lang=lang, uirevision=revision)),
+        error_vs_depth=PreparedFigure(plots.error_vs_depth(summary, reference=table6, lang=lang,
+                                                           uirevision=revision)),
         summary=summary,
     )

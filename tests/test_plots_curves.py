@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -263,3 +264,33 @@ def test_labels_and_table6():
     table6 = analysis.load_table6()
     assert table6.set_index("depth").loc[56, "test_error_paper_pct"] == 6.97
     assert {"params_millions", "test_error_akamaster_pct", "source"} <= set(table6.columns)
+
+
+# ---------------------------------------------------------------- the shared Degradation view
+
+def test_prepared_figure_draws_exactly_like_the_figure_it_was_made_from():
+    import plotly.io as pio
+
+    from resnet_edu.live_view import PreparedFigure
+
+    steps, evals, events = _frames()
+    fig = plots.training_curves(steps, evals, events, RUNS, smooth_steps=20)
+    prepared = PreparedFigure(fig)
+    assert json.loads(pio.to_json(prepared.to_dict(), validate=False)) == json.loads(pio.to_json(fig, validate=False))
+    assert prepared.to_dict() is prepared.to_dict()  # computed once, not per draw
+    assert fig.layout.template.layout.font is not None and not fig.layout.template.data.scatter  # lean template
+
+
+def test_degradation_view_reads_the_store_incrementally_and_keeps_the_order(store):
+    from resnet_edu.live_view import SharedCurves, build_degradation_view
+
+    deep = _fill(store, "plain-56", 56, False, [0.9] * 100, evals=[(50, 0.9)])
+    shallow = _fill(store, "plain-20", 20, False, [0.9] * 50 + [0.6] * 50, evals=[(50, 0.7)])
+    curves = SharedCurves(max_points=40)
+    view = build_degradation_view(store, [shallow, deep, "rgone0000"], curves=curves)
+    assert list(view.info["name"]) == ["plain-20", "plain-56"] and not view.active
+    assert "plain-56" in view.sentence and "plain-20" in view.sentence
+    train = _traces(view.curves, "train")
+    assert [tr.name for tr in train] == ["plain-20", "plain-56"] and all(len(tr.x) <= 40 for tr in train)
+    assert view.summary.set_index("name").loc["plain-56", "final_train_error"] == pytest.approx(0.9)
+    assert build_degradation_view(store, ["rgone0000"], curves=curves) is None
