@@ -189,13 +189,10 @@ def heatmap_section(chosen: pd.DataFrame, stats: dict[str, pd.DataFrame], revisi
     st.subheader(t("Every layer, every recorded iteration", "모든 층, 기록된 모든 반복"))
     st.caption(t("Rows: convolutions from the input (top) to the output (bottom); columns: iterations; colour: "
                  "the gradient norm, on one log scale shared by every panel. Plain nets left, ResNets right. A "
-                 "dark band at the top would mean vanishing gradients at the input. Blank cells are exactly zero "
-                 "(the classroom recipe starts every residual branch at zero, so its convs get no gradient at "
-                 "the first iteration).",
+                 "dark band at the top would mean vanishing gradients at the input. Blank cells are exactly zero.",
                  "행: 입력(위)에서 출력(아래)까지의 합성곱 층, 열: 반복, 색: 기울기 크기(모든 패널이 같은 로그 척도). "
                  "왼쪽은 평범한 망, 오른쪽은 ResNet입니다. 위쪽에 어두운 띠가 있다면 입력 쪽에서 기울기가 사라진다는 "
-                 "뜻입니다. 빈 칸은 정확히 0입니다(수업용 레시피는 모든 잔차 가지를 0에서 시작하므로 첫 반복에서는 그 "
-                 "합성곱들이 기울기를 받지 않습니다)."))
+                 "뜻입니다. 빈 칸은 정확히 0입니다."))
     downloads, panels, row = [], [], 0
     for (family, depth), runs_of_depth in chosen.groupby(["family", "depth"], sort=True):
         plain = runs_of_depth[~runs_of_depth["shortcuts"]]

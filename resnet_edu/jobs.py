@@ -101,7 +101,9 @@ class JobManager:
             per_run = 3 * 2**30  # a CIFAR-110 at batch 128 in bf16 needs well under this
             self._slots = threading.BoundedSemaphore(max(1, min(8, int(free * 0.8) // per_run)))
         else:
-            torch.set_num_threads(os.cpu_count() or 1)
+            # The cores this process may use (a container or taskset can allow fewer than the machine has).
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+            torch.set_num_threads(cores or 1)
             self._slots = threading.BoundedSemaphore(max(1, cpu_slots))
         self._lock = threading.RLock()
         self._runs: dict[str, _Run] = {}

@@ -3,7 +3,9 @@
 Sec. 4.2 (CIFAR-10): SGD with momentum 0.9, weight decay 1e-4, batch 128, He init, BN,
 lr 0.1 divided by 10 at 32k and 48k of 64k iterations (here: at 50% and 75% of the chosen
 length), pad-4 crop + flip augmentation; ResNet-110 warms up at lr 0.01 until the training
-error is below 80% (about 400 iterations).
+error is below 80% (about 400 iterations). That is the "paper" recipe. The default
+"classroom" recipe changes one thing, for every net alike: a linear lr warm-up over the first
+50 iterations, so that a few-minute run shows the paper's ordering (RECIPE_NOTES says why).
 
 A :class:`Trainer` advances one network one step at a time, so a comparison group can
 train in *lockstep* (plain-20, plain-56, ResNet-56 each take step k on the same batch k
@@ -147,28 +149,44 @@ RECIPE_NOTES: dict[str, list[tuple[str, str]]] = {
          "찍기 수준에 머묾). 이 현상을 보여 줄 때 이 레시피를 쓰세요."),
     ],
     "classroom": [
-        ("Like the paper, but each residual branch's last BN starts at γ = 0, so every residual block starts as the "
-         "identity (Goyal et al. 2017; torchvision's zero_init_residual). Plain nets are unchanged.",
-         "논문과 같되, 각 잔차 가지의 마지막 BN을 γ = 0으로 시작해 모든 잔차 블록이 항등 함수에서 출발합니다"
-         "(Goyal 외 2017; torchvision의 zero_init_residual). 평범한 망은 그대로입니다."),
+        ("Like the paper, but the learning rate rises linearly from 0.002 to 0.1 over the first 50 iterations "
+         "(a gradual warm-up, Goyal et al. 2017), the same for every net, plain or residual, of any depth. It "
+         "replaces the paper's constant 0.01 warm-up of ResNet-110.",
+         "논문과 같되, 학습률을 처음 50번의 반복 동안 0.002에서 0.1까지 직선으로 올립니다(점진적 예열, Goyal 외 "
+         "2017). 깊이와 상관없이 평범한 망과 잔차 망 모두 똑같이 적용하며, 논문에서 ResNet-110에만 쓴 0.01 고정 "
+         "예열을 대신합니다."),
         ("Why: with lr 0.1 from the first step, a ResNet-56 in a few-minute run can blow up and sit at chance for "
-         "hundreds of iterations — behind plain-56, the opposite of the paper.",
+         "hundreds of iterations — behind plain-56, the opposite of the paper. A 20-iteration warm-up was too short "
+         "(ResNet-56 still blew up); zero-initialising the residual branches kept ResNet-56 stable but slowed every "
+         "residual net behind plain-20. Measured here (synthetic data, iterations 101–125, seeds 0 and 1): plain-56 "
+         "90% and 83% training error, plain-20 59% and 38%, ResNet-56 58% and 60%, ResNet-20 42% and 32%.",
          "이유: 첫 반복부터 학습률 0.1을 쓰면 몇 분짜리 실행에서 ResNet-56이 폭발해 수백 번의 반복 동안 찍기 수준에 "
-         "머물 수 있습니다. 논문과 정반대로 평범한 56층보다 뒤처집니다."),
-        ("The lr schedule (÷10 at 50% and 75%) is scaled to the chosen number of epochs.",
-         "학습률 일정(50%·75% 지점에서 ÷10)은 선택한 에폭 수에 맞춰 줄어듭니다."),
+         "머물 수 있습니다. 논문과 정반대로 평범한 56층보다 뒤처집니다. 20번짜리 예열은 너무 짧았고(ResNet-56이 여전히 "
+         "폭발), 잔차 가지를 0으로 초기화하면 ResNet-56은 안정되지만 모든 잔차 망이 평범한 20층보다 느려졌습니다. "
+         "여기서 잰 값(합성 데이터, 101–125번째 반복, 시드 0과 1): 평범한 56층 훈련 오류 90%·83%, 평범한 20층 59%·38%, "
+         "ResNet-56 58%·60%, ResNet-20 42%·32%."),
+        ("Short runs warm up for at most a fifth of their iterations, and the lr schedule (÷10 at 50% and 75%) is "
+         "scaled to the chosen number of epochs.",
+         "짧은 실행은 전체 반복의 1/5까지만 예열하고, 학습률 일정(50%·75% 지점에서 ÷10)은 선택한 에폭 수에 맞춰 "
+         "줄어듭니다."),
     ],
 }
 
 
-def uses_zero_init(config: TrainConfig) -> bool:
-    """Classroom recipe: residual nets start every block as the identity (see RECIPE_NOTES)."""
-    return config.recipe == "classroom" and config.shortcuts
-
-
 def needs_warmup(config: TrainConfig) -> bool:
-    """Sec. 4.2: "for 110 layers ... 0.01 to warm up the training until the training error is below 80%"."""
-    return config.family == "cifar" and config.depth >= 110
+    """Paper recipe, Sec. 4.2: "for 110 layers ... 0.01 to warm up the training until the training error is
+    below 80%"."""
+    return config.recipe == "paper" and config.family == "cifar" and config.depth >= 110
+
+
+LINEAR_WARMUP_STEPS = 50  # classroom recipe: iterations over which the lr rises linearly to its base value
+
+
+def linear_warmup_steps(config: TrainConfig, total_steps: int) -> int:
+    """Classroom recipe: length of the gradual warm-up, at most a fifth of the run; paper recipe: 0."""
+    if config.recipe != "classroom":
+        return 0
+    return max(1, min(LINEAR_WARMUP_STEPS, total_steps // 5))
 
 
 WARMUP_LR = 0.01
@@ -176,10 +194,17 @@ WARMUP_ERROR = 0.80
 WARMUP_MAX_STEPS = 400  # the paper: "about 400 iterations"
 
 
-def learning_rate(step: int, total_steps: int, base_lr: float, warming_up: bool = False) -> float:
-    """lr of iteration `step` (0-based): base, ÷10 at 50% and ÷100 at 75% of the run (Sec. 4.2, scaled)."""
+def learning_rate(step: int, total_steps: int, base_lr: float, warming_up: bool = False,
+                  linear_warmup: int = 0) -> float:
+    """lr of iteration `step` (0-based): base, ÷10 at 50% and ÷100 at 75% of the run (Sec. 4.2, scaled).
+
+    warming_up: the paper's constant 0.01 phase (ResNet-110) is still on.
+    linear_warmup: the first this many iterations rise linearly to base (classroom recipe).
+    """
     if warming_up:
         return min(WARMUP_LR, base_lr)
+    if step < linear_warmup:
+        return base_lr * (step + 1) / linear_warmup
     if step >= 0.75 * total_steps:
         return base_lr / 100
     if step >= 0.5 * total_steps:
@@ -255,7 +280,7 @@ _init_lock = threading.Lock()  # torch.manual_seed is process-wide: seed + build
 
 def make_model(config: TrainConfig, num_classes: int) -> nn.Module:
     """The network a config describes, with its recipe's initialisation, seeded by config.seed."""
-    opts: dict[str, Any] = {"shortcut_type": config.shortcut_type, "zero_init_residual": uses_zero_init(config)}
+    opts: dict[str, Any] = {"shortcut_type": config.shortcut_type}
     if config.family == "imagenet":
         opts["small_input"] = config.image_size <= 64
     with _init_lock:
@@ -294,6 +319,7 @@ class Trainer:
         self.responses = ResponseRecorder(self.model)
         self.step = 0  # iterations done
         self.warming_up = needs_warmup(config)
+        self.linear_warmup = linear_warmup_steps(config, self.total_steps)
         self.recent_errors: deque[float] = deque(maxlen=20)
         self.train_seconds = 0.0  # time spent in training steps only (no data preparation, no evaluation)
         self._pending_toggles: deque[tuple[bool, tuple[int, ...] | None]] = deque()
@@ -332,7 +358,7 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def current_lr(self) -> float:
-        return learning_rate(self.step, self.total_steps, self.config.lr, self.warming_up)
+        return learning_rate(self.step, self.total_steps, self.config.lr, self.warming_up, self.linear_warmup)
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
         """One SGD step on a batch; returns (loss, error). Raises Diverged on NaN/inf loss."""

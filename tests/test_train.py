@@ -14,6 +14,7 @@ from resnet_edu.train import (
     TrainConfig,
     Trainer,
     learning_rate,
+    linear_warmup_steps,
     load_checkpoint,
     model_from_checkpoint,
     needs_warmup,
@@ -38,7 +39,7 @@ def test_learning_rate_follows_the_paper_scaled_to_the_run():
     assert learning_rate(50, 100, 0.1) == pytest.approx(0.01)
     assert learning_rate(75, 100, 0.1) == pytest.approx(0.001)
     assert learning_rate(10, 100, 0.1, warming_up=True) == 0.01
-    assert needs_warmup(TrainConfig(depth=110)) and not needs_warmup(TrainConfig(depth=56))
+    assert needs_warmup(TrainConfig(depth=110, recipe="paper")) and not needs_warmup(TrainConfig(depth=56, recipe="paper"))
 
 
 @pytest.mark.parametrize("changes,message", [
@@ -69,13 +70,33 @@ def test_presets():
         preset_configs("fig99")
 
 
-def test_classroom_recipe_zero_inits_residual_nets_only(tiny_data):
-    residual = tiny_trainer(tiny_data)
-    plain = tiny_trainer(tiny_data, shortcuts=False)
-    paper = tiny_trainer(tiny_data, recipe="paper")
-    assert all(b.bn2.weight.abs().sum() == 0 for _, b in models.residual_blocks(residual.model))
-    assert all(b.bn2.weight.abs().sum() > 0 for _, b in models.residual_blocks(plain.model))
-    assert all(b.bn2.weight.abs().sum() > 0 for _, b in models.residual_blocks(paper.model))
+def test_classroom_recipe_warms_every_net_up_linearly_and_paper_recipe_does_not():
+    long = TrainConfig(depth=56, epochs=3)
+    assert linear_warmup_steps(long, total_steps=300) == 50
+    assert linear_warmup_steps(dataclasses.replace(long, shortcuts=False), total_steps=300) == 50  # same for plain
+    assert linear_warmup_steps(long, total_steps=60) == 12  # a short run warms up for a fifth of it
+    assert linear_warmup_steps(long, total_steps=3) == 1  # = no warm-up
+    assert linear_warmup_steps(dataclasses.replace(long, recipe="paper"), total_steps=300) == 0
+    lrs = [learning_rate(step, 234, 0.1, linear_warmup=50) for step in range(60)]
+    assert lrs[0] == pytest.approx(0.002) and lrs[24] == pytest.approx(0.05) and lrs[49:] == [0.1] * 11
+    assert all(a < b for a, b in zip(lrs[:49], lrs[1:50]))
+    # the paper's constant warm-up of ResNet-110 belongs to the paper recipe only
+    assert needs_warmup(TrainConfig(depth=110, recipe="paper")) and not needs_warmup(TrainConfig(depth=110))
+
+
+def test_both_recipes_initialise_like_the_paper(tiny_data):
+    """He init with every BN gamma = 1: no zero-init of residual branches in either recipe."""
+    for recipe in ("classroom", "paper"):
+        trainer = tiny_trainer(tiny_data, recipe=recipe)
+        assert all(bool((b.bn2.weight == 1).all()) for _, b in models.residual_blocks(trainer.model))
+
+
+def test_the_trainer_follows_the_warm_up(tiny_data):
+    trainer = tiny_trainer(tiny_data, probe_every=0, epochs=100)
+    assert trainer.linear_warmup == min(50, trainer.total_steps // 5)
+    images = tiny_data.train_images[:32].float().div(255)
+    trainer.train_step(images, tiny_data.train_labels[:32])
+    assert trainer.current_lr() == pytest.approx(0.1 * 2 / trainer.linear_warmup)
 
 
 def test_a_tiny_run_learns(tiny_data):
@@ -107,7 +128,6 @@ def test_steps_probes_and_evals_are_recorded(tiny_data, tmp_path):
     assert sorted(grads["step"].unique()) == [1, 3, 5, 7]  # recorded before steps 0, 2, 4, 6 complete
     assert set(grads["layer"]) == {name for name, m in trainer.model.named_modules() if isinstance(m, torch.nn.Conv2d)}
     assert (grads["value"] >= 0).all() and (grads[grads["layer"] == "conv1"]["value"] > 0).all()
-    # zero-init residual branches get no gradient in their first step (bn2's gamma is 0), then they do
     last = grads[grads["step"] == 7]
     assert (last["value"] > 0).all()
     responses = store.layer_stats(run_id, "response_std")
