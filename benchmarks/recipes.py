@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
@@ -75,7 +76,7 @@ def run_variant(variant: str, nets: list[str], dataset, steps: int, batch_size: 
             loss.backward()
             optimizer.step()
             value = loss.item()
-            peak_loss[name] = max(peak_loss[name], value) if value == value else float("inf")
+            peak_loss[name] = max(peak_loss[name], value) if math.isfinite(value) else float("inf")
             errors[name].append((logits.argmax(1) != labels).float().mean().item())
     windows = []
     for end in range(WINDOW, steps + 1, WINDOW):
