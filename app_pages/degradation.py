@@ -7,6 +7,8 @@ error against depth; and the current runs read in one sentence. Reads only the R
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import streamlit as st
 
@@ -18,6 +20,14 @@ from ui import get_store, language, t
 
 REFRESH_SECONDS = 2
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+@st.cache_resource(show_spinner=False)
+def drawing_turn() -> threading.RLock:
+    """One tab at a time draws this page. On a 2-core laptop 30 tabs drawing at once would take
+    the CPU (and Python's GIL) from training; queued, they cost one tab's worth. Charts can wait
+    a second; the runs should not. (Reentrant: a full page run holds it when its fragment runs.)"""
+    return threading.RLock()
 
 
 @st.cache_resource(show_spinner=False)
@@ -196,19 +206,21 @@ st.markdown(t(
     "오류이므로 과적합이 아닙니다. **그림 6**은 항등 지름길(identity shortcut)이 이를 뒤집는다는 것을 보여 "
     "줍니다. 여기에 여러분의 실행이 같은 방식으로, 실시간으로 그려집니다."))
 
-all_runs = get_store().list_runs()
-if all_runs.empty:
-    empty_state_ui()
-else:
-    chosen = run_picker_ui(all_runs)
-    x_axis, overlay, smoothing = chart_options_ui()
-    polling = bool(all_runs.loc[all_runs["run_id"].isin(chosen), "status"].isin(ACTIVE_STATUSES).any())
+with drawing_turn():  # see drawing_turn: the whole page, one tab at a time
+    all_runs = get_store().list_runs()
+    if all_runs.empty:
+        empty_state_ui()
+    else:
+        chosen = run_picker_ui(all_runs)
+        x_axis, overlay, smoothing = chart_options_ui()
+        polling = bool(all_runs.loc[all_runs["run_id"].isin(chosen), "status"].isin(ACTIVE_STATUSES).any())
 
-    @st.fragment(run_every=REFRESH_SECONDS if polling else None)
-    def live_charts() -> None:
-        still_active = charts(chosen, x_axis, overlay, smoothing)
-        if polling and not still_active:
-            st.rerun()  # the runs ended: redraw once with the final state and stop polling
+        @st.fragment(run_every=REFRESH_SECONDS if polling else None)
+        def live_charts() -> None:
+            with drawing_turn():
+                still_active = charts(chosen, x_axis, overlay, smoothing)
+            if polling and not still_active:
+                st.rerun()  # the runs ended: redraw once with the final state and stop polling
 
-    live_charts()
-    st.page_link("app_pages/lab.py", label=t("Start more runs in the Lab →", "실험실에서 실행 더 시작하기 →"), icon="🧪")
+        live_charts()
+        st.page_link("app_pages/lab.py", label=t("Start more runs in the Lab →", "실험실에서 실행 더 시작하기 →"), icon="🧪")
