@@ -253,10 +253,10 @@ recipe = pd.DataFrame([
 ], columns=[t("setting", "항목"), "CIFAR-10", "ImageNet"])
 st.dataframe(recipe, hide_index=True)
 st.caption(t("The Lab's “paper” recipe is exactly the CIFAR column, scaled to the run's length; its “classroom” recipe "
-             "changes one thing for a few-minute run: a linear learning-rate warm-up over the first 50 iterations, "
+             "changes one thing for a few-minute run: a linear learning-rate warm-up over the first 100 iterations, "
              "for every net.",
              "실험실의 “paper” 레시피는 CIFAR 열 그대로이며 실행 길이에 맞게 비율만 조정합니다. “classroom” 레시피는 몇 분 "
-             "안에 끝나는 실행을 위해 한 가지만 바꿉니다: 모든 망에 처음 50번의 반복 동안 학습률을 직선으로 올리는 예열."))
+             "안에 끝나는 실행을 위해 한 가지만 바꿉니다: 모든 망에 처음 100번의 반복 동안 학습률을 직선으로 올리는 예열."))
 lab_link()
 
 # ---------------------------------------------------------------- results

@@ -5,7 +5,7 @@ lr 0.1 divided by 10 at 32k and 48k of 64k iterations (here: at 50% and 75% of t
 length), pad-4 crop + flip augmentation; ResNet-110 warms up at lr 0.01 until the training
 error is below 80% (about 400 iterations). That is the "paper" recipe. The default
 "classroom" recipe changes one thing, for every net alike: a linear lr warm-up over the first
-50 iterations, so that a few-minute run shows the paper's ordering (RECIPE_NOTES says why).
+100 iterations, so that a few-minute run shows the paper's ordering (RECIPE_NOTES says why).
 
 A :class:`Trainer` advances one network one step at a time, so a comparison group can
 train in *lockstep* (plain-20, plain-56, ResNet-56 each take step k on the same batch k
@@ -149,25 +149,23 @@ RECIPE_NOTES: dict[str, list[tuple[str, str]]] = {
          "찍기 수준에 머묾). 이 현상을 보여 줄 때 이 레시피를 쓰세요."),
     ],
     "classroom": [
-        ("Like the paper, but the learning rate rises linearly from 0.002 to 0.1 over the first 50 iterations "
+        ("Like the paper, but the learning rate rises linearly from 0.001 to 0.1 over the first 100 iterations "
          "(a gradual warm-up, Goyal et al. 2017), the same for every net, plain or residual, of any depth. It "
          "replaces the paper's constant 0.01 warm-up of ResNet-110.",
-         "논문과 같되, 학습률을 처음 50번의 반복 동안 0.002에서 0.1까지 직선으로 올립니다(점진적 예열, Goyal 외 "
+         "논문과 같되, 학습률을 처음 100번의 반복 동안 0.001에서 0.1까지 직선으로 올립니다(점진적 예열, Goyal 외 "
          "2017). 깊이와 상관없이 평범한 망과 잔차 망 모두 똑같이 적용하며, 논문에서 ResNet-110에만 쓴 0.01 고정 "
          "예열을 대신합니다."),
         ("Why: with lr 0.1 from the first step, a ResNet-56 in a few-minute run can blow up and sit at chance for "
-         "hundreds of iterations — behind plain-56, the opposite of the paper. A 20-iteration warm-up was too short "
-         "(ResNet-56 still blew up); zero-initialising the residual branches kept ResNet-56 stable but slowed every "
-         "residual net behind plain-20. Measured here (synthetic data, iterations 101–125, seeds 0 and 1): plain-56 "
-         "90% and 83% training error, plain-20 59% and 38%, ResNet-56 58% and 60%, ResNet-20 42% and 32%.",
+         "hundreds of iterations — behind plain-56, the opposite of the paper. Shorter warm-ups (20 or 46 "
+         "iterations) still let it blow up on some seeds; zero-initialising the residual branches kept it stable "
+         "but left every residual net far behind plain-20. The measurements: docs/RECIPE.md.",
          "이유: 첫 반복부터 학습률 0.1을 쓰면 몇 분짜리 실행에서 ResNet-56이 폭발해 수백 번의 반복 동안 찍기 수준에 "
-         "머물 수 있습니다. 논문과 정반대로 평범한 56층보다 뒤처집니다. 20번짜리 예열은 너무 짧았고(ResNet-56이 여전히 "
-         "폭발), 잔차 가지를 0으로 초기화하면 ResNet-56은 안정되지만 모든 잔차 망이 평범한 20층보다 느려졌습니다. "
-         "여기서 잰 값(합성 데이터, 101–125번째 반복, 시드 0과 1): 평범한 56층 훈련 오류 90%·83%, 평범한 20층 59%·38%, "
-         "ResNet-56 58%·60%, ResNet-20 42%·32%."),
-        ("Short runs warm up for at most a fifth of their iterations, and the lr schedule (÷10 at 50% and 75%) is "
+         "머물 수 있습니다. 논문과 정반대로 평범한 56층보다 뒤처집니다. 더 짧은 예열(20번, 46번)로는 일부 시드에서 "
+         "여전히 폭발했고, 잔차 가지를 0으로 초기화하면 안정되지만 모든 잔차 망이 평범한 20층보다 한참 느려졌습니다. "
+         "측정 결과: docs/RECIPE.md."),
+        ("Short runs warm up for at most half of their iterations, and the lr schedule (÷10 at 50% and 75%) is "
          "scaled to the chosen number of epochs.",
-         "짧은 실행은 전체 반복의 1/5까지만 예열하고, 학습률 일정(50%·75% 지점에서 ÷10)은 선택한 에폭 수에 맞춰 "
+         "짧은 실행은 전체 반복의 절반까지만 예열하고, 학습률 일정(50%·75% 지점에서 ÷10)은 선택한 에폭 수에 맞춰 "
          "줄어듭니다."),
     ],
 }
@@ -179,14 +177,15 @@ def needs_warmup(config: TrainConfig) -> bool:
     return config.recipe == "paper" and config.family == "cifar" and config.depth >= 110
 
 
-LINEAR_WARMUP_STEPS = 50  # classroom recipe: iterations over which the lr rises linearly to its base value
+LINEAR_WARMUP_STEPS = 100  # classroom recipe: iterations over which the lr rises linearly to its base value
 
 
 def linear_warmup_steps(config: TrainConfig, total_steps: int) -> int:
-    """Classroom recipe: length of the gradual warm-up, at most a fifth of the run; paper recipe: 0."""
+    """Classroom recipe: length of the gradual warm-up, at most half the run (before the first lr drop);
+    paper recipe: 0."""
     if config.recipe != "classroom":
         return 0
-    return max(1, min(LINEAR_WARMUP_STEPS, total_steps // 5))
+    return max(1, min(LINEAR_WARMUP_STEPS, total_steps // 2))
 
 
 WARMUP_LR = 0.01

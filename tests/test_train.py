@@ -72,14 +72,14 @@ def test_presets():
 
 def test_classroom_recipe_warms_every_net_up_linearly_and_paper_recipe_does_not():
     long = TrainConfig(depth=56, epochs=3)
-    assert linear_warmup_steps(long, total_steps=300) == 50
-    assert linear_warmup_steps(dataclasses.replace(long, shortcuts=False), total_steps=300) == 50  # same for plain
-    assert linear_warmup_steps(long, total_steps=60) == 12  # a short run warms up for a fifth of it
-    assert linear_warmup_steps(long, total_steps=3) == 1  # = no warm-up
+    assert linear_warmup_steps(long, total_steps=300) == 100
+    assert linear_warmup_steps(dataclasses.replace(long, shortcuts=False), total_steps=300) == 100  # same for plain
+    assert linear_warmup_steps(long, total_steps=60) == 30  # a short run warms up for half of it at most
+    assert linear_warmup_steps(long, total_steps=2) == 1  # = no warm-up
     assert linear_warmup_steps(dataclasses.replace(long, recipe="paper"), total_steps=300) == 0
-    lrs = [learning_rate(step, 234, 0.1, linear_warmup=50) for step in range(60)]
-    assert lrs[0] == pytest.approx(0.002) and lrs[24] == pytest.approx(0.05) and lrs[49:] == [0.1] * 11
-    assert all(a < b for a, b in zip(lrs[:49], lrs[1:50]))
+    lrs = [learning_rate(step, 300, 0.1, linear_warmup=100) for step in range(110)]
+    assert lrs[0] == pytest.approx(0.001) and lrs[49] == pytest.approx(0.05) and lrs[99:] == [0.1] * 11
+    assert all(a < b for a, b in zip(lrs[:99], lrs[1:100]))
     # the paper's constant warm-up of ResNet-110 belongs to the paper recipe only
     assert needs_warmup(TrainConfig(depth=110, recipe="paper")) and not needs_warmup(TrainConfig(depth=110))
 
@@ -93,14 +93,14 @@ def test_both_recipes_initialise_like_the_paper(tiny_data):
 
 def test_the_trainer_follows_the_warm_up(tiny_data):
     trainer = tiny_trainer(tiny_data, probe_every=0, epochs=100)
-    assert trainer.linear_warmup == min(50, trainer.total_steps // 5)
+    assert trainer.linear_warmup == min(100, trainer.total_steps // 2)
     images = tiny_data.train_images[:32].float().div(255)
     trainer.train_step(images, tiny_data.train_labels[:32])
     assert trainer.current_lr() == pytest.approx(0.1 * 2 / trainer.linear_warmup)
 
 
 def test_a_tiny_run_learns(tiny_data):
-    trainer = tiny_trainer(tiny_data, probe_every=0, epochs=100)  # long schedule: lr stays 0.1
+    trainer = tiny_trainer(tiny_data, probe_every=0, epochs=100, recipe="paper")  # lr 0.1 throughout
     images = tiny_data.train_images[:32].float().div(255).sub(0.5).div(0.25)
     labels = tiny_data.train_labels[:32]
     first, _ = trainer.train_step(images, labels)
@@ -115,7 +115,7 @@ def test_steps_probes_and_evals_are_recorded(tiny_data, tmp_path):
     store = RunStore(tmp_path / "store")
     config = TrainConfig(depth=8, batch_size=32, epochs=1, probe_every=2)
     run_id = store.create_run("t", config.to_dict())
-    trainer = tiny_trainer(tiny_data, store, run_id, epochs=1)
+    trainer = tiny_trainer(tiny_data, store, run_id, epochs=1, recipe="paper")  # lr 0.1, then the drops
     stream = BatchStream(tiny_data, 32, seed=0, channels_last=True)
     while not trainer.done:
         trainer.train_step(*stream.next())
