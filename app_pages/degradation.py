@@ -14,7 +14,6 @@ import streamlit as st
 
 from resnet_edu import analysis, plots
 from resnet_edu.live_view import SMOOTH_STEPS, SharedCurves, build_degradation_view
-from resnet_edu.live_view import clock as _clock
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import get_store, language, t
 
@@ -53,7 +52,7 @@ def empty_state_ui() -> None:
 
 
 def _run_label(row) -> str:
-    return f"{row.name} · {_clock(row.created_at)} · {analysis.status_word(row.status, language())}"
+    return f"{row.name} · {analysis.clock_label(row.created_at)} · {analysis.status_word(row.status, language())}"
 
 
 def run_picker_ui(runs: pd.DataFrame) -> list[str]:
@@ -70,7 +69,7 @@ def run_picker_ui(runs: pd.DataFrame) -> list[str]:
     if "deg_runs" not in st.session_state or st.session_state["deg_runs"] != saved:
         st.session_state["deg_runs"] = saved
 
-    group_labels = {group_id: f"{_clock(members['created_at'].iloc[-1])} · "
+    group_labels = {group_id: f"{analysis.clock_label(members['created_at'].iloc[-1])} · "
                               f"{', '.join(dict.fromkeys(members['name']))}"
                     for group_id, members in runs.groupby(group_of, sort=False)}
 

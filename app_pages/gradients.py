@@ -8,12 +8,11 @@ RunStore; the numbers come from resnet_edu.probes.
 
 from __future__ import annotations
 
-from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import plots, probes
+from resnet_edu import analysis, plots, probes
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import get_store, language, t
 
@@ -97,20 +96,13 @@ def empty_state_ui() -> None:
     st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
 
 
-def _clock(iso) -> str:
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return ""
-
-
 def run_picker_ui(table: pd.DataFrame) -> list[str]:
     """Runs to look at: a comparison group (newest first), then any runs added or removed."""
     groups = list(dict.fromkeys(table["group_id"]))
 
     def group_label(group_id: str) -> str:
         members = table[table["group_id"] == group_id]
-        return f"{_clock(members['created_at'].iloc[-1])} · {', '.join(members['name'])}"
+        return f"{analysis.clock_label(members['created_at'].iloc[-1])} · {', '.join(members['name'])}"
 
     def pick_group() -> None:
         st.session_state["grad_runs"] = table.loc[table["group_id"] == st.session_state["grad_group"],

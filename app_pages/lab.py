@@ -8,7 +8,6 @@ reads. The queue refreshes itself in a fragment while something trains.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -365,14 +364,6 @@ def queue_ui() -> None:
 
 # ---------------------------------------------------------------- past runs
 
-def _clock(iso: str | None) -> str:
-    """Server-local month-day hour:minute of an ISO time stamp (as the Degradation page shows it)."""
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return ""
-
-
 def past_runs_ui() -> None:
     manager = get_manager()
     store = manager.store
@@ -393,7 +384,7 @@ def past_runs_ui() -> None:
         t("iterations", "반복"): [f"{d:,}/{int(tot):,}" if pd.notna(tot) else f"{d:,}"
                                  for d, tot in zip(past["steps_done"], past["total_steps"])],
         t("data", "데이터"): [c.get("dataset", "") for c in past["config"]],
-        t("started", "시작"): past["created_at"].map(_clock),
+        t("started", "시작"): past["created_at"].map(analysis.clock_label),
         t("message", "메시지"): past["message"].fillna(""),
         "id": past["run_id"],
     })

@@ -15,6 +15,7 @@ the CLI use them to turn curves into the paper's claim:
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -318,6 +319,14 @@ class CurveBuffer:
 
 
 # ---------------------------------------------------------------- small words
+
+def clock_label(iso: str | None) -> str:
+    """An ISO time stamp as the server's local "11-28 09:15" (how pages name runs); "" when unknown."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return ""
+
 
 def seconds_label(seconds: float | None) -> str:
     """A duration for people: "45 s", "3 min 05 s", "1 h 02 min"; "–" when unknown."""

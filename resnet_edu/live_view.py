@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,14 +23,6 @@ from resnet_edu.runs import ACTIVE_STATUSES
 
 MAX_POINTS = 600  # points per training curve sent to browsers: more than a chart's width in pixels
 SMOOTH_STEPS = analysis.FINAL_WINDOW
-
-
-def clock(iso: str | None) -> str:
-    """A run's creation time as "11-28 09:15" in local time; "" when unknown."""
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M")
-    except (TypeError, ValueError):
-        return ""
 
 
 class SharedCurves:
@@ -82,7 +73,7 @@ def runs_info(selected: pd.DataFrame) -> pd.DataFrame:
         "family": [c.get("family", "cifar") for c in config],
     })
     clash = info["name"].duplicated(keep=False)
-    info.loc[clash, "name"] = [f"{n} · {clock(c)}" for n, c in
+    info.loc[clash, "name"] = [f"{n} · {analysis.clock_label(c)}" for n, c in
                                zip(info.loc[clash, "name"], selected.loc[clash.to_numpy(), "created_at"])]
     clash = info["name"].duplicated(keep=False)  # same minute too: fall back to the id
     info.loc[clash, "name"] = info.loc[clash, "name"] + " · " + info.loc[clash, "run_id"]
