@@ -41,6 +41,12 @@ def md_escape(text: object) -> str:
     return markdown_safe(text)
 
 
+def send_to_lab(en: str, ko: str) -> None:
+    """A page with nothing to show yet: say why (in the reader's language) and link to the Lab."""
+    st.info(t(en, ko), icon="🧪")
+    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+
+
 def _shutdown(manager) -> None:
     manager.shutdown()
 

@@ -15,7 +15,7 @@ import streamlit as st
 from resnet_edu import analysis, plots
 from resnet_edu.live_view import SMOOTH_STEPS, SharedCurves, build_degradation_view
 from resnet_edu.runs import ACTIVE_STATUSES
-from ui import get_store, language, t
+from ui import get_store, language, send_to_lab, t
 
 REFRESH_SECONDS = 2
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -44,11 +44,10 @@ def shared_view(store_root: str, run_ids: tuple[str, ...], version: tuple, x: st
 
 
 def empty_state_ui() -> None:
-    st.info(t("No runs yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs plain-56) shows the "
-              "degradation problem within a few minutes, and its curves appear here live.",
-              "아직 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(평범한 20층 vs 56층)은 몇 분 안에 "
-              "성능 저하 문제를 보여 주고, 그 곡선이 여기에 실시간으로 나타납니다."), icon="🧪")
-    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+    send_to_lab("No runs yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs plain-56) shows the "
+                "degradation problem within a few minutes, and its curves appear here live.",
+                "아직 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(평범한 20층 vs 56층)은 몇 분 안에 "
+                "성능 저하 문제를 보여 주고, 그 곡선이 여기에 실시간으로 나타납니다.")
 
 
 def _run_label(row) -> str:

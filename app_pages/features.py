@@ -16,7 +16,7 @@ import streamlit as st
 import torch
 
 from resnet_edu import explain, plots, probes
-from ui import get_store, language, t
+from ui import get_store, language, send_to_lab, t
 
 MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file checks pixels too)
 TOP_K = 6  # channels per stage in the feature-map grids
@@ -84,11 +84,10 @@ def _stage_title(stage: str) -> str:
 
 
 def empty_state_ui() -> None:
-    st.info(t("No trained run with a checkpoint yet: look at fresh, untrained nets below, or train a few epochs "
-              "in the Lab (a checkpoint is saved at the end of every epoch) and come back.",
-              "체크포인트가 있는 학습된 실행이 아직 없습니다. 아래에서 학습하지 않은 새 망을 보거나, 실험실에서 몇 에폭 "
-              "학습한 뒤(에폭마다 체크포인트가 저장됩니다) 다시 오세요."), icon="🧪")
-    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+    send_to_lab("No trained run with a checkpoint yet: look at fresh, untrained nets below, or train a few epochs "
+                "in the Lab (a checkpoint is saved at the end of every epoch) and come back.",
+                "체크포인트가 있는 학습된 실행이 아직 없습니다. 아래에서 학습하지 않은 새 망을 보거나, 실험실에서 몇 에폭 "
+                "학습한 뒤(에폭마다 체크포인트가 저장됩니다) 다시 오세요.")
 
 
 def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tuple[str, tuple]], dict]:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from resnet_edu import analysis, plots, probes
 from resnet_edu.runs import ACTIVE_STATUSES
-from ui import get_store, language, t
+from ui import get_store, language, send_to_lab, t
 
 REFRESH_SECONDS = 3
 MAX_COLUMNS = 200  # recorded iterations per heatmap sent to the browser
@@ -87,13 +87,12 @@ def intro_ui() -> None:
 
 
 def empty_state_ui() -> None:
-    st.info(t("No run has recorded gradients yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs "
-              "plain-56) records gradient norms every few iterations, and they appear here live. Meanwhile, "
-              "measure fresh nets at initialisation below.",
-              "아직 기울기를 기록한 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(평범한 20층 vs 56층)은 "
-              "몇 번의 반복마다 기울기 크기를 기록하고, 그 값이 여기에 실시간으로 나타납니다. 그동안 아래에서 "
-              "초기화 직후의 새 망을 재 볼 수 있습니다."), icon="🧪")
-    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+    send_to_lab("No run has recorded gradients yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs "
+                "plain-56) records gradient norms every few iterations, and they appear here live. Meanwhile, "
+                "measure fresh nets at initialisation below.",
+                "아직 기울기를 기록한 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(평범한 20층 vs 56층)은 "
+                "몇 번의 반복마다 기울기 크기를 기록하고, 그 값이 여기에 실시간으로 나타납니다. 그동안 아래에서 "
+                "초기화 직후의 새 망을 재 볼 수 있습니다.")
 
 
 def run_picker_ui(table: pd.DataFrame) -> list[str]:

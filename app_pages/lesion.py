@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_edu import lesion, plots, probes
-from ui import get_manager, get_store, language, t
+from ui import get_manager, get_store, language, send_to_lab, t
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 TEST_IMAGES = [200, 300, 500, 1000, 2000]
@@ -69,13 +69,12 @@ def lesion_results(path: str, spec: tuple, count: int, ks: tuple[int, ...], draw
 # ---------------------------------------------------------------- UI pieces
 
 def empty_state_ui() -> None:
-    st.info(t("The lesion study needs a trained residual net with a checkpoint (and ideally its plain twin). "
-              "Train one in the Lab — the **Fig. 1 + the fix** preset trains plain-56 and ResNet-56 together — "
-              "and come back when an epoch has finished.",
-              "블록 제거 실험에는 체크포인트가 있는 학습된 잔차 망(가능하면 그 평범한 쌍둥이 망도)이 필요합니다. 실험실에서 "
-              "학습하세요 — **그림 1 + 해법** 프리셋은 평범한 56층과 ResNet-56을 함께 학습합니다 — 그리고 한 에폭이 "
-              "끝나면 다시 오세요."), icon="🧪")
-    st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+    send_to_lab("The lesion study needs a trained residual net with a checkpoint (and ideally its plain twin). "
+                "Train one in the Lab — the **Fig. 1 + the fix** preset trains plain-56 and ResNet-56 together — "
+                "and come back when an epoch has finished.",
+                "블록 제거 실험에는 체크포인트가 있는 학습된 잔차 망(가능하면 그 평범한 쌍둥이 망도)이 필요합니다. 실험실에서 "
+                "학습하세요 — **그림 1 + 해법** 프리셋은 평범한 56층과 ResNet-56을 함께 학습합니다 — 그리고 한 에폭이 "
+                "끝나면 다시 오세요.")
 
 
 def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:
