@@ -292,14 +292,16 @@ class JobManager:
         return cached_dataset(config.dataset, config.data_root, config.image_size, progress, config.max_train_images)
 
     def _set_status(self, run: _Run, status: str, message: str | None = None, step: int | None = None) -> None:
-        run.status = status
-        if message is not None:
-            run.message = message
+        # The store first: whoever sees the run end here (wait(), a report to the app) must find
+        # the same status in the store.
         with contextlib.suppress(Exception):  # the store may be gone at interpreter exit
             if status in ENDED:
                 step = step if step is not None else (run.trainer.step if run.trainer else 0)
                 self.store.log_event(run.run_id, step, status, {"message": message} if message else None)
             self.store.set_status(run.run_id, status, message)
+        if message is not None:
+            run.message = message
+        run.status = status
 
     def _lane_main(self, lane: _Lane) -> None:
         """Thread body: wait for a slot, prepare the data, then train the lane's runs in lockstep."""
