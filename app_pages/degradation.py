@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_edu import analysis, plots
-from resnet_edu.live_view import SMOOTH_STEPS, SharedCurves, build_degradation_view
+from resnet_edu.live_view import SMOOTH_STEPS, SharedViews
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import get_store, language, send_to_lab, t
 
@@ -30,17 +30,9 @@ def drawing_turn() -> threading.RLock:
 
 
 @st.cache_resource(show_spinner=False)
-def shared_curves(store_root: str) -> SharedCurves:
-    """One incremental reader of every run's curve for all sessions of this server."""
-    return SharedCurves()
-
-
-@st.cache_resource(show_spinner=False, max_entries=64, ttl=600)
-def shared_view(store_root: str, run_ids: tuple[str, ...], version: tuple, x: str, reference_on: bool,
-                smooth: bool, lang: str):
-    """Built once per version of the chosen runs and shared by every viewer (read-only)."""
-    return build_degradation_view(get_store(), list(run_ids), x=x, reference_on=reference_on, smooth=smooth,
-                                  lang=lang, curves=shared_curves(store_root))
+def shared_views(store_root: str) -> SharedViews:
+    """The page's content for every session of this server: built once per change, shared (see live_view)."""
+    return SharedViews()
 
 
 def empty_state_ui() -> None:
@@ -156,8 +148,8 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
     """Draw everything that changes while runs train; returns whether any of them still trains."""
     store = get_store()
     lang = language()
-    version = tuple(sorted(store.versions(run_ids).items()))  # changes when any chosen run changes
-    view = shared_view(str(store.root), tuple(run_ids), version, x, reference_on, smooth, lang)
+    view = shared_views(str(store.root)).get(store, run_ids, x=x, reference_on=reference_on, smooth=smooth,
+                                             lang=lang)
     if view is None:
         st.info(t("Choose at least one run above.", "위에서 실행을 하나 이상 고르세요."))
         return False

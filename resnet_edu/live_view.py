@@ -1,18 +1,23 @@
 """The Degradation page's content, computed once per change of the run store and shared.
 
 A classroom has 30 browsers on the same runs. Building the two figures, the summary table
-and the sentence costs far more CPU than sending them, and that CPU is taken from training
-on a 2-core laptop. So the page computes a :class:`DegradationView` once per *version* of
-the chosen runs (their status and iteration count, from one cheap query) and every session
-reuses it until a run advances (``RunStore.versions``). Training curves are read incrementally into one
-``CurveBuffer`` per run, shared by all sessions (:class:`SharedCurves`).
+and the sentence costs far more CPU than sending them (about 0.4 s of one core here), and
+that CPU is taken from training on a 2-core laptop. So :class:`SharedViews` builds a
+:class:`DegradationView` once per *version* of the chosen runs (their status and iteration
+count, from one cheap query, ``RunStore.versions``) and every session reuses it; while runs
+only advance, it is rebuilt at most every ``REBUILD_SECONDS`` however many tabs ask, so
+watching costs the same for 1 tab or 30. A run that starts, ends or is renamed shows at
+once. Training curves are read incrementally into one ``CurveBuffer`` per run, shared by
+all sessions (:class:`SharedCurves`).
 
-No Streamlit here: the page wraps :func:`build_degradation_view` in a cache.
+No Streamlit here: the page keeps one SharedViews per server.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -23,6 +28,7 @@ from resnet_edu.runs import ACTIVE_STATUSES
 
 MAX_POINTS = 600  # points per training curve sent to browsers: more than a chart's width in pixels
 SMOOTH_STEPS = analysis.FINAL_WINDOW
+REBUILD_SECONDS = 3.0  # while runs only advance, a view is at most this old (pages refresh every 2 s)
 
 
 class SharedCurves:
@@ -144,3 +150,42 @@ def build_degradation_view(store, run_ids: list[str], *, x: str = "step", refere
                                                            uirevision=revision)),
         summary=summary,
     )
+
+
+class SharedViews:
+    """The views every session draws, built at most once per change and per ``min_seconds``.
+
+    A view is rebuilt when the chosen runs change in a way a student must see at once (a run
+    starts, ends, is renamed, or is deleted) and otherwise, while iterations come in, when it
+    is ``min_seconds`` old. One build at a time per selection (the others wait, then share
+    it); at most ``max_entries`` selections are kept, the least recently drawn dropped first.
+    """
+
+    def __init__(self, min_seconds: float | None = None, max_entries: int = 64) -> None:
+        self.min_seconds = REBUILD_SECONDS if min_seconds is None else min_seconds
+        self.max_entries = max_entries
+        self.curves = SharedCurves()
+        self.builds = 0  # how many views were built (for tests and benchmarks)
+        self._entries: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store, run_ids: list[str], **options) -> DegradationView | None:
+        """The view of these runs (see :func:`build_degradation_view` for the options)."""
+        versions = store.versions(run_ids)
+        current = tuple((run_id, *versions.get(run_id, ())) for run_id in run_ids)
+        lifecycle = tuple((run_id, *versions.get(run_id, ())[:2]) for run_id in run_ids)  # status, name
+        key = (tuple(run_ids), tuple(sorted(options.items())))
+        with self._lock:
+            entry = self._entries.setdefault(key, {"lock": threading.Lock(), "view": None, "version": None,
+                                                   "lifecycle": None, "built_at": 0.0})
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        with entry["lock"]:
+            fresh = entry["version"] == current or (
+                entry["lifecycle"] == lifecycle and time.monotonic() - entry["built_at"] < self.min_seconds)
+            if entry["version"] is None or not fresh:
+                entry["view"] = build_degradation_view(store, list(run_ids), curves=self.curves, **options)
+                entry["version"], entry["lifecycle"], entry["built_at"] = current, lifecycle, time.monotonic()
+                self.builds += 1
+            return entry["view"]

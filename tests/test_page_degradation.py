@@ -164,8 +164,11 @@ def test_overlay_toggle_and_x_axis_switch(runs_dir):
     assert at.multiselect(key="deg_runs").value == [ids["plain-20"]]
 
 
-def test_live_run_is_read_incrementally(runs_dir):
+def test_live_run_is_read_incrementally(runs_dir, monkeypatch):
     """A run still training: the page polls, and a later tick shows the new iterations."""
+    from resnet_edu import live_view
+
+    monkeypatch.setattr(live_view, "REBUILD_SECONDS", 0.0)  # every new iteration shows (the app: every 3 s)
     store = RunStore(runs_dir)
     try:
         rid = store.create_run("plain-20", {"family": "cifar", "depth": 20, "shortcuts": False}, group_id="glive",
@@ -191,13 +194,15 @@ def test_live_run_is_read_incrementally(runs_dir):
 
 
 def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
-    """A classroom of viewers costs one figure build per change of the runs, not one per viewer."""
+    """A classroom of viewers costs one figure build per change of the runs, not one per viewer;
+    new iterations wait for the next rebuild (at most every few seconds), a run ending shows at once."""
     from resnet_edu import live_view
 
     builds = []
     real_build = live_view.build_degradation_view
     monkeypatch.setattr(live_view, "build_degradation_view",
                         lambda *args, **kwargs: builds.append(1) or real_build(*args, **kwargs))
+    monkeypatch.setattr(live_view, "REBUILD_SECONDS", 600.0)  # no time-based rebuild during this test
     _write_runs(runs_dir)
     viewers = [_open() for _ in range(3)]
     for at in viewers:
@@ -213,8 +218,12 @@ def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
         store.log_step(rid, 151, epoch=151 / STEPS_PER_EPOCH, wall_seconds=8.0, train_loss=1.0, train_error=0.3,
                        lr=0.1, images_per_second=500.0)
         store.flush()
+        viewers[0].run()
+        viewers[1].run()
+        assert len(builds) == 1  # one new iteration: drawn at the next timed rebuild, not per viewer
+        store.set_status(rid, "stopped", "stopped by the teacher")
     finally:
         store.close()
     viewers[0].run()
     viewers[1].run()
-    assert len(builds) == 2  # one new iteration: one rebuild, shared again
+    assert len(builds) == 2  # a run ended: rebuilt at once, shared again

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import sys
 from pathlib import Path
 
@@ -294,3 +295,36 @@ def test_degradation_view_reads_the_store_incrementally_and_keeps_the_order(stor
     assert [tr.name for tr in train] == ["plain-20", "plain-56"] and all(len(tr.x) <= 40 for tr in train)
     assert view.summary.set_index("name").loc["plain-56", "final_train_error"] == pytest.approx(0.9)
     assert build_degradation_view(store, ["rgone0000"], curves=curves) is None
+
+
+def test_shared_views_rebuild_on_lifecycle_at_once_and_on_progress_at_most_every_min_seconds(store):
+    from resnet_edu.live_view import SharedViews
+
+    run = _fill(store, "plain-20", 20, False, [0.9] * 30)
+    store.set_status(run, "running")
+    views = SharedViews(min_seconds=0.3, max_entries=2)
+    first = views.get(store, [run])
+    assert views.get(store, [run]) is first and views.builds == 1  # nothing changed: shared
+
+    def advance(step):
+        store.log_step(run, step, epoch=step / 50, wall_seconds=0.1 * step, train_loss=1.0, train_error=0.5,
+                       lr=0.1, images_per_second=100.0)
+        store.flush()
+
+    advance(31)
+    assert views.get(store, [run]) is first and views.builds == 1  # new iteration, view still young
+    time.sleep(0.35)
+    second = views.get(store, [run])
+    assert views.builds == 2 and _traces(second.curves, "train")[0].customdata[-1] == 31
+    advance(32)
+    store.set_status(run, "finished")  # a run that ends shows at once, however young the view
+    third = views.get(store, [run])
+    assert views.builds == 3 and not third.active
+    time.sleep(0.35)
+    assert views.get(store, [run]) is third  # old, but nothing changed since: no rebuild
+
+    assert views.get(store, [run], lang="ko") is not third and views.builds == 4  # other options: their own view
+    views.get(store, [run], x="epoch")  # a third selection: the least recently drawn one goes
+    assert views.builds == 5 and len(views._entries) == 2
+    views.get(store, [run])
+    assert views.builds == 6
