@@ -13,9 +13,8 @@ import time
 
 import streamlit as st
 
-from resnet_edu.analysis import markdown_safe
-
 from resnet_edu import security
+from resnet_edu.analysis import markdown_safe
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 DEFAULT_LANGUAGE = os.environ.get("RESNET_EDU_LANG", "en") if os.environ.get("RESNET_EDU_LANG") in LANGUAGES else "en"
@@ -53,10 +52,10 @@ def _shutdown(manager) -> None:
 
 @st.cache_resource(show_spinner=False, on_release=_shutdown)
 def get_manager():
-    """The JobManager shared by every session of this server process (threads, queue, store)."""
+    """The JobManager shared by every session of this server process (queue, store, training process)."""
     from resnet_edu.jobs import JobManager
 
-    manager = JobManager()
+    manager = JobManager(isolation="process")  # training in its own process: tabs cannot slow it
     import atexit
 
     atexit.register(manager.shutdown)

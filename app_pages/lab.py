@@ -1,8 +1,8 @@
 """Lab: start plain and residual nets, watch them train, flip their shortcuts live.
 
 The page only collects settings and talks to the process-wide JobManager: training runs in
-the manager's threads and every number goes to the RunStore, which the Degradation page
-reads. The queue refreshes itself in a fragment while something trains.
+the manager's training process and every number goes to the RunStore, which the Degradation
+page reads. The queue refreshes itself in a fragment while something trains.
 """
 
 from __future__ import annotations

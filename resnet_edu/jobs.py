@@ -7,6 +7,12 @@ equal iterations. Groups queue for the CPU one at a time (one run using every co
 several thrashing). On a GPU each net of a group gets its own thread and CUDA stream, with
 the same seed, so it draws the same batches, up to a memory-based number at once.
 
+With ``isolation="process"`` (what the app uses) the groups train in one child process
+(``python -m resnet_edu.worker``: a thread-isolated JobManager running this same code)
+instead of threads of the app, so page scripts never hold the GIL the training loop needs.
+The manager in the app forwards groups, stops and shortcut switches to it as JSON lines and
+mirrors its progress reports; everything else still flows through the RunStore.
+
 The manager never touches Streamlit: workers write to the RunStore, pages read it. A worker
 never raises into its host: a failing run is stored as ``failed`` with its message.
 """
@@ -29,7 +35,15 @@ from torch import nn
 from resnet_edu import data as data_module
 from resnet_edu import models
 from resnet_edu.runs import RunStore
-from resnet_edu.train import Diverged, TrainConfig, Trainer, default_device, load_checkpoint, resolve_precision
+from resnet_edu.train import (
+    Diverged,
+    TrainConfig,
+    Trainer,
+    default_device,
+    load_checkpoint,
+    resolve_precision,
+)
+from resnet_edu.worker import TrainingProcess
 
 ENDED = ("finished", "stopped", "diverged", "failed", "interrupted")
 GROUP_KEYS = ("dataset", "data_root", "image_size", "max_train_images", "epochs", "batch_size", "seed", "recipe", "max_steps")
@@ -49,6 +63,14 @@ class _Run:
     total_steps: int | None = None
     images_per_second: float | None = None
     resume_from: str | None = None  # checkpoint path
+    stop_reason: str = "stopped by the teacher"
+    group_id: str | None = None
+    # isolation="process": the child's last report, and the switches sent to it (numbered) so
+    # that a report written before the child saw a switch does not undo it on screen.
+    reported: dict = field(default_factory=dict)
+    shortcuts: dict | None = None
+    toggle_seq: int = 0
+    process: object | None = None  # the TrainingProcess training it
 
 
 @dataclass
@@ -79,20 +101,30 @@ def cached_dataset(name: str, root: str | None = None, image_size: int = 32, pro
     return dataset
 
 
+def _stage_count(config: TrainConfig) -> int:
+    return 3 if config.family == "cifar" else 4
+
+
 def _group_key(config: TrainConfig) -> tuple:
     return tuple(getattr(config, key) for key in GROUP_KEYS)
 
 
 class JobManager:
-    """The process-wide owner of training threads. Thread-safe; one per app process.
+    """The process-wide owner of training (threads, or one child process). Thread-safe; one per app process.
 
     Args:
         store: where runs are recorded (default: a RunStore in RESNET_EDU_RUNS_DIR).
         device: "cpu" or "cuda" (default: cuda when available).
         cpu_slots: groups training at once on the CPU (default 1: all cores for one group).
+        isolation: "thread" (train in threads of this process) or "process" (in one child
+            process: what the app uses, so that page scripts cannot slow training down).
     """
 
-    def __init__(self, store: RunStore | None = None, device: str | None = None, cpu_slots: int = 1) -> None:
+    def __init__(self, store: RunStore | None = None, device: str | None = None, cpu_slots: int = 1,
+                 isolation: str = "thread") -> None:
+        if isolation not in ("thread", "process"):
+            raise ValueError(f"isolation must be 'thread' or 'process', not {isolation!r}")
+        self.isolation = isolation
         self.store = store if store is not None else RunStore()
         self._device = torch.device(device) if device else default_device()
         self.device = self._device.type
@@ -109,6 +141,7 @@ class JobManager:
         self._runs: dict[str, _Run] = {}
         self._lanes: list[_Lane] = []
         self._closing = threading.Event()
+        self._process: TrainingProcess | None = None  # isolation="process": started at the first group
 
     @property
     def device_label(self) -> str:
@@ -137,13 +170,24 @@ class JobManager:
             run_id = self.store.create_run(config.run_name, config.to_dict(), group_id=group_id,
                                            device=self.device, status="queued")
             runs.append(_Run(run_id, config))
+        self.adopt(group_id, runs)
+        return [run.run_id for run in runs]
+
+    def adopt(self, group_id: str, runs: Sequence[_Run]) -> None:
+        """Start training runs that already exist in the store (a new group, a resume, a child's share)."""
         with self._lock:
             for run in runs:
+                run.group_id = group_id
                 self._runs[run.run_id] = run
-            lanes = [_Lane(group_id, [run]) for run in runs] if self.device == "cuda" else [_Lane(group_id, runs)]
+            if self.isolation == "process":
+                self._train_in_process(group_id, runs)
+                return
+            if self.device == "cuda":
+                lanes = [_Lane(group_id, [run]) for run in runs]
+            else:
+                lanes = [_Lane(group_id, list(runs))]
             for lane in lanes:
                 self._start_lane(lane)
-        return [run.run_id for run in runs]
 
     def resume(self, run_id: str) -> str:
         """Continue a stopped or interrupted run from its last checkpoint, under the same id."""
@@ -164,9 +208,7 @@ class JobManager:
         config = TrainConfig.from_dict(info["config"])
         run = _Run(run_id, config, resume_from=str(checkpoint))
         self.store.set_status(run_id, "queued")
-        with self._lock:
-            self._runs[run_id] = run
-            self._start_lane(_Lane(info.get("group_id") or run_id, [run]))
+        self.adopt(info.get("group_id") or run_id, [run])
         return run_id
 
     def _start_lane(self, lane: _Lane) -> None:
@@ -176,24 +218,31 @@ class JobManager:
         lane.thread.start()
 
     # ------------------------------------------------------------ control
-    def stop(self, run_id: str) -> None:
+    def stop(self, run_id: str, reason: str | None = None) -> None:
+        """Ask a run to stop after its current iteration (checkpointed, resumable)."""
         with self._lock:
             run = self._runs.get(run_id)
         if run is not None:
-            run.stop.set()
+            self._stop_run(run, reason)
 
     def stop_group(self, group_id: str) -> None:
         with self._lock:
-            lanes = [lane for lane in self._lanes if lane.group_id == group_id]
-        for lane in lanes:
-            for run in lane.runs:
-                run.stop.set()
+            runs = [run for run in self._runs.values() if run.group_id == group_id]
+        for run in runs:
+            self._stop_run(run, None)
 
-    def stop_all(self) -> None:
+    def stop_all(self, reason: str | None = None) -> None:
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
-            run.stop.set()
+            self._stop_run(run, reason)
+
+    def _stop_run(self, run: _Run, reason: str | None) -> None:
+        if reason and not run.stop.is_set():
+            run.stop_reason = reason
+        run.stop.set()
+        if run.process is not None and run.status not in ENDED:
+            run.process.send({"op": "stop", "run_id": run.run_id, "reason": run.stop_reason})
 
     def set_shortcuts(self, run_id: str, enabled: bool, stages: Sequence[int] | None = None) -> None:
         """Switch shortcuts of a live run; applied between two steps and recorded as an event."""
@@ -203,10 +252,19 @@ class JobManager:
                 raise KeyError(f"run {run_id} is not training")
             if run.trainer is None:
                 if stages is not None:
-                    valid = set(range(1, (3 if run.config.family == "cifar" else 4) + 1))
+                    valid = set(range(1, _stage_count(run.config) + 1))
                     if not set(stages) <= valid:
                         raise ValueError(f"stage(s) {sorted(set(stages) - valid)} do not exist")
-                run.pending_toggles.append((bool(enabled), None if stages is None else list(stages)))
+                stages = None if stages is None else sorted({int(s) for s in stages})
+                if run.process is not None:  # shown switched at once; the child applies it between steps
+                    state = self.shortcut_state(run_id)
+                    for stage in stages or state:
+                        state[stage] = bool(enabled)
+                    run.shortcuts, run.toggle_seq = state, run.toggle_seq + 1
+                    run.process.send({"op": "shortcuts", "run_id": run_id, "enabled": bool(enabled),
+                                      "stages": stages, "seq": run.toggle_seq})
+                    return
+                run.pending_toggles.append((bool(enabled), stages))
                 return
             trainer = run.trainer
         trainer.request_shortcuts(enabled, stages)
@@ -218,19 +276,32 @@ class JobManager:
                 return None
             if run.trainer is not None:
                 return run.trainer.shortcut_state()
-            stages = 3 if run.config.family == "cifar" else 4
-            state = {stage: run.config.shortcuts for stage in range(1, stages + 1)}
+            if run.shortcuts is not None:  # isolation="process": as reported or as last switched here
+                return dict(run.shortcuts)
+            state = {stage: run.config.shortcuts for stage in range(1, _stage_count(run.config) + 1)}
             for enabled, chosen in run.pending_toggles:
                 for stage in chosen or state:
                     state[stage] = enabled
             return state
 
     def model(self, run_id: str) -> nn.Module | None:
+        """The live model of a run trained in this process (None with isolation="process")."""
         with self._lock:
             run = self._runs.get(run_id)
             return run.trainer.model if run is not None and run.trainer is not None else None
 
     # ------------------------------------------------------------ reading
+    @property
+    def training_process_pid(self) -> int | None:
+        """isolation="process": the pid of the training process, while there is one."""
+        with self._lock:
+            return self._process.pid if self._process is not None and self._process.alive else None
+
+    def known_runs(self) -> list[str]:
+        """Every run this manager has trained or queued since it started."""
+        with self._lock:
+            return list(self._runs)
+
     def active_runs(self) -> list[str]:
         with self._lock:
             return [run_id for run_id, run in self._runs.items() if run.status not in ENDED]
@@ -252,6 +323,11 @@ class JobManager:
             return {"run_id": run_id, "name": info["name"], "status": info["status"], "step": step,
                     "total_steps": total, "fraction": step / total if total else 0.0, "epoch": None,
                     "images_per_second": None, "eta_seconds": None, "message": info.get("message") or ""}
+        if run.reported:  # isolation="process": what the child said last (a few times a second)
+            keys = ("step", "total_steps", "fraction", "epoch", "images_per_second", "eta_seconds")
+            numbers = {key: run.reported.get(key) for key in keys}
+            return {"run_id": run_id, "name": run.config.run_name, "status": run.status, **numbers,
+                    "message": run.message}
         trainer = run.trainer
         step = trainer.step if trainer else 0
         total = trainer.last_step if trainer else (run.total_steps or 0)
@@ -273,15 +349,19 @@ class JobManager:
         return not any(self.is_active(run_id) for run_id in run_ids)
 
     def shutdown(self, timeout: float = 10) -> None:
-        """Stop every run (status 'stopped'), join the threads, flush the store."""
+        """Stop every run (status 'stopped'), join the threads (and child processes), flush the store."""
         self._closing.set()
-        self.stop_all()
+        self.stop_all(reason="the app was shut down: resume the run from the Lab")
         with self._lock:
             threads = [lane.thread for lane in self._lanes if lane.thread is not None]
+            process = self._process
         deadline = time.monotonic() + timeout
         for thread in threads:
             if thread is not threading.current_thread():
                 thread.join(max(0.0, deadline - time.monotonic()))
+        if process is not None:  # its runs stop (checkpointed) first; one that hangs is killed
+            self.wait(list(self._runs), max(0.0, deadline - time.monotonic()))
+            process.close(timeout=max(1.0, deadline - time.monotonic()))
         self.store.flush()
 
     # ------------------------------------------------------------ the worker
@@ -378,7 +458,7 @@ class JobManager:
                     if trainer.step >= stream.step:  # a resumed run ahead of the stream waits
                         continue
                     if run.stop.is_set():
-                        self._finish(run, "stopped", "stopped by the teacher", dataset, dataset_info)
+                        self._finish(run, "stopped", run.stop_reason, dataset, dataset_info)
                         continue
                     try:
                         trainer.train_step(images, labels)
@@ -400,6 +480,48 @@ class JobManager:
                 elapsed = time.perf_counter() - round_started
                 lane.seconds_per_round = self._smooth(lane.seconds_per_round, elapsed)
             self.store.flush()
+
+    # ------------------------------------------------------------ isolation="process"
+    def _train_in_process(self, group_id: str, runs: Sequence[_Run]) -> None:
+        """Hand a group to the training process (started now if there is none); call with the lock held."""
+        starting = self._process is None or not self._process.alive
+        if starting:
+            self._process = TrainingProcess(self.store.root, str(self._device),
+                                            on_report=self._mirror, on_exit=self._process_ended)
+        for run in runs:
+            run.process = self._process
+            if starting:
+                run.message = "starting the training process"
+        self._process.send({"op": "train", "group_id": group_id, "runs": [
+            {"run_id": run.run_id, "config": run.config.to_dict(), "resume_from": run.resume_from,
+             "toggles": run.pending_toggles} for run in runs]})
+
+    def _process_ended(self, process: TrainingProcess, exit_code: int | None) -> None:
+        """The training process is gone: its unfinished runs end as the store says, or as failed."""
+        with self._lock:
+            if self._process is process:
+                self._process = None
+            orphans = [run for run in self._runs.values() if run.process is process and run.status not in ENDED]
+        for run in orphans:
+            stored = self.store.get_run(run.run_id)  # its last report may have been lost with it
+            if stored["status"] in ENDED:
+                run.status, run.message = stored["status"], stored.get("message") or ""
+            else:
+                self._set_status(run, "failed", f"the training process ended unexpectedly (exit code {exit_code})")
+
+    def _mirror(self, reports: dict) -> None:
+        """Take in one progress report of the training process (run id → progress)."""
+        with self._lock:
+            for run_id, report in reports.items():
+                run = self._runs.get(run_id)
+                if run is None:
+                    continue
+                run.reported = report
+                run.status, run.message = report["status"], report.get("message") or ""
+                run.images_per_second = report.get("images_per_second")
+                run.total_steps = report.get("total_steps")
+                if report.get("shortcuts") and report.get("toggle_seq", 0) >= run.toggle_seq:
+                    run.shortcuts = {int(stage): bool(on) for stage, on in report["shortcuts"].items()}
 
     @staticmethod
     def _smooth(previous: float | None, value: float, weight: float = 0.2) -> float:
