@@ -40,6 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPORT_SECONDS = 0.25
+WAIT_POLICY = "PASSIVE"  # for the training process's OpenMP threads (an OMP_WAIT_POLICY you set wins)
 PARENT_GONE = "the app was closed: resume the run from the Lab"
 
 
@@ -58,6 +59,10 @@ class TrainingProcess:
         package_parent = str(Path(__file__).resolve().parents[1])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+        # OpenMP threads that sleep while they wait, instead of spinning: when page scripts take
+        # a core, a spinning thread burns the other one waiting for its preempted partner. On the
+        # 2-core machine, 30 tabs watching: training 104 -> 160 img/s; alone: 347 -> 313 img/s.
+        env.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
         self._send_lock = threading.Lock()
         self._child = subprocess.Popen([sys.executable, "-m", "resnet_edu.worker"], stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1, env=env)

@@ -70,6 +70,9 @@ def test_a_group_trains_in_the_training_process_and_its_progress_is_mirrored(man
 
 def test_the_next_group_reuses_the_running_process(manager):
     pid = manager.training_process_pid
+    if Path(f"/proc/{pid}/environ").exists() and "OMP_WAIT_POLICY" not in os.environ:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert b"OMP_WAIT_POLICY=PASSIVE" in environ  # its OpenMP threads sleep while they wait
     (run_id,) = manager.submit([TINY])
     assert manager.wait([run_id], timeout=180)
     assert manager.training_process_pid == pid and manager.store.get_run(run_id)["status"] == "finished"
