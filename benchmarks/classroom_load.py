@@ -3,11 +3,13 @@
     python benchmarks/classroom_load.py                          # quick check: 4 sessions, 10 s phases
     python benchmarks/classroom_load.py --sessions 30 --seconds 60   # the issue's classroom
 
-Everything runs in this one process, as in the real server: the process-wide JobManager
-(``ui.get_manager()``) trains one lockstep group of 3 nets in its worker thread, and every
-"student" is a Streamlit ``AppTest`` session in its own thread that re-runs the Degradation
-page about every ``--interval`` seconds (the whole page: heavier than the browser, which
-only re-runs the page's chart fragment every 2 s).
+Set up as the real server is: this process plays the Streamlit server, its process-wide
+JobManager (``ui.get_manager()``) hands one lockstep group of 3 nets to its training process
+(``resnet_edu/worker.py``), and every "student" is a Streamlit ``AppTest`` session in its own
+thread of this process that re-runs the Degradation page about every ``--interval`` seconds
+(the whole page: heavier than the browser, which only re-runs the page's chart fragment
+every 2 s). ``--isolation thread`` trains in a thread of this process instead (how the app
+trained before: the pages then compete with training for one GIL).
 
 Phases, each ``--seconds`` long: ``alone`` (no viewers), ``viewers`` (all sessions open and
 re-running), ``alone_again``; the sessions open between the first two (``arrival``, timed
@@ -18,7 +20,7 @@ from other programs.
 
 Prints one JSON object: exceptions in the sessions (want 0), 'database is locked' anywhere
 (want 0), throughput alone / with viewers and their ratio, page re-run latency, peak and
-per-phase memory (RSS). Asserts nothing: timings depend on the machine and what else runs.
+per-phase memory (RSS of this process and of the training process). Asserts nothing: timings depend on the machine and what else runs.
 """
 
 from __future__ import annotations
@@ -104,14 +106,23 @@ def _share_the_test_runtime() -> None:
     Runtime.instance = classmethod(instance)
 
 
-def _rss_mb() -> float:
+def _rss_mb(pid: int | str = "self") -> float:
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def _cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def _peak_rss_mb() -> float:
@@ -120,22 +131,30 @@ def _peak_rss_mb() -> float:
 
 
 class _Memory(threading.Thread):
+    """Samples the RSS of this process (the "server") and of the training process, twice a second."""
+
     def __init__(self) -> None:
         super().__init__(daemon=True, name="rss-sampler")
-        self.samples: list[tuple[float, float]] = []
+        self.samples: list[tuple[float, float, float]] = []
+        self.training_pid: int | None = None
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.is_set():
-            self.samples.append((time.monotonic(), _rss_mb()))
+            training = _rss_mb(self.training_pid) if self.training_pid else 0.0
+            self.samples.append((time.monotonic(), _rss_mb(), training))
             self.halt.wait(0.5)
 
     def between(self, start: float, end: float) -> dict:
-        values = [mb for t, mb in self.samples if start <= t <= end]
-        if not values:
+        rows = [(app, training) for t, app, training in self.samples if start <= t <= end]
+        if not rows:
             return {}
-        return {"rss_start_mb": round(values[0], 1), "rss_end_mb": round(values[-1], 1),
-                "rss_max_mb": round(max(values), 1)}
+        apps = [app for app, _ in rows]
+        summary = {"rss_start_mb": round(apps[0], 1), "rss_end_mb": round(apps[-1], 1),
+                   "rss_max_mb": round(max(apps), 1)}
+        if self.training_pid:
+            summary["training_process_rss_max_mb"] = round(max(training for _, training in rows), 1)
+        return summary
 
 
 class Student(threading.Thread):
@@ -202,6 +221,8 @@ def main() -> dict:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds one page run may take")
     parser.add_argument("--runs-dir", default=None, help="default: a new temporary folder")
+    parser.add_argument("--isolation", choices=("process", "thread"), default="process",
+                        help="where training runs: its own process (the app) or a thread of this one")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for this process (default: leave the app's setting)")
     args = parser.parse_args()
@@ -223,38 +244,49 @@ def main() -> dict:
     import torch  # noqa: F401
 
     import ui
-    from resnet_edu.jobs import cached_dataset
+    from resnet_edu.jobs import JobManager
     from resnet_edu.train import TrainConfig
 
-    t0 = time.monotonic()
-    cached_dataset("synthetic", None, 32)  # once, before anything is timed (the app does it on the first run)
-    data_seconds = time.monotonic() - t0
-
+    if args.isolation == "thread":  # the cached manager the pages use, built the old way
+        ui.get_manager.clear()
+        original = JobManager.__init__
+        JobManager.__init__ = lambda self, *a, **k: original(self, *a, **{**k, "isolation": "thread"})
     manager = ui.get_manager()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     depths = [int(d) for d in args.depths.split(",") if d.strip()]
     configs = [TrainConfig(depth=d, batch_size=args.batch_size, epochs=1000, name=f"load-ResNet-{d}") for d in depths]
+    t0 = time.monotonic()
     run_ids = manager.submit(configs, group_name="classroom load")
+    memory.training_pid = manager.training_process_pid
     deadline = time.monotonic() + 600
     while min(manager.progress(r)["step"] for r in run_ids) < 3:
         if time.monotonic() > deadline or not all(manager.is_active(r) for r in run_ids):
             raise SystemExit(f"the runs did not start: {[manager.progress(r) for r in run_ids]}")
         time.sleep(0.1)
+    start_seconds = time.monotonic() - t0
 
     stop = threading.Event()
     students: list[Student] = []
     phases: dict[str, dict] = {}
 
     def measure(name: str) -> None:
+        training_pid = manager.training_process_pid
         first = {r: manager.progress(r)["step"] for r in run_ids}
+        cpu_first = (_cpu_seconds(), _cpu_seconds(training_pid) if training_pid else float("nan"))
         start = time.monotonic()
         time.sleep(args.seconds)
         last = {r: manager.progress(r)["step"] for r in run_ids}
         end = time.monotonic()
+        cpu_last = (_cpu_seconds(), _cpu_seconds(training_pid) if training_pid else float("nan"))
         iterations = sum(last[r] - first[r] for r in run_ids)
+        # CPU cores busy on average: this process (pages, and training too with --isolation thread)
+        # and the training process.
+        cores = [round((b - a) / (end - start), 2) for a, b in zip(cpu_first, cpu_last)]
         phases[name] = {"seconds": round(end - start, 2), "iterations": iterations,
                         "images_per_second": round(iterations * args.batch_size / (end - start), 1),
+                        "cpu_cores_this_process": cores[0],
+                        "cpu_cores_training_process": None if cores[1] != cores[1] else cores[1],
                         **memory.between(start, end)}
 
     errors: list[str] = []
@@ -299,11 +331,11 @@ def main() -> dict:
         "settings": {"sessions": args.sessions, "seconds_per_phase": args.seconds, "interval": args.interval,
                      "gil_switch_interval_s": sys.getswitchinterval(),
                      "page": args.page, "nets": [c.run_name for c in configs], "batch_size": args.batch_size,
-                     "device": manager.device_label},
+                     "device": manager.device_label, "isolation": manager.isolation},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": load_before,
                     "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None},
-        "data_preparation_seconds": round(data_seconds, 1),
+        "seconds_to_third_iteration": round(start_seconds, 1),
         "arrival_seconds": None if arrival_seconds is None else round(arrival_seconds, 1),
         "session_open_seconds_max": max((s.open_seconds or 0.0 for s in students), default=None),
         "phases": phases,
