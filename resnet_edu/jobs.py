@@ -518,8 +518,6 @@ class JobManager:
                     continue
                 run.reported = report
                 run.status, run.message = report["status"], report.get("message") or ""
-                run.images_per_second = report.get("images_per_second")
-                run.total_steps = report.get("total_steps")
                 if report.get("shortcuts") and report.get("toggle_seq", 0) >= run.toggle_seq:
                     run.shortcuts = {int(stage): bool(on) for stage, on in report["shortcuts"].items()}
 
