@@ -22,10 +22,11 @@ DEFAULT_LANGUAGE = os.environ.get("RESNET_EDU_LANG", "en") if os.environ.get("RE
 
 def language() -> str:
     """The language of this tab: the sidebar switch, else ?lang=ko in the URL, else the default."""
-    if "lang" not in st.session_state:
+    chosen = st.session_state.get("lang")  # one look-up: t() asks this for every string of a page
+    if chosen is None:
         from_url = st.query_params.get("lang")
-        st.session_state["lang"] = from_url if from_url in LANGUAGES else DEFAULT_LANGUAGE
-    return st.session_state["lang"]
+        chosen = st.session_state["lang"] = from_url if from_url in LANGUAGES else DEFAULT_LANGUAGE
+    return chosen
 
 
 def t(en: str, ko: str) -> str:

@@ -12,9 +12,8 @@ import threading
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import analysis, plots
-from resnet_edu.live_view import SMOOTH_STEPS, SharedViews
-from resnet_edu.runs import ACTIVE_STATUSES
+from resnet_edu import plots
+from resnet_edu.live_view import SMOOTH_STEPS, RunMenu, SharedViews
 from ui import get_store, language, send_to_lab, t
 
 REFRESH_SECONDS = 2
@@ -42,31 +41,19 @@ def empty_state_ui() -> None:
                 "성능 저하 문제를 보여 주고, 그 곡선이 여기에 실시간으로 나타납니다.")
 
 
-def _run_label(row) -> str:
-    return f"{row.name} · {analysis.clock_label(row.created_at)} · {analysis.status_word(row.status, language())}"
-
-
-def run_picker_ui(runs: pd.DataFrame) -> list[str]:
+def run_picker_ui(menu: RunMenu) -> list[str]:
     """The runs to draw: by default the newest comparison group; any runs can be added."""
-    group_of = runs["group_id"].fillna(runs["run_id"])
-    groups = list(dict.fromkeys(group_of))  # newest first, as list_runs sorts
-    latest = groups[0]
-    labels = {row.run_id: _run_label(row) for row in runs.itertuples(index=False)}
+    latest = menu.groups[0]
     # A new comparison started since this tab last looked: show it (that is what the teacher wants).
     if st.session_state.get("_deg_latest_group") != latest:
         st.session_state["_deg_latest_group"] = latest
-        st.session_state["_deg_selected"] = runs.loc[group_of == latest, "run_id"].tolist()
-    saved = [r for r in st.session_state.get("_deg_selected", []) if r in labels]
+        st.session_state["_deg_selected"] = list(menu.members[latest])
+    saved = [r for r in st.session_state.get("_deg_selected", []) if r in menu.run_labels]
     if "deg_runs" not in st.session_state or st.session_state["deg_runs"] != saved:
         st.session_state["deg_runs"] = saved
 
-    group_labels = {group_id: f"{analysis.clock_label(members['created_at'].iloc[-1])} · "
-                              f"{', '.join(dict.fromkeys(members['name']))}"
-                    for group_id, members in runs.groupby(group_of, sort=False)}
-
     def pick_group() -> None:
-        chosen = st.session_state["deg_group"]
-        st.session_state["_deg_selected"] = runs.loc[group_of == chosen, "run_id"].tolist()
+        st.session_state["_deg_selected"] = list(menu.members[st.session_state["deg_group"]])
         st.session_state["deg_runs"] = st.session_state["_deg_selected"]
 
     def keep_selection() -> None:
@@ -74,17 +61,17 @@ def run_picker_ui(runs: pd.DataFrame) -> list[str]:
 
     left, right = st.columns([2, 3])
     with left:
-        current = [g for g in groups if set(runs.loc[group_of == g, "run_id"]) == set(saved)]
-        if current:
-            st.session_state["deg_group"] = current[0]
-        elif st.session_state.get("deg_group") not in groups:
+        current = menu.group_with(saved)
+        if current is not None:
+            st.session_state["deg_group"] = current
+        elif st.session_state.get("deg_group") not in menu.members:
             st.session_state["deg_group"] = latest
-        st.selectbox(t("Comparison", "비교 실험"), groups, format_func=group_labels.get, key="deg_group",
+        st.selectbox(t("Comparison", "비교 실험"), menu.groups, format_func=menu.group_labels.get, key="deg_group",
                      on_change=pick_group,
                      help=t("Runs started together with one click in the Lab (newest first).",
                             "실험실에서 한 번에 함께 시작한 실행들(최신순)."))
     with right:
-        st.multiselect(t("Runs", "실행"), list(labels), format_func=labels.get, key="deg_runs",
+        st.multiselect(t("Runs", "실행"), list(menu.run_labels), format_func=menu.run_labels.get, key="deg_runs",
                        on_change=keep_selection,
                        help=t("Add or remove any run, from any comparison.", "어느 비교 실험의 실행이든 넣고 뺄 수 있습니다."))
     return list(st.session_state["deg_runs"])
@@ -129,21 +116,6 @@ def _metrics_csv(store, info: pd.DataFrame):
     return build
 
 
-def summary_table_ui(summary: pd.DataFrame) -> None:
-    lang = language()
-    shown = pd.DataFrame({
-        t("run", "실행"): summary["name"],
-        t("depth", "깊이"): summary["depth"],
-        t("kind", "종류"): summary["kind"].map(lambda k: k if lang == "en" else
-                                               {"plain": "평범한 망", "residual": "잔차 망"}.get(k, k)),
-        t("iterations", "반복"): summary["steps"],
-        t("training error % (last 20)", "훈련 오류 % (최근 20회)"): (100 * summary["final_train_error"]).round(2),
-        t("test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
-        t("status", "상태"): summary["status"].map(lambda s: analysis.status_word(s, lang)),
-    })
-    st.dataframe(shown, hide_index=True, width="stretch")
-
-
 def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool:
     """Draw everything that changes while runs train; returns whether any of them still trains."""
     store = get_store()
@@ -153,7 +125,7 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
     if view is None:
         st.info(t("Choose at least one run above.", "위에서 실행을 하나 이상 고르세요."))
         return False
-    active, info, summary = view.active, view.info, view.summary
+    active, info = view.active, view.info
     with st.container(border=True):
         st.markdown(("🔴 " if active else "") + view.sentence)
 
@@ -179,9 +151,9 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
                  "논문의 주장을 한 장에: 지름길이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다. 훈련 오류는 "
                  "최근 20회 반복의 평균, 테스트 오류는 마지막 평가 값입니다."))
     st.plotly_chart(view.error_vs_depth, key="deg_depth", config=PLOT_CONFIG)
-    summary_table_ui(summary)
+    st.dataframe(view.table, hide_index=True, width="stretch")
     st.download_button(t("Download final errors (CSV)", "최종 오류 내려받기 (CSV)"),
-                       data=summary.to_csv(index=False, lineterminator="\n"), file_name="error_vs_depth.csv",
+                       data=view.summary_csv, file_name="error_vs_depth.csv",
                        mime="text/csv", key="deg_csv_depth", on_click="ignore", icon="⬇️")
     return active
 
@@ -197,13 +169,14 @@ st.markdown(t(
     "줍니다. 여기에 여러분의 실행이 같은 방식으로, 실시간으로 그려집니다."))
 
 with drawing_turn():  # see drawing_turn: the whole page, one tab at a time
-    all_runs = get_store().list_runs()
-    if all_runs.empty:
+    store = get_store()
+    menu = shared_views(str(store.root)).menu(store, language())
+    if not menu.groups:
         empty_state_ui()
     else:
-        chosen = run_picker_ui(all_runs)
+        chosen = run_picker_ui(menu)
         x_axis, overlay, smoothing = chart_options_ui()
-        polling = bool(all_runs.loc[all_runs["run_id"].isin(chosen), "status"].isin(ACTIVE_STATUSES).any())
+        polling = any(run_id in menu.active for run_id in chosen)
 
         @st.fragment(run_every=REFRESH_SECONDS if polling else None)
         def live_charts() -> None:

@@ -105,6 +105,64 @@ class PreparedFigure(go.Figure):
 
 
 @dataclass(frozen=True)
+class RunMenu:
+    """The runs a picker offers, grouped the way they were started, labelled in one language.
+
+    Built from ``RunStore.run_menu()`` rows; a new menu is needed only when those rows change
+    (a run starts, ends, is renamed or deleted), not when iterations come in.
+    """
+
+    rows: tuple  # RunStore.run_menu() as it was when the menu was built
+    groups: tuple[str, ...]  # comparison groups, newest first; a run started alone is its own group
+    members: dict[str, list[str]]  # group -> its run ids, newest first
+    run_labels: dict[str, str]  # run id -> "plain-20 · 11-28 09:15 · training"
+    group_labels: dict[str, str]  # group -> "11-28 09:15 · plain-20, plain-56"
+    active: frozenset[str]  # runs queued or training
+
+    @classmethod
+    def build(cls, rows: list[tuple], lang: str = "en") -> RunMenu:
+        members: dict[str, list[str]] = {}
+        names: dict[str, list[str]] = {}
+        first_created: dict[str, str] = {}
+        run_labels, active = {}, set()
+        for run_id, name, group_id, status, created_at in rows:
+            group = group_id or run_id
+            members.setdefault(group, []).append(run_id)
+            names.setdefault(group, []).append(name)
+            first_created[group] = created_at  # rows are newest first: the last one seen is the first started
+            run_labels[run_id] = (f"{name} · {analysis.clock_label(created_at)} · "
+                                  f"{analysis.status_word(status, lang)}")
+            if status in ACTIVE_STATUSES:
+                active.add(run_id)
+        group_labels = {group: f"{analysis.clock_label(first_created[group])} · {', '.join(dict.fromkeys(names[group]))}"
+                        for group in members}
+        return cls(rows=tuple(rows), groups=tuple(members), members=members, run_labels=run_labels,
+                   group_labels=group_labels, active=frozenset(active))
+
+    def group_with(self, run_ids: list[str]) -> str | None:
+        """The group whose runs are exactly these (in any order), if there is one."""
+        wanted = set(run_ids)
+        return next((group for group in self.groups if set(self.members[group]) == wanted), None)
+
+
+def summary_table(summary: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """``analysis.summarize_runs`` as the page shows it: percentages, words, headers in ``lang``."""
+    def tr(en: str, ko: str) -> str:
+        return ko if lang == "ko" else en
+
+    kinds = {"plain": tr("plain", "평범한 망"), "residual": tr("residual", "잔차 망")}
+    return pd.DataFrame({
+        tr("run", "실행"): summary["name"],
+        tr("depth", "깊이"): summary["depth"],
+        tr("kind", "종류"): summary["kind"].map(lambda kind: kinds.get(kind, kind)),
+        tr("iterations", "반복"): summary["steps"],
+        tr("training error % (last 20)", "훈련 오류 % (최근 20회)"): (100 * summary["final_train_error"]).round(2),
+        tr("test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
+        tr("status", "상태"): summary["status"].map(lambda status: analysis.status_word(status, lang)),
+    })
+
+
+@dataclass(frozen=True)
 class DegradationView:
     """Everything the Degradation page draws for one selection, at one version of the store."""
 
@@ -114,6 +172,8 @@ class DegradationView:
     curves: PreparedFigure  # Fig. 1 / Fig. 6: training and test error against x
     error_vs_depth: PreparedFigure  # final error against depth, plain and residual
     summary: pd.DataFrame  # analysis.summarize_runs, with names from info
+    table: pd.DataFrame  # summary_table(summary, lang): what the page's table shows
+    summary_csv: str  # summary as CSV, for the download button
 
 
 def build_degradation_view(store, run_ids: list[str], *, x: str = "step", reference_on: bool = False,
@@ -149,6 +209,8 @@ def build_degradation_view(store, run_ids: list[str], *, x: str = "step", refere
         error_vs_depth=PreparedFigure(plots.error_vs_depth(summary, reference=table6, lang=lang,
                                                            uirevision=revision)),
         summary=summary,
+        table=summary_table(summary, lang),
+        summary_csv=summary.to_csv(index=False, lineterminator="\n"),
     )
 
 
@@ -167,7 +229,16 @@ class SharedViews:
         self.curves = SharedCurves()
         self.builds = 0  # how many views were built (for tests and benchmarks)
         self._entries: OrderedDict[tuple, dict] = OrderedDict()
+        self._menus: dict[str, RunMenu] = {}  # language -> the newest menu
         self._lock = threading.Lock()
+
+    def menu(self, store, lang: str = "en") -> RunMenu:
+        """The run picker's menu: rebuilt only when a run starts, ends, is renamed or deleted."""
+        rows = tuple(store.run_menu())
+        menu = self._menus.get(lang)
+        if menu is None or menu.rows != rows:
+            menu = self._menus[lang] = RunMenu.build(list(rows), lang)
+        return menu
 
     def get(self, store, run_ids: list[str], **options) -> DegradationView | None:
         """The view of these runs (see :func:`build_degradation_view` for the options)."""

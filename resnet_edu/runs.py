@@ -760,6 +760,15 @@ class RunStore:
         rows = self._conn().execute(sql + " ORDER BY created_at DESC, rowid DESC", args).fetchall()
         return _frame([self._run_row_to_dict(r) for r in rows], RUN_COLUMNS, _RUN_DTYPES)
 
+    def run_menu(self) -> list[tuple[str, str, str | None, str, str]]:
+        """(run_id, name, group_id, status, created_at) of every run, newest first.
+
+        What a run picker shows, and cheap enough to ask on every page re-run (no config
+        parsing, no DataFrame): equal answers mean a menu built from the last one still holds.
+        """
+        return [tuple(row) for row in self._read(
+            "SELECT run_id, name, group_id, status, created_at FROM runs ORDER BY created_at DESC, rowid DESC", ())]
+
     def set_status(self, run_id: str, status: str, message: str | None = None) -> None:
         """Change a run's status; committed at once, after everything buffered.
 

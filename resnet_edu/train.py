@@ -16,6 +16,7 @@ and the threads live in :mod:`resnet_edu.jobs`; this module has no thread of its
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import threading
@@ -246,6 +247,7 @@ def preset_configs(key: str, base: TrainConfig | None = None) -> list[TrainConfi
 # ---------------------------------------------------------------- devices and precision
 
 
+@functools.cache  # the CPU does not change while we run; pages ask on every re-run
 def cpu_has_native_bf16() -> bool:
     """AMX or AVX512-BF16: there bf16 autocast roughly doubles CPU training speed; elsewhere it is slower."""
     try:

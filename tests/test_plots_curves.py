@@ -328,3 +328,49 @@ def test_shared_views_rebuild_on_lifecycle_at_once_and_on_progress_at_most_every
     assert views.builds == 5 and len(views._entries) == 2
     views.get(store, [run])
     assert views.builds == 6
+
+
+def test_the_run_menu_groups_runs_as_started_and_is_rebuilt_only_when_the_list_changes(store):
+    from resnet_edu.live_view import SharedViews
+
+    group = "g-fig1"
+    shallow = store.create_run("plain-20", {"depth": 20}, group_id=group)
+    deep = store.create_run("plain-56", {"depth": 56}, group_id=group)
+    alone = store.create_run("ResNet-110 ✨", {"depth": 110})
+    rows = store.run_menu()
+    assert [row[0] for row in rows] == [alone, deep, shallow]  # newest first
+    assert rows[0][1:4] == ("ResNet-110 ✨", None, "queued")
+
+    views = SharedViews()
+    menu = views.menu(store)
+    assert menu.groups == (alone, group)  # a run started alone is its own group
+    assert menu.members[group] == [deep, shallow] and menu.active == {shallow, deep, alone}
+    assert menu.group_labels[group].endswith("· plain-56, plain-20")
+    assert menu.run_labels[deep].startswith("plain-56 · ") and menu.run_labels[deep].endswith("· queued")
+    assert menu.group_with([shallow, deep]) == group and menu.group_with([shallow]) is None
+
+    for step in range(1, 4):  # iterations coming in do not change the menu: the same object is reused
+        store.log_step(deep, step, epoch=0.1, wall_seconds=0.1, train_loss=1.0, train_error=0.5, lr=0.1,
+                       images_per_second=10.0)
+    store.flush()
+    assert views.menu(store) is menu
+    store.set_status(deep, "finished")  # an ending run does
+    menu = views.menu(store)
+    assert deep not in menu.active and menu.run_labels[deep].endswith("· finished")
+    korean = views.menu(store, "ko")
+    assert korean is not menu and korean.run_labels[deep] != menu.run_labels[deep]
+    store.delete_run(alone)
+    assert views.menu(store).groups == (group,)
+
+
+def test_the_view_carries_the_summary_table_in_the_reader_s_language(store):
+    from resnet_edu.live_view import build_degradation_view
+
+    run = _fill(store, "plain-20", 20, False, [0.25] * 30, evals=[(30, 0.3)])
+    english = build_degradation_view(store, [run])
+    korean = build_degradation_view(store, [run], lang="ko")
+    assert english.table.to_dict("records") == [{
+        "run": "plain-20", "depth": 20, "kind": "plain", "iterations": 30,
+        "training error % (last 20)": 25.0, "test error %": 30.0, "status": "finished"}]
+    assert list(korean.table.columns)[0] == "실행" and korean.table.iloc[0, 2] == "평범한 망"
+    assert english.summary_csv.splitlines()[0].startswith("run_id,") and "plain-20" in english.summary_csv
