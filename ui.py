@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import time
 
 import streamlit as st
@@ -65,6 +67,56 @@ def get_manager():
 
 def get_store():
     return get_manager().store
+
+
+# Server-wide helpers of the Degradation page. Here, not in the page, because a page's module
+# runs again on every re-run, and each @st.cache_resource there would be set up again each time.
+PAGE_CPU_CORES = float(os.environ.get("RESNET_EDU_PAGE_CPU_CORES", "0") or 0) or max(0.25, 0.15 * (os.cpu_count() or 2))
+
+
+@st.cache_resource(show_spinner=False)
+def _drawing_lock() -> threading.RLock:
+    return threading.RLock()
+
+
+@st.cache_resource(show_spinner=False)
+def page_cpu_budget():
+    """How much CPU page drawing may take from training (see resnet_edu/live_view.py, CpuBudget)."""
+    from resnet_edu.live_view import CpuBudget
+
+    return CpuBudget(cores=PAGE_CPU_CORES)
+
+
+_turn = threading.local()
+
+
+@contextlib.contextmanager
+def drawing_turn(runs_train: bool):
+    """One tab at a time draws the Degradation page, and while runs train, only when the server
+    is under its CPU budget (PAGE_CPU_CORES: 0.3 of a core on a 2-core laptop; set
+    RESNET_EDU_PAGE_CPU_CORES to change it). On a laptop 30 tabs drawing at once would take
+    the CPU (and Python's GIL) from training; paced, the class sees curves a little later.
+    Charts can wait a second; the runs should not. (Reentrant: a full page run holds the turn
+    when its fragment runs, and does not wait twice.)"""
+    with _drawing_lock():
+        outermost = not getattr(_turn, "held", False)
+        if outermost and runs_train:
+            page_cpu_budget().wait()
+        _turn.held = True
+        try:
+            yield
+        finally:
+            if outermost:
+                _turn.held = False
+
+
+@st.cache_resource(show_spinner=False)
+def shared_views(store_root: str):
+    """The Degradation page's content for every session of this server: built once per change,
+    shared (see resnet_edu/live_view.py)."""
+    from resnet_edu.live_view import SharedViews
+
+    return SharedViews()
 
 
 def teacher_unlocked() -> bool:

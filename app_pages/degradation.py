@@ -7,31 +7,15 @@ error against depth; and the current runs read in one sentence. Reads only the R
 
 from __future__ import annotations
 
-import threading
-
 import pandas as pd
 import streamlit as st
 
 from resnet_edu import plots
-from resnet_edu.live_view import SMOOTH_STEPS, RunMenu, SharedViews
-from ui import get_store, language, send_to_lab, t
+from resnet_edu.live_view import SMOOTH_STEPS, RunMenu
+from ui import drawing_turn, get_store, language, send_to_lab, shared_views, t
 
 REFRESH_SECONDS = 2
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-
-
-@st.cache_resource(show_spinner=False)
-def drawing_turn() -> threading.RLock:
-    """One tab at a time draws this page. On a 2-core laptop 30 tabs drawing at once would take
-    the CPU (and Python's GIL) from training; queued, they cost one tab's worth. Charts can wait
-    a second; the runs should not. (Reentrant: a full page run holds it when its fragment runs.)"""
-    return threading.RLock()
-
-
-@st.cache_resource(show_spinner=False)
-def shared_views(store_root: str) -> SharedViews:
-    """The page's content for every session of this server: built once per change, shared (see live_view)."""
-    return SharedViews()
 
 
 def empty_state_ui() -> None:
@@ -168,9 +152,9 @@ st.markdown(t(
     "오류이므로 과적합이 아닙니다. **그림 6**은 항등 지름길(identity shortcut)이 이를 뒤집는다는 것을 보여 "
     "줍니다. 여기에 여러분의 실행이 같은 방식으로, 실시간으로 그려집니다."))
 
-with drawing_turn():  # see drawing_turn: the whole page, one tab at a time
-    store = get_store()
-    menu = shared_views(str(store.root)).menu(store, language())
+store = get_store()
+menu = shared_views(str(store.root)).menu(store, language())
+with drawing_turn(runs_train=bool(menu.active)):  # see drawing_turn: the whole page, one tab at a time
     if not menu.groups:
         empty_state_ui()
     else:
@@ -180,7 +164,7 @@ with drawing_turn():  # see drawing_turn: the whole page, one tab at a time
 
         @st.fragment(run_every=REFRESH_SECONDS if polling else None)
         def live_charts() -> None:
-            with drawing_turn():
+            with drawing_turn(runs_train=polling):
                 still_active = charts(chosen, x_axis, overlay, smoothing)
             if polling and not still_active:
                 st.rerun()  # the runs ended: redraw once with the final state and stop polling

@@ -3,13 +3,23 @@
     python benchmarks/classroom_load.py                          # quick check: 4 sessions, 10 s phases
     python benchmarks/classroom_load.py --sessions 30 --seconds 60   # the issue's classroom
 
-Set up as the real server is: this process plays the Streamlit server, its process-wide
-JobManager (``ui.get_manager()``) hands one lockstep group of 3 nets to its training process
-(``resnet_edu/worker.py``), and every "student" is a Streamlit ``AppTest`` session in its own
-thread of this process that re-runs the Degradation page about every ``--interval`` seconds
-(the whole page: heavier than the browser, which only re-runs the page's chart fragment
-every 2 s). ``--isolation thread`` trains in a thread of this process instead (how the app
-trained before: the pages then compete with training for one GIL).
+Two ways to play the students (``--harness``):
+
+* ``server`` (default): the real thing. ``streamlit run app.py`` in its own process, and every
+  student is a WebSocket client speaking Streamlit's own protocol to it, as a browser tab does:
+  it opens a session on the Degradation page, then asks for a full re-run of the page about
+  every ``--interval`` seconds (the whole page: heavier than a browser, which only re-runs the
+  page's chart fragment every 2 s) and waits for the run's ``script_finished`` message. The
+  clients run in this process, so their CPU is reported apart from the server's. The 3 nets
+  are one lockstep group that this process hands to a training process
+  (``JobManager(isolation="process")``, ``python -m resnet_edu.worker``: the same code the
+  app's Lab starts) and it writes to the same run store the server reads.
+* ``apptest``: every student is a Streamlit ``AppTest`` session in a thread of this process,
+  which also plays the server (its ``ui.get_manager()`` trains). AppTest has costs a server
+  does not: a mock runtime per run, and more (see ``_share_the_script_cache`` and
+  ``_wait_without_polling``, which remove the two largest). ``--isolation thread`` trains in
+  a thread of this process instead (how the app trained before: pages then compete with
+  training for one GIL).
 
 Phases, each ``--seconds`` long: ``alone`` (no viewers), ``viewers`` (all sessions open and
 re-running), ``alone_again``; the sessions open between the first two (``arrival``, timed
@@ -19,8 +29,9 @@ time (all 3 nets), from the iterations each run advanced in the phase; the ratio
 from other programs.
 
 Prints one JSON object: exceptions in the sessions (want 0), 'database is locked' anywhere
-(want 0), throughput alone / with viewers and their ratio, page re-run latency, peak and
-per-phase memory (RSS of this process and of the training process). Asserts nothing: timings depend on the machine and what else runs.
+(want 0), throughput alone / with viewers and their ratio, page re-run latency, CPU cores
+used by the server, the training process and (server harness) the students, peak and
+per-phase memory. Asserts nothing: timings depend on the machine and what else runs.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import platform
 import resource
@@ -37,6 +49,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,6 +130,26 @@ def _share_the_script_cache() -> None:
     app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
 
 
+def _wait_without_polling() -> None:
+    """AppTest waits for a script run by waking up every millisecond to look at its events
+    (``require_widgets_deltas``): 30 sessions waiting their turn that way are 30,000 wake-ups
+    a second, CPU a real server (Tornado, woken by the script's messages) never spends.
+    Wait on the script thread instead: same answer, same timeout, no polling."""
+    from streamlit.testing.v1 import local_script_runner
+
+    original = local_script_runner.require_widgets_deltas
+
+    def require_widgets_deltas(runner, timeout: float = 3) -> None:
+        thread = getattr(runner, "_script_thread", None)
+        if thread is None:
+            return original(runner, timeout)
+        thread.join(timeout)  # the script thread ends right after its SHUTDOWN event
+        if not runner.script_stopped():
+            return original(runner, 0.0)  # raises AppTest's own "timed out" error, stopping the runner
+
+    local_script_runner.require_widgets_deltas = require_widgets_deltas
+
+
 def _rss_mb(pid: int | str = "self") -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -142,18 +175,19 @@ def _peak_rss_mb() -> float:
 
 
 class _Memory(threading.Thread):
-    """Samples the RSS of this process (the "server") and of the training process, twice a second."""
+    """Samples the RSS of the server and of the training process, twice a second."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True, name="rss-sampler")
         self.samples: list[tuple[float, float, float]] = []
+        self.server_pid: int | str = "self"
         self.training_pid: int | None = None
         self.halt = threading.Event()
 
     def run(self) -> None:
         while not self.halt.is_set():
             training = _rss_mb(self.training_pid) if self.training_pid else 0.0
-            self.samples.append((time.monotonic(), _rss_mb(), training))
+            self.samples.append((time.monotonic(), _rss_mb(self.server_pid), training))
             self.halt.wait(0.5)
 
     def between(self, start: float, end: float) -> dict:
@@ -161,29 +195,39 @@ class _Memory(threading.Thread):
         if not rows:
             return {}
         apps = [app for app, _ in rows]
-        summary = {"rss_start_mb": round(apps[0], 1), "rss_end_mb": round(apps[-1], 1),
-                   "rss_max_mb": round(max(apps), 1)}
+        summary = {"server_rss_start_mb": round(apps[0], 1), "server_rss_end_mb": round(apps[-1], 1),
+                   "server_rss_max_mb": round(max(apps), 1)}
         if self.training_pid:
             summary["training_process_rss_max_mb"] = round(max(training for _, training in rows), 1)
         return summary
 
 
-class Student(threading.Thread):
-    """One browser tab: opens the app, goes to the page, re-runs it every `interval` seconds."""
+class _Students:
+    """What both harnesses give: per-student counts, latencies and exceptions."""
 
-    def __init__(self, index: int, page: str, interval: float, stop: threading.Event, timeout: float) -> None:
-        super().__init__(daemon=True, name=f"student-{index}")
-        self.page, self.interval, self.stop, self.timeout = page, interval, stop, timeout
-        self.ready = threading.Event()
-        self.open_seconds: float | None = None
-        self.reruns = 0
+    def __init__(self) -> None:
+        self.open_seconds: list[float] = []
         self.latencies: list[float] = []
         self.exceptions: list[str] = []
         self.measuring = False
 
+    def ran(self, seconds: float) -> None:
+        if self.measuring:
+            self.latencies.append(seconds)
+
+
+class Student(threading.Thread):
+    """AppTest harness: one tab that opens the app, goes to the page, re-runs it every `interval` s."""
+
+    def __init__(self, index: int, page: str, interval: float, stop: threading.Event, timeout: float,
+                 record: _Students) -> None:
+        super().__init__(daemon=True, name=f"student-{index}")
+        self.page, self.interval, self.stop, self.timeout, self.record = page, interval, stop, timeout, record
+        self.ready = threading.Event()
+
     def _check(self, at) -> None:
         for element in at.exception:
-            self.exceptions.append(str(getattr(element, "message", element))[:300])
+            self.record.exceptions.append(str(getattr(element, "message", element))[:300])
 
     def run(self) -> None:
         from streamlit.testing.v1 import AppTest
@@ -196,10 +240,10 @@ class Student(threading.Thread):
             at.switch_page(self.page).run()
             self._check(at)
         except Exception as error:  # noqa: BLE001 - counted, reported
-            self.exceptions.append(f"opening: {type(error).__name__}: {str(error)[:250]}")
+            self.record.exceptions.append(f"opening: {type(error).__name__}: {str(error)[:250]}")
             self.ready.set()
             return
-        self.open_seconds = time.monotonic() - started
+        self.record.open_seconds.append(time.monotonic() - started)
         self.ready.set()
         while not self.stop.is_set():
             tick = time.monotonic()
@@ -207,12 +251,186 @@ class Student(threading.Thread):
                 at.run()
                 self._check(at)
             except Exception as error:  # noqa: BLE001
-                self.exceptions.append(f"{type(error).__name__}: {str(error)[:250]}")
+                self.record.exceptions.append(f"{type(error).__name__}: {str(error)[:250]}")
             elapsed = time.monotonic() - tick
-            if self.measuring:
-                self.reruns += 1
-                self.latencies.append(elapsed)
+            self.record.ran(elapsed)
             self.stop.wait(max(0.0, self.interval - elapsed))
+
+
+class AppTestClassroom:
+    """The students as AppTest sessions in threads of this process (which is then the server)."""
+
+    def __init__(self, args, record: _Students) -> None:
+        self.args, self.record = args, record
+        self.stop = threading.Event()
+        self.students: list[Student] = []
+
+    def open(self) -> None:
+        self.students = [Student(i, self.args.page, self.args.interval, self.stop, self.args.timeout, self.record)
+                         for i in range(self.args.sessions)]
+        for student in self.students:
+            student.start()
+        for student in self.students:
+            student.ready.wait(self.args.timeout * 3)
+
+    def close(self) -> None:
+        self.stop.set()
+        for student in self.students:
+            student.join(self.args.timeout)
+
+
+class ServerClassroom:
+    """The students as WebSocket clients of a real ``streamlit run app.py``, in one event loop here.
+
+    Each client does what a browser tab does on the wire: it sends a ``rerun_script`` BackMsg
+    (the first one names the page, later ones give the page's hash from ``navigation``) and
+    reads ForwardMsgs until ``script_finished``, counting exception elements on the way. It
+    does not report cached messages, so the server sends every element in full each time
+    (a browser would let it skip unchanged ones: this is the heavier case).
+    """
+
+    def __init__(self, args, record: _Students, port: int) -> None:
+        self.args, self.record = args, record
+        self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
+        self.page_name = Path(args.page).stem
+        self.loop = None
+        self.thread: threading.Thread | None = None
+        self.stopping = None
+        self.opened = threading.Event()
+        self.titles: Counter[str] = Counter()
+
+    async def _run_once(self, ws, page_hash: str) -> tuple[str, str]:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        request = BackMsg()
+        request.rerun_script.query_string = "lang=en"
+        if page_hash:
+            request.rerun_script.page_script_hash = page_hash
+        else:
+            request.rerun_script.page_name = self.page_name
+        await ws.send(request.SerializeToString())
+        while True:
+            message = ForwardMsg.FromString(await ws.recv())
+            kind = message.WhichOneof("type")
+            if kind == "navigation":  # the page this run drew: what a tab sends back to re-run it
+                page_hash = message.navigation.page_script_hash
+            elif kind == "delta" and message.delta.WhichOneof("type") == "new_element" \
+                    and message.delta.new_element.WhichOneof("type") == "exception":
+                error = message.delta.new_element.exception
+                self.record.exceptions.append(f"{error.type}: {error.message}"[:300])
+            elif kind == "page_not_found":
+                raise RuntimeError(f"the server has no page {self.page_name!r}")
+            elif kind == "delta" and message.delta.WhichOneof("type") == "new_element" \
+                    and message.delta.new_element.WhichOneof("type") == "heading" \
+                    and message.delta.new_element.heading.tag == "h1":
+                self.titles[message.delta.new_element.heading.body] += 1  # which page was drawn
+            # A run that ended early for a rerun (st.rerun, a newer request) is followed by that rerun.
+            elif kind == "script_finished" and message.script_finished != message.FINISHED_EARLY_FOR_RERUN:
+                return page_hash, str(message.script_finished)
+
+    async def _student(self, index: int, ready) -> None:
+        import asyncio
+
+        import websockets
+
+        started = time.monotonic()
+        try:
+            async with websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
+                                          open_timeout=self.args.timeout, ping_interval=None) as ws:
+                page_hash, _ = await asyncio.wait_for(self._run_once(ws, ""), self.args.timeout)
+                self.record.open_seconds.append(time.monotonic() - started)
+                ready()
+                while not self.stopping.is_set():
+                    tick = time.monotonic()
+                    page_hash, _ = await asyncio.wait_for(self._run_once(ws, page_hash), self.args.timeout)
+                    elapsed = time.monotonic() - tick
+                    self.record.ran(elapsed)
+                    try:
+                        await asyncio.wait_for(self.stopping.wait(), max(0.0, self.args.interval - elapsed))
+                    except asyncio.TimeoutError:
+                        pass
+        except Exception as error:  # noqa: BLE001 - counted, reported
+            self.record.exceptions.append(f"student {index}: {type(error).__name__}: {str(error)[:250]}")
+            ready()
+
+    def _main(self) -> None:
+        import asyncio
+
+        async def classroom() -> None:
+            self.stopping = asyncio.Event()
+            waiting = [self.args.sessions]
+
+            def ready() -> None:
+                waiting[0] -= 1
+                if waiting[0] == 0:
+                    self.opened.set()
+
+            await asyncio.gather(*(self._student(i, ready) for i in range(self.args.sessions)))
+
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(classroom())
+        self.loop.close()
+
+    def open(self) -> None:
+        self.thread = threading.Thread(target=self._main, daemon=True, name="students")
+        self.thread.start()
+        self.opened.wait(self.args.timeout * 3)
+
+    def close(self) -> None:
+        if self.loop is not None and self.stopping is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.stopping.set)
+        if self.thread is not None:
+            self.thread.join(self.args.timeout)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Server:
+    """``streamlit run app.py`` on a free local port, its output kept in a file."""
+
+    def __init__(self, runs_dir: str, timeout: float) -> None:
+        import subprocess
+        import urllib.request
+
+        self.port = _free_port()
+        self.log = Path(runs_dir) / "server.log"
+        env = {**os.environ, "RESNET_EDU_RUNS_DIR": runs_dir, "PYTHONUNBUFFERED": "1"}
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+                 "--server.address", "127.0.0.1", "--server.headless", "true"],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the app did not start: see {self.log}\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> str:
+        """Stops the server; returns what it printed."""
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except Exception:  # noqa: BLE001
+            self.process.kill()
+        return self.log.read_text(errors="replace")
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -224,7 +442,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sessions", type=int, default=4, help="students (AppTest sessions), the issue: 30")
+    parser.add_argument("--sessions", type=int, default=4, help="students, the issue: 30")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured phase, the issue: 60")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between a student's re-runs")
     parser.add_argument("--page", default="app_pages/degradation.py")
@@ -232,11 +450,15 @@ def main() -> dict:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds one page run may take")
     parser.add_argument("--runs-dir", default=None, help="default: a new temporary folder")
+    parser.add_argument("--harness", choices=("server", "apptest"), default="server",
+                        help="students as WebSocket clients of a real server, or as AppTest sessions here")
     parser.add_argument("--isolation", choices=("process", "thread"), default="process",
                         help="where training runs: its own process (the app) or a thread of this one")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for this process (default: leave the app's setting)")
     args = parser.parse_args()
+    if args.harness == "server" and args.isolation == "thread":
+        parser.error("--isolation thread trains in the server's process: use it with --harness apptest")
 
     runs_dir = args.runs_dir or tempfile.mkdtemp(prefix="resnet-lab-load-")
     os.environ["RESNET_EDU_RUNS_DIR"] = runs_dir
@@ -245,25 +467,33 @@ def main() -> dict:
     logging.getLogger().addHandler(counter)
     logging.getLogger("resnet_edu").addHandler(counter)
     memory = _Memory()
-    memory.start()
     thread_errors = _ThreadErrors()
-    _share_the_test_runtime()
-    _share_the_script_cache()
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
 
     import pandas  # noqa: F401  (app.py imports these first, see STREAMLIT.md)
     import plotly.graph_objects  # noqa: F401
     import torch  # noqa: F401
 
-    import ui
     from resnet_edu.jobs import JobManager
     from resnet_edu.train import TrainConfig
 
-    if args.isolation == "thread":  # the cached manager the pages use, built the old way
-        ui.get_manager.clear()
-        original = JobManager.__init__
-        JobManager.__init__ = lambda self, *a, **k: original(self, *a, **{**k, "isolation": "thread"})
-    manager = ui.get_manager()
+    server: _Server | None = None
+    if args.harness == "server":
+        server = _Server(runs_dir, args.timeout)
+        memory.server_pid = server.pid
+        manager = JobManager(isolation="process")  # what the app's Lab does, from this process
+    else:
+        _share_the_test_runtime()
+        _share_the_script_cache()
+        _wait_without_polling()
+        import ui
+
+        if args.isolation == "thread":  # the cached manager the pages use, built the old way
+            ui.get_manager.clear()
+            original = JobManager.__init__
+            JobManager.__init__ = lambda self, *a, **k: original(self, *a, **{**k, "isolation": "thread"})
+        manager = ui.get_manager()
+    memory.start()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     depths = [int(d) for d in args.depths.split(",") if d.strip()]
@@ -278,70 +508,69 @@ def main() -> dict:
         time.sleep(0.1)
     start_seconds = time.monotonic() - t0
 
-    stop = threading.Event()
-    students: list[Student] = []
+    record = _Students()
+    classroom = ServerClassroom(args, record, server.port) if server else AppTestClassroom(args, record)
     phases: dict[str, dict] = {}
+    server_pid = server.pid if server else "self"
 
     def measure(name: str) -> None:
         training_pid = manager.training_process_pid
-        first = {r: manager.progress(r)["step"] for r in run_ids}
-        cpu_first = (_cpu_seconds(), _cpu_seconds(training_pid) if training_pid else float("nan"))
+        pids = {"server": server_pid, "training_process": training_pid}
+        if server:
+            pids["students"] = "self"  # the WebSocket clients: harness, not app
+        first_step = {r: manager.progress(r)["step"] for r in run_ids}
+        cpu_first = {who: _cpu_seconds(pid) if pid else float("nan") for who, pid in pids.items()}
         start = time.monotonic()
         time.sleep(args.seconds)
-        last = {r: manager.progress(r)["step"] for r in run_ids}
+        last_step = {r: manager.progress(r)["step"] for r in run_ids}
         end = time.monotonic()
-        cpu_last = (_cpu_seconds(), _cpu_seconds(training_pid) if training_pid else float("nan"))
-        iterations = sum(last[r] - first[r] for r in run_ids)
-        # CPU cores busy on average: this process (pages, and training too with --isolation thread)
-        # and the training process.
-        cores = [round((b - a) / (end - start), 2) for a, b in zip(cpu_first, cpu_last)]
+        cpu_last = {who: _cpu_seconds(pid) if pid else float("nan") for who, pid in pids.items()}
+        iterations = sum(last_step[r] - first_step[r] for r in run_ids)
+        # CPU cores busy on average (with --harness apptest the server is this process, students included;
+        # with --isolation thread training is in it too).
+        cores = {f"cpu_cores_{who}": round((cpu_last[who] - cpu_first[who]) / (end - start), 2) for who in pids}
         phases[name] = {"seconds": round(end - start, 2), "iterations": iterations,
                         "images_per_second": round(iterations * args.batch_size / (end - start), 1),
-                        "cpu_cores_this_process": cores[0],
-                        "cpu_cores_training_process": None if cores[1] != cores[1] else cores[1],
+                        **{k: (None if math.isnan(v) else v) for k, v in cores.items()},
                         **memory.between(start, end)}
 
     errors: list[str] = []
+    arrival_seconds = None
+    server_log = ""
     try:
         measure("alone")
         arrival = time.monotonic()
-        students = [Student(i, args.page, args.interval, stop, args.timeout) for i in range(args.sessions)]
-        for student in students:
-            student.start()
-        for student in students:
-            student.ready.wait(args.timeout * 3)
+        classroom.open()
         arrival_seconds = time.monotonic() - arrival
-        for student in students:
-            student.measuring = True
+        record.measuring = True
         measure("viewers")
-        for student in students:
-            student.measuring = False
-        stop.set()
-        for student in students:
-            student.join(args.timeout)
+        record.measuring = False
+        classroom.close()
         measure("alone_again")
     except Exception:  # noqa: BLE001
         errors.append(traceback.format_exc()[-1500:])
-        arrival_seconds = None
     finally:
-        stop.set()
+        classroom.close()
         manager.stop_all()
         manager.wait(run_ids, 120)
         statuses = {r: manager.store.get_run(r)["status"] for r in run_ids}
         stored = {r: len(manager.store.steps(r)) for r in run_ids}
         done = {r: manager.progress(r)["step"] for r in run_ids}
         manager.shutdown()
+        if server:
+            server_log = server.stop()
         memory.halt.set()
 
-    exceptions = [e for s in students for e in s.exceptions]
-    latencies = [x for s in students for x in s.latencies]
+    exceptions = record.exceptions + thread_errors.app
+    server_tracebacks = server_log.count("Traceback (most recent call last)")
     alone = [phases[p]["images_per_second"] for p in ("alone", "alone_again") if p in phases]
     viewers = phases.get("viewers", {}).get("images_per_second")
     baseline = statistics.mean(alone) if alone else None
-    locked_in_exceptions = sum(LOCKED in e for e in exceptions)
+    locked = counter.count + sum(LOCKED in e for e in exceptions) + server_log.count(LOCKED)
+    latencies = record.latencies
     return {
-        "settings": {"sessions": args.sessions, "seconds_per_phase": args.seconds, "interval": args.interval,
-                     "gil_switch_interval_s": sys.getswitchinterval(),
+        "settings": {"harness": args.harness, "sessions": args.sessions, "seconds_per_phase": args.seconds,
+                     "interval": args.interval, "gil_switch_interval_s": sys.getswitchinterval(),
                      "page": args.page, "nets": [c.run_name for c in configs], "batch_size": args.batch_size,
                      "device": manager.device_label, "isolation": manager.isolation},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -349,7 +578,8 @@ def main() -> dict:
                     "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None},
         "seconds_to_third_iteration": round(start_seconds, 1),
         "arrival_seconds": None if arrival_seconds is None else round(arrival_seconds, 1),
-        "session_open_seconds_max": max((s.open_seconds or 0.0 for s in students), default=None),
+        "sessions_opened": len(record.open_seconds),
+        "session_open_seconds_max": round(max(record.open_seconds), 2) if record.open_seconds else None,
         "phases": phases,
         "images_per_second_alone": baseline,
         "images_per_second_with_viewers": viewers,
@@ -358,14 +588,16 @@ def main() -> dict:
         "page_reruns_per_second": round(len(latencies) / args.seconds, 2),
         "page_rerun_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95),
                                "max": _percentile(latencies, 1.0)},
-        "exceptions": len(exceptions) + len(thread_errors.app),
-        "exception_samples": (exceptions + thread_errors.app)[:5],
+        "page_titles_drawn": dict(getattr(classroom, "titles", {})),
+        "exceptions": len(exceptions) + server_tracebacks,
+        "exception_samples": exceptions[:5],
+        "server_tracebacks": server_tracebacks,
         "test_harness_errors": thread_errors.harness,
-        "database_is_locked": counter.count + locked_in_exceptions,
+        "database_is_locked": locked,
         "database_is_locked_samples": counter.samples,
         "runs": {r: {"status": statuses[r], "iterations": done[r], "stored_iterations": stored[r]} for r in run_ids},
         "iterations_lost": sum(done[r] - stored[r] for r in run_ids),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb_this_process": round(_peak_rss_mb(), 1),
         "errors": errors,
     }
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 
 from resnet_edu import analysis, plots
 from resnet_edu.runs import ACTIVE_STATUSES
@@ -29,6 +30,46 @@ from resnet_edu.runs import ACTIVE_STATUSES
 MAX_POINTS = 600  # points per training curve sent to browsers: more than a chart's width in pixels
 SMOOTH_STEPS = analysis.FINAL_WINDOW
 REBUILD_SECONDS = 3.0  # while runs only advance, a view is at most this old (pages refresh every 2 s)
+
+
+class CpuBudget:
+    """Paces work so that this process uses at most ``cores`` CPU cores, on average over ``window`` s.
+
+    On a 2-core laptop the training process needs both cores, and every page a tab re-runs
+    takes CPU from it: 30 tabs re-running the Degradation page each second kept one core of
+    the server busy and halved training. The pages call :meth:`wait` before drawing while
+    runs train: it returns at once while the server is under budget (one tab, a few tabs:
+    never slowed), otherwise it sleeps in short steps until the server is back under it, or
+    ``max_wait`` has passed (a page may be late, it is never lost). What the class sees gets
+    a little older; training keeps its speed.
+    """
+
+    def __init__(self, cores: float, window: float = 1.0, max_wait: float = 10.0, step: float = 0.05,
+                 clock=time.monotonic, cpu_seconds=time.process_time, sleep=time.sleep) -> None:
+        self.cores, self.window, self.max_wait, self.step = cores, window, max_wait, step
+        self._clock, self._cpu_seconds, self._sleep = clock, cpu_seconds, sleep
+        self._samples: deque[tuple[float, float]] = deque()  # (time, CPU seconds of this process)
+        self._lock = threading.Lock()
+        self.waited_seconds = 0.0  # in all waits so far (for benchmarks)
+
+    def usage(self) -> float:
+        """CPU cores this process used over about the last ``window`` seconds (0 until it can tell)."""
+        now, cpu = self._clock(), self._cpu_seconds()
+        with self._lock:
+            self._samples.append((now, cpu))
+            while len(self._samples) > 2 and self._samples[1][0] <= now - self.window:
+                self._samples.popleft()  # keep one sample at least `window` old, if there is one
+            then, cpu_then = self._samples[0]
+        return (cpu - cpu_then) / (now - then) if now - then >= self.window / 4 else 0.0
+
+    def wait(self) -> float:
+        """Sleep while this process is over budget (at most ``max_wait``); returns the seconds waited."""
+        start = self._clock()
+        while self.usage() > self.cores and self._clock() - start < self.max_wait:
+            self._sleep(self.step)
+        waited = self._clock() - start
+        self.waited_seconds += waited
+        return waited
 
 
 class SharedCurves:
@@ -145,13 +186,17 @@ class RunMenu:
         return next((group for group in self.groups if set(self.members[group]) == wanted), None)
 
 
-def summary_table(summary: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    """``analysis.summarize_runs`` as the page shows it: percentages, words, headers in ``lang``."""
+def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
+    """``analysis.summarize_runs`` as the page shows it: percentages, words, headers in ``lang``.
+
+    An Arrow table, what ``st.dataframe`` sends to the browser: from a pandas frame it would
+    convert again on every draw, the largest single cost of re-running the page (measured).
+    """
     def tr(en: str, ko: str) -> str:
         return ko if lang == "ko" else en
 
     kinds = {"plain": tr("plain", "평범한 망"), "residual": tr("residual", "잔차 망")}
-    return pd.DataFrame({
+    return pa.Table.from_pandas(pd.DataFrame({
         tr("run", "실행"): summary["name"],
         tr("depth", "깊이"): summary["depth"],
         tr("kind", "종류"): summary["kind"].map(lambda kind: kinds.get(kind, kind)),
@@ -159,7 +204,7 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         tr("training error % (last 20)", "훈련 오류 % (최근 20회)"): (100 * summary["final_train_error"]).round(2),
         tr("test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
         tr("status", "상태"): summary["status"].map(lambda status: analysis.status_word(status, lang)),
-    })
+    }), preserve_index=False)
 
 
 @dataclass(frozen=True)
@@ -172,7 +217,7 @@ class DegradationView:
     curves: PreparedFigure  # Fig. 1 / Fig. 6: training and test error against x
     error_vs_depth: PreparedFigure  # final error against depth, plain and residual
     summary: pd.DataFrame  # analysis.summarize_runs, with names from info
-    table: pd.DataFrame  # summary_table(summary, lang): what the page's table shows
+    table: pa.Table  # summary_table(summary, lang): what the page's table shows
     summary_csv: str  # summary as CSV, for the download button
 
 

@@ -369,8 +369,33 @@ def test_the_view_carries_the_summary_table_in_the_reader_s_language(store):
     run = _fill(store, "plain-20", 20, False, [0.25] * 30, evals=[(30, 0.3)])
     english = build_degradation_view(store, [run])
     korean = build_degradation_view(store, [run], lang="ko")
-    assert english.table.to_dict("records") == [{
+    assert english.table.to_pylist() == [{
         "run": "plain-20", "depth": 20, "kind": "plain", "iterations": 30,
         "training error % (last 20)": 25.0, "test error %": 30.0, "status": "finished"}]
-    assert list(korean.table.columns)[0] == "실행" and korean.table.iloc[0, 2] == "평범한 망"
+    assert korean.table.column_names[0] == "실행" and korean.table.column(2).to_pylist() == ["평범한 망"]
     assert english.summary_csv.splitlines()[0].startswith("run_id,") and "plain-20" in english.summary_csv
+
+
+def test_the_cpu_budget_lets_pages_through_while_under_it_and_holds_them_while_over():
+    from resnet_edu.live_view import CpuBudget
+
+    clock = {"now": 100.0, "cpu": 0.0, "cores_busy": 0.1}
+
+    def sleep(seconds):  # while a page waits, the process keeps using `cores_busy` cores
+        clock["now"] += seconds
+        clock["cpu"] += seconds * clock["cores_busy"]
+
+    budget = CpuBudget(cores=0.3, window=1.0, max_wait=5.0, step=0.05,
+                       clock=lambda: clock["now"], cpu_seconds=lambda: clock["cpu"], sleep=sleep)
+    assert budget.wait() == 0.0  # nothing known yet: no wait
+    sleep(2.0)  # 0.1 cores used: under budget
+    assert budget.usage() == pytest.approx(0.1) and budget.wait() == 0.0
+
+    clock["cpu"] += 0.8  # a burst: 0.8 CPU seconds within the last second
+    clock["cores_busy"] = 0.0  # then quiet: the page waits until the last second is back under 0.3 cores
+    waited = budget.wait()
+    assert 0.0 < waited < 1.1 and budget.usage() <= 0.3
+
+    clock["cores_busy"] = 1.0  # busy all along (e.g. something else in this process): never wait forever
+    sleep(2.0)
+    assert budget.wait() == pytest.approx(5.0, abs=0.06) and budget.waited_seconds == pytest.approx(waited + 5.0, abs=0.06)
