@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
 import os
 import threading
 import time
@@ -71,7 +73,22 @@ def get_store():
 
 # Server-wide helpers of the Degradation page. Here, not in the page, because a page's module
 # runs again on every re-run, and each @st.cache_resource there would be set up again each time.
-PAGE_CPU_CORES = float(os.environ.get("RESNET_EDU_PAGE_CPU_CORES", "0") or 0) or max(0.25, 0.15 * (os.cpu_count() or 2))
+def _page_cpu_cores() -> float:
+    """RESNET_EDU_PAGE_CPU_CORES, else a tenth of the machine's cores (at least 0.2)."""
+    default = max(0.2, 0.1 * (os.cpu_count() or 2))
+    text = os.environ.get("RESNET_EDU_PAGE_CPU_CORES", "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        logging.getLogger(__name__).warning(
+            "RESNET_EDU_PAGE_CPU_CORES=%r is not a positive number of cores: using %.2f", text, default)
+        return default
+    return value
+
+
+PAGE_CPU_CORES = _page_cpu_cores()
 
 
 @st.cache_resource(show_spinner=False)
@@ -93,7 +110,7 @@ _turn = threading.local()
 @contextlib.contextmanager
 def drawing_turn(runs_train: bool):
     """One tab at a time draws the Degradation page, and while runs train, only when the server
-    is under its CPU budget (PAGE_CPU_CORES: 0.3 of a core on a 2-core laptop; set
+    is under its CPU budget (PAGE_CPU_CORES: 0.2 of a core on a 2-core laptop; set
     RESNET_EDU_PAGE_CPU_CORES to change it). On a laptop 30 tabs drawing at once would take
     the CPU (and Python's GIL) from training; paced, the class sees curves a little later.
     Charts can wait a second; the runs should not. (Reentrant: a full page run holds the turn

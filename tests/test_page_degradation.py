@@ -227,3 +227,34 @@ def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
     viewers[0].run()
     viewers[1].run()
     assert len(builds) == 2  # a run ended: rebuilt at once, shared again
+
+
+def test_pages_wait_for_the_cpu_budget_only_while_runs_train_and_once_per_run(runs_dir, monkeypatch):
+    """While runs train the page is paced (ui.drawing_turn -> CpuBudget.wait): once per page run, not again
+    for its fragment drawn inside it; with nothing training it never waits."""
+    from resnet_edu import live_view
+
+    waits = []
+    monkeypatch.setattr(live_view.CpuBudget, "wait", lambda self: waits.append(self.cores) or 0.0)
+    ids = _write_runs(runs_dir)
+    at = _open()
+    assert waits == []  # every run finished: nothing to protect
+
+    store = RunStore(runs_dir)
+    try:
+        store.set_status(ids["plain-56"], "running")  # (the RunStore of another process trains it)
+    finally:
+        store.close()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(waits) == 1 and waits[0] > 0
+
+
+def test_a_bad_page_cpu_budget_setting_falls_back_to_the_default(monkeypatch):
+    import ui
+
+    monkeypatch.setenv("RESNET_EDU_PAGE_CPU_CORES", "0.5")
+    assert ui._page_cpu_cores() == 0.5
+    for bad in ("lots", "-1", "nan", "0"):
+        monkeypatch.setenv("RESNET_EDU_PAGE_CPU_CORES", bad)
+        assert ui._page_cpu_cores() >= 0.2
