@@ -299,7 +299,7 @@ class ServerClassroom:
         self.opened = threading.Event()
         self.titles: Counter[str] = Counter()
 
-    async def _run_once(self, ws, page_hash: str) -> tuple[str, str]:
+    async def _run_once(self, ws, page_hash: str) -> str:
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -327,7 +327,7 @@ class ServerClassroom:
                 self.titles[message.delta.new_element.heading.body] += 1  # which page was drawn
             # A run that ended early for a rerun (st.rerun, a newer request) is followed by that rerun.
             elif kind == "script_finished" and message.script_finished != message.FINISHED_EARLY_FOR_RERUN:
-                return page_hash, str(message.script_finished)
+                return page_hash
 
     async def _student(self, index: int, ready) -> None:
         import asyncio
@@ -338,12 +338,12 @@ class ServerClassroom:
         try:
             async with websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
                                           open_timeout=self.args.timeout, ping_interval=None) as ws:
-                page_hash, _ = await asyncio.wait_for(self._run_once(ws, ""), self.args.timeout)
+                page_hash = await asyncio.wait_for(self._run_once(ws, ""), self.args.timeout)
                 self.record.open_seconds.append(time.monotonic() - started)
                 ready()
                 while not self.stopping.is_set():
                     tick = time.monotonic()
-                    page_hash, _ = await asyncio.wait_for(self._run_once(ws, page_hash), self.args.timeout)
+                    page_hash = await asyncio.wait_for(self._run_once(ws, page_hash), self.args.timeout)
                     elapsed = time.monotonic() - tick
                     self.record.ran(elapsed)
                     try:
