@@ -175,7 +175,7 @@ def lesion_single(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, 
     rows = [{"block": "none", "position": 0, "stage": 0, "downsampling": False, "error": full}]
     for name, error in zip(names, errors):
         rows.append({"block": name, "position": order.index(name) + 1,
-                     "stage": int(name.split(".")[0].removeprefix("layer")),
+                     "stage": blocks[name].stage,
                      "downsampling": is_downsampling(blocks[name]), "error": error})
     frame = pd.DataFrame(rows)
     frame["delta"] = frame["error"] - full

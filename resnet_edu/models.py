@@ -103,9 +103,10 @@ class BasicBlock(nn.Module):
     expansion = 1
 
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut_type: str = "A",
-                 stride_in_1x1: bool = False) -> None:
+                 stride_in_1x1: bool = False, stage: int = 1) -> None:
         super().__init__()
         out_channels = width * self.expansion
+        self.stage = stage  # 1-based stage (layer1, layer2, ...): known even inside a compiled or DDP-wrapped net
         self.conv1 = conv3x3(in_channels, width, stride)
         self.bn1 = nn.BatchNorm2d(width)
         self.act1 = nn.ReLU()
@@ -142,9 +143,10 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut_type: str = "B",
-                 stride_in_1x1: bool = False) -> None:
+                 stride_in_1x1: bool = False, stage: int = 1) -> None:
         super().__init__()
         out_channels = width * self.expansion
+        self.stage = stage
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(in_channels, width, stride_1x1)
         self.bn1 = nn.BatchNorm2d(width)
@@ -220,7 +222,7 @@ class ResNet(nn.Module):
             stage = []
             for block_index in range(num_blocks):
                 stage.append(block(in_channels, width, stride if block_index == 0 else 1,
-                                   shortcut_type=shortcut_type, stride_in_1x1=stride_in_1x1))
+                                   shortcut_type=shortcut_type, stride_in_1x1=stride_in_1x1, stage=index))
                 in_channels = width * block.expansion
             self.add_module(f"layer{index}", nn.Sequential(*stage))
         self.num_stages = len(blocks_per_stage)
@@ -344,12 +346,13 @@ def build_model(family: str, depth: int, num_classes: int = 10, shortcuts: bool 
 
 
 def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """(name, block) of every residual block, in forward order, e.g. ("layer2.0", BasicBlock)."""
+    """(name, block) of every residual block, in forward order, e.g. ("layer2.0", BasicBlock).
+
+    The names are the module paths of ``model`` as given: a compiled net's carry an ``_orig_mod.``
+    prefix and a DDP-wrapped net's a ``module.`` prefix. Code that needs a block's stage reads
+    ``block.stage`` instead of parsing its name.
+    """
     return [(name, module) for name, module in model.named_modules() if isinstance(module, RESIDUAL_BLOCKS)]
-
-
-def _stage_of(block_name: str) -> int:
-    return int(block_name.split(".")[0].removeprefix("layer"))
 
 
 def set_shortcuts(model: nn.Module, enabled: bool, stages: Iterable[int] | None = None) -> None:
@@ -358,16 +361,17 @@ def set_shortcuts(model: nn.Module, enabled: bool, stages: Iterable[int] | None 
     Flips one boolean per block: nothing is re-allocated, the weights and the optimizer's
     state stay, and it is safe to call from another thread while the model trains (a
     training loop that wants the switch exactly between two steps should queue it).
+    Works on a bare, a ``torch.compile``-d or a DDP-wrapped net alike (blocks know their stage).
     """
-    blocks = residual_blocks(model)
-    stage_numbers = sorted({_stage_of(name) for name, _ in blocks})
+    blocks = [block for _, block in residual_blocks(model)]
+    stage_numbers = sorted({block.stage for block in blocks})
     chosen = set(stage_numbers) if stages is None else set(stages)
     unknown = chosen - set(stage_numbers)
     if unknown:
         raise ValueError(f"stage(s) {sorted(unknown)} do not exist; this net has stages {stage_numbers}")
     with _shortcut_lock:
-        for name, block in blocks:
-            if _stage_of(name) in chosen:
+        for block in blocks:
+            if block.stage in chosen:
                 block.shortcut_enabled = bool(enabled)
 
 
@@ -375,9 +379,8 @@ def shortcut_state(model: nn.Module) -> dict[int, bool]:
     """{stage: True if every block of that stage has its shortcut on}."""
     state: dict[int, bool] = {}
     with _shortcut_lock:
-        for name, block in residual_blocks(model):
-            stage = _stage_of(name)
-            state[stage] = state.get(stage, True) and block.shortcut_enabled
+        for _, block in residual_blocks(model):
+            state[block.stage] = state.get(block.stage, True) and block.shortcut_enabled
     return state
 
 
