@@ -164,6 +164,21 @@ def _subset(images: torch.Tensor, labels: torch.Tensor, limit: int | None, seed:
     return images[keep].contiguous(), labels[keep].contiguous()
 
 
+def balanced_subset(labels: torch.Tensor, count: int) -> torch.Tensor:
+    """Indices (ascending) of ``count`` images with every class as equally represented as the data allows.
+
+    Chosen at random but always the same (a fixed seed): a quick run on 1,000 images of an
+    image folder gets about 100 of each of its 10 classes, not the first classes only.
+    """
+    n = labels.shape[0]
+    order = torch.randperm(n, generator=_generator("balanced subset"))
+    shuffled = labels[order].long()
+    one_hot = F.one_hot(shuffled, int(shuffled.max()) + 1 if n else 1)              # (N, classes)
+    rank_in_class = (one_hot.cumsum(0) * one_hot).sum(1) - 1                        # 0, 1, 2 … per class
+    round_robin = torch.argsort(rank_in_class * n + torch.arange(n), stable=True)  # class by class, by rank
+    return order[round_robin[:count]].sort().values
+
+
 def _make_dataset(name, train_images, train_labels, test_images, test_labels, classes) -> ImageDataset:
     mean, std = channel_stats(train_images)
     return ImageDataset(name=name, train_images=train_images.contiguous(), train_labels=train_labels.long(),
@@ -909,22 +924,26 @@ def normalize(images_uint8: torch.Tensor, mean: Sequence[float], std: Sequence[f
     return x if dtype == torch.float32 else x.to(dtype)
 
 
-def _random_ints(high: int, n: int, generator: torch.Generator, device) -> torch.Tensor:
-    return torch.randint(0, high, (n,), generator=generator, device=generator.device).to(device)
+def _to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A host tensor onto ``device``; to a GPU through pinned memory, without making the host wait."""
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
 
 
-def random_crop_flip(images_uint8: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+def crop_flip(images_uint8: torch.Tensor, uniform: torch.Tensor, pad: int = 4) -> torch.Tensor:
     """Paper Sec. 4.2 augmentation on a batch: zero-pad ``pad`` px, random HxW crop, random h-flip.
 
-    One gather for the whole batch (no per-image Python loop). Random numbers come from
-    ``generator`` (on its own device), so a CPU generator gives the same crops on any device.
+    ``uniform`` holds three numbers in [0, 1) per image (row offset, column offset, flip),
+    drawn beforehand on the images' device. One gather for the whole batch: no per-image loop,
+    and nothing here waits for the device.
     """
     b, c, h, w = images_uint8.shape
     device = images_uint8.device
     padded = F.pad(images_uint8, (pad, pad, pad, pad)) if pad else images_uint8
-    oy = _random_ints(2 * pad + 1, b, generator, device)
-    ox = _random_ints(2 * pad + 1, b, generator, device)
-    flip = _random_ints(2, b, generator, device).bool()
+    oy = (uniform[:, 0] * (2 * pad + 1)).long()                                            # (B,)
+    ox = (uniform[:, 1] * (2 * pad + 1)).long()
+    flip = uniform[:, 2] < 0.5
     rows = oy[:, None] + torch.arange(h, device=device)                                   # (B, H)
     cols_fwd = torch.arange(w, device=device)
     cols = ox[:, None] + torch.where(flip[:, None], cols_fwd.flip(0), cols_fwd)          # (B, W)
@@ -933,43 +952,55 @@ def random_crop_flip(images_uint8: torch.Tensor, generator: torch.Generator, pad
     return padded[bi, ci, rows[:, None, :, None], cols[:, None, None, :]]               # (B, C, H, W)
 
 
-def imagenet_augment(images_uint8: torch.Tensor, generator: torch.Generator, out_size: int | None = None,
-                     lighting_std: float = 0.1) -> torch.Tensor:
+def random_crop_flip(images_uint8: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """:func:`crop_flip` with its random numbers drawn from ``generator`` (on its own device), so a
+    CPU generator gives the same crops on any device."""
+    uniform = torch.rand(images_uint8.shape[0], 3, generator=generator, device=generator.device)
+    return crop_flip(images_uint8, uniform.to(images_uint8.device), pad)
+
+
+def scale_crop_light(images_uint8: torch.Tensor, uniform: torch.Tensor, normal: torch.Tensor,
+                     out_size: int | None = None, lighting_std: float = 0.1) -> torch.Tensor:
     """The paper's ImageNet augmentation (Sec. 3.4), scaled to the image size, on a batch.
 
     Scale augmentation: the shorter side is resized to S, uniform in [256, 480] / 224 * out_size,
     then a random out_size crop is taken (the paper: S in [256, 480], 224 crops), flipped with
     probability 1/2; then AlexNet-style PCA colour ("lighting") noise with std ``lighting_std``.
-    Done for the whole batch by one affine grid_sample. Returns uint8 (B, 3, out, out).
+    Done for the whole batch by one affine grid_sample. ``uniform`` (B, 4) in [0, 1) and ``normal``
+    (B, 3) are the batch's random numbers, already on the images' device. Returns uint8 (B, 3, out, out).
     """
     b, c, h, w = images_uint8.shape
     out = int(out_size or h)
     device = images_uint8.device
-    gdev = generator.device
-
-    def rand(*shape):
-        return torch.rand(*shape, generator=generator, device=gdev).to(device)
-
-    target_short = (256 + (480 - 256) * rand(b)) / 224 * out                 # S, in output pixels
+    target_short = (256 + (480 - 256) * uniform[:, 0]) / 224 * out           # S, in output pixels
     short = min(h, w)
     # Fraction of each input axis that the out x out crop covers once the image is scaled to S.
     fx = out / (target_short * w / short)
     fy = out / (target_short * h / short)
-    tx = (2 * rand(b) - 1) * (1 - fx)
-    ty = (2 * rand(b) - 1) * (1 - fy)
-    sign = 1 - 2 * (rand(b) < 0.5).float()
+    tx = (2 * uniform[:, 1] - 1) * (1 - fx)
+    ty = (2 * uniform[:, 2] - 1) * (1 - fy)
+    sign = 1 - 2 * (uniform[:, 3] < 0.5).float()
     zeros = torch.zeros_like(fx)
     theta = torch.stack([torch.stack([fx * sign, zeros, tx], 1), torch.stack([zeros, fy, ty], 1)], 1)
     grid = F.affine_grid(theta, [b, c, out, out], align_corners=False)
     x = F.grid_sample(images_uint8.float() / 255.0, grid, mode="bilinear", padding_mode="border",
                       align_corners=False)
     if lighting_std > 0:
-        alpha = torch.randn(b, 3, generator=generator, device=gdev).to(device) * lighting_std
+        alpha = normal * lighting_std
         eigval = torch.tensor(_PCA_EIGVAL, device=device)
         eigvec = torch.tensor(_PCA_EIGVEC, device=device)
         rgb = (eigvec[None] * (alpha * eigval)[:, None, :]).sum(-1)                   # (B, 3)
         x = x + rgb[:, :, None, None]
     return (x.clamp(0, 1) * 255).round_().to(torch.uint8)
+
+
+def imagenet_augment(images_uint8: torch.Tensor, generator: torch.Generator, out_size: int | None = None,
+                     lighting_std: float = 0.1) -> torch.Tensor:
+    """:func:`scale_crop_light` with its random numbers drawn from ``generator``."""
+    b, device = images_uint8.shape[0], images_uint8.device
+    uniform = torch.rand(b, 4, generator=generator, device=generator.device).to(device)
+    normal = torch.randn(b, 3, generator=generator, device=generator.device).to(device)
+    return scale_crop_light(images_uint8, uniform, normal, out_size, lighting_std)
 
 
 def ten_crop(images_uint8: torch.Tensor, crop: int) -> torch.Tensor:
@@ -994,9 +1025,11 @@ class BatchStream:
     """Deterministic, resumable stream of augmented training batches, on a device.
 
     Every run of a comparison group draws from ONE stream, so all runs see the same batches in
-    the same order. Batch ``k`` depends only on (dataset, batch size, seed, augment, k): the
-    epoch's permutation comes from (seed, epoch), the augmentation from a generator seeded by
-    (seed, k), so ``seek(k)`` resumes exactly and a CPU and a GPU stream draw the same crops.
+    the same order. Batch ``k`` depends only on (dataset, batch size, seed, augment, k): each
+    epoch's order and its augmentation numbers (crop offsets, flips, scales, colour noise) come
+    from generators seeded by (seed, epoch), so ``seek(k)`` resumes exactly and a CPU and a GPU
+    stream draw the same crops. Those numbers are drawn once per epoch and copied to the device
+    in one go: making a batch is then a few gathers on the device, with no wait for the host.
 
     Args:
         dataset: the images; the training images are copied to ``device`` once.
@@ -1029,20 +1062,33 @@ class BatchStream:
         self._labels = dataset.train_labels.to(self.device)
         self._mean = torch.tensor(dataset.mean, dtype=torch.float32, device=self.device)
         self._std = torch.tensor(dataset.std, dtype=torch.float32, device=self.device)
-        self._perm_epoch = -1
-        self._perm: torch.Tensor | None = None
+        self._epoch = -1
+        self._order: torch.Tensor | None = None  # (N,) image indices of the current epoch
+        self._uniform: torch.Tensor | None = None  # (steps * batch, 4) numbers in [0, 1)
+        self._normal: torch.Tensor | None = None  # (steps * batch, 3) standard normal numbers
 
     @property
     def epoch(self) -> float:
         """Epochs completed so far, fractional."""
         return self.step / self.steps_per_epoch
 
+    def _draw_epoch(self, epoch: int) -> None:
+        if epoch == self._epoch:
+            return
+        order = torch.randperm(self.num_images, generator=_generator(self.seed, "epoch", epoch))
+        augmentation = _generator(self.seed, "augment", epoch)
+        drawn = self.steps_per_epoch * self.batch_size
+        uniform = torch.rand(drawn, 4, generator=augmentation)
+        normal = torch.randn(drawn, 3, generator=augmentation)
+        self._order = _to_device(order, self.device)
+        self._uniform = _to_device(uniform, self.device)
+        self._normal = _to_device(normal, self.device)
+        self._epoch = epoch
+
     def permutation(self, epoch: int) -> torch.Tensor:
         """The order of the training images in ``epoch`` (on the stream's device)."""
-        if epoch != self._perm_epoch:
-            perm = torch.randperm(self.num_images, generator=_generator(self.seed, "epoch", epoch))
-            self._perm, self._perm_epoch = perm.to(self.device), epoch
-        return self._perm
+        self._draw_epoch(epoch)
+        return self._order
 
     def batch_indices(self, step: int) -> torch.Tensor:
         epoch, index = divmod(step, self.steps_per_epoch)
@@ -1050,13 +1096,15 @@ class BatchStream:
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Batch number ``step`` (does not move the stream)."""
-        idx = self.batch_indices(step)
+        epoch, index = divmod(step, self.steps_per_epoch)
+        self._draw_epoch(epoch)
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        idx = self._order[rows]
         images = self._images[idx]
-        generator = _generator(self.seed, "augment", step)
         if self.augment == "cifar":
-            images = random_crop_flip(images, generator, pad=4)
+            images = crop_flip(images, self._uniform[rows], pad=4)
         elif self.augment == "imagenet":
-            images = imagenet_augment(images, generator, self.dataset.image_size)
+            images = scale_crop_light(images, self._uniform[rows], self._normal[rows], self.dataset.image_size)
         x = normalize(images, self._mean, self._std, dtype=self.dtype)
         return _prepare(x, self.channels_last), self._labels[idx]
 
@@ -1164,6 +1212,7 @@ __all__ = [
     "DATASETS", "AUGMENTATIONS", "SYNTHETIC_CLASSES", "CIFAR10_CLASSES",
     "DataUnavailable", "BadDataFolder", "BadImage", "ImageDataset",
     "load_dataset", "make_synthetic", "load_cifar10", "load_imagefolder", "default_data_root",
-    "BatchStream", "test_batches", "normalize", "random_crop_flip", "imagenet_augment", "ten_crop",
+    "BatchStream", "test_batches", "normalize", "crop_flip", "random_crop_flip", "scale_crop_light",
+    "imagenet_augment", "ten_crop",
     "load_image_file", "channel_stats", "derive_seed", "resize_images",
 ]

@@ -438,3 +438,17 @@ def test_load_image_file_too_many_bytes(tmp_path):
     path.write_bytes(_png_bytes() + b"\0" * 2000)
     with pytest.raises(BadImage, match="limit"):
         load_image_file(path, max_bytes=1000)
+
+
+def test_a_quick_subset_of_an_image_folder_keeps_every_class():
+    """Images sorted class by class (as an image folder lists them): the first N would be the first classes."""
+    from resnet_edu.data import balanced_subset
+
+    labels = torch.arange(10).repeat_interleave(100)  # 0 × 100, 1 × 100, … 9 × 100
+    keep = balanced_subset(labels, 250)
+    counts = torch.bincount(labels[keep], minlength=10)
+    assert len(keep) == 250 and len(set(keep.tolist())) == 250 and torch.equal(keep, keep.sort().values)
+    assert counts.min() == 25 and counts.max() == 25
+    assert torch.equal(keep, balanced_subset(labels, 250))  # the same subset every time
+    uneven = torch.tensor([0] * 5 + [1] * 95)
+    assert torch.bincount(uneven[balanced_subset(uneven, 20)]).tolist() == [5, 15]  # all of the small class
