@@ -12,7 +12,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import analysis, models, security
+from resnet_edu import analysis, devices, models, security
 from resnet_edu.jobs import cached_dataset, group_configs
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
@@ -25,6 +25,11 @@ RESUMABLE = ("interrupted", "stopped")
 PAST_RUNS_SHOWN = 100
 RESUME_BUTTONS_SHOWN = 8
 MINE_KEY = "lab_my_runs"  # run ids this tab started or resumed: its owner may stop them
+COMPILE_HELP = (
+    "torch.compile fuses the net's operations into fewer kernels. It costs a compilation at the start "
+    "(and one more after each shortcut switch); it pays on a GPU, and rarely within a few-minute CPU run.",
+    "torch.compile은 망의 연산을 더 적은 커널로 합칩니다. 시작할 때 컴파일 시간이 들고(지름길을 바꿀 때마다 한 번 더), "
+    "GPU에서는 이득이지만 몇 분짜리 CPU 실행에서는 이득이 드뭅니다.")
 
 
 # ---------------------------------------------------------------- who may do what
@@ -154,6 +159,21 @@ def recipe_ui() -> dict:
             "lr": float(lr), "batch_size": int(batch), "recipe": recipe}
 
 
+def advanced_ui() -> tuple[str, bool]:
+    """(device, compile): where the comparison trains and whether its nets are compiled."""
+    with st.expander(t("Advanced: device and compilation", "고급: 장치와 컴파일")):
+        choices = ["auto"] + devices.available_devices()
+        best = devices.available_devices()[0]
+        words = {"auto": t(f"auto (here: {best.upper()})", f"자동 (여기서는 {best.upper()})"), "cpu": "CPU",
+                 "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
+        device = st.selectbox(t("Device", "장치"), choices, format_func=words.get, key="lab_device",
+                              help=t("auto: a CUDA GPU when there is one, else an Apple GPU, else the CPU.",
+                                     "자동: CUDA GPU가 있으면 그것을, 없으면 Apple GPU를, 그것도 없으면 CPU를 씁니다."))
+        compiled = st.checkbox(t("Compile the nets (torch.compile)", "망 컴파일하기 (torch.compile)"),
+                               key="lab_compile", help=t(COMPILE_HELP[0], COMPILE_HELP[1]))
+    return device, compiled
+
+
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) <= 600 else text[:597] + "..."
@@ -194,7 +214,7 @@ def data_check(configs: list[TrainConfig]) -> tuple[str | None, list[TrainConfig
     return None, configs
 
 
-def submit(configs: list[TrainConfig], group_name: str) -> None:
+def submit(configs: list[TrainConfig], group_name: str, device: str = "auto") -> None:
     """Start one comparison group; a bad setting is shown as a message and nothing is created."""
     problem = None
     try:
@@ -203,7 +223,7 @@ def submit(configs: list[TrainConfig], group_name: str) -> None:
         if configs:
             problem, configs = data_check(configs)
         if problem is None:
-            run_ids = get_manager().submit(configs, group_name=group_name)
+            run_ids = get_manager().submit(configs, group_name=group_name, device=device)
     except (ValueError, RuntimeError) as error:
         problem = str(error)
     if problem is not None:
@@ -246,7 +266,8 @@ def start_ui() -> None:
             family, depths, kinds, depth_problem = networks_ui()
         with right:
             settings = recipe_ui()
-        base = TrainConfig(dataset=dataset, data_root=root, image_size=size, **settings)
+            device, compiled = advanced_ui()
+        base = TrainConfig(dataset=dataset, data_root=root, image_size=size, compile=compiled, **settings)
         problem = folder_problem(dataset, root)
         if problem:
             st.error(problem, icon="📁")
@@ -258,13 +279,13 @@ def start_ui() -> None:
             if cols[i % 2].button(t(en, ko), key=f"lab_preset_{key}", width="stretch", disabled=bool(problem)):
                 preset_base = base if key == "imagenet" or base.image_size == 32 else \
                     TrainConfig(**{**base.to_dict(), "image_size": 32})
-                submit(preset_configs(key, preset_base), group_name=en)
+                submit(preset_configs(key, preset_base), group_name=en, device=device)
 
         n = len(depths) * len(kinds)
         label = t(f"Train {n} net{'s' if n != 1 else ''}", f"망 {n}개 학습")
         if st.button(label, key="lab_start", type="primary", disabled=bool(problem or depth_problem or n == 0)):
             configs = group_configs(base, depths, kinds, family=family)
-            submit(configs, group_name=", ".join(c.run_name for c in configs))
+            submit(configs, group_name=", ".join(c.run_name for c in configs), device=device)
     flash = st.session_state.pop("lab_flash", None)
     if flash:
         st.success(flash, icon="🚀")

@@ -489,9 +489,11 @@ def main() -> dict:
         import ui
 
         if args.isolation == "thread":  # the cached manager the pages use, built the old way
+            import resnet_edu.jobs as jobs_module
+
             ui.get_manager.clear()
-            original = JobManager.__init__
-            JobManager.__init__ = lambda self, *a, **k: original(self, *a, **{**k, "isolation": "thread"})
+            original = jobs_module.JobManager
+            jobs_module.JobManager = lambda *a, **k: original(*a, **{**k, "isolation": "thread"})
         manager = ui.get_manager()
     memory.start()
     if args.switch_interval is not None:

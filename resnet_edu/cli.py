@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     train.add_argument("--probe-every", type=int, default=10)
     train.add_argument("--name", default=None)
-    train.add_argument("--device", default=None, choices=["cpu", "cuda"])
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                       help="auto: CUDA, else Apple's MPS, else the CPU")
+    train.add_argument("--compile", action="store_true", help="torch.compile the net (slower start, maybe faster steps)")
     train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
     runs = commands.add_parser("runs", help="list, export or resume recorded runs")
@@ -94,7 +96,7 @@ def _config_from_args(args: argparse.Namespace):
                          max_train_images=args.max_train_images,
                          recipe=args.recipe, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
                          lr=args.lr, seed=args.seed, probe_every=args.probe_every, precision=args.precision,
-                         name=args.name)
+                         compile=args.compile, name=args.name)
     try:
         config.validate()
     except ValueError as error:
@@ -109,6 +111,10 @@ def _train(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
+        manager = JobManager(device=args.device)
+    except ValueError as error:  # a device this machine does not have: say which it has
+        raise UserError(str(error)) from None
+    try:
         dataset = cached_dataset(config.dataset, config.data_root, config.image_size,
                                  progress=lambda fraction, message: _status_line(f"{message} {fraction:.0%}"),
                                  max_train=config.max_train_images)
@@ -116,13 +122,6 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError(" ".join(str(error).split())) from None
     if config.batch_size > dataset.num_train:
         raise UserError(f"batch size {config.batch_size} is larger than the {dataset.num_train} training images")
-    if args.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise UserError("--device cuda: no CUDA GPU is available here")
-
-    manager = JobManager(device=args.device)
     (run_id,) = manager.submit([config])
     previous = signal.signal(signal.SIGINT, lambda *_: manager.stop(run_id))
     try:

@@ -81,6 +81,7 @@ __all__ = [
     "RUN_STATUSES",
     "ACTIVE_STATUSES",
     "ENDED_STATUSES",
+    "ANALYSIS_STATUSES",
     "EVENT_KINDS",
     "RunNotFound",
     "RunStore",
@@ -92,6 +93,7 @@ logger = logging.getLogger(__name__)
 RUN_STATUSES = ("queued", "running", "finished", "stopped", "diverged", "failed", "interrupted")
 ACTIVE_STATUSES = ("queued", "running")
 ENDED_STATUSES = ("finished", "stopped", "diverged", "failed", "interrupted")
+ANALYSIS_STATUSES = ("queued", "running", "finished", "stopped", "failed")
 # The event kinds the rest of the app uses; log_event accepts any other name too.
 EVENT_KINDS = (
     "started", "shortcuts_toggled", "stopped", "diverged", "finished",
@@ -109,7 +111,7 @@ _RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 RUN_COLUMNS = [
     "run_id", "name", "group_id", "status", "config", "device", "versions",
     "created_at", "started_at", "finished_at", "message",
-    "steps_done", "total_steps", "last_checkpoint_step",
+    "steps_done", "total_steps", "last_checkpoint_step", "images_per_second", "eta_seconds",
 ]
 STEP_COLUMNS = ["step", "epoch", "wall_seconds", "train_loss", "train_error", "lr", "images_per_second"]
 EVAL_COLUMNS = ["step", "epoch", "wall_seconds", "test_loss", "test_error"]
@@ -117,7 +119,8 @@ LAYER_COLUMNS = ["step", "layer", "layer_index", "value"]
 EVENT_COLUMNS = ["step", "kind", "detail", "created_at"]
 EXPORT_COLUMNS = STEP_COLUMNS + ["test_loss", "test_error"]
 
-_RUN_DTYPES = {"steps_done": "int64", "total_steps": "Int64", "last_checkpoint_step": "Int64"}
+_RUN_DTYPES = {"steps_done": "int64", "total_steps": "Int64", "last_checkpoint_step": "Int64",
+               "images_per_second": "float64", "eta_seconds": "float64"}
 _STEP_DTYPES = {"step": "int64", **{c: "float64" for c in STEP_COLUMNS[1:]}}
 _EVAL_DTYPES = {"step": "int64", **{c: "float64" for c in EVAL_COLUMNS[1:]}}
 _LAYER_DTYPES = {"step": "int64", "layer": "object", "layer_index": "int64", "value": "float64"}
@@ -184,7 +187,28 @@ CREATE TABLE IF NOT EXISTS events (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, step);
+CREATE TABLE IF NOT EXISTS analysis_jobs (
+    job_id     TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    params     TEXT NOT NULL,
+    run_ids    TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    fraction   REAL NOT NULL DEFAULT 0,
+    message    TEXT,
+    result     TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    owner      TEXT,
+    owner_pid  INTEGER
+);
+CREATE INDEX IF NOT EXISTS analysis_jobs_by_kind ON analysis_jobs (kind, created_at);
 """
+
+# Columns added after the first release: (table, column, SQL type). Old files gain them on open.
+_ADDED_COLUMNS = (
+    ("runs", "images_per_second", "REAL"),  # the latest training speed (progress, the Lab's cards)
+    ("runs", "eta_seconds", "REAL"),  # the latest estimate of the time left
+)
 
 _INSERT_STEP = (
     "INSERT OR REPLACE INTO steps (run_id, step, epoch, wall_seconds, train_loss, train_error, lr,"
@@ -198,7 +222,10 @@ _INSERT_LAYER = (
     "INSERT OR REPLACE INTO layer_stats (run_id, kind, step, layer_index, layer, value)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
-_UPDATE_PROGRESS = "UPDATE runs SET steps_done = ?, total_steps = COALESCE(?, total_steps) WHERE run_id = ?"
+_UPDATE_PROGRESS = (
+    "UPDATE runs SET steps_done = ?, total_steps = COALESCE(?, total_steps),"
+    " images_per_second = COALESCE(?, images_per_second), eta_seconds = COALESCE(?, eta_seconds) WHERE run_id = ?"
+)
 _INSERT_EVENT = "INSERT INTO events (run_id, step, kind, detail, created_at) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -406,7 +433,7 @@ class RunStore:
         self._steps: list[tuple] = []
         self._evals: list[tuple] = []
         self._layers: list[tuple] = []
-        self._progress: dict[str, tuple[int, int | None]] = {}
+        self._progress: dict[str, tuple[int, int | None, float | None, float | None]] = {}
         self._pending = 0
         self._known: set[str] = set()  # run ids seen to exist (skips a query per log call)
         self._deleted: set[str] = set()  # deleted here: late logs from workers are dropped
@@ -419,6 +446,7 @@ class RunStore:
             self._close_connections()
             raise sqlite3.DatabaseError(f"cannot open the run store {self.db_path}: {exc}") from exc
         self.interrupted_on_open: list[str] = self._mark_interrupted()
+        self.fail_orphaned_analyses("the training process ended before this job finished")
         self._atexit = self._make_atexit()
         atexit.register(self._atexit)
 
@@ -491,6 +519,9 @@ class RunStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     c.execute(statement)
+            for table, column, kind in _ADDED_COLUMNS:
+                if column not in {row[1] for row in c.execute(f"PRAGMA table_info({table})")}:
+                    c.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             if c.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 c.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -634,7 +665,7 @@ class RunStore:
                 if layers:
                     c.executemany(_INSERT_LAYER, layers)
                 if progress:
-                    c.executemany(_UPDATE_PROGRESS, [(d, t, r) for r, (d, t) in progress.items()])
+                    c.executemany(_UPDATE_PROGRESS, [(*numbers, r) for r, numbers in progress.items()])
                 batch_written = True
                 return work(c) if work is not None else None
 
@@ -808,8 +839,9 @@ class RunStore:
             raise RunNotFound(run_id)
         self._known.add(run_id)
 
-    def set_progress(self, run_id: str, steps_done: int, total_steps: int | None = None) -> None:
-        """Record how far a run is (buffered; ``total_steps=None`` keeps the old total)."""
+    def set_progress(self, run_id: str, steps_done: int, total_steps: int | None = None, *,
+                     images_per_second: float | None = None, eta_seconds: float | None = None) -> None:
+        """Record how far a run is (buffered; a None keeps the old value of total, speed or ETA)."""
         self._check_id(run_id)
         steps_done = _int(steps_done, "steps_done")
         if total_steps is not None:
@@ -819,8 +851,23 @@ class RunStore:
         with self._lock:
             if run_id not in self._progress:
                 self._pending += 1
-            self._progress[run_id] = (steps_done, total_steps)
+            previous = self._progress.get(run_id, (0, None, None, None))
+            self._progress[run_id] = (
+                steps_done,
+                total_steps if total_steps is not None else previous[1],
+                _float(images_per_second) if images_per_second is not None else previous[2],
+                _float(eta_seconds) if eta_seconds is not None else previous[3],
+            )
         self._ensure_flusher()
+
+    def statuses(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """{run_id: status} of the given runs that exist; one query, cheap enough for every page re-run."""
+        run_ids = [self._check_id(r) for r in run_ids]
+        if not run_ids:
+            return {}
+        self._flush_for_read()
+        marks = ",".join("?" * len(run_ids))
+        return dict(self._read(f"SELECT run_id, status FROM runs WHERE run_id IN ({marks})", run_ids))
 
     def rename_run(self, run_id: str, name: str) -> None:
         """Give a run a new name (any unicode text up to 200 characters)."""
@@ -1137,3 +1184,74 @@ class RunStore:
             if p is not None and p.is_file():
                 return p
         return None
+
+    # ------------------------------------------------------------------ analysis jobs
+    # Heavy work on trained runs (a lesion study, a loss landscape, a download) runs in the
+    # training process; its progress and result live here, so every tab reads the same job and
+    # a restarted app still has the results.
+
+    _ANALYSIS_COLUMNS = ["job_id", "kind", "params", "run_ids", "status", "fraction", "message",
+                         "created_at", "updated_at"]
+
+    def create_analysis(self, kind: str, params: Mapping[str, Any], run_ids: Iterable[str] = ()) -> str:
+        """A queued analysis job; returns its id (e.g. "a1f0c9e2b")."""
+        kind = _check_text(kind, "analysis kind", 64)
+        run_ids = [self._check_id(r) for r in run_ids]
+        job_id = "a" + secrets.token_hex(4)
+        now = _now()
+        self._commit(lambda c: c.execute(
+            "INSERT INTO analysis_jobs (job_id, kind, params, run_ids, status, fraction, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)", (job_id, kind, _dumps(dict(params)), _dumps(run_ids), now, now)))
+        return job_id
+
+    def update_analysis(self, job_id: str, *, status: str | None = None, fraction: float | None = None,
+                        message: str | None = None, result: Mapping[str, Any] | None = None) -> None:
+        """Change a job's status, progress, message or result (None keeps the old value)."""
+        if status is not None and status not in ANALYSIS_STATUSES:
+            raise ValueError(f"unknown analysis status {status!r}; allowed: {', '.join(ANALYSIS_STATUSES)}")
+        if message is not None:
+            message = str(message)[:MAX_MESSAGE_CHARS]
+        owner = (self._owner, os.getpid()) if status == "running" else (None, None)
+        self._commit(lambda c: c.execute(
+            "UPDATE analysis_jobs SET status = COALESCE(?, status), fraction = COALESCE(?, fraction),"
+            " message = COALESCE(?, message), result = COALESCE(?, result), updated_at = ?,"
+            " owner = COALESCE(?, owner), owner_pid = COALESCE(?, owner_pid) WHERE job_id = ?",
+            (status, _float(fraction), message, None if result is None else _dumps(dict(result)), _now(),
+             *owner, job_id)))
+
+    def get_analysis(self, job_id: str) -> dict[str, Any] | None:
+        """One job: the keys of ``list_analyses`` plus ``result`` (dict or None); None if there is no such job."""
+        rows = self._read("SELECT " + ", ".join(self._ANALYSIS_COLUMNS) + ", result FROM analysis_jobs"
+                          " WHERE job_id = ?", (str(job_id),))
+        if not rows:
+            return None
+        job = dict(zip(self._ANALYSIS_COLUMNS + ["result"], rows[0]))
+        job["params"], job["run_ids"] = _loads(job["params"], {}), _loads(job["run_ids"], [])
+        job["result"] = _loads(job["result"], None)
+        return job
+
+    def list_analyses(self, kind: str | None = None, run_id: str | None = None) -> pd.DataFrame:
+        """Analysis jobs, newest first (without their results), optionally of one kind or about one run."""
+        sql = "SELECT " + ", ".join(self._ANALYSIS_COLUMNS) + " FROM analysis_jobs"
+        where, args = [], []
+        if kind is not None:
+            where, args = where + ["kind = ?"], args + [kind]
+        if run_id is not None:  # run ids are [A-Za-z0-9_-]: safe inside a LIKE pattern
+            where, args = where + ["run_ids LIKE ?"], args + [f'%"{self._check_id(run_id)}"%']
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._read(sql + " ORDER BY created_at DESC, rowid DESC", args)
+        frame = pd.DataFrame(rows, columns=self._ANALYSIS_COLUMNS)
+        frame["params"] = frame["params"].map(lambda text: _loads(text, {}))
+        frame["run_ids"] = frame["run_ids"].map(lambda text: _loads(text, []))
+        return frame
+
+    def fail_orphaned_analyses(self, reason: str, owner_pid: int | None = None) -> list[str]:
+        """Queued/running jobs whose process is gone (or: of ``owner_pid``) become ``failed`` with ``reason``."""
+        rows = self._read("SELECT job_id, owner, owner_pid FROM analysis_jobs WHERE status IN ('queued', 'running')", ())
+        orphans = [job_id for job_id, owner, pid in rows
+                   if (pid == owner_pid if owner_pid is not None else
+                       owner is not None and owner != self._owner and not _owner_alive(owner, pid))]
+        for job_id in orphans:
+            self.update_analysis(job_id, status="failed", message=reason)
+        return orphans

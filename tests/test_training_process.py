@@ -50,7 +50,7 @@ def manager(shared_manager):
     assert shared_manager.wait(shared_manager.active_runs(), timeout=60)
 
 
-def test_a_group_trains_in_the_training_process_and_its_progress_is_mirrored(manager):
+def test_a_group_trains_in_the_training_process_and_its_progress_reaches_the_store(manager):
     run_ids = manager.submit(group_configs(TINY, depths=[8], kinds=("plain", "residual")))
     assert all(manager.is_active(r) for r in run_ids)
     assert manager.training_process_pid not in (None, os.getpid())
@@ -94,8 +94,8 @@ def test_switches_show_at_once_reach_the_model_between_steps_and_stop_keeps_a_ch
     assert toggles()["detail"].iloc[0] == {"enabled": False, "stages": [2]}
     step_at_switch = int(toggles()["step"].iloc[0])
     assert wait_until(lambda: manager.progress(run_id)["step"] >= step_at_switch + 3)
-    assert manager.shortcut_state(run_id) == {1: True, 2: False, 3: True}  # the child's reports agree
-    manager.stop_group(manager.store.get_run(run_id)["group_id"])
+    assert manager.shortcut_state(run_id) == {1: True, 2: False, 3: True}  # the store's events agree
+    manager.stop(run_id)
     assert manager.wait([run_id], timeout=60)
     info = manager.store.get_run(run_id)
     assert info["status"] == "stopped" and info["message"] == "stopped by the teacher"

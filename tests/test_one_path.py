@@ -1,0 +1,291 @@
+"""One training path on every device: the lane loop, host synchronisations, devices, compiled nets.
+
+The GPU runs the code these CPU tests prove: the lane loop has no device branch, a step does not
+wait for the device, a NaN is still caught at its iteration, and blocks know their stage even in
+a compiled or wrapped net. Tests marked ``cuda`` / ``mps`` run where such a device exists
+(``benchmarks/gpu_check.sh`` runs them on a GPU machine).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from resnet_edu import devices, lanes, models
+from resnet_edu.data import BatchStream, make_synthetic
+from resnet_edu.jobs import JobManager, group_configs
+from resnet_edu.runs import RunStore
+from resnet_edu.train import TrainConfig, Trainer
+
+PACKAGE = Path(__file__).resolve().parents[1] / "resnet_edu"
+TINY = TrainConfig(depth=8, batch_size=32, epochs=2, max_train_images=128, probe_every=0)  # 4 steps per epoch
+
+
+def test_the_lane_loop_is_one_function_with_no_device_branch():
+    """What the CPU tests run is what a GPU runs: no `if device.type == "cuda"` picks another loop."""
+    for function in (lanes.LaneRunner._train_lane, lanes.LaneRunner._advance, lanes.LaneRunner._start_run,
+                     Trainer.train_step, Trainer.read_metrics):
+        source = inspect.getsource(function)
+        assert "cuda" not in source and "mps" not in source, function.__qualname__
+
+
+def test_a_step_does_not_wait_for_the_device(monkeypatch):
+    """30 steps with probes off read the metrics back 3 times (every 10 steps), nothing more."""
+    data = make_synthetic(num_train=320, num_test=32, seed=0)
+    trainer = Trainer(dataclasses.replace(TINY, epochs=10), num_classes=10, steps_per_epoch=10)
+    stream = BatchStream(data, 32, seed=0, channels_last=True)
+    trainer.train_step(*stream.next())  # first call: lazy set-up of kernels, outside the count
+    trainer.read_metrics()
+    calls = {}
+    for name in ("item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int__"):
+        original = getattr(torch.Tensor, name)
+
+        def counting(self, *args, _name=name, _original=original, **kwargs):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counting)
+    for _ in range(30):
+        trainer.train_step(*stream.next())
+    monkeypatch.undo()
+    assert sum(calls.values()) <= 30 // trainer.read_every + 2, calls
+    assert trainer.steps_recorded == 31 and len(trainer.recent_errors) == 20
+
+
+@pytest.fixture
+def manager(tmp_path):
+    manager = JobManager(RunStore(tmp_path / "store"), device="cpu")
+    yield manager
+    manager.shutdown()
+
+
+def test_a_nan_at_iteration_13_ends_that_run_there_and_the_others_go_on(manager, monkeypatch):
+    """Metrics are read every 10 iterations; the NaN of iteration 13 is found at 20 and the curve
+    ends at 13, where it happened."""
+
+    class Poisoned(Trainer):
+        def train_step(self, images, labels):
+            if self.config.name == "diverging" and self.step == 12:  # the 13th iteration
+                images = images * float("nan")
+            return super().train_step(images, labels)
+
+    monkeypatch.setattr(lanes, "Trainer", Poisoned)
+    long = dataclasses.replace(TINY, epochs=8)  # 32 iterations
+    run_ids = manager.submit([dataclasses.replace(long, name="diverging"), dataclasses.replace(long, name="healthy")])
+    assert manager.wait(run_ids, timeout=300)
+    diverged, healthy = (manager.store.get_run(r) for r in run_ids)
+    assert diverged["status"] == "diverged" and "iteration 13" in diverged["message"], diverged["message"]
+    assert healthy["status"] == "finished" and healthy["steps_done"] == 32
+    steps = manager.store.steps(run_ids[0])
+    assert list(steps["step"]) == list(range(1, 14))  # the curve up to the divergence stays, nothing after
+    assert steps["train_loss"].iloc[:12].notna().all() and steps["train_error"].iloc[-1] == 1.0
+    events = manager.store.events(run_ids[0])
+    assert int(events.loc[events["kind"] == "diverged", "step"].iloc[0]) == 13
+
+
+def test_every_net_takes_step_k_on_the_same_batch_before_any_takes_k_plus_1(manager, monkeypatch):
+    taken: list[tuple[str, int, int, int]] = []  # (net, iteration, batch's data pointer, batch's label sum)
+
+    class Recording(Trainer):
+        def train_step(self, images, labels):
+            taken.append((self.config.run_name, self.step + 1, images.data_ptr(), int(labels.sum())))
+            return super().train_step(images, labels)
+
+    monkeypatch.setattr(lanes, "Trainer", Recording)
+    run_ids = manager.submit(group_configs(TINY, depths=[8, 14], kinds=("plain", "residual")))
+    assert manager.wait(run_ids, timeout=300)
+    assert all(manager.store.get_run(r)["status"] == "finished" for r in run_ids)
+    nets = {net for net, *_ in taken}
+    assert len(nets) == 4 and len(taken) == 4 * 8
+    for k in range(1, 9):
+        round_k = taken[4 * (k - 1): 4 * k]  # the k-th block of four calls is iteration k of every net
+        assert {net for net, *_ in round_k} == nets and {step for _, step, *_ in round_k} == {k}
+        assert len({(pointer, label_sum) for *_, pointer, label_sum in round_k}) == 1  # one batch for all
+
+
+class _Wrapper(nn.Module):
+    """Names its net ``module`` as DistributedDataParallel does."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.module = net
+
+    def forward(self, x):
+        return self.module(x)
+
+
+@pytest.mark.slow
+def test_a_compiled_or_wrapped_net_still_switches_shortcuts_per_stage():
+    torch.manual_seed(0)
+    net = models.build_model("cifar", 8).eval()
+    x = torch.randn(2, 3, 32, 32)
+    compiled = torch.compile(net)
+    wrapped = _Wrapper(net)
+    assert [name for name, _ in models.residual_blocks(compiled)][0].startswith("_orig_mod.")
+    for wrapper in (compiled, wrapped):
+        models.set_shortcuts(wrapper, False, stages=[2])
+        assert models.shortcut_state(wrapper) == {1: True, 2: False, 3: True}
+        assert models.shortcut_state(net) == {1: True, 2: False, 3: True}
+        with torch.no_grad():
+            torch.testing.assert_close(wrapper(x), net(x))  # a recompile follows the switch
+        models.set_shortcuts(wrapper, True)
+        with torch.no_grad():
+            torch.testing.assert_close(wrapper(x), net(x))
+    with pytest.raises(ValueError, match="stage"):
+        models.set_shortcuts(compiled, False, stages=[4])
+
+
+@pytest.mark.slow
+def test_a_compiled_run_trains_and_says_so(manager):
+    (run_id,) = manager.submit([dataclasses.replace(TINY, compile=True, epochs=1)])
+    assert manager.wait([run_id], timeout=600)
+    info = manager.store.get_run(run_id)
+    assert info["status"] == "finished" and info["steps_done"] == 4
+    assert manager.store.events(run_id)["detail"].iloc[0]["compiled"] is True
+
+
+def _imports(path: Path) -> set[str]:
+    """resnet_edu modules a file imports, at the top or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("resnet_edu"):
+            if node.module == "resnet_edu":
+                found.update(f"resnet_edu.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("resnet_edu."))
+    return found
+
+
+def test_no_import_cycle_in_the_library():
+    modules = {f"resnet_edu.{path.stem}": path for path in PACKAGE.glob("*.py") if path.stem != "__init__"}
+    graph = {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                cycle = trail[trail.index(target):] + [target] if target in trail else [name, target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target, trail + [target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+
+
+# ------------------------------------------------------------------------------ devices
+
+def test_auto_picks_the_best_device_and_a_missing_one_is_named(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(devices, "mps_available", lambda: False)
+    assert devices.resolve_device("auto") == torch.device("cpu") and devices.resolve_device(None).type == "cpu"
+    with pytest.raises(ValueError, match="not available here: this machine has cpu"):
+        devices.resolve_device("cuda")
+    with pytest.raises(ValueError, match="not available"):
+        devices.resolve_device("mps")
+    with pytest.raises(ValueError, match="unknown device"):
+        devices.resolve_device("tpu")
+    monkeypatch.setattr(devices, "mps_available", lambda: True)
+    assert devices.resolve_device("auto").type == "mps"
+
+
+def test_auto_precision_is_bf16_only_where_the_hardware_has_it(monkeypatch):
+    assert devices.resolve_precision("auto", torch.device("cpu")) == ("bf16" if devices.cpu_has_native_bf16() else "fp32")
+    assert devices.resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    assert devices.resolve_precision("auto", torch.device("mps")) == "fp32"
+    for capability, expected in (((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, c=capability: c)
+        assert devices.resolve_precision("auto", torch.device("cuda")) == expected
+
+
+def test_the_apps_manager_starts_no_cuda_context(monkeypatch, tmp_path):
+    """The server asks whether there is a card, never more: the card's name comes from a child process."""
+    from resnet_edu.training_process import TrainingProcessManager
+
+    def no_cuda_context(*_args, **_kwargs):
+        raise AssertionError("the Streamlit server must not start CUDA")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    for name in ("_lazy_init", "mem_get_info", "get_device_capability", "get_device_name", "get_device_properties"):
+        monkeypatch.setattr(torch.cuda, name, no_cuda_context)
+    monkeypatch.setattr(devices, "describe_cuda_cards", lambda: [{"name": "Test Card", "capability": [9, 0]}])
+    manager = TrainingProcessManager(RunStore(tmp_path / "store"), device="auto")
+    assert manager.device == "cuda" and manager.device_label == "Test Card · bf16"
+    assert manager.active_runs() == [] and manager.training_process_pid is None
+    manager.shutdown()
+
+
+def test_the_cli_names_the_devices_it_has_when_asked_for_one_it_lacks(capsys):
+    from resnet_edu.cli import main
+
+    missing = [d for d in ("cuda", "mps") if d not in devices.available_devices()]
+    if not missing:
+        pytest.skip("this machine has every device")
+    assert main(["train", "--depth", "8", "--device", missing[0], "--max-steps", "1"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "not available here" in error and "cpu" in error
+
+
+# ------------------------------------------------------------------------------ on real accelerators
+
+ACCELERATORS = [pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(
+                    not torch.cuda.is_available(), reason="no CUDA device")]),
+                pytest.param("mps", marks=[pytest.mark.mps, pytest.mark.skipif(
+                    not devices.mps_available(), reason="no MPS device")])]
+
+
+@pytest.mark.parametrize("device", ACCELERATORS)
+def test_on_the_accelerator_a_group_trains_evaluates_checkpoints_switches_and_resumes(device, tmp_path):
+    store = RunStore(tmp_path / "store")
+    config = dataclasses.replace(TINY, epochs=3, probe_every=2)  # 12 iterations, evaluation every 4
+    first = JobManager(store, device=device)
+    try:
+        run_ids = first.submit(group_configs(config, depths=[8], kinds=("plain", "residual")))
+        assert first.wait(run_ids, timeout=300)
+        for run_id in run_ids:
+            info = store.get_run(run_id)
+            assert info["status"] == "finished" and info["steps_done"] == 12 and info["device"] == device
+            assert list(store.steps(run_id)["step"]) == list(range(1, 13)) and len(store.evals(run_id)) == 3
+            assert store.steps(run_id)["train_loss"].notna().all()
+        (live,) = first.submit([dataclasses.replace(config, epochs=1000)])
+        assert wait_until(lambda: first.progress(live)["step"] >= 2)
+        first.set_shortcuts(live, False, stages=[2])
+        assert wait_until(lambda: models.shortcut_state(first.model(live)) == {1: True, 2: False, 3: True})
+        assert wait_until(lambda: first.progress(live)["step"] >= 5)
+        first.stop(live)
+        assert first.wait([live], timeout=120)
+    finally:
+        first.shutdown()
+    stopped_at = store.get_run(live)["steps_done"]
+    second = JobManager(RunStore(tmp_path / "store"), device=device)
+    try:
+        second.resume(live)
+        assert wait_until(lambda: second.progress(live)["step"] >= stopped_at + 2)
+        assert second.shortcut_state(live) == {1: True, 2: False, 3: True}  # the switch survived the checkpoint
+        second.stop(live)
+        assert second.wait([live], timeout=120)
+    finally:
+        second.shutdown()
+
+
+def wait_until(predicate, timeout: float = 300.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
