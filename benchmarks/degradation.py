@@ -24,6 +24,7 @@ if __name__ == "__main__":
     parser.add_argument("--recipe", default="classroom", choices=["classroom", "paper"])
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--max-steps", type=int, default=None)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the criterion per data set")
     args = parser.parse_args()
     print(json.dumps(degradation(quick=args.quick, data=args.data, recipe=args.recipe, precision=args.precision,
-                                 max_steps=args.max_steps), indent=2))
+                                 max_steps=args.max_steps, timeout=args.timeout), indent=2))

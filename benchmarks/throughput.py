@@ -1,6 +1,6 @@
 """Training throughput: ResNet Lab's engine vs a conventional loop (same model, data, process).
 
-    python benchmarks/throughput.py [--quick] [--data FOLDER]
+    python benchmarks/throughput.py [--quick] [--data FOLDER] [--depths 20,56,110] [--device auto|cpu|cuda|mps]
 
 Prints one JSON object (images/s per net and the ratio); asserts nothing.
 Uses ../shared/data/cifar10-subset when present, else the synthetic set written as PNGs.
@@ -20,6 +20,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--data", default=None, help="an ImageFolder root with train/ (default: the CIFAR subset)")
     parser.add_argument("--depths", default="20,56,110")
+    parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     depths = tuple(int(d) for d in args.depths.split(","))
-    print(json.dumps(throughput(quick=args.quick, depths=depths, data=args.data), indent=2))
+    print(json.dumps(throughput(quick=args.quick, depths=depths, data=args.data, device=args.device), indent=2))

@@ -25,15 +25,27 @@ from torch.nn import functional as F
 
 from resnet_edu import data as data_module
 from resnet_edu.models import build_model
-from resnet_edu.train import TrainConfig, cpu_has_native_bf16, preset_configs
+from resnet_edu.train import TrainConfig, cpu_has_native_bf16, preset_configs, resolve_precision
 
 SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
 
 
-def _environment() -> dict:
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return {"torch": torch.__version__, "python": platform.python_version(), "device": device,
-            "device_name": torch.cuda.get_device_name() if device == "cuda" else platform.processor() or "cpu",
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
+def _environment(device: torch.device | None = None) -> dict:
+    from resnet_edu.devices import resolve_device
+
+    device = device or resolve_device("auto")
+    return {"torch": torch.__version__, "python": platform.python_version(), "device": device.type,
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
             "threads": torch.get_num_threads(), "cpu_native_bf16": cpu_has_native_bf16()}
 
 
@@ -79,11 +91,42 @@ def _conventional_batches(train_folder: Path, mean, std, batch_size: int, device
             yield images.to(device), labels.to(device)
 
 
-def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = None) -> dict:
-    """Images per second: engine vs conventional loop, same model, same data, same process."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def matmul_peak_gflops(device: torch.device, dtype: torch.dtype = torch.float32, size: int = 2048,
+                       repeats: int = 6) -> float:
+    """Measured matrix-multiply speed of this device: the practical peak a training step is held against."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    (a @ b).sum().item()  # warm-up (and a sync)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        (a @ b).sum().item()
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def training_gflop_per_image(depth: int, device: torch.device) -> float:
+    """Floating-point operations of one training step (forward + backward) per image, counted by torch."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model("cifar", depth).to(device)
+    images = torch.randn(8, 3, 32, 32, device=device)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(images), torch.zeros(8, dtype=torch.long, device=device)).backward()
+    return counter.get_total_flops() / 8 / 1e9
+
+
+def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = None, device: str | None = None) -> dict:
+    """Images per second: the engine (the Trainer of every lane) vs a conventional loop, same model and data.
+
+    Also the fraction of this device's measured matmul peak that each engine row reaches.
+    """
+    from resnet_edu.devices import resolve_device
+    from resnet_edu.train import Trainer
+
+    device = resolve_device(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    batch_size, warmup, steps = 128, (2 if quick else 3), (4 if quick else 12)
+    batch_size, warmup, steps = 128, (2 if quick else 3), (10 if quick else 20)
     source = data or (str(SUBSET) if SUBSET.is_dir() else "synthetic")
     if source == "synthetic":
         dataset = data_module.make_synthetic(num_train=2560 if quick else 5120, num_test=256)
@@ -92,37 +135,28 @@ def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = Non
     else:
         dataset = data_module.load_dataset("imagefolder", root=source)
         train_folder = Path(source) / "train"
-    results = {"environment": _environment(), "data": "synthetic" if source == "synthetic" else source,
-               "batch_size": batch_size, "timed_steps": steps, "nets": []}
-    bf16 = device.type == "cuda" or cpu_has_native_bf16()
+    precisions = ["fp32"] + (["bf16"] if resolve_precision("auto", device) == "bf16" else [])
+    peaks = {p: round(matmul_peak_gflops(device, torch.float32 if p == "fp32" else torch.bfloat16), 1)
+             for p in precisions}
+    results = {"environment": _environment(device), "data": "synthetic" if source == "synthetic" else source,
+               "batch_size": batch_size, "timed_steps": steps, "matmul_peak_gflops": peaks, "nets": []}
     for depth in depths:
-        row = {"net": f"ResNet-{depth}"}
-        variants = {"engine_fp32_channels_last": ("fp32", True), "engine_fp32": ("fp32", False)}
-        if bf16:
-            variants["engine_bf16_channels_last"] = ("bf16", True)
-        stream = data_module.BatchStream(dataset, batch_size, seed=0, device=device, channels_last=True)
-        for label, (precision, channels_last) in variants.items():
-            torch.manual_seed(0)
-            model = build_model("cifar", depth).to(device)
-            if channels_last:
-                model = model.to(memory_format=torch.channels_last)
-            optimizer = _sgd(model)
+        gflop = training_gflop_per_image(depth, device)
+        row = {"net": f"ResNet-{depth}", "training_gflop_per_image": round(gflop, 3)}
+        for precision in precisions:
+            stream = data_module.BatchStream(dataset, batch_size, seed=0, device=device, channels_last=True)
+            config = TrainConfig(depth=depth, batch_size=batch_size, epochs=1000, probe_every=0, precision=precision)
+            trainer = Trainer(config, num_classes=dataset.num_classes, steps_per_epoch=stream.steps_per_epoch,
+                              device=device)
 
-            def step(images, labels, model=model, optimizer=optimizer, precision=precision):
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                    logits = model(images)
-                loss = F.cross_entropy(logits.float(), labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                return loss.item()
+            def engine_sync(trainer=trainer):
+                trainer.read_metrics()
+                sync()
 
-            def engine_batches(stream=stream, channels_last=channels_last):
-                while True:
-                    images, labels = stream.next()
-                    yield (images if channels_last else images.contiguous()), labels
-
-            row[label] = round(_time_steps(step, engine_batches(), warmup, steps, batch_size, sync), 1)
+            ips = _time_steps(trainer.train_step, iter(stream), warmup, steps, batch_size, engine_sync)
+            row[f"engine_{precision}"] = round(ips, 1)
+            row[f"engine_{precision}_gflops"] = round(ips * gflop, 1)
+            row[f"engine_{precision}_fraction_of_{precision}_peak"] = round(ips * gflop / peaks[precision], 3)
 
         torch.manual_seed(0)
         model = build_model("cifar", depth).to(device)
@@ -138,9 +172,10 @@ def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = Non
         batches = _conventional_batches(train_folder, dataset.mean, dataset.std, batch_size, device)
         row["conventional_fp32"] = round(_time_steps(conventional_step, batches, warmup, steps, batch_size, sync), 1)
         del batches
-        best = max(value for key, value in row.items() if key.startswith("engine"))
+        best = max(row[f"engine_{precision}"] for precision in precisions)
         row["engine_best"] = best
         row["ratio_engine_vs_conventional"] = round(best / row["conventional_fp32"], 2)
+        row["ratio_engine_fp32_vs_conventional"] = round(row["engine_fp32"] / row["conventional_fp32"], 2)
         results["nets"].append(row)
     return results
 
