@@ -233,7 +233,7 @@ def degradation(quick: bool = False, data: str | None = None, timeout: float = 6
                                    "train_error_last20": round(float(steps["train_error"].tail(20).mean()), 4),
                                    "images_per_second": round(float(steps["images_per_second"].median()), 1)}
             finally:
-                manager.shutdown()
+                manager.shutdown(timeout=120)  # let the lanes finish their iteration: no thread outlives the run
             results["runs"].append({
                 "data": kind if kind == "synthetic" else Path(source).name, "recipe": recipe,
                 "precision": precision, "visible": met_at is not None,

@@ -123,7 +123,8 @@ def _train(args: argparse.Namespace) -> int:
     if config.batch_size > dataset.num_train:
         raise UserError(f"batch size {config.batch_size} is larger than the {dataset.num_train} training images")
     (run_id,) = manager.submit([config])
-    previous = signal.signal(signal.SIGINT, lambda *_: manager.stop(run_id))
+    ctrl_c = "stopped from the command line (Ctrl-C)"
+    previous = signal.signal(signal.SIGINT, lambda *_: manager.stop(run_id, reason=ctrl_c))
     try:
         while not manager.wait([run_id], timeout=1.0):
             progress = manager.progress(run_id)

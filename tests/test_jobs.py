@@ -2,10 +2,10 @@
 
 import dataclasses
 import threading
-import time
 
 import pytest
 
+from polling import wait_until
 from resnet_edu import models
 from resnet_edu.jobs import JobManager, group_configs
 from resnet_edu.runs import RunStore
@@ -21,16 +21,8 @@ def manager(tmp_path):
     manager.shutdown()
 
 
-def wait_until(predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
-
-def test_a_group_trains_in_lockstep_to_the_end(manager):
+def test_a_group_trains_to_the_end(manager):  # lockstep itself: test_one_path.py
     configs = group_configs(TINY, depths=[8, 14], kinds=("plain", "residual"))
     run_ids = manager.submit(configs, group_name="fig1")
     assert len(run_ids) == 4 and all(manager.is_active(r) for r in run_ids)

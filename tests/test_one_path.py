@@ -17,6 +17,7 @@ import pytest
 import torch
 from torch import nn
 
+from polling import wait_until
 from resnet_edu import devices, lanes, models
 from resnet_edu.data import BatchStream, make_synthetic
 from resnet_edu.jobs import JobManager, group_configs
@@ -279,13 +280,3 @@ def test_on_the_accelerator_a_group_trains_evaluates_checkpoints_switches_and_re
     finally:
         second.shutdown()
 
-
-def wait_until(predicate, timeout: float = 300.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False

@@ -194,3 +194,25 @@ def test_missing_cifar10_is_reported_with_the_data_layer_message(tmp_path):
     messages = [e.value for e in at.error]
     assert any("CIFAR-10 is not available" in m and "synthetic" in m for m in messages), messages
     assert not any("Traceback" in m for m in messages)
+
+
+def test_advanced_settings_offer_only_the_devices_this_machine_has_and_compilation():
+    from resnet_edu import devices
+
+    at = _open()
+    device = at.selectbox(key="lab_device")
+    assert device.options[0].startswith("auto (here: ") and len(device.options) == 1 + len(devices.available_devices())
+    assert device.value == "auto" and at.checkbox(key="lab_compile").value is False
+    at.selectbox(key="lab_device").set_value("cpu").run()
+    at.checkbox(key="lab_compile").check().run()
+    _tiny(at, max_steps=2)
+    at.radio(key="lab_kind").set_value("residual").run()
+    at.multiselect(key="lab_depths_cifar").set_value([20]).run()
+    at.button(key="lab_start").click().run()
+    assert not at.exception, at.exception
+    manager = _manager()
+    (run_id,) = list(manager.store.list_runs()["run_id"])
+    manager.stop(run_id)  # before the training process spends a minute compiling
+    info = manager.store.get_run(run_id)
+    assert info["device"] == "cpu" and info["config"]["compile"] is True
+    assert manager.wait([run_id], timeout=TIMEOUT)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from polling import wait_until
 from resnet_edu.jobs import JobManager, group_configs
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig
@@ -26,14 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = TrainConfig(depth=8, batch_size=32, epochs=2, max_train_images=128, probe_every=2)  # 4 steps per epoch
 ENDLESS = TrainConfig(depth=8, batch_size=32, epochs=1000, max_train_images=128)
 
-
-def wait_until(predicate, timeout=180.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture(scope="module")
