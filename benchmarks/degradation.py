@@ -1,11 +1,13 @@
-"""Time to degradation: the Fig. 1 preset (plain-20, plain-56, ResNet-56) in lockstep via the JobManager.
+"""Time to degradation: the Fig. 1 presets in lockstep via the JobManager, per seed and their median.
 
-    python benchmarks/degradation.py [--quick] [--data FOLDER] [--recipe classroom|paper] [--precision auto|fp32|bf16]
+    python benchmarks/degradation.py [--quick] [--data FOLDER] [--preset fig1|fig1_fix] [--seeds 0,1,2]
+        [--batch-size 128] [--lr 0.1] [--recipe classroom|paper] [--precision auto|fp32|bf16] [--timeout S]
 
 Reports the seconds (from submit, data preparation included) and the iteration at which
-plain-56's training error is >= 5 points above plain-20's while ResNet-56 is >= 5 points
-below plain-56 and <= 2 points above plain-20. Runs on the synthetic set and on
-../shared/data/cifar10-subset when present. Prints JSON; asserts nothing.
+plain-56's training error is >= 5 points above plain-20's (with fig1_fix also: ResNet-56 >= 5
+points below plain-56 and <= 2 points above plain-20), for each seed, the median over the
+seeds, and the seeds on which a ResNet stayed near chance. Runs on the synthetic set and on
+the CIFAR-10 subset of shared/data when present. Prints JSON; asserts nothing.
 """
 
 import argparse
@@ -24,7 +26,13 @@ if __name__ == "__main__":
     parser.add_argument("--recipe", default="classroom", choices=["classroom", "paper"])
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--max-steps", type=int, default=None)
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the criterion per data set")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the criterion per run")
+    parser.add_argument("--preset", default="fig1_fix", choices=["fig1", "fig1_fix"])
+    parser.add_argument("--seeds", default="0", help="comma-separated, e.g. 0,1,2 (the summary gives the median)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=0.1)
     args = parser.parse_args()
     print(json.dumps(degradation(quick=args.quick, data=args.data, recipe=args.recipe, precision=args.precision,
-                                 max_steps=args.max_steps, timeout=args.timeout), indent=2))
+                                 max_steps=args.max_steps, timeout=args.timeout, preset=args.preset,
+                                 seeds=[int(seed) for seed in args.seeds.split(",")], batch_size=args.batch_size,
+                                 lr=args.lr), indent=2))

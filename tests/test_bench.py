@@ -1,0 +1,37 @@
+"""The benchmarks' own logic on tiny runs (their timings are never asserted)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from resnet_edu import bench
+
+
+def test_degradation_runs_each_seed_and_summarises_the_median(monkeypatch):
+    real_presets = bench.preset_configs
+
+    def tiny(preset, base):  # 8- and 14-layer stand-ins under the preset's names, on 256 images
+        return [dataclasses.replace(config, depth=8 if config.depth == 20 else 14, name=config.run_name,
+                                    max_train_images=256) for config in real_presets(preset, base)]
+
+    monkeypatch.setattr(bench, "preset_configs", tiny)
+    result = bench.degradation(data="synthetic", preset="fig1", seeds=(0, 1), max_steps=4, batch_size=32,
+                               timeout=120)
+    assert result["preset"] == "fig1" and "plain56_minus_resnet56" not in result["criterion"]
+    assert [row["seed"] for row in result["runs"]] == [0, 1]
+    for row in result["runs"]:
+        assert set(row["final"]) == {"plain-20", "plain-56"} and all(r["steps"] == 4 for r in row["final"].values())
+        assert row["resnet_stuck_near_chance"] == []
+    (summary,) = result["summary"]
+    assert summary["seeds"] == [0, 1] and summary["data"] == "synthetic"
+    assert summary["median_seconds_to_visible"] > 0 and result["settings"]["batch_size"] == 32
+
+
+def test_the_criterion_follows_the_preset():
+    import pandas as pd
+
+    errors = {"plain-20": pd.Series([0.50]), "plain-56": pd.Series([0.60]), "ResNet-56": pd.Series([0.58])}
+    assert bool(bench._criterion_holds(errors, "fig1", 0.05).iloc[0])
+    assert not bool(bench._criterion_holds(errors, "fig1_fix", 0.05).iloc[0])  # ResNet-56 is not yet the cure
+    errors["ResNet-56"] = pd.Series([0.51])
+    assert bool(bench._criterion_holds(errors, "fig1_fix", 0.05).iloc[0])
