@@ -49,7 +49,17 @@ How writing works (the part worth copying into your own projects):
 - Status changes and events are rare and important: they are committed immediately,
   together with everything buffered before them.
 - When a new process opens the store, runs left ``running``/``queued`` by a process that
-  is gone are marked ``interrupted`` (and can be resumed from their last checkpoint).
+  is gone are marked ``interrupted`` (and can be resumed from their last checkpoint). Runs
+  of a process that is still alive (a second app on the same folder) are left alone.
+- "database is locked" never reaches a caller: SQLite waits up to 10 s for the other
+  writer, and the store tries again (with pauses) for up to ``BUSY_RETRY_S`` more.
+- A write the disk refuses (full, quota, file size limit) is kept buffered and retried;
+  meanwhile the logging calls raise ``StoreWriteError`` so the training loop can end the
+  run ``failed`` with "the disk is full (... free)" (``resnet_edu.disk``), and a status
+  change is tried on its own so that the failure itself still lands when it fits.
+- Opening checks the file (``PRAGMA quick_check``); a damaged one is moved aside with a
+  time stamp and what SQLite can still read is copied into a fresh store
+  (``resnet_edu.store_repair``); ``damage_report`` says so in one sentence.
 """
 
 from __future__ import annotations
@@ -70,12 +80,15 @@ import socket
 import sqlite3
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
+
+from resnet_edu import disk
 
 __all__ = [
     "RUN_STATUSES",
@@ -85,6 +98,8 @@ __all__ = [
     "EVENT_KINDS",
     "RunNotFound",
     "RunStore",
+    "StoreDamaged",
+    "StoreWriteError",
     "default_root",
 ]
 
@@ -105,6 +120,8 @@ FLUSH_INTERVAL_S = 0.25  # background commit period; the brief allows at most 0.
 MAX_PENDING_ROWS = 20_000  # past this, the logging thread commits itself (back-pressure)
 MAX_NAME_CHARS = 200
 MAX_MESSAGE_CHARS = 4000
+BUSY_TIMEOUT_MS = 10_000  # SQLite's own wait for another writer
+BUSY_RETRY_S = 60.0  # then the store tries again, with pauses, for this long
 
 _RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -241,6 +258,45 @@ class RunNotFound(KeyError):
 
     def __str__(self) -> str:  # KeyError would add quotes around the message
         return str(self.args[0])
+
+
+class StoreWriteError(OSError):
+    """The disk refused the store's last commit (full, a quota, a size limit); rows stay buffered.
+
+    ``error`` is what SQLite raised; ``resnet_edu.disk.describe_write_error`` turns either
+    into the sentence a run ends with.
+    """
+
+    def __init__(self, error: BaseException, folder: pathlib.Path) -> None:
+        self.error = error
+        super().__init__(disk.describe_write_error(error, folder))
+        self.__cause__ = error
+
+
+class StoreDamaged(sqlite3.DatabaseError):
+    """``runs.sqlite`` is damaged and could not be set aside (the message says what to do)."""
+
+
+def _is_busy(error: BaseException) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+    return "database is locked" in str(error) or "database table is locked" in str(error)
+
+
+def _retry_busy(action: Callable[[], Any]) -> Any:
+    """Run ``action``; while SQLite says "database is locked", wait and try again (``BUSY_RETRY_S``)."""
+    deadline = time.monotonic() + BUSY_RETRY_S
+    pause = 0.05
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() > deadline:
+                raise
+            logger.info("RunStore: the database is busy, trying again in %.2f s", pause)
+            time.sleep(pause)
+            pause = min(1.0, pause * 2)
 
 
 def default_root() -> pathlib.Path:
@@ -398,14 +454,20 @@ def _owner_alive(owner: str | None, pid: int | None) -> bool:
 
 def _flusher(ref: weakref.ReferenceType, stop: threading.Event) -> None:
     """Background thread: commit buffered rows every FLUSH_INTERVAL_S seconds."""
+    told_disk_failure = False
     while not stop.wait(FLUSH_INTERVAL_S):
         store = ref()
         if store is None:
             return
         try:
             store.flush()
-        except Exception:  # keep going; the rows stay buffered and are retried
-            logger.exception("RunStore: background commit failed")
+            told_disk_failure = False
+        except Exception as error:  # keep going; the rows stay buffered and are retried
+            if not disk.is_write_failure(error):
+                logger.exception("RunStore: background commit failed")
+            elif not told_disk_failure:  # once, not four times a second while the disk is full
+                logger.error("RunStore: %s", disk.describe_write_error(error, store.root))
+                told_disk_failure = True
         del store
 
 
@@ -440,11 +502,11 @@ class RunStore:
         self._closed = False
         self._stop = threading.Event()
         self._flusher_thread: threading.Thread | None = None
-        try:
-            self._init_schema()
-        except sqlite3.DatabaseError as exc:
-            self._close_connections()
-            raise sqlite3.DatabaseError(f"cannot open the run store {self.db_path}: {exc}") from exc
+        self.write_error: BaseException | None = None  # the disk refused the last commit
+        self.damage_report: str | None = None  # set when a damaged file was set aside at open
+        self._open_checked()
+        self._reserve = disk.SpaceReserve(self.root)
+        self._reserve.keep()
         self.interrupted_on_open: list[str] = self._mark_interrupted()
         self.fail_orphaned_analyses("the training process ended before this job finished")
         self._atexit = self._make_atexit()
@@ -460,11 +522,31 @@ class RunStore:
         self.close()
 
     # ------------------------------------------------------------------ connections
+    def _open_checked(self) -> None:
+        """Create or open the schema, check the file, and set a damaged one aside (see store_repair)."""
+        from resnet_edu import store_repair
+
+        try:
+            self._init_schema()
+            problem = store_repair.quick_check(self._conn())
+        except sqlite3.DatabaseError as exc:
+            if not store_repair.is_damage(exc):
+                self._close_connections()
+                raise sqlite3.DatabaseError(f"cannot open the run store {self.db_path}: {exc}") from exc
+            problem = str(exc)
+        if problem is None:
+            return
+        self._close_connections()
+        self.damage_report = store_repair.set_aside_and_salvage(self.db_path, problem, self._init_schema,
+                                                                self._connect)
+        logger.warning("RunStore: %s", self.damage_report)
+
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db_path, timeout=10, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout=10000")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                               isolation_level=None)
+        _retry_busy(lambda: conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"))
+        _retry_busy(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        _retry_busy(lambda: conn.execute("PRAGMA synchronous=NORMAL"))
         return conn
 
     def _conn(self) -> sqlite3.Connection:
@@ -499,7 +581,7 @@ class RunStore:
 
     def _transaction(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))  # the wait is here, before any work
         try:
             result = work(conn)
             conn.execute("COMMIT")
@@ -582,8 +664,8 @@ class RunStore:
         run_id = self._check_id(run_id)
         if run_id in self._known:
             return run_id
-        row = self._conn().execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None:
+        row = self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,))
+        if not row:
             raise RunNotFound(run_id)
         self._known.add(run_id)
         return run_id
@@ -609,6 +691,12 @@ class RunStore:
     def _buffer(self, attr: str, rows: list[tuple]) -> None:
         if self._closed:
             raise RuntimeError(f"{self!r} is closed")
+        failure = self.write_error
+        if failure is not None:
+            # Keep what is buffered (retried in the background, committed once there is space)
+            # and tell the training loop now, so its run ends with a reason instead of
+            # growing an unwritable backlog.
+            raise StoreWriteError(failure, self.root)
         with self._lock:
             # Look the list up under the lock: a commit may have just swapped it out.
             getattr(self, attr).extend(rows)
@@ -670,8 +758,10 @@ class RunStore:
                 return work(c) if work is not None else None
 
             try:
-                return self._transaction(write)
+                result = self._transaction(write)
             except BaseException as exc:
+                if disk.is_write_failure(exc):
+                    return self._commit_after_write_failure(exc, batch, work)
                 # The transaction was rolled back. Keep the buffered rows for the next commit
                 # when the database was busy or ``work`` failed (e.g. an unknown run); drop
                 # them only if they themselves cannot be written, or every commit would fail.
@@ -681,6 +771,28 @@ class RunStore:
                     logger.error("RunStore: dropped %d buffered rows that cannot be written: %s",
                                  len(steps) + len(evals) + len(layers) + len(progress), exc)
                 raise
+            self.write_error = None
+            return result
+
+    def _commit_after_write_failure(self, exc: BaseException, batch: tuple, work: Callable | None) -> Any:
+        """The disk refused a commit: keep the rows for later, and still try ``work`` on its own.
+
+        A status change (e.g. the run ending ``failed`` because of this very error) is a few
+        hundred bytes and often fits where a batch of metrics did not. Call with the flush lock held.
+        """
+        self.write_error = exc
+        self._requeue(batch)
+        if work is None:
+            raise exc
+        for attempt in range(2):
+            if attempt == 1 and not self._reserve.release():
+                break
+            try:
+                return self._transaction(work)
+            except BaseException as again:
+                if not disk.is_write_failure(again):
+                    raise
+        raise exc
 
     def flush(self) -> None:
         """Commit everything buffered so far (no-op when nothing is)."""
@@ -692,7 +804,7 @@ class RunStore:
         # (the rows stay buffered and the background thread retries them).
         try:
             self.flush()
-        except sqlite3.OperationalError as exc:
+        except (sqlite3.OperationalError, StoreWriteError) as exc:
             logger.warning("RunStore: could not commit buffered rows before a read: %s", exc)
 
     def close(self) -> None:
@@ -701,6 +813,12 @@ class RunStore:
             return
         try:
             self.flush()
+        except Exception as error:
+            if not disk.is_write_failure(error):
+                raise
+            # Nothing more can be done for rows the disk will not take; what was committed stays.
+            logger.error("RunStore: closing without %d buffered rows: %s", self._pending,
+                         disk.describe_write_error(error, self.root))
         finally:
             self._closed = True
             self._stop.set()
@@ -785,11 +903,11 @@ class RunStore:
         """One run as a dict (keys: ``RUN_COLUMNS``); config and versions parsed."""
         self._check_id(run_id)
         self._flush_for_read()
-        row = self._conn().execute(self._RUN_SELECT + " WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None:
+        rows = self._query(self._RUN_SELECT + " WHERE run_id = ?", (run_id,))
+        if not rows:
             raise RunNotFound(run_id)
         self._known.add(run_id)
-        return self._run_row_to_dict(row)
+        return self._run_row_to_dict(rows[0])
 
     def list_runs(self, group_id: str | None = None) -> pd.DataFrame:
         """All runs (or one group's), newest first, columns ``RUN_COLUMNS``."""
@@ -797,7 +915,7 @@ class RunStore:
         sql, args = self._RUN_SELECT, ()
         if group_id is not None:
             sql, args = sql + " WHERE group_id = ?", (group_id,)
-        rows = self._conn().execute(sql + " ORDER BY created_at DESC, rowid DESC", args).fetchall()
+        rows = self._query(sql + " ORDER BY created_at DESC, rowid DESC", args)
         return _frame([self._run_row_to_dict(r) for r in rows], RUN_COLUMNS, _RUN_DTYPES)
 
     def run_menu(self) -> list[tuple[str, str, str | None, str, str]]:
@@ -988,7 +1106,11 @@ class RunStore:
     # ------------------------------------------------------------------ reads
     def _read(self, sql: str, args: Iterable[Any]) -> list[tuple]:
         self._flush_for_read()
-        return self._conn().execute(sql, tuple(args)).fetchall()
+        return self._query(sql, args)
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        conn, args = self._conn(), tuple(args)
+        return _retry_busy(lambda: conn.execute(sql, args).fetchall())
 
     def steps(self, run_id: str, since_step: int = -1) -> pd.DataFrame:
         """Training steps with ``step > since_step``, sorted by step (columns ``STEP_COLUMNS``)."""
