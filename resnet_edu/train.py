@@ -555,8 +555,17 @@ class Trainer:
             **(dataset_info or {}),
         }
         temporary = path.with_suffix(".tmp")
-        torch.save(payload, temporary)
-        os.replace(temporary, path)  # never leave a half-written checkpoint behind
+        try:
+            # Through a Python file, so a full disk surfaces as OSError(ENOSPC) rather than
+            # torch's zip-writer assertion; fsync so the rename never exposes unwritten data.
+            with open(temporary, "wb") as handle:
+                torch.save(payload, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)  # the previous checkpoint stays until this one is whole
+        except BaseException:
+            temporary.unlink(missing_ok=True)  # a failed write leaves nothing half-done behind
+            raise
         return path
 
     def restore(self, payload: dict) -> None:
