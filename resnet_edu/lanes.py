@@ -29,6 +29,7 @@ from torch import nn
 
 from resnet_edu import analysis_jobs, devices, models
 from resnet_edu import data as data_module
+from resnet_edu.disk import describe_write_error
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint
@@ -339,7 +340,7 @@ class LaneRunner(GroupManager):
                     return
                 self._train_lane(lane)
         except Exception as error:  # never let a lane take its host down
-            message = f"{type(error).__name__}: {error}"
+            message = describe_write_error(error, self.store.root)  # "the disk is full (… free)" or the error
             for run in lane.runs:
                 if run.status not in ENDED_STATUSES:
                     self._set_status(run, "failed", message[:500])
@@ -446,7 +447,7 @@ class LaneRunner(GroupManager):
         except Diverged as error:
             self._set_status(run, "diverged", str(error), step=trainer.step)
         except Exception as error:  # noqa: BLE001 - one run's failure must not stop its group
-            self._set_status(run, "failed", f"{type(error).__name__}: {error}"[:500], step=trainer.step)
+            self._set_status(run, "failed", describe_write_error(error, self.store.root)[:500], step=trainer.step)
 
     def _checkpoint(self, run: LaneRun, dataset_info: dict) -> None:
         trainer = run.trainer
