@@ -603,14 +603,15 @@ def _cache_save(name: str, key: str, root: Path, payload: dict) -> Path | None:
     for folder in _cache_dir(root):
         if _marked_read_only(folder):
             continue
+        tmp = folder / f".{name}-{key}.{os.getpid()}.tmp"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{name}-{key}.pt"
-            tmp = folder / f".{name}-{key}.{os.getpid()}.tmp"
             torch.save(payload, tmp)
             os.replace(tmp, path)               # atomic: a reader never sees half a file
             return path
-        except OSError:
+        except (OSError, RuntimeError):         # a full disk: torch's writer raises RuntimeError
+            tmp.unlink(missing_ok=True)         # the data still trains, from memory
             continue
     return None
 
