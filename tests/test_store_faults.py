@@ -1,0 +1,433 @@
+"""Faults of the disk and the store: a full disk, a damaged runs.sqlite, two apps on one folder.
+
+Each test makes the fault for real: a file size limit (``RLIMIT_FSIZE``) or a small tmpfs
+(mounted in a private mount namespace with ``unshare``), bytes overwritten in the database
+file, two processes writing to the same folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from resnet_edu import disk, store_repair
+from resnet_edu.cli import main
+from resnet_edu.jobs import JobManager
+from resnet_edu.runs import RunStore, StoreWriteError
+from resnet_edu.train import TrainConfig, load_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
+
+
+def make_tree(root: Path, per_class: int = 40, size: int = 24) -> Path:
+    """A small ImageFolder tree (4 classes): decodes in a second, unlike the synthetic set."""
+    from PIL import Image
+
+    for i, name in enumerate("abcd"):
+        for split, count in (("train", per_class), ("val", 2)):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for j in range(count):
+                shade = tuple(max(0, c - (j % 7) * 9) for c in COLOURS[i])
+                Image.new("RGB", (size, size), shade).save(folder / f"{j}.png")
+    return root
+
+
+def wait_until(predicate, timeout=120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _env(runs_dir: Path, tmp_path: Path) -> dict:
+    return {**os.environ, "RESNET_EDU_RUNS_DIR": str(runs_dir), "RESNET_EDU_CACHE_DIR": str(tmp_path / "cache"),
+            "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+
+# ----------------------------------------------------------------------------- the sentence
+
+def test_describe_write_error_names_the_disk_and_its_free_space(tmp_path):
+    full = OSError(28, "No space left on device")
+    text = disk.describe_write_error(full, tmp_path)
+    assert text.startswith("the disk is full (") and "free in" in text and str(tmp_path) in text
+    assert disk.describe_write_error(sqlite3.OperationalError("database or disk is full"), tmp_path).startswith(
+        "the disk is full")
+    wrapped = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+    wrapped.__context__ = OSError(28, "No space left on device")  # what torch.save(path) raises
+    assert disk.describe_write_error(wrapped, tmp_path).startswith("the disk is full")
+    assert disk.describe_write_error(ValueError("bad depth"), tmp_path) == "ValueError: bad depth"
+    assert not disk.is_write_failure(sqlite3.OperationalError("database is locked"))
+
+
+# ----------------------------------------------------------------------------- disk full: checkpoint
+
+def test_a_checkpoint_that_hits_the_file_size_limit_keeps_the_previous_one_and_the_run_fails_with_the_reason(
+        tmp_path):
+    runs_dir = tmp_path / "runs"
+    tree = make_tree(tmp_path / "data")
+    config = TrainConfig(dataset="imagefolder", data_root=str(tree), depth=8, batch_size=16, epochs=1000,
+                         max_train_images=64, probe_every=1000)  # 4 iterations per epoch
+    env = _env(runs_dir, tmp_path)
+    os.environ["RESNET_EDU_CACHE_DIR"] = env["RESNET_EDU_CACHE_DIR"]
+    try:
+        manager = JobManager(RunStore(runs_dir), device="cpu")
+        (run_id,) = manager.submit([config])
+        assert wait_until(lambda: manager.store.latest_checkpoint(run_id) is not None)
+        manager.stop(run_id)
+        assert manager.wait([run_id], timeout=60)
+        manager.shutdown()
+    finally:
+        del os.environ["RESNET_EDU_CACHE_DIR"]
+    store = RunStore(runs_dir)
+    before = store.get_run(run_id)
+    checkpoint = store.latest_checkpoint(run_id)
+    saved = checkpoint.read_bytes()
+    limit = len(saved) // 2  # the next checkpoint cannot be written; the database stays far below it
+    store.close()
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = subprocess.run([sys.executable, "-m", "resnet_edu", "runs", "resume", run_id, "--json"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=240, preexec_fn=limited)
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert summary["status"] == "failed"
+    assert summary["message"].startswith("a file reached the largest size this process may write")
+    assert "ulimit -f" in summary["message"]
+
+    store = RunStore(runs_dir)
+    info = store.get_run(run_id)
+    assert info["status"] == "failed" and info["message"] == summary["message"]
+    assert checkpoint.read_bytes() == saved  # the previous checkpoint, byte for byte
+    assert load_checkpoint(checkpoint)["step"] == before["last_checkpoint_step"]
+    assert not list(checkpoint.parent.glob("*.tmp"))  # nothing half-written left behind
+    steps = list(store.steps(run_id)["step"])
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) > before["last_checkpoint_step"]
+    store.close()
+
+
+# ----------------------------------------------------------------------------- disk full: metrics
+
+def _can_mount_tmpfs() -> bool:
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m none /mnt"],
+                           capture_output=True, timeout=30)
+    return probe.returncode == 0
+
+
+FULL_DISK_SCRIPT = textwrap.dedent("""
+    import json, os, subprocess, sys, time
+    from pathlib import Path
+    mount, tree, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "none", str(mount)], check=True)
+    from resnet_edu.jobs import JobManager
+    from resnet_edu.runs import RunStore
+    from resnet_edu.train import TrainConfig, load_checkpoint
+    runs = mount / "runs"
+    manager = JobManager(RunStore(runs), device="cpu")
+    # probe_every=1: per-layer statistics every iteration, so the metrics grow fast
+    config = TrainConfig(dataset="imagefolder", data_root=tree, depth=8, batch_size=16, epochs=1000,
+                         max_train_images=160, probe_every=1)  # 10 iterations per epoch
+    (run_id,) = manager.submit([config])
+    store = manager.store
+    deadline = time.monotonic() + 120
+    while store.latest_checkpoint(run_id) is None or store.get_run(run_id)["steps_done"] < 12:
+        assert time.monotonic() < deadline, "no checkpoint"
+        time.sleep(0.05)
+    checkpoint = store.latest_checkpoint(run_id)
+    # Fill the disk to the last byte: the next commit of metrics has nowhere to go.
+    with open(mount / "filler", "wb", buffering=0) as handle:
+        chunk = 1 << 20
+        while chunk:
+            try:
+                handle.write(b"x" * chunk)
+            except OSError:
+                chunk //= 2
+    free_when_full = os.statvfs(mount).f_bavail
+    committed = len(store.steps(run_id))
+    ended = manager.wait([run_id], timeout=60)
+    result = {"ended": ended, "committed_when_full": committed, "free_when_full": free_when_full}
+    info = store.get_run(run_id)
+    result.update(status=info["status"], message=info["message"])
+    manager.shutdown()
+    os.remove(mount / "filler")  # the teacher frees some space; a new app opens the store
+    again = RunStore(runs)
+    info = again.get_run(run_id)
+    steps = list(again.steps(run_id)["step"])
+    failed_at = [int(e.step) for e in again.events(run_id).itertuples() if e.kind == "failed"]
+    result.update(status_after=info["status"], message_after=info["message"], steps=steps, failed_at=failed_at,
+                  checkpoint_step=load_checkpoint(checkpoint)["step"], recorded_step=info["last_checkpoint_step"],
+                  tmp_files=[p.name for p in checkpoint.parent.iterdir() if p.suffix == ".tmp"],
+                  listed=len(again.list_runs()))
+    again.close()
+    out.write_text(json.dumps(result))
+""")
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
+def test_a_full_disk_during_training_fails_the_run_with_the_reason_and_keeps_what_was_committed(tmp_path):
+    tree = make_tree(tmp_path / "data")
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    out = tmp_path / "result.json"
+    env = _env(tmp_path / "unused", tmp_path)
+    done = subprocess.run(["unshare", "-rm", sys.executable, "-c", FULL_DISK_SCRIPT, str(mount), str(tree),
+                           str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["free_when_full"] == 0 and result["ended"]
+    assert 12 <= result["failed_at"][0] < 20  # a metrics commit failed, before the next checkpoint (20)
+    # What the Lab shows: the run failed, and why, in the store every page reads.
+    assert result["status"] == "failed", result
+    assert result["message"].startswith("the disk is full (") and "free some space" in result["message"]
+    assert result["status_after"] == "failed" and result["message_after"] == result["message"]
+    steps = result["steps"]
+    assert steps == list(range(1, len(steps) + 1))  # contiguous from 1: nothing committed was lost
+    assert len(steps) >= result["committed_when_full"]
+    assert result["checkpoint_step"] == result["recorded_step"] and not result["tmp_files"]
+    assert result["listed"] == 1
+
+
+def test_the_store_keeps_refused_rows_and_tells_the_logging_thread(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create_run("full", {"depth": 8}, status="running")
+    store.log_step(run_id, 1, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.flush()
+    real = store._transaction
+    refuse = {"on": True}
+
+    def transaction(work):
+        if refuse["on"]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(work)
+
+    monkeypatch.setattr(store, "_transaction", transaction)
+    store.log_step(run_id, 2, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    with pytest.raises(sqlite3.OperationalError):
+        store.flush()
+    with pytest.raises(StoreWriteError, match="the disk is full"):  # the training loop hears of it
+        store.log_step(run_id, 3, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
+                       images_per_second=1)
+    refuse["on"] = False  # space again: the kept row is committed, logging works again
+    store.flush()
+    assert store.write_error is None
+    store.log_step(run_id, 3, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    assert list(store.steps(run_id)["step"]) == [1, 2, 3]
+    store.close()
+
+
+def test_csv_export_to_a_full_disk_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    store = RunStore()
+    run_id = store.create_run("r", {"depth": 8}, status="finished")
+    store.log_step(run_id, 1, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.close()
+    code = main(["runs", "export", run_id, "--output", "/dev/full"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: the disk is full (") and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- a damaged store
+
+def _store_with_runs(root: Path, runs: int = 6, steps: int = 3000) -> list[str]:
+    store = RunStore(root)
+    ids = []
+    for k in range(runs):
+        run_id = store.create_run(f"run {k}", {"depth": 20}, status="finished")
+        for i in range(1, steps + 1):
+            store.log_step(run_id, i, epoch=i / 100, wall_seconds=i / 10, train_loss=1 / i, train_error=0.5,
+                           lr=0.1, images_per_second=100)
+        store.log_event(run_id, steps, "finished")
+        ids.append(run_id)
+    store.close()
+    return ids
+
+
+def _damage(db: Path, where: float = 0.5, pages: int = 3) -> None:
+    size = db.stat().st_size
+    with open(db, "r+b") as handle:
+        handle.seek(int(size * where) // 4096 * 4096)
+        handle.write(os.urandom(4096 * pages))
+
+
+def test_a_damaged_store_is_kept_aside_and_what_can_be_read_is_saved(tmp_path):
+    root = tmp_path / "runs"
+    ids = _store_with_runs(root)
+    original = (root / "runs.sqlite").read_bytes()
+    _damage(root / "runs.sqlite")
+    damaged = (root / "runs.sqlite").read_bytes()
+    assert damaged != original
+    store = RunStore(root)
+    report = store.damage_report
+    assert report is not None and report.startswith("runs.sqlite was damaged (")
+    kept = sorted(root.glob("runs.damaged-*.sqlite"))
+    assert len(kept) == 1 and str(kept[0]) in report
+    assert kept[0].read_bytes() == damaged  # kept as it was: never overwritten, never deleted
+    listed = store.list_runs()
+    assert set(listed["run_id"]) == set(ids) and f"{len(ids)} of {len(ids)} runs" in report
+    lengths = [len(store.steps(r)) for r in ids]
+    assert sum(lengths) >= 4 * 3000  # a few pages lost cost at most part of two runs
+    assert sum(lengths) < 6 * 3000
+    new = store.create_run("after", {"depth": 8})  # the fresh store works
+    assert store.has_run(new)
+    store.close()
+    again = RunStore(root)
+    assert again.damage_report is None  # checked once: the new file is sound
+    again.close()
+
+
+def test_a_file_that_is_not_a_database_is_kept_and_a_new_store_starts(tmp_path):
+    root = tmp_path / "runs"
+    root.mkdir()
+    (root / "runs.sqlite").write_bytes(b"half a file copied by a sync tool" * 100)
+    store = RunStore(root)
+    assert "nothing could be read from it" in store.damage_report
+    assert len(list(root.glob("runs.damaged-*.sqlite"))) == 1
+    assert store.list_runs().empty
+    store.close()
+
+
+def test_the_cli_says_so_and_goes_on_or_exits_2_when_it_cannot(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
+    ids = _store_with_runs(root, runs=3, steps=500)
+    _damage(root / "runs.sqlite", where=0.6, pages=2)
+    assert main(["runs", "list", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("runs.sqlite was damaged (") and "kept as" in captured.err
+    assert {row["run_id"] for row in json.loads(captured.out)} <= set(ids)
+    # A damaged file that cannot be moved (the folder refuses, as a read-only one would): exit 2.
+    (root / "runs.sqlite").write_bytes(b"not a database" * 100)
+    for side in root.glob("runs.sqlite-*"):
+        side.unlink()
+
+    def refuse(*_args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(store_repair.os, "replace", refuse)
+    assert main(["runs", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged" in err and "could not be moved aside (Permission denied)" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (root / "runs.sqlite").read_bytes() == b"not a database" * 100  # untouched
+
+
+def test_a_damaged_store_is_shown_in_the_app(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    root = tmp_path / "runs"
+    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
+    _store_with_runs(root, runs=2, steps=300)
+    _damage(root / "runs.sqlite", where=0.5, pages=2)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    shown = " ".join(w.value for w in at.warning)
+    assert "runs.sqlite was damaged" in shown and "runs.damaged-" in shown
+
+
+# ----------------------------------------------------------------------------- two apps, one folder
+
+OTHER_APP = textwrap.dedent("""
+    import sys, time
+    from resnet_edu.runs import RunStore
+    store = RunStore(sys.argv[1])
+    run_id = store.create_run("the other app's run", {"depth": 20}, status="running")
+    print(run_id, flush=True)
+    step = 0
+    deadline = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < deadline:   # log like a training loop, with layer stats
+        step += 1
+        store.log_step(run_id, step, epoch=step / 100, wall_seconds=step / 50, train_loss=1.0, train_error=0.5,
+                       lr=0.1, images_per_second=300)
+        store.log_layer_stats(run_id, step, "grad_norm", {f"layer{i}": 0.1 for i in range(20)})
+        if step % 50 == 0:
+            store.log_event(run_id, step, "checkpoint")
+        time.sleep(0.002)
+    store.set_status(run_id, "finished")
+    store.close()
+    print(step, flush=True)
+""")
+
+
+def test_two_apps_on_one_folder_share_it_without_interrupting_or_locking_each_other(tmp_path):
+    root = tmp_path / "runs"
+    RunStore(root).close()
+    other = subprocess.Popen([sys.executable, "-c", OTHER_APP, str(root), "8"], cwd=REPO,
+                             env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        theirs = other.stdout.readline().strip()
+        assert theirs.startswith("r"), other.stderr.read()
+        mine = RunStore(root)  # a second app opens the same folder while the first trains
+        assert theirs not in mine.interrupted_on_open
+        assert mine.get_run(theirs)["status"] == "running"
+        own = mine.create_run("my run", {"depth": 8}, status="running")
+        errors, step = [], 0
+        while other.poll() is None:
+            step += 1
+            try:
+                mine.log_step(own, step, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
+                              images_per_second=1)
+                if step % 20 == 0:
+                    mine.log_event(own, step, "checkpoint")
+                    mine.list_runs()
+                    mine.steps(theirs, since_step=max(0, step - 10))
+                    RunStore(root).close()  # a third process (the CLI) opening and closing the store
+            except sqlite3.Error as error:  # "database is locked" must never get here
+                errors.append(str(error))
+            time.sleep(0.003)
+        out, err = other.communicate(timeout=30)
+        assert other.returncode == 0, err[-2000:]
+        assert errors == []
+        their_steps = int(out.split()[-1])
+        assert mine.get_run(theirs)["status"] == "finished"  # never marked interrupted by us
+        assert list(mine.steps(theirs)["step"]) == list(range(1, their_steps + 1))
+        mine.flush()
+        assert list(mine.steps(own)["step"]) == list(range(1, step + 1))
+        assert [e for e in mine.events(theirs)["kind"] if e == "interrupted"] == []
+        mine.close()
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()
+
+
+def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_path, monkeypatch):
+    import resnet_edu.runs as runs_module
+
+    root = tmp_path / "runs"
+    store = RunStore(root)
+    run_id = store.create_run("r", {"depth": 8}, status="running")
+    monkeypatch.setattr(runs_module, "BUSY_TIMEOUT_MS", 200)  # SQLite's own wait: shorter than the hold
+    locker = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, sys, time
+        conn = sqlite3.connect({str(root / 'runs.sqlite')!r}, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        print("locked", flush=True)
+        time.sleep(1.5)
+        conn.execute("COMMIT")
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert locker.stdout.readline().strip() == "locked"
+        fresh = RunStore(root)  # connections made now get the short SQLite wait
+        fresh.set_status(run_id, "finished", "done")  # waits for the other writer, then lands
+        assert fresh.get_run(run_id)["status"] == "finished"
+        fresh.close()
+    finally:
+        locker.wait(timeout=30)
+    store.close()
