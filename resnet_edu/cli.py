@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 
@@ -181,9 +182,15 @@ def run_summary(store, run_id: str, wall_seconds: float | None = None) -> dict:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from resnet_edu.runs import RunNotFound, RunStore
+    from resnet_edu.disk import describe_write_error, is_write_failure
+    from resnet_edu.runs import RunNotFound, RunStore, StoreDamaged
 
-    store = RunStore()
+    try:
+        store = RunStore()
+    except StoreDamaged as error:
+        raise UserError(str(error)) from None
+    if store.damage_report:  # set aside and salvaged: say so, then go on
+        print(store.damage_report, file=sys.stderr)
     try:
         if args.runs_command == "list":
             frame = store.list_runs()
@@ -199,8 +206,14 @@ def _runs(args: argparse.Namespace) -> int:
         if args.runs_command == "export":
             text = store.export_csv(args.run_id)
             if args.output:
-                with open(args.output, "w", encoding="utf-8") as handle:
-                    handle.write(text)
+                try:
+                    with open(args.output, "w", encoding="utf-8") as handle:
+                        handle.write(text)
+                except OSError as error:
+                    if not is_write_failure(error):
+                        raise UserError(f"cannot write {args.output}: {error.strerror or error}") from None
+                    raise UserError(describe_write_error(error, Path(args.output).parent,
+                                                         advice="free some space and export again")) from None
             else:
                 sys.stdout.write(text)
             return 0
