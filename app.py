@@ -11,6 +11,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
+from resnet_edu.runs import StoreDamaged
 from ui import LANGUAGES, get_manager, language, t, teacher_sidebar
 
 st.set_page_config(page_title="ResNet Lab", page_icon="🧱", layout="wide")
@@ -31,7 +32,16 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 
-manager = get_manager()
+try:
+    manager = get_manager()
+except StoreDamaged as error:  # runs.sqlite is damaged and could not even be moved aside
+    st.error(str(error), icon="🛑")
+    st.stop()
+if manager.store.damage_report:  # set aside at start-up: say where the old file is kept
+    with st.sidebar:
+        st.warning(t(manager.store.damage_report,
+                     f"실행 기록 파일이 손상되어 따로 보관하고 읽을 수 있는 것을 새 파일로 옮겼습니다: "
+                     f"{manager.store.damage_report}"), icon="⚠️")
 
 
 polling = bool(manager.active_runs())
