@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -65,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     resume = run_commands.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run_id")
     resume.add_argument("--json", action="store_true")
+
+    prune = run_commands.add_parser("prune", help="archive (or delete) old ended runs")
+    prune.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="runs created before this")
+    prune.add_argument("--keep-last", type=int, default=None, metavar="N", help="always keep the newest N runs")
+    prune.add_argument("--delete", action="store_true", help="delete instead of moving to runs/archive/")
+    prune.add_argument("--dry-run", action="store_true", help="only list the runs that would go")
+    prune.add_argument("--compact", action="store_true", help="then shrink runs.sqlite (VACUUM; nothing may train)")
 
     bench = commands.add_parser("bench", help="throughput and time-to-degradation benchmarks (JSON)")
     bench.add_argument("--which", default="all", choices=["all", "throughput", "degradation"])
@@ -217,11 +225,44 @@ def _runs(args: argparse.Namespace) -> int:
             else:
                 sys.stdout.write(text)
             return 0
+        if args.runs_command == "prune":
+            return _prune(store, args)
         return _resume(store, args)
     except RunNotFound as error:
         raise UserError(str(error)) from None
     finally:
         store.close()
+
+
+def _prune(store, args: argparse.Namespace) -> int:
+    from resnet_edu.disk import human_bytes
+
+    if args.older_than is None and args.keep_last is None:
+        raise UserError("say which runs: --older-than DAYS, --keep-last N, or both")
+    if (args.older_than is not None and not (0 <= args.older_than < 1e6)) or (args.keep_last is not None
+                                                                               and args.keep_last < 0):
+        raise UserError("--older-than must be 0 or more days, --keep-last 0 or more runs")
+    run_ids = store.prune_candidates(older_than_days=args.older_than, keep_last=args.keep_last)
+    verb = "delete" if args.delete else "archive"
+    if args.dry_run or not run_ids:
+        print(f"would {verb} {len(run_ids)} runs" + (": " + " ".join(run_ids) if run_ids else ""))
+        return 0
+    try:
+        if args.delete:
+            store.delete_runs(run_ids)
+            print(f"deleted {len(run_ids)} runs")
+        else:
+            print(f"archived {len(run_ids)} runs to {store.archive_runs(run_ids)}")
+        if args.compact:
+            before, after = store.compact()
+            print(f"{store.db_path.name}: {human_bytes(before)} -> {human_bytes(after)}")
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    except (OSError, sqlite3.Error) as error:  # a full disk while copying or compacting: nothing was deleted
+        from resnet_edu.disk import describe_write_error
+
+        raise UserError(describe_write_error(error, store.root, advice="free some space and try again")) from None
+    return 0
 
 
 def _resume(store, args: argparse.Namespace) -> int:
