@@ -8,11 +8,13 @@ page reads. The queue refreshes itself in a fragment while something trains.
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 
 import pandas as pd
 import streamlit as st
 
 from resnet_edu import analysis, devices, models, security
+from resnet_edu.disk import describe_write_error
 from resnet_edu.jobs import cached_dataset, group_configs
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
@@ -430,6 +432,7 @@ def past_runs_ui() -> None:
                 _remember([row.run_id])
                 st.rerun()
     delete_ui(past)
+    archive_ui()
 
 
 def _delete(run_ids: tuple[str, ...]) -> None:
@@ -471,6 +474,48 @@ def delete_ui(past: pd.DataFrame) -> None:
         st.button(t("Delete", "삭제"), key="lab_delete", on_click=_delete, args=(tuple(chosen),),
                   disabled=not (teacher and chosen and sure))
         note = st.session_state.pop("lab_delete_note", None)
+        if note:
+            (st.success if note[0] == "success" else st.error)(note[1])
+
+
+def _archive(older_than_days: float, keep_last: int) -> None:
+    """on_click of Archive: teacher only (checked again here); only ended runs move."""
+    if not teacher_unlocked():
+        st.session_state["lab_archive_note"] = ("error", _teacher_only())
+        return
+    store = get_manager().store
+    run_ids = store.prune_candidates(older_than_days=older_than_days, keep_last=keep_last)
+    try:
+        folder = store.archive_runs(run_ids) if run_ids else None
+    except (ValueError, OSError, sqlite3.Error) as error:  # nothing is deleted unless it was copied first
+        st.session_state["lab_archive_note"] = ("error", describe_write_error(error, store.root, "try again"))
+        return
+    st.session_state["lab_archive_sure"] = False
+    st.session_state["lab_archive_note"] = ("success", t(f"Moved {len(run_ids)} run(s) to {folder}.",
+                                                         f"실행 {len(run_ids)}개를 {folder}(으)로 옮겼습니다."))
+
+
+def archive_ui() -> None:
+    """Move old ended runs out of the store (teacher only): a term of runs stays fast to browse."""
+    teacher = teacher_unlocked()
+    with st.expander(t("Archive old runs (teacher)", "오래된 실행 보관 (교사)")):
+        if not teacher:
+            st.caption(_teacher_only())
+        left, right = st.columns(2)
+        days = left.number_input(t("Older than (days)", "며칠보다 오래된"), min_value=0, max_value=3650, value=90,
+                                 step=7, key="lab_archive_days", disabled=not teacher)
+        keep = right.number_input(t("Always keep the newest", "항상 남길 최신 실행 수"), min_value=0, max_value=10_000,
+                                  value=20, step=5, key="lab_archive_keep", disabled=not teacher)
+        count = len(get_manager().store.prune_candidates(older_than_days=days, keep_last=keep))
+        st.caption(t(f"{count} ended run(s) would move to `runs/archive/<date>/`, a runs folder of their own "
+                     "(open it with `RESNET_EDU_RUNS_DIR`). Running runs never move.",
+                     f"끝난 실행 {count}개가 `runs/archive/<날짜>/`(따로 열 수 있는 실행 폴더, "
+                     "`RESNET_EDU_RUNS_DIR`로 열기)로 옮겨집니다. 학습 중인 실행은 옮기지 않습니다."))
+        sure = st.checkbox(t("Yes, move them out of the Lab", "네, 실험실에서 옮깁니다"), key="lab_archive_sure",
+                           disabled=not teacher)
+        st.button(t("Archive", "보관"), key="lab_archive", on_click=_archive, args=(float(days), int(keep)),
+                  disabled=not (teacher and count and sure))
+        note = st.session_state.pop("lab_archive_note", None)
         if note:
             (st.success if note[0] == "success" else st.error)(note[1])
 
