@@ -527,8 +527,9 @@ class RunStore:
         from resnet_edu import store_repair
 
         try:
+            full = store_repair.needs_full_check(self.db_path)
             self._init_schema()
-            problem = store_repair.quick_check(self._conn())
+            problem = store_repair.quick_check(self._conn(), full=full)
         except sqlite3.DatabaseError as exc:
             if not store_repair.is_damage(exc):
                 self._close_connections()
@@ -828,6 +829,10 @@ class RunStore:
             with self._flush_lock:
                 self._close_connections()
             atexit.unregister(self._atexit)
+            if self.write_error is None:
+                from resnet_edu import store_repair
+
+                store_repair.remember_clean_close(self.db_path)
 
     # ------------------------------------------------------------------ runs
     def create_run(
@@ -1323,12 +1328,48 @@ class RunStore:
             args = [*ids, since, m]
             if m > 1:
                 args += [m - 1, m - 1]
-        rows = self._read(sql, args)
+        if max_points is not None and m > 1:
+            rows, rest = self._sampled_contiguous(ids, since, m, cols)
+            if rest:  # runs with gaps (a resumed attempt, a deleted range): the general query
+                marks = ", ".join("?" * len(rest))
+                sql = sql.replace(f"run_id IN ({', '.join('?' * len(ids))})", f"run_id IN ({marks})")
+                rows += self._read(sql, [*rest, since, m, m - 1, m - 1])
+        else:
+            rows = self._read(sql, args)
         df = _frame(rows, columns, _STEP_DTYPES)
         order = {r: i for i, r in enumerate(ids)}
         df = df.sort_values(["run_id", "step"], key=lambda s: s.map(order) if s.name == "run_id" else s,
                             kind="stable")
         return df.reset_index(drop=True)
+
+    def _sampled_contiguous(self, ids: list[str], since: int, m: int, cols: str) -> tuple[list[tuple], list[str]]:
+        """The rows ``steps_for_runs(max_points=m)`` keeps, for runs whose steps have no gaps.
+
+        Row i of such a run is simply step ``first + i``, so the m kept rows are fetched by
+        primary key (m lookups) instead of numbering every row of a 64,000-iteration run.
+        Returns (rows, ids of the runs that have gaps: left to the general query).
+        """
+        self._flush_for_read()
+        rows: list[tuple] = []
+        rest: list[str] = []
+        for run_id in ids:
+            first, last, n = self._query("SELECT MIN(step), MAX(step), COUNT(*) FROM steps WHERE run_id = ? AND step > ?",
+                                         (run_id, since))[0]
+            if n == 0:
+                continue
+            if last - first + 1 != n:
+                rest.append(run_id)
+                continue
+            b = n - 1
+            wanted = sorted({first + (k * b) // (m - 1) for k in range(m)}) if b >= m else None
+            if wanted is None:
+                rows += self._query(f"SELECT run_id, {cols} FROM steps WHERE run_id = ? AND step > ?", (run_id, since))
+                continue
+            for start in range(0, len(wanted), 900):  # SQLite's limit on bound values, with room
+                chunk = wanted[start:start + 900]
+                rows += self._query(f"SELECT run_id, {cols} FROM steps WHERE run_id = ? AND step IN"
+                                    f" ({', '.join('?' * len(chunk))})", (run_id, *chunk))
+        return rows, rest
 
     def export_frame(self, run_id: str) -> pd.DataFrame:
         """One row per logged step, with test loss/error where an evaluation was made.

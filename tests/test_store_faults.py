@@ -431,3 +431,26 @@ def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_
     finally:
         locker.wait(timeout=30)
     store.close()
+
+
+def test_a_big_store_is_read_in_full_only_when_it_changed_since_a_clean_close(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_repair, "FULL_CHECK_MAX_BYTES", 0)  # every file counts as big
+    checks = []
+    real = store_repair.quick_check
+    monkeypatch.setattr(store_repair, "quick_check", lambda conn, full=True: checks.append(full) or real(conn, full))
+    root = tmp_path / "runs"
+    _store_with_runs(root, runs=2, steps=300)  # opened fresh (full check), closed cleanly
+    RunStore(root).close()
+    assert checks == [True, False]  # unchanged since the clean close: the small tables only
+    conn = sqlite3.connect(root / "runs.sqlite")  # another program writes into it
+    conn.execute("UPDATE runs SET name = 'renamed elsewhere'")
+    conn.commit()
+    conn.close()
+    RunStore(root).close()
+    assert checks[-1] is True
+    RunStore(root).close()
+    assert checks[-1] is False
+    _damage(root / "runs.sqlite", where=0.5, pages=2)  # damage changes the file: found at the next open
+    store = RunStore(root)
+    assert checks[-1] is True and store.damage_report is not None
+    store.close()

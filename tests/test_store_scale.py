@@ -182,3 +182,24 @@ def test_a_store_of_100k_step_rows_draws_and_its_reads_are_downsampled(tmp_path,
     assert 0 < max(lengths) <= 600  # a chart gets at most 600 points a run, however long the run
     at.switch_page("app_pages/lab.py").run()
     assert not at.exception, at.exception
+
+
+@pytest.mark.parametrize("n,m", [(1, 5), (7, 7), (8, 7), (100, 7), (1000, 600), (64_001, 600), (600, 2)])
+def test_downsampled_reads_keep_the_same_rows_with_or_without_gaps(tmp_path, n, m):
+    """Contiguous runs are read by primary key; a run with a gap by numbering its rows: same rule."""
+    store = RunStore(tmp_path / "runs")
+    whole = store.create_run("whole", {"depth": 20})
+    gappy = store.create_run("gappy", {"depth": 20})
+    for i in range(1, n + 1):
+        store.log_step(whole, i, epoch=0, wall_seconds=i, train_loss=1, train_error=0.5, lr=0.1,
+                       images_per_second=1)
+        store.log_step(gappy, i if i < n // 2 else i + 1000, epoch=0, wall_seconds=i, train_loss=1,
+                       train_error=0.5, lr=0.1, images_per_second=1)
+    store.flush()
+    sampled = store.steps_for_runs([whole, gappy], max_points=m)
+    b = n - 1
+    keep = list(range(n)) if b < m else sorted({(k * b) // (m - 1) for k in range(m)})
+    assert sampled[sampled["run_id"] == whole]["step"].tolist() == [i + 1 for i in keep]
+    gappy_steps = store.steps(gappy)["step"].tolist()
+    assert sampled[sampled["run_id"] == gappy]["step"].tolist() == [gappy_steps[i] for i in keep]
+    store.close()
