@@ -203,3 +203,34 @@ def test_downsampled_reads_keep_the_same_rows_with_or_without_gaps(tmp_path, n, 
     gappy_steps = store.steps(gappy)["step"].tolist()
     assert sampled[sampled["run_id"] == gappy]["step"].tolist() == [gappy_steps[i] for i in keep]
     store.close()
+
+
+def test_a_long_curve_summed_in_sql_equals_the_curve_summed_in_python(tmp_path):
+    """CurveBuffer.update_from_store (blocks from RunStore.step_blocks) == update(store.steps(...))."""
+    import math
+
+    from resnet_edu.analysis import CurveBuffer
+
+    store = RunStore(tmp_path / "runs")
+    run_id = store.create_run("long", {"depth": 20}, status="running")
+
+    def log(first: int, last: int) -> None:
+        for i in range(first, last + 1):
+            loss = math.inf if i % 997 == 0 else (math.nan if i % 991 == 0 else 2.0 / (1 + i % 13))
+            error = math.nan if i % 883 == 0 else (i % 7) / 7
+            store.log_step(run_id, i, epoch=i / 390, wall_seconds=i * 0.3, train_loss=loss, train_error=error,
+                           lr=0.1 if i < 3000 else 0.01, images_per_second=None if i % 500 == 0 else 400.0 + i % 5)
+        store.flush()
+
+    from_sql, from_rows = CurveBuffer(600), CurveBuffer(600)
+    for first, last in ((1, 5000), (5001, 5040), (5041, 9000), (9001, 9001)):  # a long start, then live growth
+        log(first, last)
+        from_sql.update_from_store(store, run_id)
+        from_rows.update(store.steps(run_id, since_step=from_rows.last_step))
+        assert from_sql.stride == from_rows.stride and from_sql.last_step == from_rows.last_step == last
+        a, b = from_sql.frame(), from_rows.frame()
+        assert len(a) <= 600
+        assert a["step"].tolist() == b["step"].tolist() and a["n"].tolist() == b["n"].tolist()
+        for column in ("train_error", "train_loss", "images_per_second", "epoch", "wall_seconds", "lr"):
+            assert a[column].to_numpy() == pytest.approx(b[column].to_numpy(), rel=1e-12, nan_ok=True), column
+    store.close()
