@@ -95,7 +95,7 @@ class SharedCurves:
                 if buffer is None or marker != resumes:
                     buffer = analysis.CurveBuffer(self.max_points)
                     self._buffers[run_id] = (resumes, buffer)
-                buffer.update(store.steps(run_id, since_step=buffer.last_step))
+                buffer.update_from_store(store, run_id)  # long runs come summed per block, from SQL
                 steps.append(buffer.frame().assign(run_id=run_id))
                 evals.append(store.evals(run_id).assign(run_id=run_id))
                 events.append(run_events.assign(run_id=run_id))
