@@ -174,6 +174,7 @@ def measure(root: Path) -> dict:
     out["bytes_per_layer_row"] = round(by_table.get("layer_stats", 0) / max(1, layers), 1)
     out["bytes_by_table_mb"] = {k: round(v / 1e6, 1) for k, v in sorted(by_table.items(), key=lambda kv: -kv[1])[:6]}
 
+    os.utime(db)  # as a crash or another program leaves it: the first open below reads the file in full
     out["open"] = _fresh_process(
         "import json, time\n"
         "from resnet_edu import store_repair\n"
