@@ -340,6 +340,23 @@ def test_a_damaged_store_is_shown_in_the_app(tmp_path, monkeypatch):
     assert "runs.sqlite was damaged" in shown and "runs.damaged-" in shown
 
 
+def test_a_damaged_store_that_cannot_be_moved_stops_the_app_with_the_sentence(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    root = tmp_path / "runs"
+    root.mkdir()
+    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
+    (root / "runs.sqlite").write_bytes(b"not a database" * 100)
+
+    def refuse(*_args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(store_repair.os, "replace", refuse)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    assert any("could not be moved aside (Permission denied)" in e.value for e in at.error)
+
+
 # ----------------------------------------------------------------------------- two apps, one folder
 
 OTHER_APP = textwrap.dedent("""
