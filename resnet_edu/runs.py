@@ -656,7 +656,17 @@ class RunStore:
                 try:
                     store.flush()
                 except Exception:
-                    pass
+                    return
+                if store.write_error is None:  # an orderly exit: the next open need not read it all
+                    from resnet_edu import store_repair
+
+                    try:  # move the WAL into the file now, so closing at exit changes nothing
+                        conn = store._conn()
+                        conn.execute("PRAGMA busy_timeout=200")  # never hold the exit up for long
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    except sqlite3.Error:
+                        return
+                    store_repair.remember_clean_close(store.db_path)
 
         return flush_at_exit
 

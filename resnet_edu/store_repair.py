@@ -80,6 +80,8 @@ def _file_state(db_path: pathlib.Path) -> list:
             st = path.stat()
         except OSError:
             continue
+        if path is not db_path and st.st_size == 0:
+            continue  # an empty WAL is the same as none (SQLite deletes it at the last close)
         state.append([path.name, st.st_ino, st.st_size, st.st_mtime_ns])
     return state
 

@@ -467,6 +467,18 @@ def test_a_big_store_is_read_in_full_only_when_it_changed_since_a_clean_close(tm
     assert checks[-1] is True
     RunStore(root).close()
     assert checks[-1] is False
+    # A process that writes and exits without closing (as the app does): an orderly exit counts.
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    writes = ("from resnet_edu.runs import RunStore; s = RunStore(r'%s'); s.create_run('x', {}); s.flush()"
+              % root)
+    subprocess.run([sys.executable, "-c", writes], check=True, env=env, timeout=120)
+    RunStore(root).close()
+    assert checks[-1] is False
+    # Killed (SIGKILL: no exit handlers) after writing: read in full.
+    subprocess.run([sys.executable, "-c", writes + "; import os, signal; os.kill(os.getpid(), signal.SIGKILL)"],
+                   env=env, timeout=120)
+    RunStore(root).close()
+    assert checks[-1] is True
     _damage(root / "runs.sqlite", where=0.5, pages=2)  # damage changes the file: found at the next open
     store = RunStore(root)
     assert checks[-1] is True and store.damage_report is not None
