@@ -1404,8 +1404,8 @@ class RunStore:
         rows: list[tuple] = []
         rest: list[str] = []
         for run_id in ids:
-            first, last, n = self._query("SELECT MIN(step), MAX(step), COUNT(*) FROM steps WHERE run_id = ? AND step > ?",
-                                         (run_id, since))[0]
+            first, last, n = self._query(
+                "SELECT MIN(step), MAX(step), COUNT(*) FROM steps WHERE run_id = ? AND step > ?", (run_id, since))[0]
             if n == 0:
                 continue
             if last - first + 1 != n:
