@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 # Tables in the order they are copied (runs first: the others are read per run when needed).
-_TABLES = ("runs", "steps", "evals", "layer_stats", "events")
+_TABLES = ("runs", "steps", "evals", "layer_stats", "events", "analysis_jobs")
 _PER_RUN = ("steps", "evals", "layer_stats", "events")
 _BY_STEP = ("steps", "evals")
 FULL_CHECK_MAX_BYTES = 256 * 1024 * 1024  # a full quick_check of this much takes about half a second
