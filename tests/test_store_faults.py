@@ -143,15 +143,16 @@ FULL_DISK_SCRIPT = textwrap.dedent("""
     manager = JobManager(RunStore(runs), device="cpu")
     # probe_every=1: per-layer statistics every iteration, so the metrics grow fast
     config = TrainConfig(dataset="imagefolder", data_root=tree, depth=8, batch_size=16, epochs=1000,
-                         max_train_images=160, probe_every=1)  # 10 iterations per epoch
+                         max_train_images=320, probe_every=1)  # 20 iterations per epoch
     (run_id,) = manager.submit([config])
     store = manager.store
     deadline = time.monotonic() + 120
-    while store.latest_checkpoint(run_id) is None or store.get_run(run_id)["steps_done"] < 12:
+    while store.latest_checkpoint(run_id) is None or store.get_run(run_id)["steps_done"] < 22:
         assert time.monotonic() < deadline, "no checkpoint"
         time.sleep(0.05)
     checkpoint = store.latest_checkpoint(run_id)
-    # Fill the disk to the last byte: the next commit of metrics has nowhere to go.
+    # After the checkpoint of iteration 20, fill the disk to the last byte: the next commit of
+    # metrics has nowhere to go (the next checkpoint would come at iteration 40).
     with open(mount / "filler", "wb", buffering=0) as handle:
         chunk = 1 << 20
         while chunk:
@@ -191,8 +192,9 @@ def test_a_full_disk_during_training_fails_the_run_with_the_reason_and_keeps_wha
                            str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
+    print(json.dumps({k: v for k, v in result.items() if k != "steps"}), "steps:", len(result["steps"]))
     assert result["free_when_full"] == 0 and result["ended"]
-    assert 12 <= result["failed_at"][0] < 20  # a metrics commit failed, before the next checkpoint (20)
+    assert 22 <= result["failed_at"][0] < 40, result  # a metrics commit failed, before the next checkpoint (40)
     # What the Lab shows: the run failed, and why, in the store every page reads.
     assert result["status"] == "failed", result
     assert result["message"].startswith("the disk is full (") and "free some space" in result["message"]
