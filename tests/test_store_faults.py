@@ -121,6 +121,28 @@ def test_a_checkpoint_that_hits_the_file_size_limit_keeps_the_previous_one_and_t
     store.close()
 
 
+DATA_CACHE_SCRIPT = textwrap.dedent("""
+    import json, resource, sys
+    from pathlib import Path
+    from resnet_edu.data import load_dataset
+    tree, cache = sys.argv[1], Path(sys.argv[2])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))  # the decoded images need ~300 kB
+    dataset = load_dataset("imagefolder", root=tree, image_size=24)
+    print(json.dumps({"train": dataset.num_train, "files": sorted(p.name for p in cache.rglob("*") if p.is_file())}))
+""")
+
+
+def test_a_data_cache_the_disk_refuses_is_skipped_and_training_data_stays_in_memory(tmp_path):
+    tree = make_tree(tmp_path / "data")
+    cache = tmp_path / "cache"
+    env = _env(tmp_path / "runs", tmp_path)
+    done = subprocess.run([sys.executable, "-c", DATA_CACHE_SCRIPT, str(tree), str(cache)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["train"] == 160 and result["files"] == []  # no cache and no half-written .tmp
+
+
 # ----------------------------------------------------------------------------- disk full: metrics
 
 def _can_mount_tmpfs() -> bool:
