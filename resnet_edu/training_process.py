@@ -286,6 +286,8 @@ class TrainingProcessManager(GroupManager):
             run_ids = [run_id for run_id, run in self._runs.items() if run.process is process]
             job_ids = [job_id for job_id, child in self._jobs.items() if child is process]
         reason = f"the training process ended unexpectedly (exit code {exit_code})"
+        if exit_code == -9:  # SIGKILL: by a person, or by the kernel when memory ran out
+            reason += ": it was killed, often because the computer ran out of memory; start the runs again"
         for run_id, status in self.store.statuses(run_ids).items():
             if status not in ENDED_STATUSES:
                 with contextlib.suppress(Exception):
