@@ -57,8 +57,9 @@ def test_training_curves_has_one_train_and_test_trace_per_run_in_the_right_panel
     assert set(train) == set(test) == {"ra", "rb", "rc"}
     assert train["ra"].xaxis == "x" and train["rb"].xaxis == "x"  # plain: left
     assert train["rc"].xaxis == "x2"  # residual: right
-    assert train["ra"].line.width > test["ra"].line.width  # bold training error
-    assert test["ra"].line.dash == "dash" and train["ra"].line.dash in (None, "solid")
+    # The paper's line styles (Fig. 6 caption): dashed = training error, bold = test error.
+    assert test["ra"].line.width > train["ra"].line.width
+    assert train["ra"].line.dash == "dash" and test["ra"].line.dash in (None, "solid")
     assert train["rb"].line.color == plots.depth_colour(56) == train["rc"].line.color  # colour by depth
     assert np.nanmax(np.asarray(train["rb"].y, dtype=float)) <= 100  # percent
     assert len(test["ra"].x) == 4
