@@ -152,6 +152,17 @@ st.markdown(t(
     "논문의 **그림 1**에서 56층 plain 네트워크는 20층보다 *훈련 오류가 더 높습니다*. 더 깊은데 더 나쁘고, 훈련 "
     "오류이므로 과적합이 아닙니다. **그림 6**은 항등 숏컷(identity shortcut)이 이를 뒤집는다는 것을 보여 "
     "줍니다. 여기에 여러분의 실행이 같은 방식으로, 실시간으로 그려집니다."))
+st.caption(t(
+    "What a few minutes can show: early in training every deeper net learns more slowly, with or without "
+    "shortcuts, so the box below calls a plain gap *the degradation problem* only when a ResNet of the same depth "
+    "keeps up with the shallow plain net (the **Fig. 1 + the fix** preset) or when the gap lasts. ResNet-56 "
+    "overtaking ResNet-20 (Fig. 6, middle) takes the paper tens of thousands of iterations: a classroom run will "
+    "not show it. *Paper values (Table 6)* marks where a full run ends.",
+    "몇 분 안에 볼 수 있는 것: 학습 초기에는 숏컷이 있든 없든 깊은 네트워크일수록 느리게 배웁니다. 그래서 아래 "
+    "상자는 깊이가 같은 ResNet이 얕은 plain 네트워크만큼 빨리 배울 때(**그림 1 + 해법** 프리셋)나 차이가 오래 이어질 "
+    "때에만 plain 네트워크 사이의 차이를 *성능 저하 문제*라고 부릅니다. ResNet-56이 ResNet-20을 앞지르는 것(그림 6 "
+    "가운데)은 논문에서도 수만 번의 반복이 걸립니다. 수업 시간의 실행으로는 볼 수 없습니다. *논문 값 (표 6)*은 "
+    "끝까지 학습했을 때의 도착점을 보여 줍니다."))
 
 store = get_store()
 menu = shared_views(str(store.root)).menu(store, language())

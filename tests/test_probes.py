@@ -110,6 +110,25 @@ def test_measure_at_init_plain_vs_residual():
     assert plain["ratio"] > residual["ratio"]  # gradients grow toward the input of a plain net
 
 
+def test_relative_norms_at_init():
+    """Under BN the step that matters is ‖∇W‖/‖W‖: measured beside the raw norms, per conv."""
+    result = probes.measure_at_init("cifar", 14, False, _batch(n=16))
+    first, last = result["first"], result["last"]
+    assert set(result["weight_norm"]) == set(result["grad_norm"]) == set(result["relative"])
+    assert result["relative"][first] == pytest.approx(result["grad_norm"][first] / result["weight_norm"][first])
+    assert result["relative_ratio"] == pytest.approx(result["relative"][first] / result["relative"][last])
+    # He init (fan_out): a conv's ‖W‖² ≈ 2 · its input channels, so the first conv (3 inputs) is the smallest.
+    assert result["weight_norm"][first] < result["weight_norm"][last]
+    frame = probes.init_norms_frame([result])
+    assert {"grad_norm", "weight_norm", "relative"} <= set(frame.columns)
+    assert frame["relative"].to_numpy() == pytest.approx((frame["grad_norm"] / frame["weight_norm"]).to_numpy())
+
+
+def test_relative_norms_skip_zero_weights():
+    out = probes.relative_norms({"a": 1.0, "b": 2.0, "c": 3.0}, {"a": 2.0, "b": 0.0})
+    assert out["a"] == 0.5 and math.isnan(out["b"]) and "c" not in out
+
+
 def test_ratio_ignores_projection_shortcuts():
     assert probes.first_last_ratio({"conv1": 4.0, "layer3.0.conv2": 2.0, "layer3.0.downsample.0": 100.0}) == 2.0
     assert math.isnan(probes.first_last_ratio({"conv1": 1.0}))
