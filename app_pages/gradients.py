@@ -162,6 +162,25 @@ def _csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, lineterminator="\n")
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def checkpoint_weights(path: str, modified: float) -> tuple[int, dict[str, float]]:
+    """Conv weight norms of a checkpoint (keyed by its modification time, so a newer save is read again)."""
+    return probes.checkpoint_weight_norms(path)
+
+
+def relative_at_checkpoint(store, run_id: str, stats: pd.DataFrame) -> dict[str, float] | None:
+    """first/last ‖∇W‖/‖W‖ at the run's latest checkpoint, or None when it has none (or it is unreadable)."""
+    path = store.latest_checkpoint(run_id)
+    if path is None:
+        return None
+    try:
+        step, weights = checkpoint_weights(str(path), path.stat().st_mtime)
+    except (OSError, ValueError):
+        return None
+    result = probes.relative_ratio_at(stats, step, weights)
+    return result if result["ratio"] == result["ratio"] else None  # nan: nothing recorded by then
+
+
 def ratio_section(chosen: pd.DataFrame, stats: dict[str, pd.DataFrame], revision: str) -> None:
     lang = language()
     st.subheader(t("At a glance: first conv vs last conv", "한눈에: 첫 합성곱 vs 마지막 합성곱"))
@@ -186,16 +205,24 @@ def ratio_section(chosen: pd.DataFrame, stats: dict[str, pd.DataFrame], revision
                              f"({summary['first_step']}번째 반복): {_ratio_text(summary['first_ratio'])}"))
             st.caption(t(f"first record (it. {summary['first_step']}): {_ratio_text(summary['first_ratio'])}",
                          f"첫 기록 ({summary['first_step']}회): {_ratio_text(summary['first_ratio'])}"))
+            relative = relative_at_checkpoint(get_store(), row.run_id, stats[row.run_id])
+            if relative is not None:
+                st.caption(t(f"‖∇W‖ / ‖W‖ (weights of the checkpoint, it. {relative['step']}): "
+                             f"**{_ratio_text(relative['ratio'])}**",
+                             f"‖∇W‖ / ‖W‖ (체크포인트의 가중치, {relative['step']}회): "
+                             f"**{_ratio_text(relative['ratio'])}**"))
     table = pd.concat(frames, ignore_index=True)
     st.plotly_chart(plots.gradient_ratio_figure(table, lang=lang, uirevision=revision), key="grad_ratio",
                     config=PLOT_CONFIG)
-    st.caption(t("Dotted: plain nets; solid: ResNets; one colour per depth. Raw ‖∇W‖, the only norm the runs "
-                 "record (the step relative to the weights, ‖∇W‖ / ‖W‖, is measured at initialisation below). "
+    st.caption(t("Dotted: plain nets; solid: ResNets; one colour per depth. Raw ‖∇W‖, the norm the runs record; "
+                 "the step relative to the weights, ‖∇W‖ / ‖W‖, is shown above at each run's latest checkpoint "
+                 "and measured at initialisation below. "
                  "Above the grey line the first layer gets the larger gradient; far below it, the gradient has "
                  "(nearly) vanished by the time it reaches the input. Watch how plain and residual nets of the "
                  "same depth differ, and how the ratio moves as training goes on.",
-                 "점선: plain 네트워크, 실선: ResNet, 깊이마다 한 색. 실행이 기록하는 값은 ‖∇W‖뿐입니다(가중치에 대한 "
-                 "상대 크기 ‖∇W‖ / ‖W‖는 아래 초기화 직후 측정에서 잽니다). 회색 선 위쪽이면 첫 층이 더 큰 기울기를 받고, 한참 "
+                 "점선: plain 네트워크, 실선: ResNet, 깊이마다 한 색. 실행이 기록하는 값은 ‖∇W‖입니다. 가중치에 대한 상대 "
+                 "크기 ‖∇W‖ / ‖W‖는 위에 각 실행의 최근 체크포인트 기준으로 보이고, 아래 초기화 직후 측정에서도 잽니다. "
+                 "회색 선 위쪽이면 첫 층이 더 큰 기울기를 받고, 한참 "
                  "아래쪽이면 기울기가 입력에 닿을 때쯤 (거의) 사라진 것입니다. 같은 깊이의 plain 네트워크와 ResNet이 어떻게 "
                  "다른지, 학습이 진행되며 비율이 어떻게 움직이는지 보세요."))
     st.download_button(t("Download the ratios (CSV)", "비율 데이터 내려받기 (CSV)"),

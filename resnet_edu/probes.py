@@ -280,6 +280,39 @@ def init_norms_frame(results: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def checkpoint_weight_norms(path) -> tuple[int, dict[str, float]]:
+    """(iteration, {conv name: ‖W‖}) of a run's checkpoint: the weights the recorded gradients belong to.
+
+    The trainer records ‖∇W‖ only; a checkpoint holds the weights, so ‖∇W‖ / ‖W‖ can be read
+    at the iterations where one was saved. Conv weights are the 4-D ``*.weight`` tensors.
+    ValueError for a file that is not a ResNet Lab checkpoint.
+    """
+    from resnet_edu.train import load_checkpoint  # train imports this module: import at call time
+
+    payload = load_checkpoint(path)
+    weights = {key.removesuffix(".weight"): tensor for key, tensor in payload["model"].items()
+               if key.endswith(".weight") and tensor.dim() == 4}
+    if not weights:
+        return int(payload.get("step", 0)), {}
+    norms = torch.stack([torch.linalg.vector_norm(w.float()) for w in weights.values()]).tolist()
+    return int(payload.get("step", 0)), dict(zip(weights, norms))
+
+
+def relative_ratio_at(stats: pd.DataFrame, step: int, weight_norms: dict[str, float]) -> dict[str, float]:
+    """First/last conv ‖∇W‖ / ‖W‖ from the gradient norms recorded last at or before ``step``.
+
+    Returns {"step": the recorded iteration used, "ratio": first/last of ‖∇W‖/‖W‖} (nan when
+    nothing was recorded by then).
+    """
+    recorded = stats[stats["step"] <= step] if len(stats) else stats
+    if recorded.empty or not weight_norms:
+        return {"step": float("nan"), "ratio": float("nan")}
+    at = int(recorded["step"].max())
+    rows = recorded[recorded["step"] == at].sort_values("layer_index")
+    grads = dict(zip(rows["layer"], rows["value"].astype(float)))
+    return {"step": at, "ratio": first_last_ratio(relative_norms(grads, weight_norms))}
+
+
 def ratio_summary(ratios: pd.DataFrame) -> dict[str, float]:
     """The first and the latest recorded ratio of :func:`ratio_over_time` (nan when missing).
 

@@ -159,6 +159,7 @@ def test_real_tiny_runs(tiny_runs):
     # Both recipes start from He init: no page may claim the classroom recipe zero-initialises branches.
     captions = " ".join(c.value for c in at.caption)
     assert "same He initialisation (no branch starts at zero)" in captions
+    assert captions.count("‖∇W‖ / ‖W‖ (weights of the checkpoint, it. 16)") == 2  # last record before the final save
     assert "start every residual branch at zero" not in captions
     assert len(at.get("download_button")) == 3
     at.session_state["lang"] = "ko"
