@@ -82,10 +82,12 @@ def intro_ui() -> None:
             "**‖∇W‖ / ‖W‖**, the step relative to the weights. The measurement at initialisation at the bottom "
             "of this page shows both.\n"
             "- A reference measurement on real CIFAR-10 at initialisation: plain-56 ≈ **1558** (norms 435 vs "
-            "0.28), ResNet-56 ≈ **5.8**, plain-20 ≈ **8.8**. Plain-56's gradient is not vanishing: it is "
-            "*growing*, about 1,500-fold, on its way back to the input — \"exploding\" would be the closer word, "
-            "and it is not the paper's explanation either. Don't trade one myth for another: the paper's claim "
-            "is only that the gradients do not vanish.",
+            "0.28), ResNet-56 ≈ **5.8**, plain-20 ≈ **8.8**. At initialisation plain-56's gradient is not "
+            "vanishing: it is *growing*, about 1,500-fold, on its way back to the input — \"exploding\" would be "
+            "the closer word, and it is not the paper's explanation either. Don't trade one myth for another: the "
+            "paper's claim is only that the gradients do not vanish. Once training starts the ratio can move far "
+            "(plain-56's may fall well below 1 within a few dozen iterations): is that the input's gradient "
+            "shrinking, or the last layer's growing? The heat map below tells which.",
             "- **‖∇W‖**는 합성곱 가중치 기울기의 L2 크기로, 학습 중 몇 번의 반복마다 기록됩니다.\n"
             "- **처음 / 마지막**은 첫 합성곱(이미지 쪽)의 크기를 마지막 합성곱(분류기 쪽)의 크기로 나눈 값입니다. "
             "**≫ 1**이면 기울기가 입력 쪽으로 갈수록 *커집니다*. **≪ 1**이면 입력 쪽으로 갈수록 작아집니다 — 이것이 "
@@ -96,9 +98,11 @@ def intro_ui() -> None:
             "크기를 바꿔도 그다음 계산은 달라지지 않습니다. SGD 한 걸음이 층을 얼마나 바꾸는지는 가중치에 대한 상대적인 "
             "크기 **‖∇W‖ / ‖W‖**가 정합니다. 이 페이지 맨 아래의 초기화 직후 측정은 두 값을 모두 보여 줍니다.\n"
             "- 실제 CIFAR-10에서 초기화 직후 잰 참고값: plain-56 ≈ **1558** (크기 435 대 0.28), ResNet-56 ≈ "
-            "**5.8**, plain-20 ≈ **8.8**. plain-56의 기울기는 사라지는 것이 아니라 입력 쪽으로 돌아오면서 약 1,500배 "
+            "**5.8**, plain-20 ≈ **8.8**. 초기화 직후 plain-56의 기울기는 사라지는 것이 아니라 입력 쪽으로 돌아오면서 약 1,500배 "
             "*커집니다* — 굳이 말하면 \"폭발\"에 가깝고, 이것 역시 논문의 설명은 아닙니다. 하나의 통념을 다른 통념으로 "
-            "바꾸지 마세요. 논문이 말하는 것은 기울기가 사라지지 않는다는 것뿐입니다."))
+            "바꾸지 마세요. 논문이 말하는 것은 기울기가 사라지지 않는다는 것뿐입니다. 학습이 시작되면 이 비율은 크게 "
+            "움직일 수 있습니다(plain-56의 비율은 수십 번의 반복 만에 1보다 한참 작아지기도 합니다). 입력 쪽 기울기가 "
+            "줄어든 걸까요, 마지막 층의 기울기가 커진 걸까요? 아래 히트맵이 알려 줍니다."))
     with st.container(border=True):
         st.markdown(t(
             "**A question for the class.** He et al. (Sec. 4.1) find the degradation of plain nets \"unlikely to be "
@@ -299,8 +303,8 @@ def response_section(chosen: pd.DataFrame, responses: dict[str, pd.DataFrame], r
                  "over the first 100 iterations, so early on its weights have moved less than a paper-recipe run's.",
                  f"각 실행의 가장 최근 기록 기준 (반복: {'; '.join(steps)}). 논문은 학습을 마친 네트워크를 쟀습니다. 학습 "
                  "초기에는 그림이 아직 만들어지는 중입니다. 두 레시피 모두 같은 He 초기화에서 시작합니다(0에서 시작하는 "
-                 "가지는 없습니다). classroom 레시피는 처음 100번의 반복 동안 학습률을 서서히 올릴 뿐이라, 초기에는 "
-                 "paper 레시피로 학습한 실행보다 가중치가 덜 움직였습니다."))
+                 "가지는 없습니다). 수업용 레시피는 처음 100번의 반복 동안 학습률을 서서히 올릴 뿐이라, 초기에는 "
+                 "논문 레시피로 학습한 실행보다 가중치가 덜 움직였습니다."))
     st.download_button(t("Download the responses (CSV)", "층 응답 내려받기 (CSV)"),
                        data=_csv(table[["run_id", "name", "depth", "shortcuts", "step", "layer_index", "layer",
                                         "value", "rank"]]),
@@ -400,7 +404,7 @@ def init_section() -> None:
     st.caption(t("One point per convolution, input on the left. On a log axis, a straight slope means the "
                  "norm changes by the same factor in every layer — exponentially with depth. Does the plain "
                  "net's gradient vanish toward the input, or grow? What does the shortcut change?",
-                 "합성곱 층마다 점 하나, 왼쪽이 입력 쪽입니다. 로그 축에서 곧은 기울기는 층마다 같은 배율로 변한다는 "
+                 "합성곱 층마다 점 하나, 왼쪽이 입력 쪽입니다. 로그 축에서 곧은 직선은 층마다 같은 배율로 변한다는 "
                  "뜻, 즉 깊이에 따라 지수적으로 변합니다. plain 네트워크의 기울기는 입력 쪽으로 갈수록 사라지나요, "
                  "커지나요? 숏컷은 무엇을 바꾸나요?"))
     st.download_button(t("Download the measurement (CSV)", "측정값 내려받기 (CSV)"), data=_csv(frame),

@@ -148,7 +148,7 @@ def recipe_ui() -> dict:
                               step=0.01, format="%.4f", key="lab_lr")
     batch = cols[1].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=128, step=16,
                                  key="lab_batch")
-    recipe_words = {"classroom": t("classroom (default)", "수업용 (기본)"), "paper": t("paper-exact", "논문 그대로")}
+    recipe_words = {"classroom": t("classroom (default)", "수업용 (기본)"), "paper": t("paper (Sec. 4.2)", "논문 (4.2절)")}
     recipe = st.radio(t("Recipe", "레시피"), list(recipe_words), format_func=recipe_words.get,
                       horizontal=True, key="lab_recipe")
     with st.expander(t("What each recipe changes from the paper (Sec. 4.2)", "각 레시피가 논문(4.2절)과 다른 점")):

@@ -262,9 +262,9 @@ st.caption(t("The Lab's “paper” recipe follows the CIFAR column, with the sc
              "differs (per-channel normalisation instead of the per-pixel mean; how the 0.01 warm-up ends, and for which "
              "nets) the Lab lists it under “What each recipe changes from the paper”. Its “classroom” recipe adds one "
              "thing for a few-minute run: a linear learning-rate warm-up over the first 100 iterations, for every net.",
-             "실험실의 “paper” 레시피는 CIFAR 열을 따르되 학습 일정만 실행 길이에 맞춥니다. 논문과 다른 점(픽셀별 평균 대신 "
-             "채널별 정규화, 0.01 워밍업이 끝나는 조건과 적용 대상)은 실험실의 “레시피마다 논문과 다른 점”에 적어 두었습니다. "
-             "“classroom” 레시피는 몇 분 안에 끝나는 실행을 위해 한 가지를 더합니다: 모든 네트워크에 처음 100번의 반복 "
+             "실험실의 “논문” 레시피는 CIFAR 열을 따르되 학습 일정만 실행 길이에 맞춥니다. 논문과 다른 점(픽셀별 평균 대신 "
+             "채널별 정규화, 0.01 워밍업이 끝나는 조건과 적용 대상)은 실험실의 “각 레시피가 논문(4.2절)과 다른 점”에 적어 두었습니다. "
+             "“수업용” 레시피는 몇 분 안에 끝나는 실행을 위해 한 가지를 더합니다: 모든 네트워크에 처음 100번의 반복 "
              "동안 학습률을 선형으로 올리는 워밍업."))
 lab_link()
 
