@@ -28,7 +28,7 @@ MINE_KEY = "lab_my_runs"  # run ids this tab started or resumed: its owner may s
 COMPILE_HELP = (
     "torch.compile fuses the net's operations into fewer kernels. It costs a compilation at the start "
     "(and one more after each shortcut switch); it pays on a GPU, and rarely within a few-minute CPU run.",
-    "torch.compile은 망의 연산을 더 적은 커널로 합칩니다. 시작할 때 컴파일 시간이 들고(지름길을 바꿀 때마다 한 번 더), "
+    "torch.compile은 네트워크의 연산을 더 적은 커널로 합칩니다. 시작할 때 컴파일 시간이 들고(숏컷을 바꿀 때마다 한 번 더), "
     "GPU에서는 이득이지만 몇 분짜리 CPU 실행에서는 이득이 드뭅니다.")
 
 
@@ -169,7 +169,7 @@ def advanced_ui() -> tuple[str, bool]:
         device = st.selectbox(t("Device", "장치"), choices, format_func=words.get, key="lab_device",
                               help=t("auto: a CUDA GPU when there is one, else an Apple GPU, else the CPU.",
                                      "자동: CUDA GPU가 있으면 그것을, 없으면 Apple GPU를, 그것도 없으면 CPU를 씁니다."))
-        compiled = st.checkbox(t("Compile the nets (torch.compile)", "망 컴파일하기 (torch.compile)"),
+        compiled = st.checkbox(t("Compile the nets (torch.compile)", "네트워크 컴파일하기 (torch.compile)"),
                                key="lab_compile", help=t(COMPILE_HELP[0], COMPILE_HELP[1]))
     return device, compiled
 
