@@ -1,7 +1,7 @@
 """Degradation: the paper's Fig. 1 and Fig. 6, drawn live from the runs in the store.
 
-Training error (bold) and test error (dashed) against iterations, plain nets left and
-residual nets right; shortcut toggles marked; paper Table 6 as an optional overlay; final
+Training error (dashed) and test error (bold) against iterations, as in the paper's Fig. 6,
+plain nets left and residual nets right; shortcut toggles marked; paper Table 6 as an optional overlay; final
 error against depth; and the current runs read in one sentence. Reads only the RunStore.
 """
 
@@ -21,7 +21,7 @@ PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "
 def empty_state_ui() -> None:
     send_to_lab("No runs yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs plain-56) shows the "
                 "degradation problem within a few minutes, and its curves appear here live.",
-                "아직 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(평범한 20층 vs 56층)은 몇 분 안에 "
+                "아직 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(plain-20 대 plain-56)은 몇 분 안에 "
                 "성능 저하 문제를 보여 주고, 그 곡선이 여기에 실시간으로 나타납니다.")
 
 
@@ -114,12 +114,13 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
         st.markdown(("🔴 " if active else "") + view.sentence)
 
     st.plotly_chart(view.curves, key="deg_curves", config=PLOT_CONFIG)
-    st.caption(t(f"Bold: training error{f' (mean of {SMOOTH_STEPS} iterations)' if smooth else ''}. "
-                 "Dashed with dots: test error, measured at the end of every epoch. Dotted vertical lines: a "
-                 "shortcut switch flipped live in the Lab. Like the paper's Fig. 1 and Fig. 6.",
-                 f"굵은 선: 훈련 오류{f'({SMOOTH_STEPS}회 평균)' if smooth else ''}. 점이 찍힌 점선: 에폭마다 "
-                 "잰 테스트 오류. 세로 점선: 실험실에서 실시간으로 지름길을 켜고 끈 지점. 논문의 그림 1·그림 6과 같은 "
-                 "방식입니다."))
+    st.caption(t(f"Dashed: training error{f' (mean of {SMOOTH_STEPS} iterations)' if smooth else ''}. "
+                 "Bold, with dots: test error, measured at the end of every epoch. Dotted vertical lines: a "
+                 "shortcut switch flipped live in the Lab. The line styles are the paper's Fig. 6 (dashed: "
+                 "training, bold: test); Fig. 1 draws the two errors in separate panels.",
+                 f"점선: 훈련 오류{f'({SMOOTH_STEPS}회 평균)' if smooth else ''}. 점이 찍힌 굵은 선: 에폭마다 "
+                 "잰 테스트 오류. 세로 점선: 실험실에서 실시간으로 숏컷을 켜고 끈 지점. 선 모양은 논문 그림 6과 "
+                 "같습니다(점선: 훈련, 굵은 선: 테스트). 그림 1은 두 오류를 서로 다른 그림에 나눠 그립니다."))
     if reference_on:
         st.caption(t("Paper lines: final test errors after a full 164-epoch run on CIFAR-10 (Table 6), for the "
                      "ResNets of the chosen depths. A few-epoch classroom run ends well above them.",
@@ -130,10 +131,12 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
                        key="deg_csv_curves", on_click="ignore", icon="⬇️")
 
     st.subheader(t("Final error vs depth", "깊이에 따른 최종 오류"))
-    st.caption(t("The paper's claim in one picture: without shortcuts the line rises with depth; with them it "
-                 "falls. Training error: mean of the last 20 iterations; test error: the last evaluation.",
-                 "논문의 주장을 한 장에: 지름길이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다. 훈련 오류는 "
-                 "최근 20회 반복의 평균, 테스트 오류는 마지막 평가 값입니다."))
+    st.caption(t("The paper's claim in one picture, after a full run: without shortcuts the line rises with depth; "
+                 "with them it falls (a few-minute run shows the first half at most). Training error (dashed): mean "
+                 "of the last 20 iterations; test error (bold): the last evaluation.",
+                 "논문의 주장을 한 장에(끝까지 학습했을 때): 숏컷이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다"
+                 "(몇 분짜리 실행으로는 앞의 절반까지만 보입니다). 훈련 오류(점선)는 최근 20회 반복의 평균, 테스트 "
+                 "오류(굵은 선)는 마지막 평가 값입니다."))
     st.plotly_chart(view.error_vs_depth, key="deg_depth", config=PLOT_CONFIG)
     st.dataframe(view.table, hide_index=True, width="stretch")
     st.download_button(t("Download final errors (CSV)", "최종 오류 내려받기 (CSV)"),
@@ -143,14 +146,25 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
 
 
 # ---------------------------------------------------------------- the page
-st.title(t("Degradation: deeper plain nets train worse", "성능 저하: 더 깊은 평범한 망이 더 못 배운다"))
+st.title(t("Degradation: deeper plain nets train worse", "성능 저하: 더 깊은 plain 네트워크가 더 못 배운다"))
 st.markdown(t(
     "In the paper's **Fig. 1**, a 56-layer plain net has *higher training error* than a 20-layer one: deeper "
     "is worse, and since it is training error, it is not overfitting. **Fig. 6** shows that identity "
     "shortcuts turn it around. These are your runs, drawn the same way, live.",
-    "논문의 **그림 1**에서 56층 평범한 망은 20층보다 *훈련 오류가 더 높습니다*. 더 깊은데 더 나쁘고, 훈련 "
-    "오류이므로 과적합이 아닙니다. **그림 6**은 항등 지름길(identity shortcut)이 이를 뒤집는다는 것을 보여 "
+    "논문의 **그림 1**에서 56층 plain 네트워크는 20층보다 *훈련 오류가 더 높습니다*. 더 깊은데 더 나쁘고, 훈련 "
+    "오류이므로 과적합이 아닙니다. **그림 6**은 항등 숏컷(identity shortcut)이 이를 뒤집는다는 것을 보여 "
     "줍니다. 여기에 여러분의 실행이 같은 방식으로, 실시간으로 그려집니다."))
+st.caption(t(
+    "What a few minutes can show: early in training every deeper net learns more slowly, with or without "
+    "shortcuts, so the box below calls a plain gap *the degradation problem* only when a ResNet of the same depth "
+    "keeps up with the shallow plain net (the **Fig. 1 + the fix** preset) or when the gap lasts. ResNet-56 "
+    "overtaking ResNet-20 (Fig. 6, middle) takes the paper tens of thousands of iterations: a classroom run will "
+    "not show it. *Paper values (Table 6)* marks where a full run ends.",
+    "몇 분 안에 볼 수 있는 것: 학습 초기에는 숏컷이 있든 없든 깊은 네트워크일수록 느리게 배웁니다. 그래서 아래 "
+    "상자는 깊이가 같은 ResNet이 얕은 plain 네트워크만큼 빨리 배울 때(**그림 1 + 해법** 프리셋)나 차이가 오래 이어질 "
+    "때에만 plain 네트워크 사이의 차이를 *성능 저하 문제*라고 부릅니다. ResNet-56이 ResNet-20을 앞지르는 것(그림 6 "
+    "가운데)은 논문에서도 수만 번의 반복이 걸립니다. 수업 시간의 실행으로는 볼 수 없습니다. *논문 값 (표 6)* 스위치는 "
+    "끝까지 학습했을 때의 도착점을 보여 줍니다."))
 
 store = get_store()
 menu = shared_views(str(store.root)).menu(store, language())

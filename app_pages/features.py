@@ -86,16 +86,16 @@ def _stage_title(stage: str) -> str:
 def empty_state_ui() -> None:
     send_to_lab("No trained run with a checkpoint yet: look at fresh, untrained nets below, or train a few epochs "
                 "in the Lab (a checkpoint is saved at the end of every epoch) and come back.",
-                "체크포인트가 있는 학습된 실행이 아직 없습니다. 아래에서 학습하지 않은 새 망을 보거나, 실험실에서 몇 에폭 "
+                "체크포인트가 있는 학습된 실행이 아직 없습니다. 아래에서 학습하지 않은 새 네트워크를 보거나, 실험실에서 몇 에폭 "
                 "학습한 뒤(에폭마다 체크포인트가 저장됩니다) 다시 오세요.")
 
 
 def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tuple[str, tuple]], dict]:
     """The nets to compare as [(name, source)] and the data set to draw images from."""
-    choices = {"trained": t("trained runs", "학습된 실행"), "fresh": t("fresh, untrained nets", "학습 전 새 망")}
+    choices = {"trained": t("trained runs", "학습된 실행"), "fresh": t("fresh, untrained nets", "학습 전 새 네트워크")}
     if not checkpoints:
         choices.pop("trained")
-    kind = st.radio(t("Nets", "망"), list(choices), format_func=choices.get, horizontal=True, key="feat_kind")
+    kind = st.radio(t("Nets", "네트워크"), list(choices), format_func=choices.get, horizontal=True, key="feat_kind")
     if kind == "trained":
         with_ckpt = table[table["run_id"].isin(checkpoints)]
         labels = dict(zip(with_ckpt["run_id"], with_ckpt["name"]))
@@ -112,7 +112,7 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
         with right:
             other = st.selectbox(t("Side by side with", "나란히 볼 실행"), others, format_func=other_labels.get,
                                  key="feat_other", help=t("Its twin of the other kind (same depth) is proposed.",
-                                                          "같은 깊이의 다른 종류(평범한 망 ↔ 잔차 망)가 먼저 제안됩니다."))
+                                                          "같은 깊이의 다른 종류(plain 네트워크 ↔ 잔차 네트워크)가 먼저 제안됩니다."))
         nets = []
         for rid in [run_id, other]:
             if rid is None:
@@ -121,7 +121,7 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
             nets.append((labels[rid], ("checkpoint", path, _mtime(path))))
         row = with_ckpt[with_ckpt["run_id"] == run_id].iloc[0]
         return nets, {"name": row["dataset"], "root": row["data_root"], "image_size": int(row["image_size"])}
-    depth = st.select_slider(t("Depth (fresh CIFAR nets, He initialisation)", "깊이 (학습 전 CIFAR 망, He 초기화)"),
+    depth = st.select_slider(t("Depth (fresh CIFAR nets, He initialisation)", "깊이 (학습 전 CIFAR 네트워크, He 초기화)"),
                              FRESH_DEPTHS, value=56, key="feat_fresh_depth")
     nets = [(probes.net_name("cifar", depth, False), ("fresh", "cifar", depth, False)),
             (probes.net_name("cifar", depth, True), ("fresh", "cifar", depth, True))]
@@ -146,8 +146,8 @@ def image_ui(dataset, image_size: int) -> tuple[np.ndarray | None, int | None]:
                                   key="feat_upload", max_upload_size=MAX_UPLOAD_BYTES // 1_000_000,
                                   help=t(f"At most {MAX_UPLOAD_BYTES // 1_000_000} MB; it is centre-cropped and "
                                          f"resized to {image_size}×{image_size}, the size the nets were trained on.",
-                                         f"최대 {MAX_UPLOAD_BYTES // 1_000_000} MB. 망이 학습한 크기인 "
-                                         f"{image_size}×{image_size}로 가운데를 잘라 줄입니다."))
+                                         f"최대 {MAX_UPLOAD_BYTES // 1_000_000} MB. 가운데를 잘라 네트워크가 학습한 크기"
+                                         f"({image_size}×{image_size})로 줄입니다."))
         if upload is None:
             return None, None
         if upload.size > MAX_UPLOAD_BYTES:
@@ -186,7 +186,7 @@ def view_ui(classes: list[str]) -> tuple[str, int | None, tuple]:
     options: tuple = ()
     target = None
     if view != "maps":
-        targets = {-1: t("each net's predicted class", "각 망이 예측한 클래스"), **dict(enumerate(classes))}
+        targets = {-1: t("each net's predicted class", "각 네트워크가 예측한 클래스"), **dict(enumerate(classes))}
         left, right = st.columns(2)
         with left:
             chosen = st.selectbox(t("Explain the score of", "설명할 점수의 클래스"), list(targets),
@@ -217,8 +217,8 @@ def explain_view_ui(view: str) -> None:
                      "the chosen class's score, upsampled over the image. Red: evidence for the class. An "
                      "untrained net's maps are noise — compare with a trained one.",
                      "Grad-CAM(Selvaraju 외 2017): 각 단계의 특징 맵에 선택한 클래스 점수를 얼마나 올리는지를 가중치로 "
-                     "곱해 이미지 크기로 키운 것입니다. 빨간색: 그 클래스라는 증거. 학습 전 망의 맵은 잡음입니다 — 학습된 "
-                     "망과 비교해 보세요."))
+                     "곱해 이미지 크기로 키운 것입니다. 빨간색: 그 클래스라는 증거. 학습 전 네트워크의 맵은 잡음입니다 — 학습된 "
+                     "네트워크와 비교해 보세요."))
     else:
         st.caption(t("Integrated gradients (Sundararajan et al. 2017): each pixel's share of the class score, "
                      "summed along a straight path from a grey image (the data set's mean colour) to this image. "
@@ -265,7 +265,7 @@ def results_ui(nets: list[tuple[str, tuple]], image: np.ndarray, true_label: int
             verdict = ""
             if true_label is not None:
                 verdict = " ✓" if result["index"] == true_label else " ✗"
-            st.metric(name, f"{predicted}{verdict}", f"{result['confidence']:.0%} " + t("confidence", "확신도"),
+            st.metric(name, f"{predicted}{verdict}", f"{result['confidence']:.0%} " + t("confidence", "신뢰도"),
                       delta_color="off", delta_arrow="off")
             if view == "maps":
                 rows = [(_stage_title(stage), channels, maps) for stage, channels, maps in result["maps"]]
@@ -289,15 +289,15 @@ def results_ui(nets: list[tuple[str, tuple]], image: np.ndarray, true_label: int
 
 
 # ---------------------------------------------------------------- the page
-st.title(t("🔍 Features: what the nets see", "🔍 특징 맵: 망이 보는 것"))
+st.title(t("🔍 Features: what the nets see", "🔍 특징 맵: 네트워크가 보는 것"))
 st.markdown(t(
     "Deep nets \"naturally integrate low/mid/high-level features\", and \"the levels of features can be enriched "
     "by the number of stacked layers\" (the paper's introduction). Here are those levels in your own nets: the "
     "outputs of **layer1** (low), **layer2** (mid) and **layer3** (high), plus two ways of asking *which parts "
     "of the image* drove the prediction. Plain and residual nets side by side, on the same image.",
-    "깊은 망은 \"저·중·고수준 특징을 자연스럽게 통합\"하고 \"특징의 수준은 쌓은 층의 수로 풍부해진다\"(논문 서론). "
-    "여기서 여러분의 망에서 그 수준들을 봅니다: **layer1**(저수준), **layer2**(중간), **layer3**(고수준)의 출력, "
-    "그리고 *이미지의 어느 부분이* 예측을 이끌었는지 묻는 두 가지 방법. 같은 이미지에서 평범한 망과 잔차 망을 "
+    "깊은 네트워크는 \"저·중·고수준 특징을 자연스럽게 통합\"하고 \"특징의 수준은 쌓은 층의 수로 풍부해진다\"(논문 서론). "
+    "여기서 여러분의 네트워크에서 그 수준들을 봅니다: **layer1**(저수준), **layer2**(중간), **layer3**(고수준)의 출력, "
+    "그리고 *이미지의 어느 부분이* 예측을 이끌었는지 묻는 두 가지 방법. 같은 이미지에서 plain 네트워크와 잔차 네트워크를 "
     "나란히 봅니다."))
 
 store = get_store()

@@ -30,7 +30,7 @@ MINE_KEY = "lab_my_runs"  # run ids this tab started or resumed: its owner may s
 COMPILE_HELP = (
     "torch.compile fuses the net's operations into fewer kernels. It costs a compilation at the start "
     "(and one more after each shortcut switch); it pays on a GPU, and rarely within a few-minute CPU run.",
-    "torch.compile은 망의 연산을 더 적은 커널로 합칩니다. 시작할 때 컴파일 시간이 들고(지름길을 바꿀 때마다 한 번 더), "
+    "torch.compile은 네트워크의 연산을 더 적은 커널로 합칩니다. 시작할 때 컴파일 시간이 들고(숏컷을 바꿀 때마다 한 번 더), "
     "GPU에서는 이득이지만 몇 분짜리 CPU 실행에서는 이득이 드뭅니다.")
 
 
@@ -99,7 +99,7 @@ def dataset_ui() -> tuple[str, str | None, int]:
         size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=512, value=64,
                                    step=16, key="lab_image_size",
                                    help=t("CIFAR-style nets need 32; ImageNet-style nets adapt their stem to "
-                                          "small images (≤ 64 px).", "CIFAR식 망은 32가 필요합니다. ImageNet식 망은 "
+                                          "small images (≤ 64 px).", "CIFAR식 네트워크는 32가 필요합니다. ImageNet식 네트워크는 "
                                           "작은 이미지(64픽셀 이하)에 맞게 첫 층을 바꿉니다.")))
     return dataset, root, size
 
@@ -125,12 +125,12 @@ def networks_ui() -> tuple[str, list[int], list[str], str | None]:
                 st.error(problem)
     else:
         depths = st.multiselect(t("Depths", "깊이"), IMAGENET_DEPTHS, default=[18, 34], key="lab_depths_imagenet")
-    kind_words = {"both": t("both (twins)", "둘 다 (쌍둥이)"), "plain": t("plain", "평범한 망"),
-                  "residual": t("residual", "잔차 망")}
-    kind = st.radio(t("Shortcuts", "지름길"), list(kind_words), horizontal=True, key="lab_kind",
+    kind_words = {"both": t("both (twins)", "둘 다 (쌍둥이)"), "plain": t("plain", "plain 네트워크"),
+                  "residual": t("residual", "잔차 네트워크")}
+    kind = st.radio(t("Shortcuts", "숏컷"), list(kind_words), horizontal=True, key="lab_kind",
                     format_func=kind_words.get,
                     help=t("A plain net is exactly its residual twin with every shortcut off: same layers, same "
-                           "parameters (option A).", "평범한 망은 모든 지름길을 끈 잔차 망과 똑같습니다: 같은 층, 같은 "
+                           "parameters (option A).", "plain 네트워크는 모든 숏컷을 끈 잔차 네트워크와 똑같습니다: 같은 층, 같은 "
                            "파라미터 (옵션 A)."))
     kinds = ["plain", "residual"] if kind == "both" else [kind]
     return family, sorted(depths), kinds, problem
@@ -150,7 +150,7 @@ def recipe_ui() -> dict:
                               step=0.01, format="%.4f", key="lab_lr")
     batch = cols[1].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=128, step=16,
                                  key="lab_batch")
-    recipe_words = {"classroom": t("classroom (default)", "수업용 (기본)"), "paper": t("paper-exact", "논문 그대로")}
+    recipe_words = {"classroom": t("classroom (default)", "수업용 (기본)"), "paper": t("paper (Sec. 4.2)", "논문 (4.2절)")}
     recipe = st.radio(t("Recipe", "레시피"), list(recipe_words), format_func=recipe_words.get,
                       horizontal=True, key="lab_recipe")
     with st.expander(t("What each recipe changes from the paper (Sec. 4.2)", "각 레시피가 논문(4.2절)과 다른 점")):
@@ -171,7 +171,7 @@ def advanced_ui() -> tuple[str, bool]:
         device = st.selectbox(t("Device", "장치"), choices, format_func=words.get, key="lab_device",
                               help=t("auto: a CUDA GPU when there is one, else an Apple GPU, else the CPU.",
                                      "자동: CUDA GPU가 있으면 그것을, 없으면 Apple GPU를, 그것도 없으면 CPU를 씁니다."))
-        compiled = st.checkbox(t("Compile the nets (torch.compile)", "망 컴파일하기 (torch.compile)"),
+        compiled = st.checkbox(t("Compile the nets (torch.compile)", "네트워크 컴파일하기 (torch.compile)"),
                                key="lab_compile", help=t(COMPILE_HELP[0], COMPILE_HELP[1]))
     return device, compiled
 
@@ -284,7 +284,7 @@ def start_ui() -> None:
                 submit(preset_configs(key, preset_base), group_name=en, device=device)
 
         n = len(depths) * len(kinds)
-        label = t(f"Train {n} net{'s' if n != 1 else ''}", f"망 {n}개 학습")
+        label = t(f"Train {n} net{'s' if n != 1 else ''}", f"네트워크 {n}개 학습")
         if st.button(label, key="lab_start", type="primary", disabled=bool(problem or depth_problem or n == 0)):
             configs = group_configs(base, depths, kinds, family=family)
             submit(configs, group_name=", ".join(c.run_name for c in configs), device=device)
@@ -319,7 +319,7 @@ def shortcut_toggles_ui(run_id: str) -> None:
     tag = "".join("1" if state[stage] else "0" for stage in sorted(state))
     whole = f"lab_sc_{run_id}_all_{tag}"
     cols = st.columns([2] + [1] * len(state))
-    cols[0].toggle(t("Shortcuts (whole net)", "지름길 (망 전체)"), value=all(state.values()), key=whole,
+    cols[0].toggle(t("Shortcuts (whole net)", "숏컷 (네트워크 전체)"), value=all(state.values()), key=whole,
                    on_change=_apply_shortcuts, args=(run_id, whole, None))
     for col, (stage, on) in zip(cols[1:], sorted(state.items())):
         key = f"lab_sc_{run_id}_{stage}_{tag}"
@@ -371,7 +371,7 @@ def queue_ui() -> None:
         head, stop_all = st.columns([5, 1])
         head.markdown(t("**Turn the shortcuts off and watch a ResNet become a plain net, live** — the switch is "
                         "applied between two iterations and marked on every curve.",
-                        "**지름길을 끄면 ResNet이 실시간으로 평범한 망이 되는 것을 볼 수 있습니다** — 전환은 두 반복 "
+                        "**숏컷을 끄면 ResNet이 실시간으로 plain 네트워크가 되는 것을 볼 수 있습니다** — 전환은 두 반복 "
                         "사이에 적용되고 모든 곡선에 표시됩니다."))
         teacher = teacher_unlocked()
         stop_all.button(t("Stop all", "모두 중지"), key="lab_stop_all", on_click=_stop_all, width="stretch",
@@ -521,7 +521,7 @@ def archive_ui() -> None:
 
 
 # ---------------------------------------------------------------- the page
-st.title(t("Lab: train plain and residual nets", "실험실: 평범한 망과 잔차 망 학습시키기"))
+st.title(t("Lab: train plain and residual nets", "실험실: plain 네트워크와 잔차 네트워크 학습시키기"))
 st.markdown(t("Pick depths, start them together (they see the same batches, in lockstep), and compare. "
               "The curves live on the **Degradation** page.",
               "깊이를 고르고 함께 시작하면(같은 배치를 같은 속도로 학습) 비교할 수 있습니다. 곡선은 **성능 저하** "

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_edu import diagrams, plots
-from ui import language, t
+from ui import language, optional_page_link, t
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 ARXIV = "https://arxiv.org/abs/1512.03385"
@@ -59,7 +59,7 @@ st.markdown(t("In 2015 a 152-layer network won ImageNet — eight times deeper t
               "이 앱에서는 논문의 네트워크를 직접 학습시키고, 그 한 줄을 껐다 켜 보면서 무슨 일이 일어나는지 지켜볼 수 있습니다."))
 
 headline = st.columns(4)
-headline[0].metric(t("ILSVRC 2015 top-5 error", "ILSVRC 2015 top-5 오류율"), "3.57%",
+headline[0].metric(t("ILSVRC 2015 top-5 error", "ILSVRC 2015 top-5 오류"), "3.57%",
                    delta=t("-3.1 pts vs 2014", "-3.1%p (2014년 대비)"), delta_color="inverse", border=True,
                    help=t("Ensemble of ResNets, ImageNet test set (1st place).", "ResNet 앙상블, ImageNet 테스트 세트 (1위)."))
 headline[1].metric(t("Depth", "깊이"), t("152 layers", "152층"), delta=t("8× VGG-19's 19", "VGG-19(19층)의 8배"),
@@ -70,7 +70,7 @@ headline[2].metric(t("ResNet-152 multiply-adds", "ResNet-152 곱셈-덧셈"), "1
                           "표 1과 그림 3: 224×224 이미지 1장당 곱셈-덧셈. 더 깊지만 더 가볍습니다."))
 headline[3].metric(t("CIFAR-10, ResNet-110", "CIFAR-10, ResNet-110"), "6.43%",
                    delta=t("1202 layers still train", "1202층도 학습됨"), delta_color="off", delta_arrow="off", border=True,
-                   help=t("Test error, Table 6 (best of 5 runs; mean 6.61 ± 0.16).", "테스트 오류율, 표 6 (5회 중 최고; 평균 6.61 ± 0.16)."))
+                   help=t("Test error, Table 6 (best of 5 runs; mean 6.61 ± 0.16).", "테스트 오류, 표 6 (5회 중 최고; 평균 6.61 ± 0.16)."))
 
 # ---------------------------------------------------------------- the revolution of depth
 
@@ -93,7 +93,7 @@ with words:
                   "- **2010–2011**: 사람이 설계한 특징(SIFT, Fisher vector) + 선형 분류기.\n"
                   "- **2012**: AlexNet, 8층 — 딥러닝의 등장.\n"
                   "- **2014**: VGG(19층)와 GoogLeNet(22층) — 깊을수록 좋다.\n"
-                  "- **2015**: ResNet, **152층**, 오류율이 다시 절반으로."))
+                  "- **2015**: ResNet, **152층**, 오류가 다시 절반으로."))
     st.download_button(t("Chart data (CSV)", "차트 데이터 (CSV)"), ilsvrc.to_csv(index=False), file_name="ilsvrc.csv",
                        mime="text/csv", key="paper_ilsvrc_csv")
 
@@ -127,14 +127,15 @@ left, right = st.columns([3, 2])
 with left:
     st.markdown(t("Stack more layers on a plain network and, past a point, accuracy gets **worse** — and not because "
                   "of overfitting: the **training** error rises too. In Fig. 1, a 56-layer plain net has higher training "
-                  "*and* test error on CIFAR-10 than a 20-layer one; plain-110 stays above 60% error.",
+                  "*and* test error on CIFAR-10 than a 20-layer one. Deeper still, plain-110's error stays above 60% "
+                  "(Fig. 6's caption).",
                   "plain 네트워크에 층을 계속 쌓으면 어느 순간부터 정확도가 오히려 **나빠집니다**. 과적합 때문이 아닙니다: "
-                  "**학습** 오류율까지 올라가기 때문입니다. 그림 1에서 56층 plain 네트워크는 CIFAR-10에서 20층보다 학습 "
-                  "오류율*과* 테스트 오류율이 모두 높고, plain-110은 오류율이 60% 아래로 내려가지 않습니다."))
+                  "**훈련** 오류까지 올라가기 때문입니다. 그림 1에서 56층 plain 네트워크는 CIFAR-10에서 20층보다 훈련 "
+                  "오류*와* 테스트 오류가 모두 높습니다. 더 깊은 plain-110은 오류가 60% 아래로 내려가지 않습니다(그림 6 설명)."))
     st.markdown(t("It should not happen: a deeper net could copy the shallower one and set the extra layers to the "
                   "identity, so its training error should be *no higher*. Our solvers simply fail to find that solution.",
                   "이론적으로는 일어나면 안 되는 일입니다. 깊은 네트워크는 얕은 네트워크를 그대로 복사하고 추가된 층을 항등 "
-                  "사상으로 두면 되므로, 학습 오류율이 *더 높을 수는 없습니다*. 그런데 최적화 알고리즘이 그 해를 찾지 "
+                  "사상으로 두면 되므로, 훈련 오류가 *더 높을 수는 없습니다*. 그런데 최적화 알고리즘이 그 해를 찾지 "
                   "못하는 것입니다."))
 with right:
     st.info(t("**Careful — it is not (mainly) vanishing gradients.** The nets use batch normalization, and the "
@@ -159,10 +160,10 @@ st.header(t("3 · Residual learning", "3 · 잔차 학습"))
 left, right = st.columns([3, 2])
 with left:
     st.markdown(t("Let H(x) be the mapping a few stacked layers should learn. Instead, let them learn the **residual**",
-                  "몇 개의 층이 학습해야 할 함수를 H(x)라고 합시다. 그 대신 이 층들이 **잔차(residual)** 를 학습하게 합니다"))
+                  "몇 개의 층이 학습해야 할 함수를 H(x)라고 합시다. 그 대신 이 층들이 **잔차**(residual)를 학습하게 합니다"))
     st.latex(r"\mathcal{F}(\mathbf{x}) := \mathcal{H}(\mathbf{x}) - \mathbf{x}")
     st.markdown(t("and add x back through a **shortcut connection** that skips them (Eq. 1):",
-                  "그리고 층들을 건너뛰는 **숏컷 연결(shortcut connection)** 로 x를 다시 더합니다 (식 1):"))
+                  "그리고 층들을 건너뛰는 **숏컷 연결**(shortcut connection)로 x를 다시 더합니다 (식 1):"))
     st.latex(r"\mathbf{y} = \mathcal{F}(\mathbf{x}, \{W_i\}) + \mathbf{x}")
     st.markdown(t("If the identity is (nearly) optimal, pushing F towards zero is easier than learning an identity "
                   "with a stack of nonlinear layers. The identity shortcut adds **no parameters and no computation** "
@@ -193,13 +194,13 @@ with links[2]:
 # ---------------------------------------------------------------- architectures
 
 st.header(t("4 · The networks", "4 · 네트워크 구조"))
-st.markdown(t("Two simple design rules, borrowed from VGG: **3×3 convolutions**; layers with the same output map size "
-              "have the same number of filters; and when the map size is **halved** (a stride-2 conv), the number of "
-              "filters is **doubled** to keep the time per layer. The net ends with **global average pooling**, one "
+st.markdown(t("VGG-style plain nets (Sec. 3.3): mostly **3×3 convolutions**, and two simple design rules — layers with "
+              "the same output map size have the same number of filters, and when the map size is **halved** (a stride-2 "
+              "conv), the number of filters is **doubled** to keep the time per layer. The net ends with **global average pooling**, one "
               "fully connected layer and **softmax**. BN follows every conv, before the ReLU; no dropout.",
-              "VGG에서 가져온 단순한 설계 규칙 두 가지: **3×3 합성곱**을 쓰고, 출력 특징 맵 크기가 같은 층은 필터 수도 "
-              "같게 합니다. 특징 맵 크기를 **절반**으로 줄일 때(stride 2 conv)는 층당 연산 시간을 유지하도록 필터 수를 "
-              "**두 배**로 늘립니다. 마지막은 **전역 평균 풀링**, 완전 연결층 하나, 그리고 **softmax**입니다. 모든 conv "
+              "VGG 방식의 plain 네트워크(3.3절): 주로 **3×3 합성곱**을 쓰고, 단순한 설계 규칙 두 가지를 따릅니다. 출력 "
+              "특징 맵 크기가 같은 층은 필터 수도 같게 하고, 특징 맵 크기를 **절반**으로 줄일 때(stride 2 conv)는 층당 연산 "
+              "시간을 유지하도록 필터 수를 **두 배**로 늘립니다. 마지막은 **전역 평균 풀링**, 완전 연결층 하나, 그리고 **softmax**입니다. 모든 conv "
               "뒤, ReLU 앞에 BN을 두고 dropout은 쓰지 않습니다."))
 cifar, imagenet = st.columns(2)
 with cifar:
@@ -238,25 +239,33 @@ recipe = pd.DataFrame([
     (t("optimizer", "옵티마이저"), t("SGD, momentum 0.9", "SGD, 모멘텀 0.9"), t("SGD, momentum 0.9", "SGD, 모멘텀 0.9")),
     (t("weight decay", "가중치 감쇠"), "0.0001", "0.0001"),
     (t("batch size", "배치 크기"), "128", "256"),
-    (t("learning rate", "학습률"), t("0.1, ÷10 at 32k and 48k iterations, stop at 64k (≈ 164 epochs)",
-                                   "0.1, 32k·48k 반복에서 ÷10, 64k에서 종료 (≈ 164 에폭)"),
-     t("0.1, ÷10 when the error plateaus, up to 60×10⁴ iterations", "0.1, 오류율이 정체되면 ÷10, 최대 60×10⁴ 반복")),
-    (t("warm-up", "워밍업"), t("ResNet-110: 0.01 until training error < 80% (≈ 400 iterations)",
-                              "ResNet-110: 학습 오류율 < 80%가 될 때까지(≈ 400 반복) 0.01"), "—"),
+    (t("learning rate", "학습률"), t("0.1, ÷10 at 32k and 48k iterations, stop at 64k (64k × 128 / 50k ≈ 164 epochs)",
+                                   "0.1, 32k·48k 반복에서 ÷10, 64k에서 종료 (64k × 128 / 50k ≈ 164 에폭)"),
+     t("0.1, ÷10 when the error plateaus, up to 60×10⁴ iterations", "0.1, 오류가 정체되면 ÷10, 최대 60×10⁴ 반복")),
+    (t("warm-up", "워밍업"), t("ResNet-110: 0.01 until training error < 80% (≈ 400 iterations), then 0.1",
+                              "ResNet-110: 훈련 오류가 80% 아래가 될 때까지(≈ 400 반복) 0.01, 그 뒤 0.1"), "—"),
     (t("initialization", "초기화"), t("He et al. (2015)", "He 초기화 (2015)"), t("He et al. (2015)", "He 초기화 (2015)")),
     (t("normalization", "정규화"), t("BN after each conv, before ReLU; no dropout", "conv마다 뒤에 BN, ReLU 앞; dropout 없음"),
      t("BN after each conv, before ReLU; no dropout", "conv마다 뒤에 BN, ReLU 앞; dropout 없음")),
+    (t("inputs", "입력"), t("per-pixel mean subtracted", "픽셀별 평균을 뺌"),
+     t("per-pixel mean subtracted", "픽셀별 평균을 뺌")),
     (t("augmentation", "데이터 증강"), t("pad 4, random 32×32 crop, horizontal flip", "4픽셀 패딩, 32×32 무작위 자르기, 좌우 뒤집기"),
      t("scale (shorter side 256–480), 224×224 crop, flip, colour", "크기 조절(짧은 변 256–480), 224×224 자르기, 뒤집기, 색 변형")),
-    (t("data", "데이터"), t("45k train / 5k validation, test on the original image", "학습 45k / 검증 5k, 원본 이미지로 테스트"),
+    (t("data", "데이터"), t("train on all 50k training images, test on the 10k test images (the original image); "
+                          "a 45k / 5k split only chose the schedule",
+                          "훈련 이미지 50k장 전부로 학습, 테스트 이미지 10k장으로 테스트(원본 이미지); 45k / 5k 분할은 "
+                          "학습 일정을 정하는 데만 썼음"),
      t("1.28M images, 1000 classes; 10-crop testing", "128만 장, 1000 클래스; 10-crop 테스트")),
 ], columns=[t("setting", "항목"), "CIFAR-10", "ImageNet"])
 st.dataframe(recipe, hide_index=True)
-st.caption(t("The Lab's “paper” recipe is exactly the CIFAR column, scaled to the run's length; its “classroom” recipe "
-             "changes one thing for a few-minute run: a linear learning-rate warm-up over the first 100 iterations, "
-             "for every net.",
-             "실험실의 “paper” 레시피는 CIFAR 열 그대로이며 실행 길이에 맞게 비율만 조정합니다. “classroom” 레시피는 몇 분 "
-             "안에 끝나는 실행을 위해 한 가지만 바꿉니다: 모든 망에 처음 100번의 반복 동안 학습률을 직선으로 올리는 예열."))
+st.caption(t("The Lab's “paper” recipe follows the CIFAR column, with the schedule scaled to the run's length; where it "
+             "differs (per-channel normalisation instead of the per-pixel mean; how the 0.01 warm-up ends, and for which "
+             "nets) the Lab lists it under “What each recipe changes from the paper”. Its “classroom” recipe adds one "
+             "thing for a few-minute run: a linear learning-rate warm-up over the first 100 iterations, for every net.",
+             "실험실의 “논문” 레시피는 CIFAR 열을 따르되 학습 일정만 실행 길이에 맞춥니다. 논문과 다른 점(픽셀별 평균 대신 "
+             "채널별 정규화, 0.01 워밍업이 끝나는 조건과 적용 대상)은 실험실의 “각 레시피가 논문(4.2절)과 다른 점”에 적어 두었습니다. "
+             "“수업용” 레시피는 몇 분 안에 끝나는 실행을 위해 한 가지를 더합니다: 모든 네트워크에 처음 100번의 반복 "
+             "동안 학습률을 선형으로 올리는 워밍업."))
 lab_link()
 
 # ---------------------------------------------------------------- results
@@ -267,14 +276,17 @@ numbers[0].metric(t("plain-34 top-1 (ImageNet)", "plain-34 top-1 (ImageNet)"), "
                   delta=t("+0.60 vs plain-18 (worse)", "+0.60 (plain-18 대비 악화)"), delta_color="inverse")
 numbers[1].metric(t("ResNet-34 top-1 (ImageNet)", "ResNet-34 top-1 (ImageNet)"), "25.03%",
                   delta=t("-2.85 vs ResNet-18 (better)", "-2.85 (ResNet-18 대비 개선)"), delta_color="inverse")
-numbers[2].metric(t("ResNet-152 top-5 (single model)", "ResNet-152 top-5 (단일 모델)"), "5.71%",
-                  help=t("10-crop validation error, Table 3.", "10-crop 검증 오류율, 표 3."))
+numbers[2].metric(t("ResNet-152 top-5 (single model)", "ResNet-152 top-5 (단일 모델)"), "4.49%",
+                  help=t("Single model, ImageNet validation, Table 4 (multi-scale, fully-convolutional testing). "
+                         "With 10-crop testing it is 5.71% (Table 3).",
+                         "단일 모델, ImageNet 검증 세트, 표 4 (여러 크기, 완전 합성곱 방식 테스트). 10-crop 테스트로는 "
+                         "5.71%입니다 (표 3)."))
 numbers[3].metric(t("ResNet-110 (CIFAR-10)", "ResNet-110 (CIFAR-10)"), "6.43%",
-                  help=t("Test error, best of 5 (mean 6.61 ± 0.16), Table 6.", "테스트 오류율, 5회 중 최고 (평균 6.61 ± 0.16), 표 6."))
+                  help=t("Test error, best of 5 (mean 6.61 ± 0.16), Table 6.", "테스트 오류, 5회 중 최고 (평균 6.61 ± 0.16), 표 6."))
 cifar, imagenet = st.columns(2)
 with cifar:
     st.markdown(t("**CIFAR-10 test error (%), Table 6** — deeper is better, up to 110 layers",
-                  "**CIFAR-10 테스트 오류율 (%), 표 6** — 110층까지는 깊을수록 좋아집니다"))
+                  "**CIFAR-10 테스트 오류 (%), 표 6** — 110층까지는 깊을수록 좋아집니다"))
     results = table6()
     shown = pd.DataFrame({
         t("depth", "깊이"): results["depth"],
@@ -286,10 +298,10 @@ with cifar:
         name: st.column_config.NumberColumn(format="%.2f") for name in (t("paper", "논문"), t("PyTorch re-run", "PyTorch 재현"))})
     st.caption(t("ResNet-1202 trains to < 0.1% training error but tests worse (7.93%): overfitting on a small data set. "
                  "Re-run: github.com/akamaster/pytorch_resnet_cifar10.",
-                 "ResNet-1202는 학습 오류율이 0.1% 미만까지 내려가지만 테스트 오류율은 더 나쁩니다(7.93%): 작은 데이터셋에서의 "
+                 "ResNet-1202는 훈련 오류가 0.1% 미만까지 내려가지만 테스트 오류는 더 나쁩니다(7.93%): 작은 데이터셋에서의 "
                  "과적합입니다. 재현: github.com/akamaster/pytorch_resnet_cifar10."))
 with imagenet:
-    st.markdown(t("**ImageNet top-1 error (%), 10-crop, Tables 2 and 3**", "**ImageNet top-1 오류율 (%), 10-crop, 표 2·3**"))
+    st.markdown(t("**ImageNet top-1 error (%), 10-crop, Tables 2 and 3**", "**ImageNet top-1 오류 (%), 10-crop, 표 2·3**"))
     st.dataframe(pd.DataFrame([
         ("18", "27.94", "27.88", ""), ("34", "28.54", "25.03 (A) · 24.52 (B) · 24.19 (C)", ""),
         ("50", "", "22.85 (B)", "6.71"), ("101", "", "21.75 (B)", "6.05"), ("152", "", "21.43 (B)", "5.71"),
@@ -337,14 +349,14 @@ with later[0]:
     st.markdown(t("**Ensembles of shallow paths** — Veit, Wilber, Belongie (2016). Delete one block from a trained "
                   "ResNet and the test error barely moves; do it to a plain net and it collapses.",
                   "**얕은 경로들의 앙상블** — Veit, Wilber, Belongie (2016). 학습된 ResNet에서 블록 하나를 지워도 테스트 "
-                  "오류율은 거의 그대로지만, plain 네트워크에서 지우면 무너집니다."))
+                  "오류는 거의 그대로지만, plain 네트워크에서 지우면 무너집니다."))
     link("lesion", "Run the lesion study →", "블록 제거 실험 해 보기 →", "✂️")
 with later[1]:
     st.markdown(t("**Loss landscapes** — Li, Xu, Taylor, Studer, Goldstein (2018). Without skip connections, "
                   "ResNet-56's loss surface is chaotic; with them it is smooth and nearly convex.",
                   "**손실 지형(loss landscape)** — Li, Xu, Taylor, Studer, Goldstein (2018). 스킵 연결이 없는 ResNet-56의 "
                   "손실 지형은 울퉁불퉁하지만, 있으면 매끄럽고 거의 볼록한 모양이 됩니다."))
-    link("gradients", "Gradients through plain and residual nets →", "plain과 잔차 네트워크의 기울기 →", "🌊")
+    optional_page_link("landscape", "Slice a loss landscape →", "손실 지형 잘라 보기 →", "🏔️")
 with later[2]:
     st.markdown(t("**Identity mappings** — He, Zhang, Ren, Sun (2016). Moving BN and ReLU before the convs "
                   "(pre-activation) keeps the shortcut path a pure identity and trains 1001-layer nets.",

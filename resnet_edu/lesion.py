@@ -1,6 +1,8 @@
 """The lesion study of Veit, Wilber & Belongie (2016), "Residual Networks Behave Like
-Ensembles of Relatively Shallow Networks" — beyond the paper, but the clearest picture of
-why shortcuts help.
+Ensembles of Relatively Shallow Networks" — a later paper's experiment, not He et al.'s, but
+the clearest picture of why shortcuts help. (That a deeper ResNet's single layer matters less
+is He et al.'s own remark on Fig. 7: "an individual layer of ResNets tends to modify the
+signal less"; Veit et al. measured what deleting blocks does.)
 
 Delete residual blocks from a *trained* net at test time: a block keeps only its shortcut
 path (``branch_enabled = False``: identity, or option A's subsample-and-zero-pad where the

@@ -195,7 +195,7 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
     def tr(en: str, ko: str) -> str:
         return ko if lang == "ko" else en
 
-    kinds = {"plain": tr("plain", "평범한 망"), "residual": tr("residual", "잔차 망")}
+    kinds = {"plain": tr("plain", "plain 네트워크"), "residual": tr("residual", "잔차 네트워크")}
     return pa.Table.from_pandas(pd.DataFrame({
         tr("run", "실행"): summary["name"],
         tr("depth", "깊이"): summary["depth"],

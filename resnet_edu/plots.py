@@ -41,8 +41,11 @@ def style(fig: go.Figure, *, height: int = 420, uirevision: str | None = None) -
 
 
 # ---------------------------------------------------------------- training curves
-# Fig. 1 / Fig. 6 of the paper, live: training error (bold) and test error (dashed) against
-# iterations, plain nets left and residual nets right on shared axes, one colour per depth.
+# Fig. 6 of the paper, live: training error and test error against iterations, plain nets left
+# and residual nets right on shared axes, one colour per depth. Line styles as in the paper:
+# Fig. 6's caption, "dashed lines denote training error, and bold lines denote testing error"
+# (Fig. 4 on ImageNet: thin = training, bold = validation). Fig. 1 draws training and test
+# error in two separate panels instead.
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
@@ -53,7 +56,8 @@ CURVE_X = {  # x-axis choice -> (column, English title, Korean title)
     "seconds": ("wall_seconds", "training time (s)", "학습 시간(초)"),
 }
 KIND_COLOURS = {"plain": "#525252", "residual": "#c0392b"}
-TRAIN_WIDTH, TEST_WIDTH = 3.0, 1.6
+TRAIN_WIDTH, TEST_WIDTH = 1.6, 3.0  # thin dashed training error, bold test error (Fig. 6, Fig. 4)
+TRAIN_DASH, TEST_DASH = "dash", "solid"
 REFERENCE_DASH = "dashdot"
 TOGGLE_EVENT = "shortcuts_toggled"
 
@@ -124,8 +128,8 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
     if x not in CURVE_X:
         raise ValueError(f"x must be one of {', '.join(CURVE_X)}, not {x!r}")
     column, x_en, x_ko = CURVE_X[x]
-    titles = (_tr(lang, "plain nets (no shortcuts)", "평범한 망 (지름길 없음)"),
-              _tr(lang, "ResNets (identity shortcuts)", "ResNet (항등 지름길)"))
+    titles = (_tr(lang, "plain nets (no shortcuts)", "plain 네트워크 (숏컷 없음)"),
+              _tr(lang, "ResNets (identity shortcuts)", "ResNet (항등 숏컷)"))
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04, subplot_titles=titles)
     runs = _ordered_runs(runs_df)
     events = events_df if events_df is not None else pd.DataFrame(columns=["run_id", "step", "kind", "detail"])
@@ -142,7 +146,7 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
         fig.add_trace(go.Scatter(
             x=s[column], y=train_y, mode="lines" if len(s) > 1 else "markers", name=run.name,
             legendgroup=run.run_id,
-            line=dict(color=colour, width=TRAIN_WIDTH), meta={"run_id": run.run_id, "series": "train"},
+            line=dict(color=colour, width=TRAIN_WIDTH, dash=TRAIN_DASH), meta={"run_id": run.run_id, "series": "train"},
             customdata=s["step"],
             hovertemplate=f"<b>{run.name}</b> · {_tr(lang, 'train', '훈련')} %{{y:.1f}}%"
                           f"<br>{_tr(lang, 'iteration', '반복')} %{{customdata}}<extra></extra>"),
@@ -150,7 +154,7 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
         fig.add_trace(go.Scatter(
             x=e[column], y=_percent(e["test_error"]), mode="lines+markers", name=f"{run.name} (test)",
             legendgroup=run.run_id, showlegend=False, marker=dict(size=6, color=colour),
-            line=dict(color=colour, width=TEST_WIDTH, dash="dash"), meta={"run_id": run.run_id, "series": "test"},
+            line=dict(color=colour, width=TEST_WIDTH, dash=TEST_DASH), meta={"run_id": run.run_id, "series": "test"},
             customdata=e["step"],
             hovertemplate=f"<b>{run.name}</b> · {_tr(lang, 'test', '테스트')} %{{y:.1f}}%"
                           f"<br>{_tr(lang, 'iteration', '반복')} %{{customdata}}<extra></extra>"),
@@ -168,7 +172,7 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
         marker_y = np.interp(mine["step"].to_numpy(dtype="float64"), s["step"].to_numpy(dtype="float64"),
                              np.nan_to_num(train_y, nan=0.0)) if len(s) else np.zeros(len(mine))
         fig.add_trace(go.Scatter(
-            x=xs, y=marker_y, mode="markers", name=_tr(lang, "shortcuts toggled", "지름길 전환"),
+            x=xs, y=marker_y, mode="markers", name=_tr(lang, "shortcuts toggled", "숏컷 전환"),
             legendgroup="toggles", showlegend=not shown_toggle_legend,
             marker=dict(symbol="diamond", size=11, color=colour, line=dict(color="white", width=1)),
             text=[f"{run.name}: {label} ({_tr(lang, 'iteration', '반복')} {int(step)})"
@@ -202,8 +206,8 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
                 legendgroup="reference", meta={"series": "reference"}), row=1, col=2)
 
     # Two legend entries that explain the line styles once, instead of per run.
-    for label, dash, width in ((_tr(lang, "training error (bold)", "훈련 오류 (굵은 선)"), "solid", TRAIN_WIDTH),
-                               (_tr(lang, "test error (dashed)", "테스트 오류 (점선)"), "dash", TEST_WIDTH)):
+    for label, dash, width in ((_tr(lang, "training error (dashed)", "훈련 오류 (점선)"), TRAIN_DASH, TRAIN_WIDTH),
+                               (_tr(lang, "test error (bold)", "테스트 오류 (굵은 선)"), TEST_DASH, TEST_WIDTH)):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=label, legendgroup="style",
                                  line=dict(color="#7f7f7f", dash=dash, width=width), meta={"series": "style"}),
                       row=1, col=1)
@@ -214,7 +218,7 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
             domain = (fig.layout.xaxis if col == 1 else fig.layout.xaxis2).domain
             fig.add_annotation(
                 text=_tr(lang, "no plain net in this selection" if col == 1 else "no residual net in this selection",
-                         "선택한 실행에 평범한 망이 없습니다" if col == 1 else "선택한 실행에 잔차 망이 없습니다"),
+                         "선택한 실행에 plain 네트워크가 없습니다" if col == 1 else "선택한 실행에 잔차 네트워크가 없습니다"),
                 xref="paper", yref="paper", x=(domain[0] + domain[1]) / 2, y=0.5, xanchor="center",
                 showarrow=False, font=dict(color="#969696", size=13))
     fig.update_xaxes(title_text=_tr(lang, x_en, x_ko), showgrid=True, rangemode="tozero")
@@ -234,8 +238,9 @@ def error_vs_depth(summary_df: pd.DataFrame, reference: pd.DataFrame | None = No
     """Final error against depth, one line for plain nets and one for residual nets.
 
     The paper's claim in one picture: the plain line rises with depth, the residual line
-    falls. Training error (solid) is the mean of the last 20 iterations; test error
-    (dashed) the last evaluation. Several runs of one kind and depth are averaged.
+    falls. Training error (dashed, as in the paper's Fig. 6) is the mean of the last 20
+    iterations; test error (bold) the last evaluation. Several runs of one kind and depth are
+    averaged.
 
     Args:
         summary_df: ``resnet_edu.analysis.summarize_runs`` output (depth, kind, family,
@@ -254,12 +259,13 @@ def error_vs_depth(summary_df: pd.DataFrame, reference: pd.DataFrame | None = No
             agg = (rows.groupby("depth", as_index=False)
                    .agg(train=("final_train_error", "mean"), test=("final_test_error", "mean"),
                         runs=("run_id", "count"), steps=("steps", "max")))
-            kind_label = _tr(lang, "plain", "평범한 망") if kind == "plain" else _tr(lang, "residual", "잔차 망")
+            kind_label = _tr(lang, "plain", "plain 네트워크") if kind == "plain" else _tr(lang, "residual", "잔차 네트워크")
             colour = KIND_COLOURS[kind]
             fig.add_trace(go.Scatter(
                 x=agg["depth"], y=100 * agg["train"], mode="lines+markers",
                 name=f"{kind_label} · {_tr(lang, 'training', '훈련')}{suffix}",
-                line=dict(color=colour, width=TRAIN_WIDTH), marker=dict(size=10, color=colour),
+                line=dict(color=colour, width=TRAIN_WIDTH, dash=TRAIN_DASH),
+                marker=dict(size=8, color="white", line=dict(color=colour, width=2)),
                 customdata=np.stack([agg["runs"], agg["steps"]], axis=1), meta={"kind": kind, "series": "train"},
                 hovertemplate=f"{kind_label}-%{{x}}: {_tr(lang, 'training', '훈련')} %{{y:.1f}}%"
                               f"<br>{_tr(lang, 'runs', '실행')} %{{customdata[0]}}, "
@@ -269,8 +275,7 @@ def error_vs_depth(summary_df: pd.DataFrame, reference: pd.DataFrame | None = No
                 fig.add_trace(go.Scatter(
                     x=test["depth"], y=100 * test["test"], mode="lines+markers",
                     name=f"{kind_label} · {_tr(lang, 'test', '테스트')}{suffix}",
-                    line=dict(color=colour, width=TEST_WIDTH, dash="dash"),
-                    marker=dict(size=8, color="white", line=dict(color=colour, width=2)),
+                    line=dict(color=colour, width=TEST_WIDTH, dash=TEST_DASH), marker=dict(size=10, color=colour),
                     meta={"kind": kind, "series": "test"},
                     hovertemplate=f"{kind_label}-%{{x}}: {_tr(lang, 'test', '테스트')} %{{y:.1f}}%<extra></extra>"))
     depths = sorted(set(int(d) for d in data["depth"])) if len(data) else []
@@ -329,7 +334,7 @@ def ilsvrc_figure(table, *, lang: str = "en", height: int = 430) -> go.Figure:
         textposition="outside", cliponaxis=False, customdata=list(table["year"]),
         hovertemplate="%{x}<br>%{text}<extra></extra>"), secondary_y=False)
     fig.add_trace(go.Scatter(
-        x=labels, y=list(table["top5_error"]), name=_arch_tr(lang, "top-5 error (%)", "top-5 오류율 (%)"),
+        x=labels, y=list(table["top5_error"]), name=_arch_tr(lang, "top-5 error (%)", "top-5 오류 (%)"),
         mode="lines+markers", line=dict(color=ERROR_LINE, width=2.5), marker=dict(size=9),
         text=[f"{value:g}%" for value in table["top5_error"]],
         customdata=list(table["year"]), hovertemplate="%{x}<br>top-5 %{y:.2f}%<extra></extra>"), secondary_y=True)
@@ -337,7 +342,7 @@ def ilsvrc_figure(table, *, lang: str = "en", height: int = 430) -> go.Figure:
         fig.add_annotation(x=label, y=value, yref="y2", text=f"<b>{value:g}%</b>", showarrow=False, yshift=16,
                            bgcolor="rgba(255,255,255,0.85)", font=dict(color=ERROR_LINE, size=12))
     fig.update_yaxes(title_text=_arch_tr(lang, "layers", "층 수"), range=[0, deepest * 1.18], dtick=50, secondary_y=False)
-    fig.update_yaxes(title_text=_arch_tr(lang, "top-5 error (%)", "top-5 오류율 (%)"),
+    fig.update_yaxes(title_text=_arch_tr(lang, "top-5 error (%)", "top-5 오류 (%)"),
                      range=[0, max(table["top5_error"]) * 1.25], dtick=10, ticksuffix="%", showgrid=False,
                      secondary_y=True)
     fig.update_xaxes(title_text=_arch_tr(lang, "ILSVRC classification, by year", "ILSVRC 분류 부문, 연도별"))

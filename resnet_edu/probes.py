@@ -4,7 +4,7 @@ Two measurements the trainer records every few steps:
 
 * the L2 norm of the gradient of every convolution's weight, to test the "vanishing
   gradients" story (the paper, Sec. 4.1, says BN keeps them healthy and that the
-  degradation is *not* caused by vanishing gradients);
+  degradation is "unlikely to be caused by vanishing gradients");
 * the standard deviation of each 3x3 layer's response: its output after BN, before the
   ReLU and before the shortcut addition (the paper's Fig. 7).
 """
@@ -30,6 +30,30 @@ def conv_gradient_norms(model: nn.Module) -> dict[str, float]:
         return {}
     norms = torch.stack([torch.linalg.vector_norm(g.float()) for g in grads]).tolist()  # one device sync
     return dict(zip(names, norms))
+
+
+def conv_weight_norms(model: nn.Module) -> dict[str, float]:
+    """{conv name: L2 norm of its weight}, in forward order.
+
+    A conv followed by batch norm computes the same function for W and c·W, and its gradient
+    shrinks as 1/c: what an SGD step does to such a layer is set by ‖∇W‖ / ‖W‖, not by ‖∇W‖
+    alone (the step's size relative to the weights it changes).
+    """
+    names, weights = [], []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            names.append(name)
+            weights.append(module.weight.detach())
+    if not weights:
+        return {}
+    norms = torch.stack([torch.linalg.vector_norm(w.float()) for w in weights]).tolist()  # one device sync
+    return dict(zip(names, norms))
+
+
+def relative_norms(grad_norms: dict[str, float], weight_norms: dict[str, float]) -> dict[str, float]:
+    """{conv name: ‖∇W‖ / ‖W‖} for the convs both dicts have (nan where ‖W‖ is 0)."""
+    return {name: (grad / weight_norms[name] if weight_norms[name] > 0 else float("nan"))
+            for name, grad in grad_norms.items() if name in weight_norms}
 
 
 def response_layers(model: nn.Module) -> dict[str, nn.Module]:
@@ -94,7 +118,9 @@ def first_last_ratio(norms: dict[str, float]) -> float:
     """Gradient norm of the first conv divided by that of the last conv (nan if undefined).
 
     Far above 1: gradients grow toward the input (they "explode"); far below 1: they vanish
-    before reaching the first layers; around 1-10: healthy (Sec. 4.1, "healthy norms").
+    before reaching the first layers. Raw norms of the first conv (3→16 channels, 432 weights in
+    a CIFAR net) and the last (64→64, 36,864 weights) compare tensors of very different size;
+    pass :func:`relative_norms` to compare the steps SGD takes, relative to each layer's weights.
     """
     pair = _first_last_convs(list(norms))
     if pair is None:
@@ -111,8 +137,9 @@ def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
     that matters.
 
     Returns:
-        {"grad_norm": {conv: norm}, "response_std": {bn: std}, "ratio": first/last conv
-        gradient norm, "first": name, "last": name, "loss": cross-entropy of the batch}.
+        {"grad_norm": {conv: ‖∇W‖}, "weight_norm": {conv: ‖W‖}, "relative": {conv: ‖∇W‖/‖W‖},
+        "response_std": {bn: std}, "ratio": first/last conv ‖∇W‖, "relative_ratio": first/last
+        conv ‖∇W‖/‖W‖, "first": name, "last": name, "loss": cross-entropy of the batch}.
     """
     was_training = model.training
     model.train()
@@ -129,7 +156,10 @@ def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
         recorder.remove()
         model.train(was_training)
     pair = _first_last_convs(list(norms)) or ("", "")
-    return {"grad_norm": norms, "response_std": responses, "ratio": first_last_ratio(norms),
+    weights = conv_weight_norms(model)
+    relative = relative_norms(norms, weights)
+    return {"grad_norm": norms, "weight_norm": weights, "relative": relative, "response_std": responses,
+            "ratio": first_last_ratio(norms), "relative_ratio": first_last_ratio(relative),
             "first": pair[0], "last": pair[1], "loss": float(loss.detach())}
 
 
@@ -235,14 +265,52 @@ def profile_at(stats: pd.DataFrame, step: int | None = None) -> pd.DataFrame:
 
 
 def init_norms_frame(results: list[dict]) -> pd.DataFrame:
-    """Long frame of :func:`measure_at_init` results: name, depth, shortcuts, layer, layer_index, grad_norm."""
+    """Long frame of :func:`measure_at_init` results: name, depth, shortcuts, layer, layer_index,
+    grad_norm (‖∇W‖), weight_norm (‖W‖) and relative (‖∇W‖ / ‖W‖)."""
+    columns = ["name", "depth", "shortcuts", "layer", "layer_index", "grad_norm", "weight_norm", "relative"]
     rows = []
     for result in results:
         names = [n for n in result["grad_norm"] if "downsample" not in n]
+        weights = result.get("weight_norm", {})
+        relative = result.get("relative", {})
         for index, name in enumerate(names):
             rows.append({"name": result["name"], "depth": result["depth"], "shortcuts": result["shortcuts"],
-                         "layer": name, "layer_index": index, "grad_norm": result["grad_norm"][name]})
-    return pd.DataFrame(rows, columns=["name", "depth", "shortcuts", "layer", "layer_index", "grad_norm"])
+                         "layer": name, "layer_index": index, "grad_norm": result["grad_norm"][name],
+                         "weight_norm": weights.get(name, float("nan")), "relative": relative.get(name, float("nan"))})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def checkpoint_weight_norms(path) -> tuple[int, dict[str, float]]:
+    """(iteration, {conv name: ‖W‖}) of a run's checkpoint: the weights the recorded gradients belong to.
+
+    The trainer records ‖∇W‖ only; a checkpoint holds the weights, so ‖∇W‖ / ‖W‖ can be read
+    at the iterations where one was saved. Conv weights are the 4-D ``*.weight`` tensors.
+    ValueError for a file that is not a ResNet Lab checkpoint.
+    """
+    from resnet_edu.train import load_checkpoint  # train imports this module: import at call time
+
+    payload = load_checkpoint(path)
+    weights = {key.removesuffix(".weight"): tensor for key, tensor in payload["model"].items()
+               if key.endswith(".weight") and tensor.dim() == 4}
+    if not weights:
+        return int(payload.get("step", 0)), {}
+    norms = torch.stack([torch.linalg.vector_norm(w.float()) for w in weights.values()]).tolist()
+    return int(payload.get("step", 0)), dict(zip(weights, norms))
+
+
+def relative_ratio_at(stats: pd.DataFrame, step: int, weight_norms: dict[str, float]) -> dict[str, float]:
+    """First/last conv ‖∇W‖ / ‖W‖ from the gradient norms recorded last at or before ``step``.
+
+    Returns {"step": the recorded iteration used, "ratio": first/last of ‖∇W‖/‖W‖} (nan when
+    nothing was recorded by then).
+    """
+    recorded = stats[stats["step"] <= step] if len(stats) else stats
+    if recorded.empty or not weight_norms:
+        return {"step": float("nan"), "ratio": float("nan")}
+    at = int(recorded["step"].max())
+    rows = recorded[recorded["step"] == at].sort_values("layer_index")
+    grads = dict(zip(rows["layer"], rows["value"].astype(float)))
+    return {"step": at, "ratio": first_last_ratio(relative_norms(grads, weight_norms))}
 
 
 def ratio_summary(ratios: pd.DataFrame) -> dict[str, float]:

@@ -135,3 +135,14 @@ def test_follows_the_live_shortcut_state_of_a_running_run(monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert _total_params(at) == 269_722 and not at.selectbox(key="arch_net").disabled
     assert '"add"' in _dots(at)[0]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_bottleneck_note_explains_the_paper_multiply_adds(lang):
+    """Table 1 says 7.6G for ResNet-101; with the stride in the 3x3 conv this net measures 7.80G."""
+    at = _open(lang)
+    at.selectbox(key="arch_net").set_value("imagenet-101").run()
+    assert not at.exception
+    notes = " ".join(c.value for c in at.caption if "ResNet-101" in c.value)
+    assert "7.6G" in notes and "7.80G" in notes and "conv3_1" in notes
+    assert ("first 1x1 conv" in notes) if lang == "en" else ("첫 1x1 conv" in notes)

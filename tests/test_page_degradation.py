@@ -45,7 +45,7 @@ def _write_runs(root: Path) -> dict[str, str]:
     store = RunStore(root)
     ids = {}
     try:
-        for name, depth, shortcuts, offset in (("plain-20", 20, False, 0.0), ("plain-56", 56, False, 0.07),
+        for name, depth, shortcuts, offset in (("plain-20", 20, False, 0.0), ("plain-56", 56, False, 0.12),
                                                 ("ResNet-56", 56, True, -0.04)):
             config = {"family": "cifar", "depth": depth, "shortcuts": shortcuts, "dataset": "synthetic"}
             rid = store.create_run(name, config, group_id="gtest", status="running", total_steps=150)
@@ -116,11 +116,16 @@ def test_curves_toggle_marker_sentence_and_downloads(runs_dir, lang):
     assert {(tr["meta"]["kind"], tr["meta"]["series"]) for tr in depth["data"] if "kind" in tr["meta"]} == {
         ("plain", "train"), ("plain", "test"), ("residual", "train"), ("residual", "test")}
     text = " ".join(m.value for m in at.markdown)
+    captions = " ".join(c.value for c in at.caption)
     if lang == "en":
-        assert "plain-56's training error is 7.0 points above plain-20's at iteration 150" in text
-        assert "not overfitting" in text
+        # ResNet-56 keeps up with plain-20, so the comparison can name the degradation problem.
+        assert "plain-56's training error is 12.0 points above plain-20's at iteration 150" in text
+        assert "keeps up with plain-20" in text and "not overfitting" in text
+        assert "Dashed: training error" in captions and "Bold, with dots: test error" in captions
+        assert "tens of thousands of iterations" in captions
     else:
-        assert "7.0%p" in text and "과적합" in text
+        assert "12.0%p" in text and "과적합" in text and "성능 저하(degradation) 문제입니다" in text
+        assert "점선: 훈련 오류" in captions and "굵은 선: 에폭마다" in captions
     downloads = at.get("download_button")
     assert len(downloads) == 2
     assert {d.proto.label for d in downloads} and all(d.proto.label for d in downloads)

@@ -54,7 +54,7 @@ def test_real_tiny_run_side_by_side(tiny_runs):
     at.session_state["lang"] = "ko"
     at.run()
     assert not at.exception, at.exception
-    assert all(m.delta.endswith("확신도") for m in at.metric) and "통합 기울기" in texts(at)
+    assert all(m.delta.endswith("신뢰도") for m in at.metric) and "통합 기울기" in texts(at)
     at.selectbox(key="feat_other").set_value(None).run()
     assert not at.exception, at.exception
     assert len(at.metric) == 1

@@ -113,11 +113,29 @@ def test_empty_store_shows_the_way_to_the_lab_and_measures_at_init():
     assert {trace["name"] for trace in chart["data"]} == set(names)
     assert chart["layout"]["yaxis"]["type"] == "log"
     assert len(at.get("download_button")) == 1
+    # Beside the raw first/last ratio, the step relative to the weights (‖∇W‖/‖W‖), and a chart of it.
+    assert sum("‖∇W‖ / ‖W‖" in c.value for c in at.caption) == 4
+    at.radio(key="grad_init_value").set_value("relative").run()
+    assert not at.exception, at.exception
+    assert "‖∇W‖ / ‖W‖" in charts(at)[-1]["layout"]["yaxis"]["title"]["text"]
     at.session_state["lang"] = "ko"  # the same tab in Korean: the measurement stays
     at.run()
     assert not at.exception, at.exception
     assert "실험실" in at.info[0].value and "초기화 직후" in texts(at)
     assert [m.label for m in at.metric] == names
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_caveats_a_teacher_expects(lang):
+    at = open_page(PAGE, lang)
+    text = texts(at)
+    if lang == "en":
+        assert "‖∇W‖ / ‖W‖" in text and "432 weights" in text and "36,864" in text
+        assert "*growing*" in text and "Don't trade one myth for another" in text
+        assert "Veit, Wilber & Belongie (2016)" in text and "avoid the vanishing gradient problem" in text
+        assert "unlikely to be caused by vanishing gradients" in text
+    else:
+        assert "‖∇W‖ / ‖W‖" in text and "수업 질문" in text and "Veit" in text and "폭발" in text
 
 
 def test_real_tiny_runs(tiny_runs):
@@ -138,6 +156,11 @@ def test_real_tiny_runs(tiny_runs):
     assert len([trace for trace in responses["data"] if trace.get("showlegend") is not False]) == 2
     metrics = {m.label: m.value for m in at.metric}
     assert set(metrics) == {"plain-8", "ResNet-8"} and all(v.endswith("×") for v in metrics.values())
+    # Both recipes start from He init: no page may claim the classroom recipe zero-initialises branches.
+    captions = " ".join(c.value for c in at.caption)
+    assert "same He initialisation (no branch starts at zero)" in captions
+    assert captions.count("‖∇W‖ / ‖W‖ (weights of the checkpoint, it. 16)") == 2  # last record before the final save
+    assert "start every residual branch at zero" not in captions
     assert len(at.get("download_button")) == 3
     at.session_state["lang"] = "ko"
     at.run()

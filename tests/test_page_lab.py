@@ -82,6 +82,12 @@ def test_lab_renders(lang):
     assert at.button(key="lab_preset_fig6") and at.button(key="lab_preset_imagenet")
     assert at.multiselect(key="lab_depths_cifar").value == [20, 56]
     assert at.expander, "the recipe notes"
+    # The "paper" recipe lists where it differs from Sec. 4.2 instead of claiming to be exact.
+    notes = " ".join(m.value for m in at.markdown)
+    if lang == "en":
+        assert "per-pixel mean" in notes and "plain twins too" in notes and "400 iterations at the latest" in notes
+    else:
+        assert "픽셀별 평균" in notes and "늦어도 400번 반복" in notes
     at.radio(key="lab_family").set_value("imagenet").run()
     assert not at.exception, at.exception
     assert at.multiselect(key="lab_depths_imagenet").value == [18, 34]

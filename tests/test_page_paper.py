@@ -56,3 +56,61 @@ def test_paper_page_tells_the_story(lang):
         assert any(page in target for target in linked), (page, linked)
 
     assert [m.value for m in at.metric][:2] == ["3.57%", "152 layers" if lang == "en" else "152층"]
+
+
+def _markdown(at: AppTest) -> str:
+    return " ".join(element.value for element in at.markdown) + " ".join(element.value for element in at.caption)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_paper_page_facts_a_teacher_checks(lang):
+    at = _open(lang)
+    text = _markdown(at)
+    # The data: all 50k training images, tested on the 10k test images; 45k/5k only chose the schedule.
+    tables = [frame.value for frame in at.dataframe]
+    recipe_table = next(frame for frame in tables if "CIFAR-10" in frame.columns and "ImageNet" in frame.columns)
+    cifar = " ".join(recipe_table["CIFAR-10"].astype(str))
+    if lang == "en":
+        assert "all 50k training images" in cifar and "10k test images" in cifar
+        assert "45k / 5k split only chose the schedule" in cifar and "per-pixel mean" in cifar
+        assert "45k train / 5k validation" not in cifar
+        assert "(Fig. 6's caption)" in text  # plain-110 above 60% comes from Fig. 6, not Fig. 1
+        assert "two simple design rules" in text  # two rules, 3×3 convolutions named apart
+    else:
+        assert "50k장 전부" in cifar and "픽셀별 평균" in cifar
+    # ResNet-152's headline single-model top-5 is Table 4's 4.49%; 5.71% is the 10-crop figure.
+    top5 = next(m for m in at.metric if "ResNet-152 top-5" in m.label)
+    assert top5.value == "4.49%" and "5.71%" in top5.proto.help and ("Table 4" in top5.proto.help or "표 4" in top5.proto.help)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_ilsvrc_metric_is_a_green_drop_in_both_languages(lang):
+    at = _open(lang)
+    metric = at.metric[0]
+    assert metric.proto.delta.startswith("-3.1")
+    assert metric.proto.color == metric.proto.MetricColor.GREEN
+    assert metric.proto.direction == metric.proto.MetricDirection.DOWN
+
+
+def test_no_dead_link_to_a_landscape_page():
+    at = _open("en")
+    landscape_page = Path(APP).parent / "app_pages" / "landscape.py"
+    listed = landscape_page.exists() and "app_pages/landscape.py" in Path(APP).read_text()
+    linked = [element.proto.page for element in at.get("page_link") if "landscape" in element.proto.page]
+    assert bool(linked) == listed
+
+
+def test_optional_page_link_draws_nothing_for_a_missing_or_unlisted_page():
+    def script():
+        import streamlit as st
+
+        from ui import optional_page_link
+
+        st.session_state["drawn"] = [optional_page_link("no_such_page", "x", "x", "🧪"),
+                                     optional_page_link("lab", "Lab", "실험실", "🧪")]
+
+    at = AppTest.from_function(script, default_timeout=30)
+    at.run()
+    assert not at.exception
+    # The first page does not exist; the second exists but this script has no navigation listing it.
+    assert at.session_state["drawn"] == [False, False] and not at.get("page_link")

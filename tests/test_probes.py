@@ -110,6 +110,46 @@ def test_measure_at_init_plain_vs_residual():
     assert plain["ratio"] > residual["ratio"]  # gradients grow toward the input of a plain net
 
 
+def test_relative_norms_at_init():
+    """Under BN the step that matters is ‖∇W‖/‖W‖: measured beside the raw norms, per conv."""
+    result = probes.measure_at_init("cifar", 14, False, _batch(n=16))
+    first, last = result["first"], result["last"]
+    assert set(result["weight_norm"]) == set(result["grad_norm"]) == set(result["relative"])
+    assert result["relative"][first] == pytest.approx(result["grad_norm"][first] / result["weight_norm"][first])
+    assert result["relative_ratio"] == pytest.approx(result["relative"][first] / result["relative"][last])
+    # He init (fan_out): a conv's ‖W‖² ≈ 2 · its input channels, so the first conv (3 inputs) is the smallest.
+    assert result["weight_norm"][first] < result["weight_norm"][last]
+    frame = probes.init_norms_frame([result])
+    assert {"grad_norm", "weight_norm", "relative"} <= set(frame.columns)
+    assert frame["relative"].to_numpy() == pytest.approx((frame["grad_norm"] / frame["weight_norm"]).to_numpy())
+
+
+def test_relative_ratio_from_a_checkpoint(tmp_path):
+    from resnet_edu.models import build_model
+    from resnet_edu.train import CHECKPOINT_FORMAT
+
+    model = build_model("cifar", 8)
+    path = tmp_path / "last.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, "model": model.state_dict(), "step": 30}, path)
+    step, weights = probes.checkpoint_weight_norms(path)
+    assert step == 30 and weights == pytest.approx(probes.conv_weight_norms(model))
+    names = [n for n in weights if "downsample" not in n]
+    stats = pd.DataFrame([{"step": s, "layer": n, "layer_index": i, "value": float(s)}
+                          for s in (10, 20, 40) for i, n in enumerate(names)])
+    result = probes.relative_ratio_at(stats, step, weights)
+    assert result["step"] == 20  # the last record at or before the checkpoint
+    assert result["ratio"] == pytest.approx(weights[names[-1]] / weights[names[0]])  # equal ‖∇W‖ everywhere
+    assert math.isnan(probes.relative_ratio_at(stats, 5, weights)["ratio"])
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError):
+        probes.checkpoint_weight_norms(tmp_path / "bad.pt")
+
+
+def test_relative_norms_skip_zero_weights():
+    out = probes.relative_norms({"a": 1.0, "b": 2.0, "c": 3.0}, {"a": 2.0, "b": 0.0})
+    assert out["a"] == 0.5 and math.isnan(out["b"]) and "c" not in out
+
+
 def test_ratio_ignores_projection_shortcuts():
     assert probes.first_last_ratio({"conv1": 4.0, "layer3.0.conv2": 2.0, "layer3.0.downsample.0": 100.0}) == 2.0
     assert math.isnan(probes.first_last_ratio({"conv1": 1.0}))
