@@ -55,7 +55,7 @@ class TrainConfig:
     image_size: int = 32  # pixels per side the images are resized to (imagefolder)
     max_train_images: int | None = None  # train on the first N images only (quick demos, tests); None: all
     # the recipe
-    recipe: str = "classroom"  # "classroom": labelled changes for few-minute runs; "paper": Sec. 4.2 exactly
+    recipe: str = "classroom"  # "classroom": labelled changes for few-minute runs; "paper": Sec. 4.2 (RECIPE_NOTES: where it differs)
     epochs: int = 3  # passes over the training set; the lr schedule follows this length
     max_steps: int | None = None  # stop after this many iterations (the schedule still follows epochs)
     batch_size: int = 128  # images per SGD step (Sec. 4.2: 128)
