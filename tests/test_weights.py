@@ -128,7 +128,7 @@ def _saved(obj) -> bytes:
     (_saved({"features.0.weight": torch.zeros(64, 3, 3, 3)}), "not a ResNet"),
     (_saved({**torchvision.models.resnet18().state_dict(), "layer1.0.conv1.weight": torch.zeros(3, 3, 3, 3)}),
      "do not fit"),
-])
+], ids=["picture", "pickle", "pickled-code", "list", "vgg-like", "wrong-shape"])
 def test_foreign_or_hostile_files_are_refused_with_a_message(content, message):
     with pytest.raises(ValueError, match=message):
         weights.load_weights(content)
