@@ -2,11 +2,18 @@
 
 Low / mid / high-level features are the outputs of layer1 / layer2 / layer3 (and layer4 for
 ImageNet-style nets). The computing is in resnet_edu.explain; this page picks the nets and the
-image, caches the results per (checkpoint, image, view) and draws them.
+image, caches the results per (checkpoint, image, view) and draws them. Besides the class's own
+runs it shows torchvision's pretrained ImageNet ResNets and weights files (resnet_edu.weights):
+a fully trained net has the edges -> textures -> objects hierarchy that a few minutes of
+training cannot give.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import hashlib
+import json
 import os
 import threading
 
@@ -15,23 +22,44 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from resnet_edu import explain, plots, probes
-from ui import get_store, language, send_to_lab, t
+from resnet_edu import explain, models, plots, probes, weights
+from ui import get_store, language, send_to_lab, t, teacher_unlocked
 
 MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file checks pixels too)
 TOP_K = 6  # channels per stage in the feature-map grids
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 FRESH_DEPTHS = [20, 56, 110]
+MAX_WEIGHTS_MB = weights.MAX_WEIGHTS_BYTES // 1_000_000
+MAX_JSON_BYTES = 1_000_000
 LEVEL = {"layer1": ("low", "저수준"), "layer2": ("mid", "중간 수준"), "layer3": ("high", "고수준"),
          "layer4": ("highest", "최고 수준")}
 
 
 # ---------------------------------------------------------------- models and data (cached, shared by tabs)
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def load_weights_net(source: tuple, _payload: bytes | None = None) -> weights.LoadedNet:
+    """A net from torchvision's cache ("pretrained", depth) or from an upload ("file", sha256, json text), whose
+    bytes come in ``_payload`` (not hashed: the digest in the key stands for them)."""
+    if source[0] == "pretrained":
+        return weights.load_pretrained(source[1])
+    if _payload is None:
+        raise ValueError("the uploaded weights are no longer in memory: upload the file again")
+    return weights.load_weights(_payload, json.loads(source[2]) if source[2] else None)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
-def load_net(source: tuple):
-    """(model, mean, std, classes, lock) for ("checkpoint", path, mtime) or ("fresh", family, depth, shortcuts,
-    num_classes, image_size, mean, std, classes). The lock serialises Captum's hooks on a shared model."""
+def load_net(source: tuple, _payload: bytes | None = None):
+    """(model, mean, std, classes, lock) for ("checkpoint", path, mtime), ("fresh", family, depth, shortcuts,
+    num_classes, image_size, mean, std, classes), ("pretrained", depth, shortcuts) or ("file", sha256, json
+    text, shortcuts). The lock serialises Captum's hooks on a shared model."""
+    if source[0] in ("pretrained", "file"):
+        net = load_weights_net(source[:-1], _payload)
+        model = net.model
+        if not source[-1]:  # the same trained weights with every shortcut switched off: its own copy
+            model = copy.deepcopy(net.model)
+            models.set_shortcuts(model, False)
+        return model, net.mean, net.std, net.classes, threading.Lock()
     if source[0] == "checkpoint":
         from resnet_edu.train import model_from_checkpoint
 
@@ -92,10 +120,16 @@ def empty_state_ui() -> None:
 
 def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tuple[str, tuple]], dict]:
     """The nets to compare as [(name, source)] and the data set to draw images from."""
-    choices = {"trained": t("trained runs", "학습된 실행"), "fresh": t("fresh, untrained nets", "학습 전 새 망")}
+    choices = {"trained": t("trained runs", "학습된 실행"), "fresh": t("fresh, untrained nets", "학습 전 새 망"),
+               "pretrained": t("pretrained ResNet (ImageNet)", "사전 학습된 ResNet (ImageNet)"),
+               "file": t("a weights file", "가중치 파일")}
     if not checkpoints:
         choices.pop("trained")
     kind = st.radio(t("Nets", "망"), list(choices), format_func=choices.get, horizontal=True, key="feat_kind")
+    if kind == "pretrained":
+        return pretrained_ui()
+    if kind == "file":
+        return weights_file_ui()
     if kind == "trained":
         with_ckpt = table[table["run_id"].isin(checkpoints)]
         labels = dict(zip(with_ckpt["run_id"], with_ckpt["name"]))
@@ -120,12 +154,128 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
             path = checkpoints[rid]
             nets.append((labels[rid], ("checkpoint", path, _mtime(path))))
         row = with_ckpt[with_ckpt["run_id"] == run_id].iloc[0]
+        export_ui(labels[run_id], checkpoints[run_id])
         return nets, {"name": row["dataset"], "root": row["data_root"], "image_size": int(row["image_size"])}
     depth = st.select_slider(t("Depth (fresh CIFAR nets, He initialisation)", "깊이 (학습 전 CIFAR 망, He 초기화)"),
                              FRESH_DEPTHS, value=56, key="feat_fresh_depth")
     nets = [(probes.net_name("cifar", depth, False), ("fresh", "cifar", depth, False)),
             (probes.net_name("cifar", depth, True), ("fresh", "cifar", depth, True))]
     return nets, {"name": "synthetic", "root": None, "image_size": 32}
+
+
+@functools.lru_cache(maxsize=2)
+def _exported(path: str, mtime: float) -> tuple[bytes, str]:
+    """(state_dict bytes, its JSON) of a checkpoint; made when a download button is clicked (in its thread)."""
+    payload, config = weights.export_checkpoint(path)
+    return payload, json.dumps(config, indent=2) + "\n"
+
+
+def export_ui(name: str, path: str) -> None:
+    """Download the chosen run's weights: a plain state_dict and the JSON that says how to rebuild the net."""
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60] or "weights"
+    mtime = _mtime(path)
+    left, right = st.columns(2)
+    left.download_button(t("Download its weights (.pt)", "가중치 내려받기 (.pt)"),
+                         data=lambda: _exported(path, mtime)[0], file_name=f"{stem}.pt",
+                         mime="application/octet-stream", key="feat_export_pt", on_click="ignore", icon="⬇️",
+                         help=t("A plain state_dict: models.build_model(...).load_state_dict(torch.load(file)); "
+                                "ImageNet-style nets with option-B shortcuts also load into torchvision's resnet18() "
+                                "etc. Upload it (with its .json) under 'a weights file'.",
+                                "평범한 state_dict: models.build_model(...).load_state_dict(torch.load(파일)). "
+                                "옵션 B 지름길의 ImageNet식 망은 torchvision의 resnet18() 등에도 들어갑니다. "
+                                "'가중치 파일'에서 (.json과 함께) 다시 올릴 수 있습니다."))
+    right.download_button(t("… and its settings (.json)", "… 설정 (.json)"),
+                          data=lambda: _exported(path, mtime)[1], file_name=f"{stem}.json", mime="application/json",
+                          key="feat_export_json", on_click="ignore", icon="⬇️")
+
+
+NO_DATA = {"name": None, "root": None, "image_size": weights.PRETRAINED_IMAGE_SIZE}
+
+
+def _with_plain_twin(name: str, source: tuple) -> list[tuple[str, tuple]]:
+    """The net, and beside it (if asked) the same trained weights with every shortcut switched off."""
+    nets = [(name, source)]
+    if st.toggle(t("Beside it: the same weights with every shortcut switched off",
+                   "옆에: 같은 가중치에서 지름길을 모두 끈 망"), value=False, key="feat_plain_twin",
+                 help=t("A trained ResNet without its shortcuts: what is left of the prediction and the maps?",
+                        "지름길을 뺀 학습된 ResNet: 예측과 특징 맵에 무엇이 남을까요?")):
+        nets.append((t(f"{name}, shortcuts off", f"{name}, 지름길 끔"), (*source[:-1], False)))
+    return nets
+
+
+def pretrained_ui() -> tuple[list[tuple[str, tuple]], dict]:
+    """torchvision's ImageNet ResNets, from torchvision's cache (offline: where to put the file)."""
+    depth = st.select_slider(t("Depth (torchvision, trained on ImageNet)", "깊이 (torchvision, ImageNet으로 학습)"),
+                             list(models.IMAGENET_DEPTHS), value=50, key="feat_pretrained_depth")
+    path = weights.pretrained_file(depth)
+    if not path.is_file():
+        message = weights.pretrained_unavailable_message(depth, f"{path} does not exist.")
+        st.info(t(message + " (This machine's app does not download it for you yet.)",
+                  f"사전 학습된 ResNet-{depth}가 이 컴퓨터에 없습니다. 인터넷이 되는 컴퓨터에서 "
+                  f"{os.path.basename(path)} 파일을 받아 {path.parent} 폴더에 넣거나, '가중치 파일'로 올리세요."),
+                icon="📦")
+        return [], NO_DATA
+    st.caption(t(f"torchvision's ResNet-{depth} weights (IMAGENET1K_V1, the paper authors' recipe), loaded into "
+                 "this app's own ResNet: the same layers, so the same maps and attributions. Upload a photo below.",
+                 f"torchvision의 ResNet-{depth} 가중치(IMAGENET1K_V1, 논문 저자들의 학습법)를 이 앱의 ResNet에 "
+                 "불러왔습니다: 층이 같으므로 같은 맵과 기여도를 봅니다. 아래에 사진을 올리세요."))
+    return _with_plain_twin(f"ResNet-{depth} (ImageNet)", ("pretrained", depth, True)), NO_DATA
+
+
+def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
+    """A state_dict file (exported run, torchvision weights) and, optionally, the JSON written beside it."""
+    if not teacher_unlocked():
+        st.info(_teacher_only_weights(), icon="🔒")
+        return [], NO_DATA
+    files = st.file_uploader(
+        t("A weights file (.pt / .pth: a state_dict) and, if you have it, the .json exported beside it",
+          "가중치 파일(.pt / .pth: state_dict)과, 있으면 함께 내보낸 .json"),
+        type=["pt", "pth", "json"], accept_multiple_files=True, key="feat_weights_upload",
+        max_upload_size=MAX_WEIGHTS_MB,
+        help=t(f"At most {MAX_WEIGHTS_MB} MB. Read with torch.load(weights_only=True): a file that would run code "
+               "is refused. The tensors must fit a CIFAR ResNet (6n+2) or an ImageNet ResNet-18/34/50/101/152.",
+               f"최대 {MAX_WEIGHTS_MB} MB. torch.load(weights_only=True)로 읽으므로 코드를 실행하는 파일은 거부됩니다. "
+               "텐서가 CIFAR ResNet(6n+2)이나 ImageNet ResNet-18/34/50/101/152에 맞아야 합니다."))
+    tensors = [f for f in files or [] if not f.name.lower().endswith(".json")]
+    sidecars = [f for f in files or [] if f.name.lower().endswith(".json")]
+    if not tensors:
+        return [], NO_DATA
+    upload = tensors[0]
+    meta_text = ""
+    if sidecars:
+        try:
+            if sidecars[0].size > MAX_JSON_BYTES:
+                raise ValueError(f"it is larger than {MAX_JSON_BYTES // 1_000_000} MB")
+            meta = json.loads(sidecars[0].getvalue())
+            if not isinstance(meta, dict):
+                raise ValueError("it is not a JSON object")
+            meta_text = json.dumps(meta, sort_keys=True)
+        except (ValueError, UnicodeDecodeError) as error:
+            st.error(t(f"{sidecars[0].name} cannot be used ({error}); the weights are read without it.",
+                       f"{sidecars[0].name}은(는) 쓸 수 없습니다 ({error}). 가중치만 읽습니다."))
+    payload = upload.getvalue()
+    source = ("file", hashlib.sha256(payload).hexdigest(), meta_text)
+    try:
+        with st.spinner(t("Checking the weights…", "가중치를 확인하는 중…")):
+            net = load_weights_net(source, payload)
+    except ValueError as error:
+        st.error(t(f"{upload.name}: {error}", f"{upload.name}: 이 파일은 쓸 수 없습니다 ({error})."), icon="⚠️")
+        return [], NO_DATA
+    kind = weights.describe_config(net.config) + ("" if net.config["shortcuts"] else t(", plain", ", 평범한 망"))
+    st.caption(t(f"**{upload.name}**: a {kind}.", f"**{upload.name}**: {kind}."))
+    for note in net.notes:
+        st.caption(f"ℹ️ {note}")
+    meta = json.loads(meta_text) if meta_text else {}
+    name = str(meta.get("name") or os.path.splitext(upload.name)[0])[:60]
+    spec = dict(NO_DATA, image_size=net.image_size)
+    if meta.get("dataset") in ("synthetic", "cifar10", "imagenette"):  # an exported run: its own test images
+        spec = {"name": meta["dataset"], "root": None, "image_size": net.image_size}
+    return _with_plain_twin(name, (*source, True)), spec
+
+
+def _teacher_only_weights() -> str:
+    return t("Only the teacher uploads weights files (they can be hundreds of MB): enter the teacher passcode in the "
+             "sidebar.", "가중치 파일은 교사만 올릴 수 있습니다(수백 MB일 수 있습니다): 사이드바에 교사 암호를 입력하세요.")
 
 
 def _mtime(path: str) -> float:
@@ -257,7 +407,7 @@ def results_ui(nets: list[tuple[str, tuple]], image: np.ndarray, true_label: int
                 with st.spinner(t(f"Computing {name}…", f"{name} 계산 중…")):
                     result = compute_view(source, image, view, target, options)
                 classes = load_net(source)[3]
-            except ValueError as error:  # a corrupt or foreign checkpoint
+            except (ValueError, weights.WeightsUnavailable) as error:  # a corrupt or foreign checkpoint
                 st.error(t(f"{name}: cannot load its checkpoint ({error}).",
                            f"{name}: 체크포인트를 불러올 수 없습니다 ({error})."))
                 continue
@@ -309,8 +459,9 @@ if not checkpoint_of:
 chosen_nets, data_spec = nets_ui(runs, checkpoint_of)
 images = None
 try:
-    with st.spinner(t("Loading the data set…", "데이터 세트를 불러오는 중…")):
-        images = load_images(data_spec["name"], data_spec["root"], data_spec["image_size"])
+    if data_spec["name"] is not None:  # pretrained nets and bare weights files: the user's own photos
+        with st.spinner(t("Loading the data set…", "데이터 세트를 불러오는 중…")):
+            images = load_images(data_spec["name"], data_spec["root"], data_spec["image_size"])
 except Exception as problem:  # CIFAR-10 not downloaded, a folder that moved: uploads still work
     st.warning(t(f"The data set of this run is not available here ({problem}); upload an image instead.",
                  f"이 실행의 데이터 세트를 여기서 쓸 수 없습니다({problem}). 대신 이미지를 올리세요."))
@@ -330,7 +481,7 @@ if chosen_nets and (chosen_nets[0][1][0] != "fresh" or images is not None):
         with right:
             try:
                 class_names = list(images.classes) if images is not None else load_net(chosen_nets[0][1])[3]
-            except ValueError as problem:  # a corrupt checkpoint and no data set to name the classes
+            except (ValueError, weights.WeightsUnavailable) as problem:  # corrupt, foreign or gone
                 st.error(t(f"Cannot load this run's checkpoint ({problem}).",
                            f"이 실행의 체크포인트를 불러올 수 없습니다 ({problem})."))
                 class_names = None

@@ -1,0 +1,103 @@
+"""AppTest of the Features page with real-architecture nets: torchvision's pretrained ResNets (offline
+here: the clear message), a weights file made in the test (random weights, never called trained),
+hostile files, and the download buttons of a trained run."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+for path in (REPO, TESTS):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs  # noqa: E402,F401
+
+PAGE = "app_pages/features.py"
+
+
+def _photo() -> bytes:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _weights(depth: int) -> bytes:
+    torch.manual_seed(0)
+    buffer = io.BytesIO()
+    torch.save(getattr(torchvision.models, f"resnet{depth}")().state_dict(), buffer)  # random weights
+    return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def no_torch_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # nothing cached: as on a fresh offline machine
+
+
+def test_pretrained_offline_says_where_to_put_the_file():
+    at = open_page(PAGE, "en")
+    at.radio(key="feat_kind").set_value("pretrained").run()
+    assert not at.exception, at.exception
+    message = " ".join(i.value for i in at.info)
+    assert "resnet50-0676ba61.pth" in message and "upload a weights file" in message
+    assert not at.metric
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert not at.exception and "resnet50-0676ba61.pth" in " ".join(i.value for i in at.info)
+
+
+def test_a_weights_file_renders_maps_gradcam_and_a_plain_twin():
+    at = open_page(PAGE, "en")
+    at.radio(key="feat_kind").set_value("file").run()
+    at.file_uploader(key="feat_weights_upload").set_value(("resnet18-random.pt", _weights(18),
+                                                           "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    assert "ImageNet ResNet-18 (option B, 1000 classes)" in texts(at)
+    assert "ImageNet's class names" in texts(at)  # what was assumed is said
+    at.file_uploader(key="feat_upload").set_value(("photo.png", _photo(), "image/png")).run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["resnet18-random"]
+    grids = charts(at)[1:]
+    assert len(grids) == 1 and len([d for d in grids[0]["data"] if d["type"] == "heatmap"]) == 4 * 6  # 4 stages
+    at.toggle(key="feat_plain_twin").set_value(True).run()
+    at.radio(key="feat_view").set_value("gradcam").run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["resnet18-random", "resnet18-random, shortcuts off"]
+    cams = charts(at)[1:]
+    assert len(cams) == 2 and all(len([d for d in c["data"] if d["type"] == "heatmap"]) == 4 for c in cams)
+
+
+@pytest.mark.parametrize("content", [b"definitely not weights", b"PK\x03\x04broken zip"])
+def test_foreign_files_get_a_message_not_a_crash(content):
+    at = open_page(PAGE, "en")
+    at.radio(key="feat_kind").set_value("file").run()
+    at.file_uploader(key="feat_weights_upload").set_value(("evil.pt", content, "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    assert at.error and "evil.pt" in at.error[0].value and "cannot use this file" in at.error[0].value
+    assert not at.metric
+
+
+def test_weights_uploads_are_teacher_only_when_a_passcode_is_set(monkeypatch):
+    monkeypatch.setenv("RESNET_EDU_TEACHER_PASSCODE", "s3cret")
+    at = open_page(PAGE, "en")
+    at.radio(key="feat_kind").set_value("file").run()
+    assert not at.exception and "teacher passcode" in " ".join(i.value for i in at.info)
+    assert not at.get("file_uploader")
+
+
+def test_a_trained_run_offers_its_weights_for_download(tiny_runs):
+    at = open_page(PAGE, "en")
+    assert at.radio(key="feat_kind").value == "trained"
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert any(".pt" in label for label in labels) and any(".json" in label for label in labels)
