@@ -29,8 +29,6 @@ MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file ch
 TOP_K = 6  # channels per stage in the feature-map grids
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 FRESH_DEPTHS = [20, 56, 110]
-MAX_WEIGHTS_MB = weights.MAX_WEIGHTS_BYTES // 1_000_000
-MAX_JSON_BYTES = 1_000_000
 LEVEL = {"layer1": ("low", "저수준"), "layer2": ("mid", "중간 수준"), "layer3": ("high", "고수준"),
          "layer4": ("highest", "최고 수준")}
 
@@ -39,10 +37,13 @@ LEVEL = {"layer1": ("low", "저수준"), "layer2": ("mid", "중간 수준"), "la
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def load_weights_net(source: tuple, _payload: bytes | None = None) -> weights.LoadedNet:
-    """A net from torchvision's cache ("pretrained", depth) or from an upload ("file", sha256, json text), whose
-    bytes come in ``_payload`` (not hashed: the digest in the key stands for them)."""
+    """A net from torchvision's cache ("pretrained", depth), the weights folder ("path", path, mtime, json text)
+    or an upload ("file", sha256, json text), whose bytes come in ``_payload`` (not hashed: the digest in the
+    key stands for them)."""
     if source[0] == "pretrained":
         return weights.load_pretrained(source[1])
+    if source[0] == "path":
+        return weights.load_weights(source[1], json.loads(source[3]) if source[3] else None)
     if _payload is None:
         raise ValueError("the uploaded weights are no longer in memory: upload the file again")
     return weights.load_weights(_payload, json.loads(source[2]) if source[2] else None)
@@ -53,7 +54,7 @@ def load_net(source: tuple, _payload: bytes | None = None):
     """(model, mean, std, classes, lock) for ("checkpoint", path, mtime), ("fresh", family, depth, shortcuts,
     num_classes, image_size, mean, std, classes), ("pretrained", depth, shortcuts) or ("file", sha256, json
     text, shortcuts). The lock serialises Captum's hooks on a shared model."""
-    if source[0] in ("pretrained", "file"):
+    if source[0] in ("pretrained", "path", "file"):
         net = load_weights_net(source[:-1], _payload)
         model = net.model
         if not source[-1]:  # the same trained weights with every shortcut switched off: its own copy
@@ -180,10 +181,10 @@ def export_ui(name: str, path: str) -> None:
                          mime="application/octet-stream", key="feat_export_pt", on_click="ignore", icon="⬇️",
                          help=t("A plain state_dict: models.build_model(...).load_state_dict(torch.load(file)); "
                                 "ImageNet-style nets with option-B shortcuts also load into torchvision's resnet18() "
-                                "etc. Upload it (with its .json) under 'a weights file'.",
+                                "etc. Put both files into the weights folder of the data root to look at them under 'a weights file'.",
                                 "평범한 state_dict: models.build_model(...).load_state_dict(torch.load(파일)). "
                                 "옵션 B 지름길의 ImageNet식 망은 torchvision의 resnet18() 등에도 들어갑니다. "
-                                "'가중치 파일'에서 (.json과 함께) 다시 올릴 수 있습니다."))
+                                "두 파일을 데이터 폴더의 weights 폴더에 넣으면 '가중치 파일'에서 볼 수 있습니다."))
     right.download_button(t("… and its settings (.json)", "… 설정 (.json)"),
                           data=lambda: _exported(path, mtime)[1], file_name=f"{stem}.json", mime="application/json",
                           key="feat_export_json", on_click="ignore", icon="⬇️")
@@ -223,54 +224,75 @@ def pretrained_ui() -> tuple[list[tuple[str, tuple]], dict]:
 
 
 def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
-    """A state_dict file (exported run, torchvision weights) and, optionally, the JSON written beside it."""
-    if not teacher_unlocked():
-        st.info(_teacher_only_weights(), icon="🔒")
-        return [], NO_DATA
-    files = st.file_uploader(
-        t("A weights file (.pt / .pth: a state_dict) and, if you have it, the .json exported beside it",
-          "가중치 파일(.pt / .pth: state_dict)과, 있으면 함께 내보낸 .json"),
-        type=["pt", "pth", "json"], accept_multiple_files=True, key="feat_weights_upload",
-        max_upload_size=MAX_WEIGHTS_MB,
-        help=t(f"At most {MAX_WEIGHTS_MB} MB. Read with torch.load(weights_only=True): a file that would run code "
-               "is refused. The tensors must fit a CIFAR ResNet (6n+2) or an ImageNet ResNet-18/34/50/101/152.",
-               f"최대 {MAX_WEIGHTS_MB} MB. torch.load(weights_only=True)로 읽으므로 코드를 실행하는 파일은 거부됩니다. "
-               "텐서가 CIFAR ResNet(6n+2)이나 ImageNet ResNet-18/34/50/101/152에 맞아야 합니다."))
-    tensors = [f for f in files or [] if not f.name.lower().endswith(".json")]
-    sidecars = [f for f in files or [] if f.name.lower().endswith(".json")]
-    if not tensors:
-        return [], NO_DATA
-    upload = tensors[0]
-    meta_text = ""
-    if sidecars:
+    """A state_dict file (an exported run, torchvision weights) from the weights folder of the data root, or
+    uploaded; with the JSON written beside it when there is one."""
+    folder = weights.weights_folder()
+    found = {str(path): path.name for path in weights.weights_files(folder)}
+    upload_choice = t("⬆️ upload a file…", "⬆️ 파일 올리기…")
+    choice = st.selectbox(t("Weights file", "가중치 파일"), [*found, "upload"], key="feat_weights_pick",
+                          format_func=lambda key: found.get(key, upload_choice))
+    cap = st.get_option("server.maxUploadSize")
+    st.caption(t(f"Files in `{folder}` are listed here, with the `.json` of the same name when there is one: copy "
+                 "them there, or `python -m resnet_edu runs export RUN_ID --weights "
+                 f"{folder}/NAME.pt`. Uploads are limited to {cap} MB by this server (a ResNet-18 is 45 MB, a "
+                 "ResNet-50 98 MB): put larger files into that folder.",
+                 f"`{folder}` 폴더의 파일이 (같은 이름의 `.json`이 있으면 함께) 여기에 나옵니다: 파일을 그 폴더에 "
+                 "복사하거나 `python -m resnet_edu runs export RUN_ID --weights "
+                 f"{folder}/NAME.pt`로 내보내세요. 이 서버의 업로드 한도는 {cap} MB입니다(ResNet-18은 45 MB, "
+                 "ResNet-50은 98 MB): 더 큰 파일은 그 폴더에 넣으세요."))
+    meta_text, payload = "", None
+    if choice != "upload":
+        path = choice
+        name = found[path]
         try:
-            if sidecars[0].size > MAX_JSON_BYTES:
-                raise ValueError(f"it is larger than {MAX_JSON_BYTES // 1_000_000} MB")
-            meta = json.loads(sidecars[0].getvalue())
-            if not isinstance(meta, dict):
-                raise ValueError("it is not a JSON object")
-            meta_text = json.dumps(meta, sort_keys=True)
-        except (ValueError, UnicodeDecodeError) as error:
-            st.error(t(f"{sidecars[0].name} cannot be used ({error}); the weights are read without it.",
-                       f"{sidecars[0].name}은(는) 쓸 수 없습니다 ({error}). 가중치만 읽습니다."))
-    payload = upload.getvalue()
-    source = ("file", hashlib.sha256(payload).hexdigest(), meta_text)
+            meta = weights.sidecar_of(path)
+        except ValueError as error:
+            st.error(t(f"The .json beside {name} cannot be used ({error}); the weights are read without it.",
+                       f"{name} 옆의 .json은 쓸 수 없습니다 ({error}). 가중치만 읽습니다."))
+            meta = None
+        meta_text = json.dumps(meta, sort_keys=True) if meta else ""
+        source = ("path", path, _mtime(path), meta_text)
+    else:
+        if not teacher_unlocked():
+            st.info(_teacher_only_weights(), icon="🔒")
+            return [], NO_DATA
+        files = st.file_uploader(
+            t("A weights file (.pt / .pth: a state_dict) and, if you have it, the .json exported beside it",
+              "가중치 파일(.pt / .pth: state_dict)과, 있으면 함께 내보낸 .json"),
+            type=["pt", "pth", "json"], accept_multiple_files=True, key="feat_weights_upload",
+            help=t("Read with torch.load(weights_only=True): a file that would run code is refused. The tensors "
+                   "must fit a CIFAR ResNet (6n+2) or an ImageNet ResNet-18/34/50/101/152.",
+                   "torch.load(weights_only=True)로 읽으므로 코드를 실행하는 파일은 거부됩니다. 텐서가 CIFAR "
+                   "ResNet(6n+2)이나 ImageNet ResNet-18/34/50/101/152에 맞아야 합니다."))
+        tensors = [f for f in files or [] if not f.name.lower().endswith(".json")]
+        sidecars = [f for f in files or [] if f.name.lower().endswith(".json")]
+        if not tensors:
+            return [], NO_DATA
+        name = tensors[0].name
+        if sidecars:
+            try:
+                meta_text = json.dumps(weights.parse_sidecar(sidecars[0].getvalue()), sort_keys=True)
+            except ValueError as error:
+                st.error(t(f"{sidecars[0].name} cannot be used ({error}); the weights are read without it.",
+                           f"{sidecars[0].name}은(는) 쓸 수 없습니다 ({error}). 가중치만 읽습니다."))
+        payload = tensors[0].getvalue()
+        source = ("file", hashlib.sha256(payload).hexdigest(), meta_text)
     try:
         with st.spinner(t("Checking the weights…", "가중치를 확인하는 중…")):
             net = load_weights_net(source, payload)
     except ValueError as error:
-        st.error(t(f"{upload.name}: {error}", f"{upload.name}: 이 파일은 쓸 수 없습니다 ({error})."), icon="⚠️")
+        st.error(t(f"{name}: {error}", f"{name}: 이 파일은 쓸 수 없습니다 ({error})."), icon="⚠️")
         return [], NO_DATA
     kind = weights.describe_config(net.config) + ("" if net.config["shortcuts"] else t(", plain", ", 평범한 망"))
-    st.caption(t(f"**{upload.name}**: a {kind}.", f"**{upload.name}**: {kind}."))
+    st.caption(t(f"**{name}**: a {kind}.", f"**{name}**: {kind}."))
     for note in net.notes:
         st.caption(f"ℹ️ {note}")
     meta = json.loads(meta_text) if meta_text else {}
-    name = str(meta.get("name") or os.path.splitext(upload.name)[0])[:60]
+    label = str(meta.get("name") or os.path.splitext(name)[0])[:60]
     spec = dict(NO_DATA, image_size=net.image_size)
     if meta.get("dataset") in ("synthetic", "cifar10", "imagenette"):  # an exported run: its own test images
         spec = {"name": meta["dataset"], "root": None, "image_size": net.image_size}
-    return _with_plain_twin(name, (*source, True)), spec
+    return _with_plain_twin(label, (*source, True)), spec
 
 
 def _teacher_only_weights() -> str:

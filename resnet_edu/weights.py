@@ -228,6 +228,46 @@ def _is_triple(value) -> bool:
     return isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
 
 
+MAX_JSON_BYTES = 1_000_000  # the JSON beside a weights file is a few kB
+
+
+def parse_sidecar(content: bytes) -> dict:
+    """The JSON written beside a weights file, parsed; ValueError if it is not a small JSON object."""
+    if len(content) > MAX_JSON_BYTES:
+        raise ValueError(f"it is larger than {MAX_JSON_BYTES // 1_000_000} MB")
+    try:
+        meta = json.loads(content)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"it is not JSON ({error})") from None
+    if not isinstance(meta, dict):
+        raise ValueError("it is not a JSON object")
+    return meta
+
+
+def weights_folder() -> Path:
+    """``<data root>/weights``: weights files put here (and their JSON) are offered on the analysis pages."""
+    from resnet_edu.data import default_data_root
+
+    return default_data_root() / "weights"
+
+
+def weights_files(folder: str | os.PathLike | None = None) -> list[Path]:
+    """The ``.pt`` / ``.pth`` files of the weights folder, by name."""
+    folder = Path(folder) if folder is not None else weights_folder()
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in (".pt", ".pth") and p.is_file()),
+                  key=lambda p: p.name.lower())
+
+
+def sidecar_of(path: str | os.PathLike) -> dict | None:
+    """The JSON beside a weights file (``name.json`` for ``name.pt``), or None; ValueError if it is unusable."""
+    sidecar = Path(path).with_suffix(".json")
+    if not sidecar.is_file():
+        return None
+    return parse_sidecar(sidecar.read_bytes()[: MAX_JSON_BYTES + 1])
+
+
 # --------------------------------------------------------------------------- torchvision's pretrained nets
 
 def pretrained_weights(depth: int):

@@ -5,6 +5,8 @@ hostile files, and the download buttons of a trained run."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -76,6 +78,24 @@ def test_a_weights_file_renders_maps_gradcam_and_a_plain_twin():
     assert [m.label for m in at.metric] == ["resnet18-random", "resnet18-random, shortcuts off"]
     cams = charts(at)[1:]
     assert len(cams) == 2 and all(len([d for d in c["data"] if d["type"] == "heatmap"]) == 4 for c in cams)
+
+
+def test_files_in_the_weights_folder_are_offered_with_their_json():
+    folder = Path(os.environ["RESNET_EDU_DATA"]) / "weights"
+    folder.mkdir(parents=True)
+    (folder / "resnet18-random.pt").write_bytes(_weights(18))
+    (folder / "resnet18-random.json").write_text(json.dumps({"name": "ResNet-18 (random weights)"}))
+    (folder / "broken.pth").write_bytes(b"not weights")
+    at = open_page(PAGE, "en")
+    at.radio(key="feat_kind").set_value("file").run()
+    picker = at.selectbox(key="feat_weights_pick")
+    assert picker.options == ["broken.pth", "resnet18-random.pt", "⬆️ upload a file…"]
+    assert at.error and "broken.pth" in at.error[0].value  # the first file, refused with a message
+    picker.set_value(str(folder / "resnet18-random.pt")).run()
+    at.file_uploader(key="feat_upload").set_value(("photo.png", _photo(), "image/png")).run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["ResNet-18 (random weights)"]
+    assert len(charts(at)) == 2
 
 
 @pytest.mark.parametrize("content", [b"definitely not weights", b"PK\x03\x04broken zip"])
