@@ -284,7 +284,7 @@ def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
         st.error(t(f"{name}: {error}", f"{name}: 이 파일은 쓸 수 없습니다 ({error})."), icon="⚠️")
         return [], NO_DATA
     kind = weights.describe_config(net.config) + ("" if net.config["shortcuts"] else t(", plain", ", 평범한 망"))
-    st.caption(t(f"**{name}**: a {kind}.", f"**{name}**: {kind}."))
+    st.caption(f"**{name}**: {kind}.")
     for note in net.notes:
         st.caption(f"ℹ️ {note}")
     meta = json.loads(meta_text) if meta_text else {}
