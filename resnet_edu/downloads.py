@@ -454,20 +454,25 @@ def load_imagenette(root: str | os.PathLike | None = None, *, image_size: int = 
 # --------------------------------------------------------------------------- the analysis job
 
 def download_job(context) -> dict:
-    """Download and unpack one data set in the training process (analysis-job kind ``"download"``).
+    """Download and unpack one data set, or fetch pretrained weights, in the training process
+    (analysis-job kind ``"download"``).
 
-    ``context.params``: ``{"dataset": key}`` with a key of ``ARCHIVES``; it goes into the data root
-    of the training process (``$RESNET_EDU_DATA`` or ``./data``: no path comes from a page). Progress goes to ``context.report`` (fraction
-    and a line of text) and ``context.publish`` (``phase``, ``done_bytes``, ``total_bytes``,
+    ``context.params``: ``{"dataset": key}`` with a key of ``ARCHIVES`` (into the data root of the
+    training process, ``$RESNET_EDU_DATA`` or ``./data``: no path comes from a page), or
+    ``{"weights": depth}`` for torchvision's pretrained ResNet-``depth`` (through torchvision's
+    weights API, into its cache). Data-set progress goes to ``context.report`` (fraction and a line
+    of text) and ``context.publish`` (``phase``, ``done_bytes``, ``total_bytes``,
     ``bytes_per_second``, ``seconds_left``) so pages can draw bytes, speed and time left.
 
     Returns:
-        ``{"dataset", "folder", "state"}``, ``state`` "ready" or "stopped".
+        ``{"dataset", "folder", "state"}`` (``state`` "ready" or "stopped"), or ``{"weights", "file", "state"}``.
 
     Raises:
         ValueError: an unknown key, an offline machine or a failed download (the message says what to do).
     """
     params = dict(context.params or {})
+    if "weights" in params:
+        return _weights_job(context, params["weights"])
     key = params.get("dataset")
     if key not in ARCHIVES:
         raise ValueError(f"unknown data set {key!r}: choose one of {', '.join(ARCHIVES)}")
@@ -487,3 +492,17 @@ def download_job(context) -> dict:
         raise ValueError(str(error)) from None
     context.report(1.0, f"{archive.title} is ready in {folder}")
     return {"dataset": key, "folder": str(folder), "state": "ready"}
+
+
+def _weights_job(context, depth) -> dict:
+    from resnet_edu import weights
+
+    if depth not in weights.models.IMAGENET_DEPTHS:
+        raise ValueError(f"no pretrained ResNet-{depth!r}: choose one of 18, 34, 50, 101, 152")
+    context.report(0.0, f"Downloading torchvision's ResNet-{depth} weights to {weights.pretrained_file(depth).parent}")
+    try:
+        weights.load_pretrained(depth, download=True)  # torchvision's weights API: download, hash check, cache
+    except weights.WeightsUnavailable as error:
+        raise ValueError(str(error)) from None
+    context.report(1.0, f"ResNet-{depth} weights are ready")
+    return {"weights": depth, "file": str(weights.pretrained_file(depth)), "state": "ready"}

@@ -336,6 +336,22 @@ def test_download_job_refuses_unknown_keys_and_explains_offline(monkeypatch):
         downloads.download_job(_Context({"dataset": "cifar10"}))
 
 
+def test_pretrained_weights_job_offline_gives_the_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    import torch.hub
+
+    monkeypatch.setattr(torch.hub, "urlopen", offline)  # torchvision's weights API downloads through torch.hub
+    with pytest.raises(ValueError, match="ResNet-18 is not available: the download failed .*resnet18-f37072fd.pth"):
+        downloads.download_job(_Context({"weights": 18}))
+    with pytest.raises(ValueError, match="choose one of 18, 34, 50"):
+        downloads.download_job(_Context({"weights": 19}))
+    assert not any((tmp_path / "torch").rglob("*.pth"))
+
+
 def test_cifar_messages_keep_their_words(tmp_path):
     message = str(data._cifar_unavailable(tmp_path, "because."))
     assert message.startswith("CIFAR-10 is not available: because.") and "synthetic" in message
