@@ -142,15 +142,103 @@ def data_state_text(archive: downloads.Archive) -> str:
                    f"{archive.url})을 받아 {folder}에 넣으세요."))
 
 
+DOWNLOADING = ("queued", "running")
+
+
+def latest_downloads(store) -> dict[str, dict]:
+    """{archive key: its newest download job} (a job row of ``store.list_analyses``)."""
+    latest: dict[str, dict] = {}
+    for job in store.list_analyses(kind="download").to_dict("records"):
+        key = job["params"].get("dataset")
+        if key is not None:
+            latest.setdefault(key, job)
+    return latest
+
+
+def _get_data(key: str) -> None:
+    """on_click of Get: the download runs in the training process (analysis job "download")."""
+    if not teacher_unlocked():
+        st.session_state["lab_download_error"] = _teacher_only()
+        return
+    try:
+        get_manager().submit_analysis("download", {"dataset": key})
+    except (ValueError, RuntimeError) as error:
+        st.session_state["lab_download_error"] = str(error)
+
+
+def _stop_download(job_id: str) -> None:
+    if teacher_unlocked():
+        get_manager().stop_analysis(job_id)
+    else:
+        st.session_state["lab_download_error"] = _teacher_only()
+
+
+def download_line(result: dict | None, message: str) -> str:
+    """Bytes, speed and time left of a download job, from what it published."""
+    result = result or {}
+    done, total = result.get("done_bytes"), result.get("total_bytes")
+    if done is None:
+        return message or t("waiting for the training process…", "학습 프로세스를 기다리는 중…")
+    verbs = {"download": t("downloading", "내려받는 중"), "check": t("checking (MD5)", "확인 중 (MD5)"),
+             "unpack": t("unpacking", "압축 푸는 중")}
+    parts = [verbs.get(result.get("phase"), ""), f"{done / 1e6:,.0f}" + (f" / {total / 1e6:,.0f}" if total else "")
+             + " MB"]
+    if result.get("bytes_per_second"):
+        parts.append(f"{result['bytes_per_second'] / 1e6:,.1f} MB/s")
+    if result.get("seconds_left") is not None:
+        left = downloads.format_seconds(result["seconds_left"])
+        parts.append(t(f"{left} left", f"{left} 남음"))
+    return " · ".join(p for p in parts if p)
+
+
 def data_sets_ui() -> None:
-    """Where CIFAR-10 and Imagenette stand in the data root (a downloaded or hand-placed archive is used)."""
-    with st.expander(t("Real data sets: CIFAR-10 and Imagenette", "실제 데이터 세트: CIFAR-10과 Imagenette")):
-        for archive in downloads.ARCHIVES.values():
-            st.markdown(f"**{archive.title}** — {data_state_text(archive)}")
-        st.caption(t("An archive put into the data root by hand is found, checked (MD5) and unpacked when a run "
-                     "first uses it. The ImageNet-style preset trains on Imagenette when it is here.",
-                     "데이터 폴더에 직접 넣은 압축 파일은 실행이 처음 쓸 때 찾아서 확인(MD5)하고 풉니다. "
-                     "ImageNet식 프리셋은 Imagenette가 있으면 그것으로 학습합니다."))
+    """CIFAR-10 and Imagenette: what is in the data root, Get buttons (the download runs in the training
+    process, as an analysis job) and their progress bars, refreshed while a download runs."""
+    manager = get_manager()
+    store = manager.store
+    busy = any(job["status"] in DOWNLOADING for job in latest_downloads(store).values())
+    teacher = teacher_unlocked()
+    with st.expander(t("Real data sets: CIFAR-10 and Imagenette", "실제 데이터 세트: CIFAR-10과 Imagenette"),
+                     expanded=busy):
+
+        @st.fragment(run_every=REFRESH_SECONDS if busy else None)
+        def panel() -> None:
+            latest = latest_downloads(store)
+            if busy and not any(job["status"] in DOWNLOADING for job in latest.values()):
+                st.rerun()  # a download ended: redraw the page (its data set is ready) and stop polling
+            error = st.session_state.pop("lab_download_error", None)
+            if error:
+                st.error(error)
+            for archive in downloads.ARCHIVES.values():
+                job = latest.get(archive.key)
+                running = job is not None and job["status"] in DOWNLOADING
+                left, right = st.columns([5, 1])
+                left.markdown(f"**{archive.title}** — {data_state_text(archive)}")
+                if running:
+                    right.button(t("Stop", "중지"), key=f"lab_download_stop_{archive.key}", width="stretch",
+                                 on_click=_stop_download, args=(job["job_id"],), disabled=not teacher)
+                    full = store.get_analysis(job["job_id"]) or job
+                    st.progress(min(1.0, max(0.0, float(full.get("fraction") or 0.0))),
+                                text=download_line(full.get("result"), full.get("message") or ""))
+                elif downloads.state(archive) != "ready":
+                    size = f"{archive.approx_bytes / 2**20:,.0f} MB"
+                    right.button(t(f"Get ({size})", f"받기 ({size})"), key=f"lab_get_{archive.key}", width="stretch",
+                                 on_click=_get_data, args=(archive.key,), disabled=not teacher,
+                                 help=None if teacher else _teacher_only())
+                    if job is not None and job["status"] == "failed" and job["message"]:
+                        st.error(job["message"], icon="📡")
+                    elif job is not None and job["status"] == "stopped":
+                        st.caption(t("Stopped; Get continues from where it stopped.",
+                                     "멈췄습니다. 받기를 누르면 멈춘 곳부터 이어 받습니다."))
+            st.caption(t("Downloads run in the training process: MD5-checked, resumed after an interruption, unpacked "
+                         "into place only when complete. Offline, an archive put into the data root by hand is "
+                         "found, checked and unpacked when a run first uses it. The ImageNet-style preset trains on "
+                         "Imagenette when it is here.",
+                         "다운로드는 학습 프로세스에서 진행됩니다: MD5로 확인하고, 중단되면 이어 받고, 다 풀린 뒤에만 "
+                         "제자리에 놓습니다. 오프라인에서는 데이터 폴더에 직접 넣은 압축 파일을 실행이 처음 쓸 때 찾아서 "
+                         "확인하고 풉니다. ImageNet식 프리셋은 Imagenette가 있으면 그것으로 학습합니다."))
+
+        panel()
 
 
 def networks_ui() -> tuple[str, list[int], list[str], str | None]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from polling import wait_until
 from resnet_edu import data, downloads
 from resnet_edu.data import DataUnavailable, load_dataset
 from resnet_edu.downloads import DownloadStopped
@@ -322,6 +323,26 @@ def test_download_job_progress_and_stop(tmp_path, served, monkeypatch):
     assert result["state"] == "stopped"
     assert context.published[0]["phase"] == "download" and context.published[0]["total_bytes"] == len(server.content)
     assert "MB" in context.reports[0][1] and 0 < context.reports[0][0] < 0.8
+
+
+def test_download_job_through_the_job_manager_leaves_progress_and_result_in_the_store(tmp_path, served,
+                                                                                      monkeypatch):
+    from resnet_edu.jobs import JobManager
+    from resnet_edu.runs import RunStore
+
+    server, archive = served
+    monkeypatch.setitem(downloads.ARCHIVES, "imagenette-160", archive)
+    manager = JobManager(RunStore(tmp_path / "store"), device="cpu")
+    try:
+        job_id = manager.submit_analysis("download", {"dataset": "imagenette-160"})
+        assert wait_until(lambda: manager.store.get_analysis(job_id)["status"] not in ("queued", "running"), 120)
+        job = manager.store.get_analysis(job_id)
+    finally:
+        manager.shutdown()
+    assert job["status"] == "finished" and job["fraction"] == 1.0, job
+    assert job["result"] == {"dataset": "imagenette-160", "state": "ready",
+                             "folder": str(Path(os.environ["RESNET_EDU_DATA"]) / "imagenette2-160")}
+    assert downloads.state(archive) == "ready"
 
 
 def test_download_job_refuses_unknown_keys_and_explains_offline(monkeypatch):

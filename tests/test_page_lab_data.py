@@ -16,6 +16,7 @@ for path in (REPO, TESTS):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from polling import wait_until  # noqa: E402
 from test_page_lab import TIMEOUT, _manager, _open, _tiny, runs_dir  # noqa: E402,F401
 
 
@@ -81,3 +82,32 @@ def test_choosing_imagenette_without_it_starts_runs_that_fail_with_the_offline_m
     assert not at.exception, at.exception
     messages = [e.value for e in at.error]
     assert any("Imagenette (160 px) is not available" in m and "imagenette2-160.tgz" in m for m in messages), messages
+
+
+def test_get_runs_the_download_in_the_training_process_and_shows_why_it_failed_offline(monkeypatch):
+    # Every request of the training process goes to a closed local port: "offline", even on a machine with
+    # internet (this test must never download 163 MB).
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    at = _open()
+    at.button(key="lab_get_cifar10").click().run()
+    assert not at.exception, at.exception
+    manager = _manager()
+    jobs = manager.store.list_analyses(kind="download")
+    assert len(jobs) == 1 and jobs.iloc[0]["params"] == {"dataset": "cifar10"}
+    job_id = jobs.iloc[0]["job_id"]
+    assert wait_until(lambda: manager.store.get_analysis(job_id)["status"] == "failed", TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    messages = [e.value for e in at.error]
+    assert any("CIFAR-10 is not available: the download from" in m and "cifar-10-python.tar.gz" in m
+               for m in messages), messages
+    assert at.button(key="lab_get_cifar10")  # offered again
+
+
+def test_students_cannot_start_downloads_when_a_passcode_is_set(monkeypatch):
+    monkeypatch.setenv("RESNET_EDU_TEACHER_PASSCODE", "s3cret")
+    at = _open()
+    assert at.button(key="lab_get_imagenette-160").disabled
