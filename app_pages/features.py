@@ -23,7 +23,7 @@ import streamlit as st
 import torch
 
 from resnet_edu import explain, models, plots, probes, weights
-from ui import get_store, language, send_to_lab, t, teacher_unlocked
+from ui import get_manager, get_store, language, send_to_lab, t, teacher_unlocked
 
 MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file checks pixels too)
 TOP_K = 6  # channels per stage in the feature-map grids
@@ -204,17 +204,65 @@ def _with_plain_twin(name: str, source: tuple) -> list[tuple[str, tuple]]:
     return nets
 
 
+def _latest_weights_job(depth: int) -> dict | None:
+    jobs = get_store().list_analyses(kind="download")
+    for job in jobs.to_dict("records"):
+        if job["params"].get("weights") == depth:
+            return job
+    return None
+
+
+def _download_weights(depth: int) -> None:
+    """on_click: torchvision's weights API fetches them in the training process (analysis job "download")."""
+    if not teacher_unlocked():
+        st.session_state["feat_download_error"] = _teacher_only_weights()
+        return
+    try:
+        get_manager().submit_analysis("download", {"weights": depth})
+    except (ValueError, RuntimeError) as error:
+        st.session_state["feat_download_error"] = str(error)
+
+
+def pretrained_download_ui(depth: int, path) -> None:
+    """Not in torchvision's cache: a Download button (the training process fetches it) and where to put the
+    file by hand on an offline machine; refreshed while the download runs."""
+    busy = (_latest_weights_job(depth) or {}).get("status") in ("queued", "running")
+
+    @st.fragment(run_every=2 if busy else None)
+    def panel() -> None:
+        job = _latest_weights_job(depth)
+        running = job is not None and job["status"] in ("queued", "running")
+        if busy and not running:
+            st.rerun()  # finished (or failed): redraw the page with the net, or with the reason
+        message = weights.pretrained_unavailable_message(depth, f"{path} does not exist.")
+        st.info(t(message, f"사전 학습된 ResNet-{depth}가 이 컴퓨터에 없습니다. 아래 버튼으로 받거나, 인터넷이 "
+                           f"되는 컴퓨터에서 {os.path.basename(path)} 파일을 받아 {path.parent} 폴더에 넣거나, "
+                           "'가중치 파일'을 쓰세요."), icon="📦")
+        error = st.session_state.pop("feat_download_error", None)
+        if error:
+            st.error(error)
+        if running:
+            st.progress(float(job.get("fraction") or 0.0), text=job.get("message") or t("waiting…", "기다리는 중…"))
+            return
+        teacher = teacher_unlocked()
+        size = weights.pretrained_weights(depth).meta.get("_file_size")
+        st.button(t(f"Download ResNet-{depth}'s weights" + (f" ({size:,.0f} MB)" if size else ""),
+                    f"ResNet-{depth} 가중치 받기" + (f" ({size:,.0f} MB)" if size else "")),
+                  key="feat_download_weights", on_click=_download_weights, args=(depth,), disabled=not teacher,
+                  help=None if teacher else _teacher_only_weights())
+        if job is not None and job["status"] == "failed" and job["message"]:
+            st.error(job["message"], icon="📡")
+
+    panel()
+
+
 def pretrained_ui() -> tuple[list[tuple[str, tuple]], dict]:
     """torchvision's ImageNet ResNets, from torchvision's cache (offline: where to put the file)."""
     depth = st.select_slider(t("Depth (torchvision, trained on ImageNet)", "깊이 (torchvision, ImageNet으로 학습)"),
                              list(models.IMAGENET_DEPTHS), value=50, key="feat_pretrained_depth")
     path = weights.pretrained_file(depth)
     if not path.is_file():
-        message = weights.pretrained_unavailable_message(depth, f"{path} does not exist.")
-        st.info(t(message + " (This machine's app does not download it for you yet.)",
-                  f"사전 학습된 ResNet-{depth}가 이 컴퓨터에 없습니다. 인터넷이 되는 컴퓨터에서 "
-                  f"{os.path.basename(path)} 파일을 받아 {path.parent} 폴더에 넣거나, '가중치 파일'로 올리세요."),
-                icon="📦")
+        pretrained_download_ui(depth, path)
         return [], NO_DATA
     st.caption(t(f"torchvision's ResNet-{depth} weights (IMAGENET1K_V1, the paper authors' recipe), loaded into "
                  "this app's own ResNet: the same layers, so the same maps and attributions. Upload a photo below.",

@@ -21,6 +21,7 @@ for path in (REPO, TESTS):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from polling import wait_until  # noqa: E402
 from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs  # noqa: E402,F401
 
 PAGE = "app_pages/features.py"
@@ -57,6 +58,27 @@ def test_pretrained_offline_says_where_to_put_the_file():
     at.session_state["lang"] = "ko"
     at.run()
     assert not at.exception and "resnet50-0676ba61.pth" in " ".join(i.value for i in at.info)
+
+
+def test_pretrained_download_runs_in_the_training_process_and_reports_offline(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):  # "offline" even with internet
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    at = open_page(PAGE, "en")
+    at.radio(key="feat_kind").set_value("pretrained").run()
+    at.select_slider(key="feat_pretrained_depth").set_value(18).run()
+    at.button(key="feat_download_weights").click().run()
+    assert not at.exception, at.exception
+    from ui import get_store
+
+    store = get_store()
+    jobs = store.list_analyses(kind="download")
+    assert len(jobs) == 1 and jobs.iloc[0]["params"] == {"weights": 18}
+    assert wait_until(lambda: store.get_analysis(jobs.iloc[0]["job_id"])["status"] == "failed", 120)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("ResNet-18 is not available: the download failed" in e.value for e in at.error)
 
 
 def test_a_weights_file_renders_maps_gradcam_and_a_plain_twin():
