@@ -191,6 +191,31 @@ def export_ui(name: str, path: str) -> None:
 
 
 NO_DATA = {"name": None, "root": None, "image_size": weights.PRETRAINED_IMAGE_SIZE}
+PHOTOS = "imagenette photos"  # ImageNet nets on real photos: Imagenette's validation images, when they are here
+PHOTOS_SHOWN = 200  # decoded once at the net's size (and cached on disk): enough to pick from, cheap to hold
+
+
+def imagenet_spec(image_size: int) -> dict:
+    """Images for a net with ImageNet's 1000 classes: Imagenette's photos when unpacked in the data root."""
+    from resnet_edu import downloads
+
+    if downloads.state(downloads.imagenette_archive(image_size)) == "ready":
+        return {"name": PHOTOS, "root": None, "image_size": image_size}
+    return dict(NO_DATA, image_size=image_size)
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def load_photos(image_size: int):
+    """A seeded sample of Imagenette's validation photos (its 10 classes are ImageNet classes)."""
+    from resnet_edu.downloads import load_imagenette
+
+    return load_imagenette(image_size=image_size, max_train=10, max_test=PHOTOS_SHOWN)
+
+
+def imagenet_label(name: str) -> int | None:
+    """The ImageNet index of an Imagenette class name ("tench" -> 0), for the ✓/✗ of a 1000-class net."""
+    categories = weights.imagenet_categories()
+    return categories.index(name) if name in categories else None
 
 
 def _with_plain_twin(name: str, source: tuple) -> list[tuple[str, tuple]]:
@@ -268,7 +293,8 @@ def pretrained_ui() -> tuple[list[tuple[str, tuple]], dict]:
                  "this app's own ResNet: the same layers, so the same maps and attributions. Upload a photo below.",
                  f"torchvision의 ResNet-{depth} 가중치(IMAGENET1K_V1, 논문 저자들의 학습법)를 이 앱의 ResNet에 "
                  "불러왔습니다: 층이 같으므로 같은 맵과 기여도를 봅니다. 아래에 사진을 올리세요."))
-    return _with_plain_twin(f"ResNet-{depth} (ImageNet)", ("pretrained", depth, True)), NO_DATA
+    return _with_plain_twin(f"ResNet-{depth} (ImageNet)", ("pretrained", depth, True)), \
+        imagenet_spec(weights.PRETRAINED_IMAGE_SIZE)
 
 
 def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
@@ -338,6 +364,8 @@ def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
     meta = json.loads(meta_text) if meta_text else {}
     label = str(meta.get("name") or os.path.splitext(name)[0])[:60]
     spec = dict(NO_DATA, image_size=net.image_size)
+    if net.config["num_classes"] == 1000:
+        spec = imagenet_spec(net.image_size)
     if meta.get("dataset") in ("synthetic", "cifar10", "imagenette"):  # an exported run: its own test images
         spec = {"name": meta["dataset"], "root": None, "image_size": net.image_size}
     return _with_plain_twin(label, (*source, True)), spec
@@ -529,7 +557,10 @@ if not checkpoint_of:
 chosen_nets, data_spec = nets_ui(runs, checkpoint_of)
 images = None
 try:
-    if data_spec["name"] is not None:  # pretrained nets and bare weights files: the user's own photos
+    if data_spec["name"] == PHOTOS:
+        with st.spinner(t("Decoding Imagenette's photos (once)…", "Imagenette 사진을 읽는 중 (한 번만)…")):
+            images = load_photos(data_spec["image_size"])
+    elif data_spec["name"] is not None:  # pretrained nets and bare weights files: the user's own photos
         with st.spinner(t("Loading the data set…", "데이터 세트를 불러오는 중…")):
             images = load_images(data_spec["name"], data_spec["root"], data_spec["image_size"])
 except Exception as problem:  # CIFAR-10 not downloaded, a folder that moved: uploads still work
@@ -550,7 +581,8 @@ if chosen_nets and (chosen_nets[0][1][0] != "fresh" or images is not None):
                                                height=200), key="feat_image", config=PLOT_CONFIG)
         with right:
             try:
-                class_names = list(images.classes) if images is not None else load_net(chosen_nets[0][1])[3]
+                own_classes = images is not None and data_spec["name"] != PHOTOS
+                class_names = list(images.classes) if own_classes else load_net(chosen_nets[0][1])[3]
             except (ValueError, weights.WeightsUnavailable) as problem:  # corrupt, foreign or gone
                 st.error(t(f"Cannot load this run's checkpoint ({problem}).",
                            f"이 실행의 체크포인트를 불러올 수 없습니다 ({problem})."))
@@ -559,4 +591,6 @@ if chosen_nets and (chosen_nets[0][1][0] != "fresh" or images is not None):
                 view_name, target_class, view_options = view_ui(class_names)
                 explain_view_ui(view_name)
         if class_names is not None:
+            if data_spec["name"] == PHOTOS and truth is not None:  # Imagenette's class -> ImageNet's index
+                truth = imagenet_label(images.classes[truth])
             results_ui(chosen_nets, picked, truth, view_name, target_class, view_options)

@@ -81,6 +81,28 @@ def test_pretrained_download_runs_in_the_training_process_and_reports_offline(mo
     assert any("ResNet-18 is not available: the download failed" in e.value for e in at.error)
 
 
+def test_a_pretrained_net_from_torchvisions_cache_on_imagenette_photos(tmp_path):
+    from test_page_lab_data import _imagenette_tree
+
+    from resnet_edu import weights
+
+    target = weights.pretrained_file(18)  # TORCH_HOME is this test's folder
+    target.parent.mkdir(parents=True)
+    target.write_bytes(_weights(18))  # random weights under the real file name: never called trained here
+    _imagenette_tree(Path(os.environ["RESNET_EDU_DATA"]))
+    at = open_page(PAGE, "en")
+    at.radio(key="feat_kind").set_value("pretrained").run()
+    at.select_slider(key="feat_pretrained_depth").set_value(18).run()
+    assert not at.exception, at.exception
+    assert at.radio(key="feat_source").value == "test"  # Imagenette's photos are offered
+    assert at.selectbox(key="feat_class").options == ["tench", "church"]
+    assert [m.label for m in at.metric] == ["ResNet-18 (ImageNet)"]
+    assert at.metric[0].value.endswith(("✓", "✗"))  # the true class was mapped to ImageNet's index
+    at.radio(key="feat_view").set_value("gradcam").run()
+    assert not at.exception, at.exception
+    assert len(at.selectbox(key="feat_target").options) == 1001  # explain any of ImageNet's classes
+
+
 def test_a_weights_file_renders_maps_gradcam_and_a_plain_twin():
     at = open_page(PAGE, "en")
     at.radio(key="feat_kind").set_value("file").run()
