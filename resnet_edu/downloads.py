@@ -203,8 +203,13 @@ def _exclusive(root: Path, archive: Archive) -> Iterator[None]:
     except ImportError:
         yield
         return
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / f".{archive.filename}.lock", "a+b") as handle:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = open(root / f".{archive.filename}.lock", "a+b")
+    except OSError:  # a read-only data root: nothing can be written there, so there is nothing to guard
+        yield
+        return
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
