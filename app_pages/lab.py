@@ -220,9 +220,11 @@ def data_sets_ui() -> None:
                     full = store.get_analysis(job["job_id"]) or job
                     st.progress(min(1.0, max(0.0, float(full.get("fraction") or 0.0))),
                                 text=download_line(full.get("result"), full.get("message") or ""))
-                elif downloads.state(archive) != "ready":
+                elif (state := downloads.state(archive)) != "ready":
                     size = f"{archive.approx_bytes / 2**20:,.0f} MB"
-                    right.button(t(f"Get ({size})", f"받기 ({size})"), key=f"lab_get_{archive.key}", width="stretch",
+                    label = t(f"Continue ({size})", f"이어 받기 ({size})") if state == "partial" else \
+                        t(f"Get ({size})", f"받기 ({size})")
+                    right.button(label, key=f"lab_get_{archive.key}", width="stretch",
                                  on_click=_get_data, args=(archive.key,), disabled=not teacher,
                                  help=None if teacher else _teacher_only())
                     if job is not None and job["status"] == "failed" and job["message"]:
