@@ -222,8 +222,8 @@ def data_sets_ui() -> None:
                                 text=download_line(full.get("result"), full.get("message") or ""))
                 elif (state := downloads.state(archive)) != "ready":
                     size = f"{archive.approx_bytes / 2**20:,.0f} MB"
-                    label = t(f"Continue ({size})", f"이어 받기 ({size})") if state == "partial" else \
-                        t(f"Get ({size})", f"받기 ({size})")
+                    label = {"partial": t(f"Continue ({size})", f"이어 받기 ({size})"),
+                             "archive": t("Unpack", "압축 풀기")}.get(state, t(f"Get ({size})", f"받기 ({size})"))
                     right.button(label, key=f"lab_get_{archive.key}", width="stretch",
                                  on_click=_get_data, args=(archive.key,), disabled=not teacher,
                                  help=None if teacher else _teacher_only())
