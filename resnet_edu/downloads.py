@@ -262,6 +262,8 @@ def download_archive(archive: Archive, root: str | os.PathLike | None = None, *,
     if target.is_file():
         return target
     with _exclusive(root, archive):
+        if target.is_file():  # another process finished it while we waited for the lock
+            return target
         part = _part_path(archive, root)
         offset = part.stat().st_size if part.is_file() else 0
         _check_space(root, archive, offset)
@@ -283,8 +285,10 @@ def download_archive(archive: Archive, root: str | os.PathLike | None = None, *,
                 _receive(response, part, offset, total, progress, stopped)
         except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as error:
             reason = getattr(error, "reason", None) or error
-            raise _unavailable(archive, root, f"the download from {archive.url} failed ({reason}); what arrived "
-                                              f"is kept and the next try continues from there.") from error
+            kept = part.is_file() and part.stat().st_size > 0
+            resume = " What arrived is kept and the next try continues from there." if kept else ""
+            raise _unavailable(archive, root, f"the download from {archive.url} failed ({reason}).{resume}") \
+                from error
         if file_md5(part, progress) != archive.md5:
             part.unlink(missing_ok=True)
             raise _unavailable(archive, root, "the download was incomplete or corrupted (MD5 mismatch); it was "
