@@ -2,11 +2,18 @@
 
 Low / mid / high-level features are the outputs of layer1 / layer2 / layer3 (and layer4 for
 ImageNet-style nets). The computing is in resnet_edu.explain; this page picks the nets and the
-image, caches the results per (checkpoint, image, view) and draws them.
+image, caches the results per (checkpoint, image, view) and draws them. Besides the class's own
+runs it shows torchvision's pretrained ImageNet ResNets and weights files (resnet_edu.weights):
+a fully trained net has the edges -> textures -> objects hierarchy that a few minutes of
+training cannot give.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import hashlib
+import json
 import os
 import threading
 
@@ -15,8 +22,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from resnet_edu import explain, plots, probes
-from ui import get_store, language, send_to_lab, t
+from resnet_edu import explain, models, plots, probes, weights
+from ui import get_manager, get_store, language, send_to_lab, t, teacher_unlocked
 
 MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file checks pixels too)
 TOP_K = 6  # channels per stage in the feature-map grids
@@ -28,10 +35,32 @@ LEVEL = {"layer1": ("low", "저수준"), "layer2": ("mid", "중간 수준"), "la
 
 # ---------------------------------------------------------------- models and data (cached, shared by tabs)
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def load_weights_net(source: tuple, _payload: bytes | None = None) -> weights.LoadedNet:
+    """A net from torchvision's cache ("pretrained", depth), the weights folder ("path", path, mtime, json text)
+    or an upload ("file", sha256, json text), whose bytes come in ``_payload`` (not hashed: the digest in the
+    key stands for them)."""
+    if source[0] == "pretrained":
+        return weights.load_pretrained(source[1])
+    if source[0] == "path":
+        return weights.load_weights(source[1], json.loads(source[3]) if source[3] else None)
+    if _payload is None:
+        raise ValueError("the uploaded weights are no longer in memory: upload the file again")
+    return weights.load_weights(_payload, json.loads(source[2]) if source[2] else None)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
-def load_net(source: tuple):
-    """(model, mean, std, classes, lock) for ("checkpoint", path, mtime) or ("fresh", family, depth, shortcuts,
-    num_classes, image_size, mean, std, classes). The lock serialises Captum's hooks on a shared model."""
+def load_net(source: tuple, _payload: bytes | None = None):
+    """(model, mean, std, classes, lock) for ("checkpoint", path, mtime), ("fresh", family, depth, shortcuts,
+    num_classes, image_size, mean, std, classes), ("pretrained", depth, shortcuts) or ("file", sha256, json
+    text, shortcuts). The lock serialises Captum's hooks on a shared model."""
+    if source[0] in ("pretrained", "path", "file"):
+        net = load_weights_net(source[:-1], _payload)
+        model = net.model
+        if not source[-1]:  # the same trained weights with every shortcut switched off: its own copy
+            model = copy.deepcopy(net.model)
+            models.set_shortcuts(model, False)
+        return model, net.mean, net.std, net.classes, threading.Lock()
     if source[0] == "checkpoint":
         from resnet_edu.train import model_from_checkpoint
 
@@ -92,10 +121,16 @@ def empty_state_ui() -> None:
 
 def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tuple[str, tuple]], dict]:
     """The nets to compare as [(name, source)] and the data set to draw images from."""
-    choices = {"trained": t("trained runs", "학습된 실행"), "fresh": t("fresh, untrained nets", "학습 전 새 네트워크")}
+    choices = {"trained": t("trained runs", "학습된 실행"), "fresh": t("fresh, untrained nets", "학습 전 새 네트워크"),
+               "pretrained": t("pretrained ResNet (ImageNet)", "사전 학습된 ResNet (ImageNet)"),
+               "file": t("a weights file", "가중치 파일")}
     if not checkpoints:
         choices.pop("trained")
     kind = st.radio(t("Nets", "네트워크"), list(choices), format_func=choices.get, horizontal=True, key="feat_kind")
+    if kind == "pretrained":
+        return pretrained_ui()
+    if kind == "file":
+        return weights_file_ui()
     if kind == "trained":
         with_ckpt = table[table["run_id"].isin(checkpoints)]
         labels = dict(zip(with_ckpt["run_id"], with_ckpt["name"]))
@@ -120,12 +155,225 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
             path = checkpoints[rid]
             nets.append((labels[rid], ("checkpoint", path, _mtime(path))))
         row = with_ckpt[with_ckpt["run_id"] == run_id].iloc[0]
+        export_ui(labels[run_id], checkpoints[run_id])
         return nets, {"name": row["dataset"], "root": row["data_root"], "image_size": int(row["image_size"])}
     depth = st.select_slider(t("Depth (fresh CIFAR nets, He initialisation)", "깊이 (학습 전 CIFAR 네트워크, He 초기화)"),
                              FRESH_DEPTHS, value=56, key="feat_fresh_depth")
     nets = [(probes.net_name("cifar", depth, False), ("fresh", "cifar", depth, False)),
             (probes.net_name("cifar", depth, True), ("fresh", "cifar", depth, True))]
     return nets, {"name": "synthetic", "root": None, "image_size": 32}
+
+
+@functools.lru_cache(maxsize=2)
+def _exported(path: str, mtime: float) -> tuple[bytes, str]:
+    """(state_dict bytes, its JSON) of a checkpoint; made when a download button is clicked (in its thread)."""
+    payload, config = weights.export_checkpoint(path)
+    return payload, json.dumps(config, indent=2) + "\n"
+
+
+def export_ui(name: str, path: str) -> None:
+    """Download the chosen run's weights: a plain state_dict and the JSON that says how to rebuild the net."""
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60] or "weights"
+    mtime = _mtime(path)
+    left, right = st.columns(2)
+    left.download_button(t("Download its weights (.pt)", "가중치 내려받기 (.pt)"),
+                         data=lambda: _exported(path, mtime)[0], file_name=f"{stem}.pt",
+                         mime="application/octet-stream", key="feat_export_pt", on_click="ignore", icon="⬇️",
+                         help=t("A plain state_dict: models.build_model(...).load_state_dict(torch.load(file)); "
+                                "ImageNet-style nets with option-B shortcuts also load into torchvision's resnet18() "
+                                "etc. Put both files into the weights folder of the data root to look at them under 'a weights file'.",
+                                "평범한 state_dict: models.build_model(...).load_state_dict(torch.load(파일)). "
+                                "옵션 B 지름길의 ImageNet식 망은 torchvision의 resnet18() 등에도 들어갑니다. "
+                                "두 파일을 데이터 폴더의 weights 폴더에 넣으면 '가중치 파일'에서 볼 수 있습니다."))
+    right.download_button(t("… and its settings (.json)", "… 설정 (.json)"),
+                          data=lambda: _exported(path, mtime)[1], file_name=f"{stem}.json", mime="application/json",
+                          key="feat_export_json", on_click="ignore", icon="⬇️")
+
+
+NO_DATA = {"name": None, "root": None, "image_size": weights.PRETRAINED_IMAGE_SIZE}
+PHOTOS = "imagenette photos"  # ImageNet nets on real photos: Imagenette's validation images, when they are here
+PHOTOS_SHOWN = 200  # decoded once at the net's size (and cached on disk): enough to pick from, cheap to hold
+
+
+def imagenet_spec(image_size: int) -> dict:
+    """Images for a net with ImageNet's 1000 classes: Imagenette's photos when unpacked in the data root."""
+    from resnet_edu import downloads
+
+    if downloads.state(downloads.imagenette_archive(image_size)) == "ready":
+        return {"name": PHOTOS, "root": None, "image_size": image_size}
+    return dict(NO_DATA, image_size=image_size)
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def load_photos(image_size: int):
+    """A seeded sample of Imagenette's validation photos (its 10 classes are ImageNet classes)."""
+    from resnet_edu.downloads import load_imagenette
+
+    return load_imagenette(image_size=image_size, max_train=10, max_test=PHOTOS_SHOWN)
+
+
+def imagenet_label(name: str) -> int | None:
+    """The ImageNet index of an Imagenette class name ("tench" -> 0), for the ✓/✗ of a 1000-class net."""
+    categories = weights.imagenet_categories()
+    return categories.index(name) if name in categories else None
+
+
+def _with_plain_twin(name: str, source: tuple) -> list[tuple[str, tuple]]:
+    """The net, and beside it (if asked) the same trained weights with every shortcut switched off."""
+    nets = [(name, source)]
+    if st.toggle(t("Beside it: the same weights with every shortcut switched off",
+                   "옆에: 같은 가중치에서 지름길을 모두 끈 망"), value=False, key="feat_plain_twin",
+                 help=t("A trained ResNet without its shortcuts: what is left of the prediction and the maps?",
+                        "지름길을 뺀 학습된 ResNet: 예측과 특징 맵에 무엇이 남을까요?")):
+        nets.append((t(f"{name}, shortcuts off", f"{name}, 지름길 끔"), (*source[:-1], False)))
+    return nets
+
+
+def _latest_weights_job(depth: int) -> dict | None:
+    jobs = get_store().list_analyses(kind="download")
+    for job in jobs.to_dict("records"):
+        if job["params"].get("weights") == depth:
+            return job
+    return None
+
+
+def _download_weights(depth: int) -> None:
+    """on_click: torchvision's weights API fetches them in the training process (analysis job "download")."""
+    if not teacher_unlocked():
+        st.session_state["feat_download_error"] = _teacher_only_weights()
+        return
+    try:
+        get_manager().submit_analysis("download", {"weights": depth})
+    except (ValueError, RuntimeError) as error:
+        st.session_state["feat_download_error"] = str(error)
+
+
+def pretrained_download_ui(depth: int, path) -> None:
+    """Not in torchvision's cache: a Download button (the training process fetches it) and where to put the
+    file by hand on an offline machine; refreshed while the download runs."""
+    busy = (_latest_weights_job(depth) or {}).get("status") in ("queued", "running")
+
+    @st.fragment(run_every=2 if busy else None)
+    def panel() -> None:
+        job = _latest_weights_job(depth)
+        running = job is not None and job["status"] in ("queued", "running")
+        if busy and not running:
+            st.rerun()  # finished (or failed): redraw the page with the net, or with the reason
+        message = weights.pretrained_unavailable_message(depth, f"{path} does not exist.")
+        st.info(t(message, f"사전 학습된 ResNet-{depth}가 이 컴퓨터에 없습니다. 아래 버튼으로 받거나, 인터넷이 "
+                           f"되는 컴퓨터에서 {os.path.basename(path)} 파일을 받아 {path.parent} 폴더에 넣거나, "
+                           "'가중치 파일'을 쓰세요."), icon="📦")
+        error = st.session_state.pop("feat_download_error", None)
+        if error:
+            st.error(error)
+        if running:
+            st.progress(float(job.get("fraction") or 0.0), text=job.get("message") or t("waiting…", "기다리는 중…"))
+            return
+        teacher = teacher_unlocked()
+        size = weights.pretrained_weights(depth).meta.get("_file_size")
+        st.button(t(f"Download ResNet-{depth}'s weights" + (f" ({size:,.0f} MB)" if size else ""),
+                    f"ResNet-{depth} 가중치 받기" + (f" ({size:,.0f} MB)" if size else "")),
+                  key="feat_download_weights", on_click=_download_weights, args=(depth,), disabled=not teacher,
+                  help=None if teacher else _teacher_only_weights())
+        if job is not None and job["status"] == "failed" and job["message"]:
+            st.error(job["message"], icon="📡")
+
+    panel()
+
+
+def pretrained_ui() -> tuple[list[tuple[str, tuple]], dict]:
+    """torchvision's ImageNet ResNets, from torchvision's cache (offline: where to put the file)."""
+    depth = st.select_slider(t("Depth (torchvision, trained on ImageNet)", "깊이 (torchvision, ImageNet으로 학습)"),
+                             list(models.IMAGENET_DEPTHS), value=50, key="feat_pretrained_depth")
+    path = weights.pretrained_file(depth)
+    if not path.is_file():
+        pretrained_download_ui(depth, path)
+        return [], NO_DATA
+    st.caption(t(f"torchvision's ResNet-{depth} weights (IMAGENET1K_V1, the paper authors' recipe), loaded into "
+                 "this app's own ResNet: the same layers, so the same maps and attributions. Upload a photo below.",
+                 f"torchvision의 ResNet-{depth} 가중치(IMAGENET1K_V1, 논문 저자들의 학습법)를 이 앱의 ResNet에 "
+                 "불러왔습니다: 층이 같으므로 같은 맵과 기여도를 봅니다. 아래에 사진을 올리세요."))
+    return _with_plain_twin(f"ResNet-{depth} (ImageNet)", ("pretrained", depth, True)), \
+        imagenet_spec(weights.PRETRAINED_IMAGE_SIZE)
+
+
+def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
+    """A state_dict file (an exported run, torchvision weights) from the weights folder of the data root, or
+    uploaded; with the JSON written beside it when there is one."""
+    folder = weights.weights_folder()
+    found = {str(path): path.name for path in weights.weights_files(folder)}
+    upload_choice = t("⬆️ upload a file…", "⬆️ 파일 올리기…")
+    choice = st.selectbox(t("Weights file", "가중치 파일"), [*found, "upload"], key="feat_weights_pick",
+                          format_func=lambda key: found.get(key, upload_choice))
+    cap = st.get_option("server.maxUploadSize")
+    st.caption(t(f"Files in `{folder}` are listed here, with the `.json` of the same name when there is one: copy "
+                 "them there, or `python -m resnet_edu runs export RUN_ID --weights "
+                 f"{folder}/NAME.pt`. Uploads are limited to {cap} MB by this server (a ResNet-18 is 45 MB, a "
+                 "ResNet-50 98 MB): put larger files into that folder.",
+                 f"`{folder}` 폴더의 파일이 (같은 이름의 `.json`이 있으면 함께) 여기에 나옵니다: 파일을 그 폴더에 "
+                 "복사하거나 `python -m resnet_edu runs export RUN_ID --weights "
+                 f"{folder}/NAME.pt`로 내보내세요. 이 서버의 업로드 한도는 {cap} MB입니다(ResNet-18은 45 MB, "
+                 "ResNet-50은 98 MB): 더 큰 파일은 그 폴더에 넣으세요."))
+    meta_text, payload = "", None
+    if choice != "upload":
+        path = choice
+        name = found[path]
+        try:
+            meta = weights.sidecar_of(path)
+        except ValueError as error:
+            st.error(t(f"The .json beside {name} cannot be used ({error}); the weights are read without it.",
+                       f"{name} 옆의 .json은 쓸 수 없습니다 ({error}). 가중치만 읽습니다."))
+            meta = None
+        meta_text = json.dumps(meta, sort_keys=True) if meta else ""
+        source = ("path", path, _mtime(path), meta_text)
+    else:
+        if not teacher_unlocked():
+            st.info(_teacher_only_weights(), icon="🔒")
+            return [], NO_DATA
+        files = st.file_uploader(
+            t("A weights file (.pt / .pth: a state_dict) and, if you have it, the .json exported beside it",
+              "가중치 파일(.pt / .pth: state_dict)과, 있으면 함께 내보낸 .json"),
+            type=["pt", "pth", "json"], accept_multiple_files=True, key="feat_weights_upload",
+            help=t("Read with torch.load(weights_only=True): a file that would run code is refused. The tensors "
+                   "must fit a CIFAR ResNet (6n+2) or an ImageNet ResNet-18/34/50/101/152.",
+                   "torch.load(weights_only=True)로 읽으므로 코드를 실행하는 파일은 거부됩니다. 텐서가 CIFAR "
+                   "ResNet(6n+2)이나 ImageNet ResNet-18/34/50/101/152에 맞아야 합니다."))
+        tensors = [f for f in files or [] if not f.name.lower().endswith(".json")]
+        sidecars = [f for f in files or [] if f.name.lower().endswith(".json")]
+        if not tensors:
+            return [], NO_DATA
+        name = tensors[0].name
+        if sidecars:
+            try:
+                meta_text = json.dumps(weights.parse_sidecar(sidecars[0].getvalue()), sort_keys=True)
+            except ValueError as error:
+                st.error(t(f"{sidecars[0].name} cannot be used ({error}); the weights are read without it.",
+                           f"{sidecars[0].name}은(는) 쓸 수 없습니다 ({error}). 가중치만 읽습니다."))
+        payload = tensors[0].getvalue()
+        source = ("file", hashlib.sha256(payload).hexdigest(), meta_text)
+    try:
+        with st.spinner(t("Checking the weights…", "가중치를 확인하는 중…")):
+            net = load_weights_net(source, payload)
+    except ValueError as error:
+        st.error(t(f"{name}: {error}", f"{name}: 이 파일은 쓸 수 없습니다 ({error})."), icon="⚠️")
+        return [], NO_DATA
+    kind = weights.describe_config(net.config) + ("" if net.config["shortcuts"] else t(", plain", ", 평범한 망"))
+    st.caption(f"**{name}**: {kind}.")
+    for note in net.notes:
+        st.caption(f"ℹ️ {note}")
+    meta = json.loads(meta_text) if meta_text else {}
+    label = str(meta.get("name") or os.path.splitext(name)[0])[:60]
+    spec = dict(NO_DATA, image_size=net.image_size)
+    if net.config["num_classes"] == 1000:
+        spec = imagenet_spec(net.image_size)
+    if meta.get("dataset") in ("synthetic", "cifar10", "imagenette"):  # an exported run: its own test images
+        spec = {"name": meta["dataset"], "root": None, "image_size": net.image_size}
+    return _with_plain_twin(label, (*source, True)), spec
+
+
+def _teacher_only_weights() -> str:
+    return t("Only the teacher uploads weights files (they can be hundreds of MB): enter the teacher passcode in the "
+             "sidebar.", "가중치 파일은 교사만 올릴 수 있습니다(수백 MB일 수 있습니다): 사이드바에 교사 암호를 입력하세요.")
 
 
 def _mtime(path: str) -> float:
@@ -257,7 +505,7 @@ def results_ui(nets: list[tuple[str, tuple]], image: np.ndarray, true_label: int
                 with st.spinner(t(f"Computing {name}…", f"{name} 계산 중…")):
                     result = compute_view(source, image, view, target, options)
                 classes = load_net(source)[3]
-            except ValueError as error:  # a corrupt or foreign checkpoint
+            except (ValueError, weights.WeightsUnavailable) as error:  # a corrupt or foreign checkpoint
                 st.error(t(f"{name}: cannot load its checkpoint ({error}).",
                            f"{name}: 체크포인트를 불러올 수 없습니다 ({error})."))
                 continue
@@ -309,8 +557,12 @@ if not checkpoint_of:
 chosen_nets, data_spec = nets_ui(runs, checkpoint_of)
 images = None
 try:
-    with st.spinner(t("Loading the data set…", "데이터 세트를 불러오는 중…")):
-        images = load_images(data_spec["name"], data_spec["root"], data_spec["image_size"])
+    if data_spec["name"] == PHOTOS:
+        with st.spinner(t("Decoding Imagenette's photos (once)…", "Imagenette 사진을 읽는 중 (한 번만)…")):
+            images = load_photos(data_spec["image_size"])
+    elif data_spec["name"] is not None:  # pretrained nets and bare weights files: the user's own photos
+        with st.spinner(t("Loading the data set…", "데이터 세트를 불러오는 중…")):
+            images = load_images(data_spec["name"], data_spec["root"], data_spec["image_size"])
 except Exception as problem:  # CIFAR-10 not downloaded, a folder that moved: uploads still work
     st.warning(t(f"The data set of this run is not available here ({problem}); upload an image instead.",
                  f"이 실행의 데이터 세트를 여기서 쓸 수 없습니다({problem}). 대신 이미지를 올리세요."))
@@ -329,8 +581,9 @@ if chosen_nets and (chosen_nets[0][1][0] != "fresh" or images is not None):
                                                height=200), key="feat_image", config=PLOT_CONFIG)
         with right:
             try:
-                class_names = list(images.classes) if images is not None else load_net(chosen_nets[0][1])[3]
-            except ValueError as problem:  # a corrupt checkpoint and no data set to name the classes
+                own_classes = images is not None and data_spec["name"] != PHOTOS
+                class_names = list(images.classes) if own_classes else load_net(chosen_nets[0][1])[3]
+            except (ValueError, weights.WeightsUnavailable) as problem:  # corrupt, foreign or gone
                 st.error(t(f"Cannot load this run's checkpoint ({problem}).",
                            f"이 실행의 체크포인트를 불러올 수 없습니다 ({problem})."))
                 class_names = None
@@ -338,4 +591,6 @@ if chosen_nets and (chosen_nets[0][1][0] != "fresh" or images is not None):
                 view_name, target_class, view_options = view_ui(class_names)
                 explain_view_ui(view_name)
         if class_names is not None:
+            if data_spec["name"] == PHOTOS and truth is not None:  # Imagenette's class -> ImageNet's index
+                truth = imagenet_label(images.classes[truth])
             results_ui(chosen_nets, picked, truth, view_name, target_class, view_options)

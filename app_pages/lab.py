@@ -13,7 +13,7 @@ import sqlite3
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import analysis, devices, models, security
+from resnet_edu import analysis, devices, downloads, models, security
 from resnet_edu.disk import describe_write_error
 from resnet_edu.jobs import cached_dataset, group_configs
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
@@ -73,7 +73,9 @@ def _stop_all() -> None:
 def dataset_ui() -> tuple[str, str | None, int]:
     """(data set, data root or None, image size)."""
     names = {"synthetic": t("Built-in synthetic shapes (offline, seconds)", "내장 합성 도형 (오프라인, 몇 초)"),
-             "cifar10": "CIFAR-10", "imagefolder": t("Image folder (ImageNet-style)", "이미지 폴더 (ImageNet식)")}
+             "cifar10": "CIFAR-10",
+             "imagenette": t("Imagenette (real photos, 10 ImageNet classes)", "Imagenette (실제 사진, ImageNet 10개 클래스)"),
+             "imagefolder": t("Image folder (ImageNet-style)", "이미지 폴더 (ImageNet식)")}
     dataset = st.selectbox(t("Data set", "데이터셋"), list(names), format_func=names.get, key="lab_dataset")
     root, size = None, 32
     locked = not teacher_unlocked()  # custom data folders are a teacher-only control
@@ -89,6 +91,12 @@ def dataset_ui() -> tuple[str, str | None, int]:
                      "offline machine without it the run stops with a message saying where to put the file.",
                      "CIFAR-10은 데이터 폴더에서 읽습니다(cifar-10-python.tar.gz 또는 압축을 푼 폴더). 파일이 없는 "
                      "오프라인 컴퓨터에서는 실행이 멈추고 파일을 어디에 두어야 하는지 알려 줍니다."))
+    elif dataset == "imagenette":
+        size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=320,
+                                   value=imagenette_size(), step=16, key="lab_image_size_imagenette",
+                                   help=t("Use an ImageNet-style net: CIFAR-style nets need 32 px.",
+                                          "ImageNet식 망을 쓰세요: CIFAR식 망은 32픽셀이 필요합니다.")))
+        st.caption(data_state_text(downloads.imagenette_archive(size)))
     elif dataset == "imagefolder":
         root = st.text_input(t("Folder with train/ and val/ (one sub-folder per class)",
                                "train/과 val/이 있는 폴더 (클래스마다 하위 폴더)"),
@@ -102,6 +110,139 @@ def dataset_ui() -> tuple[str, str | None, int]:
                                           "small images (≤ 64 px).", "CIFAR식 네트워크는 32가 필요합니다. ImageNet식 네트워크는 "
                                           "작은 이미지(64픽셀 이하)에 맞게 첫 층을 바꿉니다.")))
     return dataset, root, size
+
+
+def imagenette_size() -> int:
+    """Imagenette's image size in the Lab: 64 px on a GPU; 32 px on a CPU (4x fewer pixels to train on)."""
+    return 64 if devices.resolve_device("auto").type == "cuda" else 32
+
+
+def imagenet_preset_base(base: TrainConfig) -> TrainConfig:
+    """Table 2 on real photos: Imagenette when it is in the data root and the built-in set is chosen."""
+    archive = downloads.imagenette_archive(imagenette_size())
+    if base.dataset == "synthetic" and downloads.state(archive) in ("ready", "archive"):
+        return dataclasses.replace(base, dataset="imagenette", data_root=None, image_size=imagenette_size())
+    return base
+
+
+def data_state_text(archive: downloads.Archive) -> str:
+    """One line: is this data set here, and what happens on first use."""
+    state = downloads.state(archive)
+    folder = downloads.default_data_root().resolve()
+    size = f"{archive.approx_bytes / 2**20:,.0f} MB"
+    return {
+        "ready": t(f"✅ {archive.title} is ready in {folder / archive.folder}.",
+                   f"✅ {archive.title}: {folder / archive.folder}에 준비되어 있습니다."),
+        "archive": t(f"📦 {archive.filename} is in {folder}: it is checked and unpacked on first use.",
+                     f"📦 {archive.filename}이(가) {folder}에 있습니다: 처음 쓸 때 확인하고 압축을 풉니다."),
+        "partial": t(f"⏸️ An interrupted download of {archive.filename} is in {folder}; the next download "
+                     "continues from there.",
+                     f"⏸️ {archive.filename}의 중단된 다운로드가 {folder}에 있습니다; 다음 다운로드가 이어 받습니다."),
+    }.get(state, t(f"⬜ Not on this machine. Without internet: download {archive.filename} ({size}, "
+                   f"{archive.url}) elsewhere and put it in {folder}.",
+                   f"⬜ 이 컴퓨터에 없습니다. 인터넷이 없으면 다른 컴퓨터에서 {archive.filename}({size}, "
+                   f"{archive.url})을 받아 {folder}에 넣으세요."))
+
+
+DOWNLOADING = ("queued", "running")
+
+
+def latest_downloads(store) -> dict[str, dict]:
+    """{archive key: its newest download job} (a job row of ``store.list_analyses``)."""
+    latest: dict[str, dict] = {}
+    for job in store.list_analyses(kind="download").to_dict("records"):
+        key = job["params"].get("dataset")
+        if key is not None:
+            latest.setdefault(key, job)
+    return latest
+
+
+def _get_data(key: str) -> None:
+    """on_click of Get: the download runs in the training process (analysis job "download")."""
+    if not teacher_unlocked():
+        st.session_state["lab_download_error"] = _teacher_only()
+        return
+    try:
+        get_manager().submit_analysis("download", {"dataset": key})
+    except (ValueError, RuntimeError) as error:
+        st.session_state["lab_download_error"] = str(error)
+
+
+def _stop_download(job_id: str) -> None:
+    if teacher_unlocked():
+        get_manager().stop_analysis(job_id)
+    else:
+        st.session_state["lab_download_error"] = _teacher_only()
+
+
+def download_line(result: dict | None, message: str) -> str:
+    """Bytes, speed and time left of a download job, from what it published."""
+    result = result or {}
+    done, total = result.get("done_bytes"), result.get("total_bytes")
+    if done is None:
+        return message or t("waiting for the training process…", "학습 프로세스를 기다리는 중…")
+    verbs = {"download": t("downloading", "내려받는 중"), "check": t("checking (MD5)", "확인 중 (MD5)"),
+             "unpack": t("unpacking", "압축 푸는 중")}
+    parts = [verbs.get(result.get("phase"), ""), f"{done / 1e6:,.0f}" + (f" / {total / 1e6:,.0f}" if total else "")
+             + " MB"]
+    if result.get("bytes_per_second"):
+        parts.append(f"{result['bytes_per_second'] / 1e6:,.1f} MB/s")
+    if result.get("seconds_left") is not None:
+        left = downloads.format_seconds(result["seconds_left"])
+        parts.append(t(f"{left} left", f"{left} 남음"))
+    return " · ".join(p for p in parts if p)
+
+
+def data_sets_ui() -> None:
+    """CIFAR-10 and Imagenette: what is in the data root, Get buttons (the download runs in the training
+    process, as an analysis job) and their progress bars, refreshed while a download runs."""
+    manager = get_manager()
+    store = manager.store
+    busy = any(job["status"] in DOWNLOADING for job in latest_downloads(store).values())
+    teacher = teacher_unlocked()
+    with st.expander(t("Real data sets: CIFAR-10 and Imagenette", "실제 데이터 세트: CIFAR-10과 Imagenette"),
+                     expanded=busy):
+
+        @st.fragment(run_every=REFRESH_SECONDS if busy else None)
+        def panel() -> None:
+            latest = latest_downloads(store)
+            if busy and not any(job["status"] in DOWNLOADING for job in latest.values()):
+                st.rerun()  # a download ended: redraw the page (its data set is ready) and stop polling
+            error = st.session_state.pop("lab_download_error", None)
+            if error:
+                st.error(error)
+            for archive in downloads.ARCHIVES.values():
+                job = latest.get(archive.key)
+                running = job is not None and job["status"] in DOWNLOADING
+                left, right = st.columns([5, 1])
+                left.markdown(f"**{archive.title}** — {data_state_text(archive)}")
+                if running:
+                    right.button(t("Stop", "중지"), key=f"lab_download_stop_{archive.key}", width="stretch",
+                                 on_click=_stop_download, args=(job["job_id"],), disabled=not teacher)
+                    full = store.get_analysis(job["job_id"]) or job
+                    st.progress(min(1.0, max(0.0, float(full.get("fraction") or 0.0))),
+                                text=download_line(full.get("result"), full.get("message") or ""))
+                elif (state := downloads.state(archive)) != "ready":
+                    size = f"{archive.approx_bytes / 2**20:,.0f} MB"
+                    label = {"partial": t(f"Continue ({size})", f"이어 받기 ({size})"),
+                             "archive": t("Unpack", "압축 풀기")}.get(state, t(f"Get ({size})", f"받기 ({size})"))
+                    right.button(label, key=f"lab_get_{archive.key}", width="stretch",
+                                 on_click=_get_data, args=(archive.key,), disabled=not teacher,
+                                 help=None if teacher else _teacher_only())
+                    if job is not None and job["status"] == "failed" and job["message"]:
+                        st.error(job["message"], icon="📡")
+                    elif job is not None and job["status"] == "stopped":
+                        st.caption(t("Stopped; Get continues from where it stopped.",
+                                     "멈췄습니다. 받기를 누르면 멈춘 곳부터 이어 받습니다."))
+            st.caption(t("Downloads run in the training process: MD5-checked, resumed after an interruption, unpacked "
+                         "into place only when complete. Offline, an archive put into the data root by hand is "
+                         "found, checked and unpacked when a run first uses it. The ImageNet-style preset trains on "
+                         "Imagenette when it is here.",
+                         "다운로드는 학습 프로세스에서 진행됩니다: MD5로 확인하고, 중단되면 이어 받고, 다 풀린 뒤에만 "
+                         "제자리에 놓습니다. 오프라인에서는 데이터 폴더에 직접 넣은 압축 파일을 실행이 처음 쓸 때 찾아서 "
+                         "확인하고 풉니다. ImageNet식 프리셋은 Imagenette가 있으면 그것으로 학습합니다."))
+
+        panel()
 
 
 def networks_ui() -> tuple[str, list[int], list[str], str | None]:
@@ -279,9 +420,14 @@ def start_ui() -> None:
         cols = st.columns(2)
         for i, (key, (en, ko)) in enumerate(PRESETS.items()):
             if cols[i % 2].button(t(en, ko), key=f"lab_preset_{key}", width="stretch", disabled=bool(problem)):
-                preset_base = base if key == "imagenet" or base.image_size == 32 else \
-                    TrainConfig(**{**base.to_dict(), "image_size": 32})
+                preset_base = imagenet_preset_base(base) if key == "imagenet" else base if base.image_size == 32 \
+                    else TrainConfig(**{**base.to_dict(), "image_size": 32})
                 submit(preset_configs(key, preset_base), group_name=en, device=device)
+        imagenet_base = imagenet_preset_base(base)
+        if imagenet_base is not base:
+            st.caption(t(f"The ImageNet-style preset trains on Imagenette ({imagenet_base.image_size} px), found in "
+                         "the data root.", f"ImageNet식 프리셋은 데이터 폴더에 있는 Imagenette"
+                         f"({imagenet_base.image_size}픽셀)로 학습합니다."))
 
         n = len(depths) * len(kinds)
         label = t(f"Train {n} net{'s' if n != 1 else ''}", f"네트워크 {n}개 학습")
@@ -527,6 +673,7 @@ st.markdown(t("Pick depths, start them together (they see the same batches, in l
               "깊이를 고르고 함께 시작하면(같은 배치를 같은 속도로 학습) 비교할 수 있습니다. 곡선은 **성능 저하** "
               "페이지에 있습니다."))
 start_ui()
+data_sets_ui()
 st.subheader(t("Training now", "학습 중"))
 queue_ui()
 st.page_link("app_pages/degradation.py", label=t("See the curves on the Degradation page →",

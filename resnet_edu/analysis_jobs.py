@@ -33,7 +33,9 @@ import torch
 from resnet_edu.runs import RunStore
 
 # kind -> "module:function"; a kind's module is imported when its first job runs.
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "download": "resnet_edu.downloads:download_job",
+}
 
 REPORT_SECONDS = 0.25  # progress is written at most this often (a job may report every grid point)
 

@@ -59,9 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
     listing = run_commands.add_parser("list", help="one line per run")
     listing.add_argument("--json", action="store_true")
-    export = run_commands.add_parser("export", help="a run's metrics")
+    export = run_commands.add_parser("export", help="a run's metrics, or its trained weights")
     export.add_argument("run_id")
     export.add_argument("--csv", action="store_true", help="CSV on stdout (the default)")
+    export.add_argument("--weights", default=None, metavar="FILE",
+                        help="write the latest weights as a plain state_dict to FILE, and FILE's .json beside it")
     export.add_argument("--output", default=None, help="write to this file instead of stdout")
     resume = run_commands.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run_id")
@@ -211,6 +213,8 @@ def _runs(args: argparse.Namespace) -> int:
             else:
                 print(frame.to_string(index=False))
             return 0
+        if args.runs_command == "export" and args.weights:
+            return _export_weights(store, args)
         if args.runs_command == "export":
             text = store.export_csv(args.run_id)
             if args.output:
@@ -262,6 +266,18 @@ def _prune(store, args: argparse.Namespace) -> int:
         from resnet_edu.disk import describe_write_error
 
         raise UserError(describe_write_error(error, store.root, advice="free some space and try again")) from None
+    return 0
+
+
+def _export_weights(store, args: argparse.Namespace) -> int:
+    """``runs export RUN_ID --weights FILE``: the state_dict (torchvision layout) and its JSON; prints both paths."""
+    from resnet_edu.weights import export_run
+
+    try:
+        weights_path, config_path = export_run(store, args.run_id, args.weights)
+    except (ValueError, OSError) as error:
+        raise UserError(" ".join(str(error).split())) from None
+    print(json.dumps({"run_id": args.run_id, "weights": str(weights_path), "config": str(config_path)}))
     return 0
 
 

@@ -8,6 +8,7 @@ scaled to the image size). Decoded image folders are cached on disk under ``<roo
     name          what                                                        needs
     synthetic     10 shape classes, 32x32, generated from a seed in ~1-2 s    nothing (offline)
     cifar10       torchvision CIFAR10 (50k / 10k)                             cifar-10-python.tar.gz in the data root
+    imagenette    fast.ai's 10 ImageNet classes (9.5k / 3.9k photos)          imagenette2-160.tgz or -320.tgz there
     imagefolder   any ImageFolder tree with train/ and val/ or test/          a folder
 
 The synthetic set is a real learning problem at three levels: *low* (colour, edges), *mid*
@@ -30,9 +31,6 @@ import json
 import math
 import os
 import struct
-import tarfile
-import urllib.error
-import urllib.request
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,15 +41,12 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-DATASETS = ("synthetic", "cifar10", "imagefolder")
+DATASETS = ("synthetic", "cifar10", "imagenette", "imagefolder")
 AUGMENTATIONS = ("cifar", "imagenet", "none")
 SYNTHETIC_CLASSES = ("circle", "ring", "square", "frame", "triangle",
                      "cross", "star", "crescent", "heart", "arrow")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
-CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
-CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 _CACHE_VERSION = 1
 
@@ -771,61 +766,9 @@ def default_data_root() -> Path:
 
 
 def _cifar_unavailable(root: Path, reason: str) -> DataUnavailable:
-    return DataUnavailable(
-        f"CIFAR-10 is not available: {reason} To use it offline, download {CIFAR10_ARCHIVE} "
-        f"(163 MB, from {CIFAR10_URL}) on a machine with internet access and put it in {root.resolve()} "
-        f"(the data root: set RESNET_EDU_DATA or --data-root to use another folder); it is unpacked "
-        f"there on first use. Or choose the built-in 'synthetic' data set, which works offline.")
+    from resnet_edu import downloads
 
-
-def _md5_ok(path: Path, md5: str) -> bool:
-    if not path.is_file():
-        return False
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest() == md5
-
-
-def _download_cifar(root: Path, progress: Progress | None) -> None:
-    archive = root / CIFAR10_ARCHIVE
-    tmp = root / f".{CIFAR10_ARCHIVE}.{os.getpid()}.part"
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        with urllib.request.urlopen(CIFAR10_URL, timeout=30) as response, open(tmp, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 170_498_071)
-            received = 0
-            while chunk := response.read(1 << 20):
-                out.write(chunk)
-                received += len(chunk)
-                _report(progress, 0.9 * received / total,
-                        f"Downloading CIFAR-10: {received / 1e6:.0f} / {total / 1e6:.0f} MB")
-        if not _md5_ok(tmp, CIFAR10_MD5):
-            raise _cifar_unavailable(root, "the download was incomplete or corrupted (MD5 mismatch).")
-        os.replace(tmp, archive)
-    except DataUnavailable:
-        raise
-    except (OSError, urllib.error.URLError, TimeoutError) as error:
-        raise _cifar_unavailable(root, f"the download from {CIFAR10_URL} failed ({error}).") from error
-    finally:
-        if tmp.exists():
-            tmp.unlink(missing_ok=True)
-
-
-def _extract_cifar(root: Path, progress: Progress | None) -> None:
-    archive = root / CIFAR10_ARCHIVE
-    if not _md5_ok(archive, CIFAR10_MD5):
-        raise _cifar_unavailable(root, f"{archive} is incomplete or corrupted (MD5 mismatch).")
-    _report(progress, 0.92, "Unpacking CIFAR-10")
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            if hasattr(tarfile, "data_filter"):          # Python >= 3.10.12 / 3.11.4: refuse unsafe members
-                tar.extractall(root, filter="data")
-            else:
-                tar.extractall(root)
-    except (OSError, tarfile.TarError) as error:
-        raise _cifar_unavailable(root, f"unpacking {archive} failed ({error}).") from error
+    return DataUnavailable(downloads.unavailable_message(downloads.CIFAR10, root, reason))
 
 
 def load_cifar10(root: str | os.PathLike | None = None, *, image_size: int = 32, seed: int = 0,
@@ -836,15 +779,13 @@ def load_cifar10(root: str | os.PathLike | None = None, *, image_size: int = 32,
     Raises:
         DataUnavailable: not in the data root and ``download`` is False or the download fails.
     """
+    from resnet_edu import downloads
+
     root = Path(root) if root is not None else default_data_root()
-    batches = root / "cifar-10-batches-py"
-    needed = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
-    if not all((batches / f).is_file() for f in needed):
-        if not (root / CIFAR10_ARCHIVE).is_file():
-            if not download:
-                raise _cifar_unavailable(root, f"{batches} does not exist and downloading is off.")
-            _download_cifar(root, progress)
-        _extract_cifar(root, progress)
+    batches = root / downloads.CIFAR10.folder
+    # downloaded (resumable, MD5-checked) or unpacked from an archive placed by hand; never half-unpacked
+    downloads.prepare(downloads.CIFAR10, root, download=download,
+                      progress=lambda step: _report(progress, 0.95 * step.fraction, f"CIFAR-10: {step.describe()}"))
     _report(progress, 0.95, "Loading CIFAR-10")
     try:
         from torchvision.datasets import CIFAR10
@@ -884,18 +825,19 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None, image_size
 
     Args:
         name: ``"synthetic"`` (root ignored), ``"cifar10"`` (torchvision CIFAR10 under ``root``,
-            default ``$RESNET_EDU_DATA`` or ``./data``) or ``"imagefolder"`` (``root`` is a folder
+            default ``$RESNET_EDU_DATA`` or ``./data``), ``"imagenette"`` (its ``train/`` + ``val/``
+            under the same data root, see resnet_edu.downloads) or ``"imagefolder"`` (``root`` is a folder
             with ``train/`` and ``val/`` or ``test/``).
         root: data root (cifar10) or the image folder (imagefolder).
         image_size: side of the square images.
         seed: synthetic generation; which images ``max_train``/``max_test`` keep.
         progress: ``progress(fraction, message)``, called while generating/decoding/downloading.
-        download: cifar10 only: download when absent.
+        download: cifar10 and imagenette: download when absent.
         max_train, max_test: keep a seeded random subset of at most this many images
             (synthetic: the number of images to generate, default 10,000 / 2,000).
 
     Raises:
-        ValueError: unknown name. DataUnavailable: cifar10 absent. BadDataFolder: unusable folder.
+        ValueError: unknown name. DataUnavailable: cifar10 or imagenette absent. BadDataFolder: unusable folder.
     """
     key = str(name).strip().lower()
     if key.startswith("imagefolder:"):
@@ -906,6 +848,11 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None, image_size
     if key == "cifar10":
         return load_cifar10(root, image_size=image_size, seed=seed, progress=progress, download=download,
                             max_train=max_train, max_test=max_test)
+    if key == "imagenette":
+        from resnet_edu.downloads import load_imagenette
+
+        return load_imagenette(root, image_size=image_size, seed=seed, progress=progress, download=download,
+                               max_train=max_train, max_test=max_test)
     if key == "imagefolder":
         if root is None:
             raise BadDataFolder("the 'imagefolder' data set needs a folder: pass root (CLI: --data-root DIR)")

@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_edu import data
+from resnet_edu import data, downloads
 from resnet_edu.data import (DATASETS, SYNTHETIC_CLASSES, BadDataFolder, BadImage, BatchStream, DataUnavailable,
                              ImageDataset, imagenet_augment, load_dataset, load_image_file, make_synthetic,
                              normalize, random_crop_flip, ten_crop)
@@ -350,7 +350,7 @@ def test_cifar10_absent_is_a_clear_error(tmp_path):
 def test_cifar10_download_offline_is_a_clear_error(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
-    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(downloads.urllib.request, "urlopen", offline)
     with pytest.raises(DataUnavailable, match="synthetic"):
         load_dataset("cifar10", root=tmp_path, download=True)
     assert not list(tmp_path.glob("*.part"))

@@ -1,0 +1,113 @@
+"""AppTest of the Lab's real-data parts: where CIFAR-10 and Imagenette stand, and the ImageNet-style preset
+training on Imagenette when it is in the data root (a tiny tree in Imagenette's layout, made here)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+for path in (REPO, TESTS):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from polling import wait_until  # noqa: E402
+from test_page_lab import TIMEOUT, _manager, _open, _tiny, runs_dir  # noqa: E402,F401
+
+
+def _imagenette_tree(root: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for wnid in ("n01440764", "n03028079"):
+        for split, count in (("train", 8), ("val", 4)):
+            folder = root / "imagenette2-160" / split / wnid
+            folder.mkdir(parents=True)
+            for i in range(count):
+                Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(folder / f"{i}.JPEG")
+
+
+def _expander_text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_data_sets_say_what_is_missing_and_how_to_get_it_offline(lang):
+    at = _open(lang)
+    text = _expander_text(at)
+    assert "cifar-10-python.tar.gz" in text and "imagenette2-160.tgz" in text and "imagenette2-320.tgz" in text
+    assert os.environ["RESNET_EDU_DATA"] in text  # where to put the archive
+
+
+def test_imagenet_preset_trains_on_imagenette_when_it_is_here():
+    data_root = Path(os.environ["RESNET_EDU_DATA"])
+    _imagenette_tree(data_root)
+    at = _open()
+    assert "Imagenette (160 px) is ready" in _expander_text(at)
+    assert any("trains on Imagenette" in c.value for c in at.caption)
+    _tiny(at, max_steps=2)
+    at.number_input(key="lab_batch").set_value(4).run()
+    at.button(key="lab_preset_imagenet").click().run()
+    assert not at.exception, at.exception
+    manager = _manager()
+    runs = manager.store.list_runs()
+    assert len(runs) == 4
+    assert {c["dataset"] for c in runs["config"]} == {"imagenette"}
+    assert {c["image_size"] for c in runs["config"]} == {32}
+    ids = list(runs["run_id"])
+    assert manager.wait(ids, TIMEOUT)
+    statuses = {manager.store.get_run(r)["status"] for r in ids}
+    assert statuses == {"finished"}, [manager.store.get_run(r)["message"] for r in ids]
+
+
+def test_choosing_imagenette_without_it_starts_runs_that_fail_with_the_offline_message():
+    at = _open()
+    at.selectbox(key="lab_dataset").set_value("imagenette").run()
+    assert not at.exception, at.exception
+    assert any("Not on this machine" in c.value for c in at.caption)
+    at.radio(key="lab_family").set_value("imagenet").run()
+    _tiny(at, max_steps=2)
+    at.multiselect(key="lab_depths_imagenet").set_value([18]).run()
+    at.radio(key="lab_kind").set_value("residual").run()
+    at.button(key="lab_start").click().run()
+    manager = _manager()
+    ids = list(manager.store.list_runs()["run_id"])
+    assert len(ids) == 1 and manager.wait(ids, TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    messages = [e.value for e in at.error]
+    assert any("Imagenette (160 px) is not available" in m and "imagenette2-160.tgz" in m for m in messages), messages
+
+
+def test_get_runs_the_download_in_the_training_process_and_shows_why_it_failed_offline(monkeypatch):
+    # Every request of the training process goes to a closed local port: "offline", even on a machine with
+    # internet (this test must never download 163 MB).
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    at = _open()
+    at.button(key="lab_get_cifar10").click().run()
+    assert not at.exception, at.exception
+    manager = _manager()
+    jobs = manager.store.list_analyses(kind="download")
+    assert len(jobs) == 1 and jobs.iloc[0]["params"] == {"dataset": "cifar10"}
+    job_id = jobs.iloc[0]["job_id"]
+    assert wait_until(lambda: manager.store.get_analysis(job_id)["status"] == "failed", TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    messages = [e.value for e in at.error]
+    assert any("CIFAR-10 is not available: the download from" in m and "cifar-10-python.tar.gz" in m
+               for m in messages), messages
+    assert at.button(key="lab_get_cifar10")  # offered again
+
+
+def test_students_cannot_start_downloads_when_a_passcode_is_set(monkeypatch):
+    monkeypatch.setenv("RESNET_EDU_TEACHER_PASSCODE", "s3cret")
+    at = _open()
+    assert at.button(key="lab_get_imagenette-160").disabled
