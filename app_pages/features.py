@@ -183,7 +183,7 @@ def export_ui(name: str, path: str) -> None:
                                 "ImageNet-style nets with option-B shortcuts also load into torchvision's resnet18() "
                                 "etc. Put both files into the weights folder of the data root to look at them under 'a weights file'.",
                                 "평범한 state_dict: models.build_model(...).load_state_dict(torch.load(파일)). "
-                                "옵션 B 지름길의 ImageNet식 망은 torchvision의 resnet18() 등에도 들어갑니다. "
+                                "옵션 B 숏컷의 ImageNet식 네트워크는 torchvision의 resnet18() 등에도 들어갑니다. "
                                 "두 파일을 데이터 폴더의 weights 폴더에 넣으면 '가중치 파일'에서 볼 수 있습니다."))
     right.download_button(t("… and its settings (.json)", "… 설정 (.json)"),
                           data=lambda: _exported(path, mtime)[1], file_name=f"{stem}.json", mime="application/json",
@@ -222,10 +222,10 @@ def _with_plain_twin(name: str, source: tuple) -> list[tuple[str, tuple]]:
     """The net, and beside it (if asked) the same trained weights with every shortcut switched off."""
     nets = [(name, source)]
     if st.toggle(t("Beside it: the same weights with every shortcut switched off",
-                   "옆에: 같은 가중치에서 지름길을 모두 끈 망"), value=False, key="feat_plain_twin",
+                   "옆에: 같은 가중치에서 숏컷을 모두 끈 네트워크"), value=False, key="feat_plain_twin",
                  help=t("A trained ResNet without its shortcuts: what is left of the prediction and the maps?",
-                        "지름길을 뺀 학습된 ResNet: 예측과 특징 맵에 무엇이 남을까요?")):
-        nets.append((t(f"{name}, shortcuts off", f"{name}, 지름길 끔"), (*source[:-1], False)))
+                        "숏컷을 뺀 학습된 ResNet: 예측과 특징 맵에 무엇이 남을까요?")):
+        nets.append((t(f"{name}, shortcuts off", f"{name}, 숏컷 끔"), (*source[:-1], False)))
     return nets
 
 
@@ -260,7 +260,7 @@ def pretrained_download_ui(depth: int, path) -> None:
         if busy and not running:
             st.rerun()  # finished (or failed): redraw the page with the net, or with the reason
         message = weights.pretrained_unavailable_message(depth, f"{path} does not exist.")
-        st.info(t(message, f"사전 학습된 ResNet-{depth}가 이 컴퓨터에 없습니다. 아래 버튼으로 받거나, 인터넷이 "
+        st.info(t(message, f"이 컴퓨터에 사전 학습된 ResNet-{depth} 가중치가 없습니다. 아래 버튼으로 받거나, 인터넷이 "
                            f"되는 컴퓨터에서 {os.path.basename(path)} 파일을 받아 {path.parent} 폴더에 넣거나, "
                            "'가중치 파일'을 쓰세요."), icon="📦")
         error = st.session_state.pop("feat_download_error", None)
@@ -357,7 +357,7 @@ def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
     except ValueError as error:
         st.error(t(f"{name}: {error}", f"{name}: 이 파일은 쓸 수 없습니다 ({error})."), icon="⚠️")
         return [], NO_DATA
-    kind = weights.describe_config(net.config) + ("" if net.config["shortcuts"] else t(", plain", ", 평범한 망"))
+    kind = weights.describe_config(net.config) + ("" if net.config["shortcuts"] else t(", plain", ", plain 네트워크"))
     st.caption(f"**{name}**: {kind}.")
     for note in net.notes:
         st.caption(f"ℹ️ {note}")

@@ -95,7 +95,7 @@ def dataset_ui() -> tuple[str, str | None, int]:
         size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=320,
                                    value=imagenette_size(), step=16, key="lab_image_size_imagenette",
                                    help=t("Use an ImageNet-style net: CIFAR-style nets need 32 px.",
-                                          "ImageNet식 망을 쓰세요: CIFAR식 망은 32픽셀이 필요합니다.")))
+                                          "ImageNet식 네트워크를 쓰세요: CIFAR식 네트워크는 32픽셀이 필요합니다.")))
         st.caption(data_state_text(downloads.imagenette_archive(size)))
     elif dataset == "imagefolder":
         root = st.text_input(t("Folder with train/ and val/ (one sub-folder per class)",
