@@ -1,4 +1,4 @@
-"""Headless command line: ``python -m resnet_edu train | runs | bench``.
+"""Headless command line: ``python -m resnet_edu train | runs | landscape | bench``.
 
 Bad arguments, a missing data set or an unknown run end with exit status 2 and one line
 on stderr that says what is wrong — never a traceback.
@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="only list the runs that would go")
     prune.add_argument("--compact", action="store_true", help="then shrink runs.sqlite (VACUUM; nothing may train)")
 
+    landscape = commands.add_parser("landscape", help="the loss surface around a trained run (Li et al. 2018)")
+    landscape.add_argument("run_id")
+    landscape.add_argument("--grid", type=int, default=15, help="points per axis (3 to 101; the paper: 51)")
+    landscape.add_argument("--images", type=int, default=128, help="training images the loss is measured on")
+    landscape.add_argument("--span", type=float, default=1.0, help="the grid covers [-span, span]^2")
+    landscape.add_argument("--seed", type=int, default=0, help="seed of the two random directions")
+    landscape.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+
     bench = commands.add_parser("bench", help="throughput and time-to-degradation benchmarks (JSON)")
     bench.add_argument("--which", default="all", choices=["all", "throughput", "degradation"])
     bench.add_argument("--quick", action="store_true", help="smaller, faster settings")
@@ -89,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "landscape":
+            return _landscape(args)
         return _bench(args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -299,6 +309,46 @@ def _resume(store, args: argparse.Namespace) -> int:
     summary = run_summary(store, args.run_id, wall_seconds=time.perf_counter() - started)
     print(json.dumps(summary) if args.json else summary)
     return 0 if summary["status"] == "finished" else 1
+
+
+def _landscape(args: argparse.Namespace) -> int:
+    """The loss grid of one run; JSON: run_id, grid, span, alphas, betas, loss (row i = alphas[i]), center_loss, seconds."""
+    from resnet_edu import landscape
+    from resnet_edu.runs import RunStore
+
+    settings = landscape.LandscapeSettings(grid=args.grid, images=args.images, span=args.span, seed=args.seed,
+                                           slice_points=0, interpolation_points=0)
+    try:
+        settings.validate()
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    store = RunStore()
+    try:
+        from resnet_edu.train import default_device
+
+        net = landscape.load_net(store, args.run_id, settings.images, default_device())
+        result = landscape.landscape(net, settings, progress=lambda fraction, message: _status_line(
+            f"{message} {fraction:.0%}"))
+    except ValueError as error:
+        raise UserError(" ".join(str(error).split())) from None
+    finally:
+        store.close()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)  # end the status line
+    summary = {"run_id": args.run_id, "name": result["name"], "grid": settings.grid, "span": settings.span,
+               "seed": settings.seed, "images": result["images"], "alphas": result["alphas"],
+               "betas": result["betas"], "loss": result["loss"], "error": result["error"],
+               "center_loss": result["center_loss"], "center_error": result["center_error"],
+               "roughness": result["roughness"], "precision": result["precision"], "seconds": result["seconds"]}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['name']}: loss at the trained weights {summary['center_loss']:.4f}, "
+              f"{settings.grid}x{settings.grid} grid over [-{settings.span:g}, {settings.span:g}]^2 "
+              f"in {summary['seconds']:.1f} s ({summary['precision']})")
+        for alpha, row in zip(summary["alphas"], summary["loss"]):
+            print(f"{alpha:+.3f} " + " ".join("   nan" if v is None else f"{v:6.3f}" for v in row))
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:

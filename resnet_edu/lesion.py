@@ -217,5 +217,108 @@ def summarise_random(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-__all__ = ["is_downsampling", "lesion_random", "lesion_single", "removable_blocks", "removed",
-           "summarise_random", "test_error"]
+# ---------------------------------------------------------------- as an analysis job
+
+TEST_IMAGES = (200, 300, 500, 1000, 2000)  # choices the Lesion page offers
+MAX_K = 8
+MAX_DRAWS = 5
+
+
+class _Stopped(Exception):
+    """Raised from a progress callback when the job's Stop was pressed (``removed`` restores the blocks)."""
+
+
+def lesion_settings(params: dict) -> dict:
+    """Validated settings of a lesion job: run_ids (1–2), count (test images), ks, draws, seed."""
+    run_ids = params.get("run_ids")
+    if isinstance(run_ids, str):
+        run_ids = [run_ids]
+    if (not isinstance(run_ids, (list, tuple)) or not 1 <= len(run_ids) <= 2
+            or not all(isinstance(r, str) and r for r in run_ids)):
+        raise ValueError(f"choose one or two trained runs (got {run_ids!r})")
+    count = params.get("count", 500)
+    if not isinstance(count, int) or count < 1:
+        raise ValueError(f"the study needs at least 1 test image (got {count!r})")
+    ks = params.get("ks", [1, 2, 3])
+    if not isinstance(ks, (list, tuple)) or not all(isinstance(k, int) and 1 <= k <= MAX_K for k in ks):
+        raise ValueError(f"k must be whole numbers from 1 to {MAX_K} (got {ks!r})")
+    draws = params.get("draws", 2)
+    if not isinstance(draws, int) or not 1 <= draws <= MAX_DRAWS:
+        raise ValueError(f"draws per k must be 1 to {MAX_DRAWS} (got {draws!r})")
+    seed = params.get("seed", 0)
+    if not isinstance(seed, int):
+        raise ValueError(f"the seed must be a whole number (got {seed!r})")
+    return {"run_ids": list(dict.fromkeys(run_ids)), "count": count, "ks": sorted(set(ks)), "draws": draws,
+            "seed": seed}
+
+
+def _test_set(config, info: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    from resnet_edu import data
+    from resnet_edu.jobs import cached_dataset
+
+    try:
+        dataset = cached_dataset(config.dataset, config.data_root, config.image_size)
+    except (data.DataUnavailable, data.BadDataFolder) as error:
+        raise ValueError(f"the run's data set is not available: {' '.join(str(error).split())}") from None
+    count = min(count, dataset.num_test)
+    mean, std = info.get("mean") or dataset.mean, info.get("std") or dataset.std
+    return data.normalize(dataset.test_images[:count], mean, std), dataset.test_labels[:count]
+
+
+def lesion_job(context) -> dict:
+    """The lesion study of one run (or a run and its twin), computed in the training process.
+
+    ``context.params``: see :func:`lesion_settings`. Publishes after each net; returns soon
+    after ``context.stopped()`` with the nets finished so far.
+
+    Returns:
+        {"settings", "nets": [{run_id, name, depth, shortcuts, num_classes, step, images,
+        "single": rows of :func:`lesion_single`, "random": rows of :func:`lesion_random`}], "done"}.
+
+    Raises:
+        ValueError: a sentence for the user (bad settings, unknown run, no checkpoint).
+    """
+    from resnet_edu.runs import RunNotFound
+    from resnet_edu.train import model_from_checkpoint
+
+    settings = lesion_settings(context.params)
+    run_ids = settings["run_ids"]
+    result: dict = {"settings": settings, "nets": [], "done": False}
+    for n, run_id in enumerate(run_ids):
+        try:
+            run = context.store.get_run(run_id)
+            path = context.store.latest_checkpoint(run_id)
+        except RunNotFound as error:
+            raise ValueError(str(error)) from None
+        if path is None:
+            raise ValueError(f"run {run_id} has no checkpoint yet (one is saved at the end of every epoch)")
+        model, config, info = model_from_checkpoint(path, device=context.device)
+        x, y = _test_set(config, info, settings["count"])
+        name = str(run.get("name") or run_id)
+
+        def part(offset: float, share: float, name: str = name):
+            def progress(fraction: float, _message: str) -> None:
+                context.report((n + offset + share * fraction) / len(run_ids), f"{name}: deleting blocks")
+                if context.stopped():
+                    raise _Stopped
+
+            return progress
+
+        try:
+            single = lesion_single(model, x, y, progress=part(0.0, 0.7))
+            random_k = lesion_random(model, x, y, ks=(0, *settings["ks"]), draws=settings["draws"],
+                                     seed=settings["seed"], progress=part(0.7, 0.3))
+        except _Stopped:
+            return result
+        result["nets"].append({
+            "run_id": run_id, "name": name, "depth": int(config.depth), "shortcuts": bool(config.shortcuts),
+            "num_classes": int(info.get("num_classes") or 10), "step": int(info.get("step") or 0),
+            "images": int(x.shape[0]),
+            "single": single.to_dict(orient="records"), "random": random_k.to_dict(orient="records")})
+        result["done"] = n == len(run_ids) - 1
+        context.publish(result)
+    return result
+
+
+__all__ = ["is_downsampling", "lesion_job", "lesion_random", "lesion_settings", "lesion_single",
+           "removable_blocks", "removed", "summarise_random", "test_error"]
