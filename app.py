@@ -29,6 +29,7 @@ PAGES = [
     st.Page("app_pages/gradients.py", title=t("Gradients", "기울기"), icon="🌊", url_path="gradients"),
     st.Page("app_pages/features.py", title=t("Features", "특징 맵"), icon="🔍", url_path="features"),
     st.Page("app_pages/lesion.py", title=t("Lesion study", "블록 제거 실험"), icon="✂️", url_path="lesion"),
+    st.Page("app_pages/landscape.py", title=t("Loss landscape", "손실 지형"), icon="🏔️", url_path="landscape"),
 ]
 page = st.navigation(PAGES)
 

@@ -1,69 +1,21 @@
 """Lesion study (Veit et al. 2016): delete blocks from trained nets at test time.
 
 A residual net loses a little accuracy per deleted block; its plain twin collapses. The
-computing is in resnet_edu.lesion; this page picks the nets, caches the results per
-(checkpoint, settings) and draws them.
+computing is an analysis job in the training process (resnet_edu.lesion.lesion_job); this
+page picks the nets, submits the job and draws what the store holds, shared by every tab.
 """
 
 from __future__ import annotations
-
-import os
 
 import pandas as pd
 import streamlit as st
 
 from resnet_edu import lesion, plots, probes
-from ui import get_manager, get_store, language, send_to_lab, t
+from ui import get_manager, get_store, language, md_escape, send_to_lab, t
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-TEST_IMAGES = [200, 300, 500, 1000, 2000]
-
-
-# ---------------------------------------------------------------- computing (cached, shared by tabs)
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def load_images(name: str, root: str | None, image_size: int):
-    from resnet_edu.jobs import cached_dataset
-
-    return cached_dataset(name, root, image_size)
-
-
-def _test_set(spec: tuple, mean, std, count: int):
-    from resnet_edu.data import normalize
-
-    dataset = load_images(*spec)
-    count = min(count, dataset.num_test)
-    return normalize(dataset.test_images[:count], mean, std), dataset.test_labels[:count]
-
-
-@st.cache_resource(show_spinner=False)
-def finished_studies() -> dict:
-    """Results shared by every tab of this server, so 30 students clicking "run" compute it once."""
-    return {}
-
-
-def lesion_results(path: str, spec: tuple, count: int, ks: tuple[int, ...], draws: int, progress=None):
-    """(one block deleted at a time, k random blocks deleted, number of classes) for one checkpoint."""
-    key = (path, _mtime(path), spec, count, ks, draws)
-    done = finished_studies()
-    if key in done:
-        return done[key]
-    from resnet_edu.train import model_from_checkpoint
-
-    device = get_manager().device  # a GPU, when the app has one, makes this instant
-    model, _config, info = model_from_checkpoint(path, device=device)
-    x, y = _test_set(spec, info["mean"], info["std"], count)
-
-    def part(offset: float, share: float):
-        return None if progress is None else (lambda fraction, message: progress(offset + share * fraction, message))
-
-    single = lesion.lesion_single(model, x, y, progress=part(0.0, 0.7))
-    random_k = lesion.lesion_random(model, x, y, ks=(0, *ks), draws=draws, seed=0, progress=part(0.7, 0.3))
-    result = (single, random_k, int(info.get("num_classes") or 10))
-    if len(done) >= 32:
-        done.pop(next(iter(done)))
-    done[key] = result
-    return result
+TEST_IMAGES = list(lesion.TEST_IMAGES)
+ACTIVE = ("queued", "running")
 
 
 # ---------------------------------------------------------------- UI pieces
@@ -115,56 +67,38 @@ def settings_ui() -> tuple[int, tuple[int, ...], int, bool]:
     return count, tuple(range(1, k_max + 1)), draws, clicked
 
 
-def _mtime(path: str) -> float:
-    try:
-        return os.path.getmtime(path)
-    except OSError:
-        return 0.0
-
-
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def results_ui(table: pd.DataFrame, run_ids: list[str], checkpoints: dict[str, str], params: tuple) -> None:
+def results_ui(result: dict) -> None:
     lang = language()
-    count, ks, draws = params
+    draws = result.get("settings", {}).get("draws", 1)
     singles, randoms, sentences = [], [], []
-    for run_id in run_ids:
-        row = table[table["run_id"] == run_id].iloc[0]
-        spec = (row["dataset"], row["data_root"], int(row["image_size"]))
-        path = checkpoints[run_id]
-        label = t(f"Deleting the blocks of {row['name']}…", f"{row['name']}의 블록을 지우는 중…")
-        bar = st.progress(0.0, text=label)
-        try:
-            single, random_k, num_classes = lesion_results(
-                path, spec, count, ks, draws, progress=lambda fraction, _message: bar.progress(
-                    min(1.0, fraction), text=f"{label} {fraction:.0%}"))
-        except Exception as error:  # corrupt checkpoint, data set gone
-            st.error(t(f"{row['name']}: the lesion study could not run ({error}).",
-                       f"{row['name']}: 블록 제거 실험을 실행할 수 없습니다 ({error})."))
-            continue
-        finally:
-            bar.empty()
-        meta = dict(run_id=run_id, name=row["name"], depth=int(row["depth"]), shortcuts=bool(row["shortcuts"]))
+    for net in result.get("nets", []):
+        single = pd.DataFrame(net["single"])
+        random_k = pd.DataFrame(net["random"])
+        num_classes = int(net.get("num_classes") or 10)
+        meta = dict(run_id=net["run_id"], name=net["name"], depth=int(net["depth"]), shortcuts=bool(net["shortcuts"]))
         singles.append(single.assign(**meta))
         summary = lesion.summarise_random(random_k)
         randoms.append(summary.assign(**meta))
         full = float(single["error"].iloc[0])
         chance = 1 - 1 / max(2, num_classes)
         if full > chance - 0.05:
-            st.warning(t(f"{row['name']} is still at chance level ({_pct(full)} test error): there is nothing to "
-                         "lose yet. Train it longer for a meaningful lesion study.",
-                         f"{row['name']}은(는) 아직 찍기 수준입니다(테스트 오류 {_pct(full)}). 아직 잃을 것이 없으니, 의미 있는 "
-                         "블록 제거 실험을 하려면 더 오래 학습하세요."), icon="⚠️")
+            st.warning(t(f"{md_escape(net['name'])} is still at chance level ({_pct(full)} test error): there is "
+                         "nothing to lose yet. Train it longer for a meaningful lesion study.",
+                         f"{md_escape(net['name'])}은(는) 아직 찍기 수준입니다(테스트 오류 {_pct(full)}). 아직 잃을 것이 "
+                         "없으니, 의미 있는 블록 제거 실험을 하려면 더 오래 학습하세요."), icon="⚠️")
         lesioned = single[single["block"] != "none"]
         mean_one = float(lesioned["error"].mean()) if len(lesioned) else float("nan")
         worst = lesioned.loc[lesioned["error"].idxmax()] if len(lesioned) else None
+        name = md_escape(net["name"])
         sentences.append(t(
-            f"**{row['name']}**: {_pct(full)} test error with every block; deleting one block gives "
+            f"**{name}**: {_pct(full)} test error with every block; deleting one block gives "
             f"{_pct(mean_one)} on average"
             + (f", worst {_pct(float(worst['error']))} (block {worst['block']})." if worst is not None else "."),
-            f"**{row['name']}**: 모든 블록이 있을 때 테스트 오류 {_pct(full)}; 블록 하나를 지우면 평균 {_pct(mean_one)}"
+            f"**{name}**: 모든 블록이 있을 때 테스트 오류 {_pct(full)}; 블록 하나를 지우면 평균 {_pct(mean_one)}"
             + (f", 가장 나쁠 때 {_pct(float(worst['error']))} (블록 {worst['block']})." if worst is not None else ".")))
     if not singles:
         return
@@ -200,6 +134,49 @@ def results_ui(table: pd.DataFrame, run_ids: list[str], checkpoints: dict[str, s
                        on_click="ignore", icon="⬇️")
 
 
+def latest_job(store, run_ids: list[str]) -> str | None:
+    """The newest lesion job of exactly these runs (any tab's), or None."""
+    jobs = store.list_analyses(kind="lesion", run_id=run_ids[0])
+    for _, job in jobs.iterrows():
+        if sorted(job["run_ids"]) == sorted(run_ids):
+            return str(job["job_id"])
+    return None
+
+
+def job_ui(job_id: str) -> None:
+    """The job's progress (with Stop) or its result; refreshes itself while the job runs."""
+    store = get_store()
+    job = store.get_analysis(job_id)
+    running = job is not None and job["status"] in ACTIVE
+
+    @st.fragment(run_every=1.5 if running else None)
+    def live() -> None:
+        current = store.get_analysis(job_id)
+        if current is None:
+            return
+        if running and current["status"] not in ACTIVE:
+            st.rerun()  # finished: draw once more without polling
+        if current["status"] in ACTIVE:
+            fraction = float(current.get("fraction") or 0.0)
+            label = (t("queued behind other work in the training process", "학습 프로세스에서 차례를 기다리는 중")
+                     if current["status"] == "queued" else f"{md_escape(current.get('message') or '')} {fraction:.0%}")
+            cols = st.columns([5, 1])
+            cols[0].progress(min(1.0, fraction), text=label)
+            if cols[1].button(t("Stop", "중지"), key="lesion_stop", icon="⏹️"):
+                get_manager().stop_analysis(job_id)
+                st.rerun()
+        elif current["status"] == "failed":
+            st.error(t(f"The lesion study could not run: {md_escape(current.get('message'))}",
+                       f"블록 제거 실험을 실행할 수 없습니다: {md_escape(current.get('message'))}"))
+        elif current["status"] == "stopped":
+            st.warning(t("Stopped: the nets finished before the stop are shown.",
+                         "중지됨: 중지 전에 끝난 네트워크만 보여 줍니다."), icon="⏹️")
+        if current.get("result"):
+            results_ui(current["result"])
+
+    live()
+
+
 # ---------------------------------------------------------------- the page
 st.title(t("✂️ Lesion study: delete a block", "✂️ 블록 제거 실험: 블록 하나 지우기"))
 st.markdown(t(
@@ -231,12 +208,17 @@ else:
     chosen = nets_ui(runs, checkpoint_of)
     count, ks, draws, clicked = settings_ui()
     if clicked:
-        st.session_state["lesion_params"] = (tuple(chosen), count, ks, draws)
-    saved = st.session_state.get("lesion_params")
-    if saved and saved[0] == tuple(chosen) and all(r in checkpoint_of for r in saved[0]):
-        results_ui(runs, list(saved[0]), checkpoint_of, saved[1:])
-    elif not saved:
+        try:
+            get_manager().submit_analysis("lesion", {"run_ids": chosen, "count": count, "ks": list(ks),
+                                                     "draws": draws}, run_ids=chosen)
+        except ValueError as error:
+            st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(error)}"))
+    job_id = latest_job(store, chosen)
+    if job_id is not None:
+        job_ui(job_id)
+    else:
         st.caption(t("On a laptop CPU, the study of a 56-layer pair takes a few minutes with 500 test images "
-                     "(fewer images: quicker; on a GPU: seconds). Results are shared with every open tab.",
+                     "(fewer images: quicker; on a GPU: seconds). It runs in the training process; results are "
+                     "shared with every open tab.",
                      "노트북 CPU에서 56층 네트워크 한 쌍을 테스트 이미지 500장으로 실험하면 몇 분 걸립니다(이미지가 적으면 더 빠르고, "
-                     "GPU에서는 몇 초). 결과는 열려 있는 모든 탭이 함께 씁니다."))
+                     "GPU에서는 몇 초). 계산은 학습 프로세스에서 돌며 결과는 열려 있는 모든 탭이 함께 씁니다."))

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_edu import diagrams, plots
-from ui import language, optional_page_link, t
+from ui import language, t
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 ARXIV = "https://arxiv.org/abs/1512.03385"
@@ -356,7 +356,7 @@ with later[1]:
                   "ResNet-56's loss surface is chaotic; with them it is smooth and nearly convex.",
                   "**손실 지형(loss landscape)** — Li, Xu, Taylor, Studer, Goldstein (2018). 스킵 연결이 없는 ResNet-56의 "
                   "손실 지형은 울퉁불퉁하지만, 있으면 매끄럽고 거의 볼록한 모양이 됩니다."))
-    optional_page_link("landscape", "Slice a loss landscape →", "손실 지형 잘라 보기 →", "🏔️")
+    link("landscape", "See the loss landscapes of your own nets →", "내 네트워크의 손실 지형 보기 →", "🏔️")
 with later[2]:
     st.markdown(t("**Identity mappings** — He, Zhang, Ren, Sun (2016). Moving BN and ReLU before the convs "
                   "(pre-activation) keeps the shortcut path a pure identity and trains 1001-layer nets.",

@@ -541,6 +541,71 @@ def landscape(net: Net, settings: LandscapeSettings, progress: Callable[[float, 
     return {**result["nets"][0], "seconds": result["seconds"], "precision": result["precision"]}
 
 
+# ---------------------------------------------------------------- reading a result
+
+
+def rise_at(entry: dict, distance: float = 0.5) -> float | None:
+    """Mean loss rise from θ* to the two points of the 1-D slice nearest ±distance (None without a slice)."""
+    path = entry.get("slice") or {}
+    alphas, losses = path.get("alphas") or [], path.get("loss") or []
+    centre = entry.get("center_loss")
+    if not alphas or centre is None:
+        return None
+    rises = []
+    for target in (-distance, distance):
+        k = min(range(len(alphas)), key=lambda i: abs(alphas[i] - target))
+        if losses[k] is None:
+            return None
+        rises.append(losses[k] - centre)
+    return sum(rises) / len(rises)
+
+
+def comparison(plain: dict, residual: dict) -> dict:
+    """The numbers the Landscape page reads aloud for a plain net and its residual twin.
+
+    Returns:
+        plain_roughness, residual_roughness (mean |second difference| of each grid),
+        roughness_ratio (plain ÷ residual), plain_concave, residual_concave (share of negative
+        second differences), plain_rise, residual_rise (loss rise at distance 0.5 along the
+        1-D slice), rise_ratio, plain_rougher (True / False / None when not computable).
+    """
+    a, b = plain.get("roughness") or {}, residual.get("roughness") or {}
+    pr, rr = a.get("mean_abs_second_difference"), b.get("mean_abs_second_difference")
+    prise, rrise = rise_at(plain), rise_at(residual)
+    return {
+        "plain_roughness": pr, "residual_roughness": rr,
+        "roughness_ratio": pr / rr if pr is not None and rr else None,
+        "plain_concave": a.get("concave_fraction"), "residual_concave": b.get("concave_fraction"),
+        "plain_rise": prise, "residual_rise": rrise,
+        "rise_ratio": prise / rrise if prise is not None and rrise else None,
+        "plain_rougher": None if pr is None or rr is None else pr > rr,
+    }
+
+
+def grid_frame(result: dict):
+    """The grids of a result as one long table (CSV download): run_id, name, alpha, beta, loss, error."""
+    import pandas as pd
+
+    rows = []
+    for entry in result.get("nets", []):
+        for i, alpha in enumerate(entry["alphas"]):
+            for j, beta in enumerate(entry["betas"]):
+                if entry["loss"][i][j] is None and entry["error"][i][j] is None:
+                    continue
+                rows.append({"run_id": entry["run_id"], "name": entry["name"], "shortcuts": entry["shortcuts"],
+                             "alpha": alpha, "beta": beta, "loss": entry["loss"][i][j],
+                             "error": entry["error"][i][j]})
+    return pd.DataFrame(rows, columns=["run_id", "name", "shortcuts", "alpha", "beta", "loss", "error"])
+
+
+def known_grid(entry: dict) -> tuple[list[float], list[float], list[list[float | None]]]:
+    """(alphas, betas, loss) restricted to the points computed so far (a product of known indices)."""
+    known = entry.get("known") or []
+    alphas = [entry["alphas"][i] for i in known]
+    betas = [entry["betas"][j] for j in known]
+    return alphas, betas, _sub_grid(entry["loss"], known)
+
+
 # ---------------------------------------------------------------- as an analysis job
 
 MAX_NETS = 2  # a net and its twin
@@ -586,7 +651,8 @@ def landscape_job(context) -> dict:
     return result
 
 
-__all__ = ["INIT_CHECKPOINT", "LandscapeSettings", "LossMeter", "Net", "Progress", "axis", "compute",
+__all__ = ["INIT_CHECKPOINT", "LandscapeSettings", "LossMeter", "Net", "Progress", "axis", "comparison", "compute",
+           "grid_frame", "known_grid", "rise_at",
            "filter_normalize", "init_checkpoint_path", "interpolate_state", "landscape", "landscape_job", "load_net",
            "perturbed_parameters", "random_direction", "random_directions", "refinement_levels", "roughness",
            "training_images"]

@@ -52,7 +52,7 @@ def test_paper_page_tells_the_story(lang):
 
     # Every claim links to a page where students can see it.
     linked = {element.proto.page for element in at.get("page_link")}
-    for page in ("lab", "degradation", "architecture", "gradients", "features", "lesion"):
+    for page in ("lab", "degradation", "architecture", "gradients", "features", "lesion", "landscape"):
         assert any(page in target for target in linked), (page, linked)
 
     assert [m.value for m in at.metric][:2] == ["3.57%", "152 layers" if lang == "en" else "152층"]
