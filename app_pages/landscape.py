@@ -113,7 +113,11 @@ def reading_ui(result: dict) -> None:
         else:
             c = landscape.comparison(plain, residual)
             size = len(plain["known"])
-            steps = t(f"{plain['step']}- and {residual['step']}-iteration", f"{plain['step']}회와 {residual['step']}회 반복")
+            if plain["step"] == residual["step"]:
+                steps = t(f"{plain['step']}-iteration", f"{plain['step']}회 반복한")
+            else:
+                steps = t(f"{plain['step']}- and {residual['step']}-iteration",
+                          f"{plain['step']}회와 {residual['step']}회 반복한")
             verdict_en = "is" if c["plain_rougher"] else "is not"
             verdict_ko = "더 거칩니다" if c["plain_rougher"] else "더 거칠지 않습니다"
             ratio = f" ({c['roughness_ratio']:.2g}×)" if c["roughness_ratio"] else ""

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
@@ -429,7 +430,7 @@ def compute(nets: Sequence[Net], settings: LandscapeSettings, device: torch.devi
     levels = refinement_levels(settings.grid)
     meters = [LossMeter(net.model, net.images, net.labels, random_directions(net.model, settings.seed),
                         precision=precision, batch_size=settings.batch_size) for net in nets]
-    result = {"settings": settings.to_dict(), "precision": precision, "device": str(device),
+    result = {"settings": settings.to_dict(), "precision": precision, "device": str(device), "process_id": os.getpid(),
               "nets": [_net_result(net, settings, alphas) for net in nets], "done": False, "seconds": 0.0}
     slice_ts = axis(settings.slice_points, settings.span) if settings.slice_points else []
     interp_ts = _interpolation_ts(settings.interpolation_points)

@@ -1,0 +1,124 @@
+"""AppTest of the Landscape page, and the landscape job in the real training process.
+
+Empty store (both languages); tiny trained twins (plain-8, ResNet-8 with init.pt): the page
+proposes the twin, the click submits a job that the training process computes (not the
+server), a second session reads the same result; a job reports progress and can be stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+for path in (REPO, TESTS):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from landscape_fixtures import make_tiny_twins  # noqa: E402
+from test_page_gradients import charts, empty_runs_dir, open_page, texts  # noqa: E402,F401
+
+PAGE = "app_pages/landscape.py"
+ENDED = ("finished", "stopped", "failed")
+
+
+@pytest.fixture
+def twins_dir(tmp_path_factory, tmp_path, monkeypatch):
+    """RESNET_EDU_RUNS_DIR = a fresh copy of the tiny twins; yields (folder, [plain id, residual id])."""
+    source, ids = make_tiny_twins(tmp_path_factory.getbasetemp())
+    copy = tmp_path / "twins"
+    shutil.copytree(source, copy)
+    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(copy))
+    st.cache_resource.clear()
+    yield copy, ids
+    st.cache_resource.clear()  # stops the app's JobManager and its training process
+
+
+def wait_for(store, job_id: str, done, timeout: float = 300.0) -> dict:
+    """Poll the store (as a page does) until ``done(job)``; never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = store.get_analysis(job_id)
+        if job is not None and done(job):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not get there: {store.get_analysis(job_id)}")
+
+
+def test_empty_store_points_to_the_lab_in_both_languages():
+    at = open_page(PAGE, "en")
+    assert at.info and "Lab" in at.info[0].value and not charts(at)
+    assert "Loss landscape" in texts(at)
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert not at.exception, at.exception
+    assert "실험실" in at.info[0].value and "손실 지형" in texts(at)
+
+
+def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(twins_dir):
+    from resnet_edu.runs import RunStore
+
+    folder, (plain_id, residual_id) = twins_dir
+    at = open_page(PAGE, "en")
+    assert not at.info and not charts(at)
+    assert at.selectbox(key="landscape_run").value == residual_id
+    assert at.selectbox(key="landscape_other").value == plain_id  # the twin is proposed
+    at.select_slider(key="landscape_grid").set_value(5)
+    at.select_slider(key="landscape_images").set_value(32)
+    at.button(key="landscape_go").click().run()
+    assert not at.exception, at.exception
+
+    store = RunStore(folder)
+    try:
+        jobs = store.list_analyses(kind="landscape")
+        assert len(jobs) == 1 and sorted(jobs.iloc[0]["run_ids"]) == sorted([plain_id, residual_id])
+        job = wait_for(store, str(jobs.iloc[0]["job_id"]), lambda j: j["status"] in ENDED)
+    finally:
+        store.close()
+    assert job["status"] == "finished", job["message"]
+    result = job["result"]
+    from ui import get_manager
+
+    training_pid = get_manager().training_process_pid()
+    assert result["process_id"] == training_pid and training_pid != os.getpid()  # not in the server
+    assert [n["name"] for n in result["nets"]] == ["plain-8", "ResNet-8"] and result["done"]
+
+    at.run()  # the page's next tick
+    assert not at.exception, at.exception
+    assert len(charts(at)) == 4  # contours, surfaces, slices, path from init
+    assert "the plain surface" in texts(at) and "What the paper shows" in texts(at)
+    assert len(at.get("download_button")) == 1
+
+    second = open_page(PAGE, "ko")  # another tab: the same job, read back from the store
+    assert len(charts(second)) == 4 and "논문이 보여 주는 것" in texts(second)
+    contours = charts(second)[0]
+    assert {trace["type"] for trace in contours["data"]} == {"contour", "scatter"}
+
+
+def test_a_landscape_job_reports_progress_and_can_be_stopped(twins_dir):
+    from resnet_edu.jobs import JobManager
+    from resnet_edu.runs import RunStore
+
+    folder, ids = twins_dir
+    manager = JobManager(RunStore(folder), isolation="process")
+    try:
+        job_id = manager.submit_analysis("landscape", {"run_ids": ids, "grid": 51, "images": 24,
+                                                       "precision": "fp32"}, run_ids=ids)
+        first = wait_for(manager.store, job_id, lambda j: j["status"] == "running" and j.get("result"))
+        assert 0 < first["fraction"] < 1 and first["message"]
+        assert [len(n["known"]) for n in first["result"]["nets"]][0] == 5  # the coarse picture came first
+        manager.stop_analysis(job_id)
+        stopped = wait_for(manager.store, job_id, lambda j: j["status"] in ENDED, timeout=120)
+    finally:
+        manager.shutdown()
+    assert stopped["status"] == "stopped"
+    assert not stopped["result"]["done"] and stopped["fraction"] < 1
+    with pytest.raises(ValueError):
+        JobManager(RunStore(folder)).submit_analysis("no such kind", {}, run_ids=[])
