@@ -326,3 +326,39 @@ def test_cli_unknown_run_and_run_without_checkpoint_exit_2(tmp_path):
         done = _cli([run_id], tmp_path / "runs")
         assert done.returncode == 2 and reason in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- reading a result, drawing it
+
+
+def _entry(name, shortcuts, bump):
+    xs = landscape.axis(5, 1.0)
+    loss = [[1 + a * a + b * b + bump * math.cos(9 * a) * math.cos(9 * b) for b in xs] for a in xs]
+    return {"run_id": name, "name": name, "shortcuts": shortcuts, "alphas": xs, "betas": xs, "loss": loss,
+            "error": [[0.5] * 5 for _ in xs], "known": list(range(5)), "center_loss": loss[2][2],
+            "roughness": landscape.roughness(loss), "images": 8,
+            "slice": {"alphas": xs, "loss": loss[2], "error": [0.5] * 5},
+            "interpolation": {"t": [-0.5, 0.0, 0.5, 1.0, 1.5], "loss": [5.0, 2.3, 1.5, 1.0, 1.2], "error": [0.5] * 5}}
+
+
+def test_comparison_reads_the_rougher_surface_and_the_csv_has_every_point():
+    plain, residual = _entry("plain-56", False, 0.8), _entry("ResNet-56", True, 0.0)
+    numbers = landscape.comparison(plain, residual)
+    assert numbers["plain_rougher"] is True and numbers["roughness_ratio"] > 1
+    assert numbers["residual_rise"] == pytest.approx(0.25)  # 1 + 0.5² at α = ±0.5, minus the centre
+    table = landscape.grid_frame({"nets": [plain, residual]})
+    assert len(table) == 50 and set(table.columns) >= {"run_id", "alpha", "beta", "loss", "error"}
+
+
+def test_the_figures_draw_partial_and_full_grids():
+    from resnet_edu import landscape_plots
+
+    plain, residual = _entry("plain-56", False, 0.8), _entry("ResNet-56", True, 0.0)
+    residual_partial = {**residual, "known": [0, 2, 4]}
+    contours = landscape_plots.contour_figure([plain, residual_partial])
+    z = [trace.z for trace in contours.data if trace.type == "contour"]
+    assert len(z) == 2 and len(z[1]) == 3  # the coarse points only, not None holes
+    surfaces = landscape_plots.surface_figure([plain, residual])
+    assert [trace.type for trace in surfaces.data] == ["surface", "surface"]
+    assert len(landscape_plots.slices_figure([plain, residual]).data) == 2
+    assert landscape_plots.interpolation_figure([plain, residual]).layout.yaxis.type == "log"
