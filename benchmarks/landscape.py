@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from resnet_edu import landscape  # noqa: E402
 from resnet_edu.data import load_dataset, normalize  # noqa: E402
 from resnet_edu.models import build_model  # noqa: E402
-from resnet_edu.train import default_device  # noqa: E402
+from resnet_edu.devices import resolve_device  # noqa: E402
 
 
 def _cpu_name() -> str:
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--run-ids", default=None, help="comma-separated: the plain run, then its twin")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    device = default_device()
+    device = resolve_device("auto")
     load_before = os.getloadavg()
 
     if args.runs_dir and args.run_ids:

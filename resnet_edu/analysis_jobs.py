@@ -35,6 +35,8 @@ from resnet_edu.runs import RunStore
 # kind -> "module:function"; a kind's module is imported when its first job runs.
 KINDS: dict[str, str] = {
     "download": "resnet_edu.downloads:download_job",
+    "lesion": "resnet_edu.lesion:lesion_job",
+    "landscape": "resnet_edu.landscape:landscape_job",
 }
 
 REPORT_SECONDS = 0.25  # progress is written at most this often (a job may report every grid point)

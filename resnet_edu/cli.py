@@ -324,9 +324,9 @@ def _landscape(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     store = RunStore()
     try:
-        from resnet_edu.train import default_device
+        from resnet_edu.devices import resolve_device
 
-        net = landscape.load_net(store, args.run_id, settings.images, default_device())
+        net = landscape.load_net(store, args.run_id, settings.images, resolve_device("auto"))
         result = landscape.landscape(net, settings, progress=lambda fraction, message: _status_line(
             f"{message} {fraction:.0%}"))
     except ValueError as error:

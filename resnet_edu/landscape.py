@@ -51,6 +51,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from resnet_edu import devices
+
 INIT_CHECKPOINT = "init.pt"  # written by the training lane before a run's first step
 INTERPOLATION_RANGE = (-0.5, 1.5)  # Goodfellow et al. 2015: before the start, past the end
 COARSE_POINTS = 5  # the first picture: 5×5 points of the final grid
@@ -160,12 +162,6 @@ def random_directions(model: nn.Module, seed: int) -> tuple[dict[str, torch.Tens
 
 
 # ---------------------------------------------------------------- evaluating the loss
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    from resnet_edu.train import resolve_precision as training_precision
-
-    return training_precision(precision, device)
 
 
 def conv_bn_pairs(model: nn.Module) -> list[tuple[str, str]]:
@@ -494,7 +490,7 @@ def compute(nets: Sequence[Net], settings: LandscapeSettings, device: torch.devi
     settings.validate()
     started = time.perf_counter()
     device = torch.device(device) if device is not None else next(nets[0].model.parameters()).device
-    precision = resolve_precision(settings.precision, device)
+    precision = devices.resolve_precision(settings.precision, device)
     alphas = axis(settings.grid, settings.span)
     levels = refinement_levels(settings.grid)
     meters = [LossMeter(net.model, net.images, net.labels, random_directions(net.model, settings.seed),

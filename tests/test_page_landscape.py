@@ -86,7 +86,7 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(twin
     result = job["result"]
     from ui import get_manager
 
-    training_pid = get_manager().training_process_pid()
+    training_pid = get_manager().training_process_pid
     assert result["process_id"] == training_pid and training_pid != os.getpid()  # not in the server
     assert [n["name"] for n in result["nets"]] == ["plain-8", "ResNet-8"] and result["done"]
 
