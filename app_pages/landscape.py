@@ -128,13 +128,16 @@ def reading_ui(result: dict) -> None:
                 f"{ratio}; {_pct(c['plain_concave'])} vs {_pct(c['residual_concave'])} of the second differences "
                 f"are negative (where the surface bends down, it is not convex). The loss rises by "
                 f"{_num(c['plain_rise'])} vs {_num(c['residual_rise'])} at distance 0.5 along the 1-D slice, from "
-                f"{_num(plain['center_loss'])} and {_num(residual['center_loss'])} at the trained weights.",
+                f"{_num(plain['center_loss'])} and {_num(residual['center_loss'])} at the trained weights; the basin "
+                f"where the loss stays below twice its trained value covers {_pct(c['plain_basin'])} vs "
+                f"{_pct(c['residual_basin'])} of the square.",
                 f"여러분의 {steps} 망에서 평범한 망의 지형은 잔차 망보다 **{verdict_ko}**: {size}×{size} 격자의 2차 차분 "
                 f"절댓값 평균은 {md_escape(plain['name'])} {_num(c['plain_roughness'])}, {md_escape(residual['name'])} "
                 f"{_num(c['residual_roughness'])}{ratio}이고, 2차 차분의 {_pct(c['plain_concave'])} 대 "
                 f"{_pct(c['residual_concave'])}가 음수입니다(아래로 굽는 곳은 볼록하지 않습니다). 1차원 단면에서 거리 0.5만큼 "
                 f"가면 손실이 {_num(c['plain_rise'])} 대 {_num(c['residual_rise'])} 오릅니다(학습된 가중치에서 "
-                f"{_num(plain['center_loss'])}, {_num(residual['center_loss'])})."))
+                f"{_num(plain['center_loss'])}, {_num(residual['center_loss'])}). 손실이 학습된 값의 두 배 아래로 머무는 "
+                f"분지는 정사각형의 {_pct(c['plain_basin'])} 대 {_pct(c['residual_basin'])}를 차지합니다."))
             if not result.get("done"):
                 st.caption(t("Read from the points computed so far; the numbers settle as the grid fills in.",
                              "지금까지 계산된 점으로 읽었습니다. 격자가 채워지면 숫자가 자리를 잡습니다."))
@@ -182,17 +185,20 @@ def charts_ui(result: dict, job_id: str) -> None:
         st.subheader(t("1-D slices", "1차원 단면"))
         if any(n.get("slice") for n in nets):
             st.plotly_chart(landscape_plots.slices_figure(nets, lang=lang), key="landscape_slices", config=PLOT_CONFIG)
-            st.caption(t("The loss along δ alone (β = 0), every net on one chart.",
-                         "δ 방향만 따라간 손실(β = 0), 모든 망을 한 그림에."))
+            st.caption(t("The loss along δ alone (β = 0), every net on one chart, on a log axis.",
+                         "δ 방향만 따라간 손실(β = 0), 모든 망을 한 그림에, 로그 축으로."))
     with right:
         st.subheader(t("From initial to trained weights", "초기 가중치에서 학습된 가중치까지"))
         if any(n.get("interpolation") for n in nets):
             st.plotly_chart(landscape_plots.interpolation_figure(nets, lang=lang), key="landscape_path",
                             config=PLOT_CONFIG)
             st.caption(t("Goodfellow et al. (2015): the loss on the straight line between the two, continued to "
-                         "t = −0.5 and 1.5; BN running statistics are interpolated with the weights.",
+                         "t = −0.5 and 1.5; BN running statistics are interpolated with the weights. At t = 0 the "
+                         "net has never seen data, so BN still uses its initial statistics; points where the loss "
+                         "overflowed are left out.",
                          "Goodfellow 외(2015): 두 가중치를 잇는 직선 위의 손실, t = −0.5와 1.5까지 연장. BN의 누적 통계도 "
-                         "가중치와 함께 보간합니다."))
+                         "가중치와 함께 보간합니다. t = 0에서 망은 아직 데이터를 본 적이 없어 BN이 초기 통계를 씁니다. 손실이 "
+                         "넘쳐(overflow) 계산할 수 없는 점은 뺐습니다."))
         for n in nets:
             if n.get("interpolation") is None and n.get("interpolation_message"):
                 st.caption(t(f"{md_escape(n['name'])}: {md_escape(n['interpolation_message'])}.",

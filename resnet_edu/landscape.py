@@ -625,6 +625,15 @@ def rise_at(entry: dict, distance: float = 0.5) -> float | None:
     return sum(rises) / len(rises)
 
 
+def basin_fraction(entry: dict, factor: float = 2.0) -> float | None:
+    """Share of the computed grid points whose loss stays below ``factor`` × the loss at θ*: how wide the basin is."""
+    centre = entry.get("center_loss")
+    values = [v for row in known_grid(entry)[2] for v in row]
+    if centre is None or not values:
+        return None
+    return sum(1 for v in values if v is not None and v < factor * centre) / len(values)
+
+
 def comparison(plain: dict, residual: dict) -> dict:
     """The numbers the Landscape page reads aloud for a plain net and its residual twin.
 
@@ -632,7 +641,8 @@ def comparison(plain: dict, residual: dict) -> dict:
         plain_roughness, residual_roughness (mean |second difference| of each grid),
         roughness_ratio (plain ÷ residual), plain_concave, residual_concave (share of negative
         second differences), plain_rise, residual_rise (loss rise at distance 0.5 along the
-        1-D slice), rise_ratio, plain_rougher (True / False / None when not computable).
+        1-D slice), rise_ratio, plain_basin, residual_basin (share of the grid below twice the
+        trained loss), plain_rougher (True / False / None when not computable).
     """
     a, b = plain.get("roughness") or {}, residual.get("roughness") or {}
     pr, rr = a.get("mean_abs_second_difference"), b.get("mean_abs_second_difference")
@@ -643,6 +653,7 @@ def comparison(plain: dict, residual: dict) -> dict:
         "plain_concave": a.get("concave_fraction"), "residual_concave": b.get("concave_fraction"),
         "plain_rise": prise, "residual_rise": rrise,
         "rise_ratio": prise / rrise if prise is not None and rrise else None,
+        "plain_basin": basin_fraction(plain), "residual_basin": basin_fraction(residual),
         "plain_rougher": None if pr is None or rr is None else pr > rr,
     }
 
@@ -717,7 +728,7 @@ def landscape_job(context) -> dict:
 
 
 __all__ = ["INIT_CHECKPOINT", "LandscapeSettings", "LossMeter", "Net", "Progress", "axis", "comparison", "compute",
-           "conv_bn_pairs", "fold_batchnorm", "grid_frame", "known_grid", "rise_at",
+           "basin_fraction", "conv_bn_pairs", "fold_batchnorm", "grid_frame", "known_grid", "rise_at",
            "filter_normalize", "init_checkpoint_path", "interpolate_state", "landscape", "landscape_job", "load_net",
            "perturbed_parameters", "random_direction", "random_directions", "refinement_levels", "roughness",
            "training_images"]

@@ -100,7 +100,7 @@ def surface_figure(entries: list[dict], *, lang: str = "en", height: int = 520,
 
 
 def slices_figure(entries: list[dict], *, lang: str = "en", height: int = 380) -> go.Figure:
-    """Loss along the first direction through θ* (β = 0), every net on one chart (Li et al., Fig. 3 style)."""
+    """Loss along the first direction through θ* (β = 0), every net on one chart; log axis (a plain net's loss explodes)."""
     fig = go.Figure()
     for entry in entries:
         path = entry.get("slice")
@@ -113,7 +113,7 @@ def slices_figure(entries: list[dict], *, lang: str = "en", height: int = 380) -
     fig.add_vline(x=0, line=dict(color="#737373", width=1, dash="dot"))
     fig.update_xaxes(title_text=_tr(lang, "α: distance along the random direction (filter-normalised)",
                                     "α: 무작위 방향을 따라 간 거리 (필터 정규화)"))
-    fig.update_yaxes(title_text=_tr(lang, "training loss", "학습 손실"), rangemode="tozero")
+    fig.update_yaxes(title_text=_tr(lang, "training loss (log)", "학습 손실 (로그)"), type="log")
     return style(fig, height=height)
 
 

@@ -362,3 +362,4 @@ def test_the_figures_draw_partial_and_full_grids():
     assert [trace.type for trace in surfaces.data] == ["surface", "surface"]
     assert len(landscape_plots.slices_figure([plain, residual]).data) == 2
     assert landscape_plots.interpolation_figure([plain, residual]).layout.yaxis.type == "log"
+    assert landscape.basin_fraction(residual) == 9 / 25  # a² + b² < 1: the inner 3×3 points
