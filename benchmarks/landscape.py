@@ -23,7 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+# As in the app's training process, where landscape jobs run: OpenMP threads sleep instead of
+# spinning while they wait, which matters on a CPU shared with other work. Before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
         "trained_nets": bool(args.runs_dir and args.run_ids),
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        "cpu_count": os.cpu_count(),
+        "cpu_count": os.cpu_count(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "torch": torch.__version__,
     }
     if report["trained_nets"]:  # a fresh net's loss (untrained BN statistics) says nothing about a landscape

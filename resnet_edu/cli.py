@@ -313,6 +313,11 @@ def _resume(store, args: argparse.Namespace) -> int:
 
 def _landscape(args: argparse.Namespace) -> int:
     """The loss grid of one run; JSON: run_id, grid, span, alphas, betas, loss (row i = alphas[i]), center_loss, seconds."""
+    import os
+
+    # As in the training process: OpenMP threads sleep while they wait instead of spinning, which on a
+    # CPU shared with other work made a grid 8 times faster. Read when torch loads, so set it first.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from resnet_edu import landscape
     from resnet_edu.runs import RunStore
 

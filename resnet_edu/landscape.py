@@ -56,6 +56,7 @@ from resnet_edu import devices
 INIT_CHECKPOINT = "init.pt"  # written by the training lane before a run's first step
 INTERPOLATION_RANGE = (-0.5, 1.5)  # Goodfellow et al. 2015: before the start, past the end
 COARSE_POINTS = 5  # the first picture: 5×5 points of the final grid
+PROGRESS_POINTS = 16  # grid points between two progress reports (and checks for Stop)
 MAX_GRID = 101
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -515,12 +516,14 @@ def compute(nets: Sequence[Net], settings: LandscapeSettings, device: torch.devi
             points = [(i, j) for i in level for j in level if not (i in previous and j in previous)]
             for n, (net, meter) in enumerate(zip(nets, meters)):
                 entry = result["nets"][n]
-                for i, j in points:
+                for count, (i, j) in enumerate(points, start=1):
                     loss, error = meter.at(alphas[i], alphas[j])
                     entry["loss"][i][j], entry["error"][i][j] = _finite(loss), error
                     done += 1
                     if (i, j) == (settings.grid // 2, settings.grid // 2) and settings.grid % 2:
                         entry["center_loss"], entry["center_error"] = _finite(loss), error
+                    if count % PROGRESS_POINTS == 0 and count < len(points):  # progress, and a chance to stop
+                        yield Progress(done / total, f"{net.name}: {len(level)}×{len(level)} grid", False, result)
                 meter.restore()
                 entry["known"] = list(level)
                 entry["roughness"] = roughness(_sub_grid(entry["loss"], level))
