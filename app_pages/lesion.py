@@ -126,7 +126,7 @@ def results_ui(result: dict) -> None:
                  "the same blocks are deleted from both nets. Blocks that change the map size are left in place. "
                  "k = 0 is the intact net.",
                  f"블록 k개를 무작위로 {draws}번 골라 지운 평균 테스트 오류(막대: ± 표준편차). 두 네트워크에서 같은 블록을 "
-                 "지웁니다. 맵 크기를 바꾸는 블록은 남겨 둡니다. k = 0은 아무것도 지우지 않은 망입니다."))
+                 "지웁니다. 맵 크기를 바꾸는 블록은 남겨 둡니다. k = 0은 아무것도 지우지 않은 네트워크입니다."))
     st.download_button(t("Download (CSV)", "내려받기 (CSV)"),
                        data=randoms_table[["run_id", "name", "depth", "shortcuts", "k", "mean", "std", "min", "max",
                                            "draws"]].to_csv(index=False, lineterminator="\n"),
