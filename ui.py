@@ -51,26 +51,6 @@ def send_to_lab(en: str, ko: str) -> None:
     st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
 
 
-PAGES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "app_pages")
-
-
-def optional_page_link(page: str, en: str, ko: str, icon: str) -> bool:
-    """A link to app_pages/<page>.py only when that page exists and the navigation has it; else nothing.
-
-    For pages that are still being built: a dead link would send students to an error.
-    Returns whether the link was drawn.
-    """
-    if not os.path.exists(os.path.join(PAGES_DIR, f"{page}.py")):
-        return False
-    from streamlit.errors import StreamlitAPIException
-
-    try:
-        st.page_link(f"app_pages/{page}.py", label=t(en, ko), icon=icon)
-    except StreamlitAPIException:  # the file is there but app.py does not list it (yet)
-        return False
-    return True
-
-
 def _shutdown(manager) -> None:
     manager.shutdown()
 
