@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sync-bn", action="store_true",
                        help="under torchrun on CUDA: batch norm over the global batch (default: per process, as the paper)")
     train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    train.add_argument("--run-id", default=None,
+                       help="under torchrun: train this queued run (created by the app) with its stored settings")
 
     runs = commands.add_parser("runs", help="list, export or resume recorded runs")
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
@@ -143,7 +145,9 @@ def _train(args: argparse.Namespace) -> int:
     if config.sync_bn:
         _check_sync_bn(args.device, launch)
     if launch is not None:
-        return _train_distributed(args, launch, config=config)
+        return _train_distributed(args, launch, config=config, queued_run_id=args.run_id)
+    if args.run_id is not None:
+        raise UserError("--run-id is for torchrun jobs (the app's training process starts them)")
     from resnet_edu import data
     from resnet_edu.jobs import JobManager, cached_dataset
 
@@ -196,14 +200,16 @@ def _check_sync_bn(device: str, launch) -> None:
         raise UserError(distributed.SYNC_BN_ON_CPU)
 
 
-def _train_distributed(args: argparse.Namespace, launch, *, config=None, resume_run_id: str | None = None) -> int:
+def _train_distributed(args: argparse.Namespace, launch, *, config=None, resume_run_id: str | None = None,
+                       queued_run_id: str | None = None) -> int:
     """Every rank of a torchrun job runs this; rank 0 alone prints (and writes the store)."""
     from resnet_edu import distributed
     from resnet_edu.runs import RunStore
 
     started = time.perf_counter()
     try:
-        result = distributed.train_job(launch, config=config, resume_run_id=resume_run_id, device_choice=args.device,
+        result = distributed.train_job(launch, config=config, resume_run_id=resume_run_id, queued_run_id=queued_run_id,
+                                       device_choice=args.device,
                                        status_line=_status_line if launch.is_main else None)
     except distributed.StartRefused as error:
         if launch.is_main:

@@ -375,9 +375,10 @@ class JobResult:
 
 
 def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_id: str | None = None,
-              device_choice: str = "auto", store_root: str | os.PathLike | None = None,
-              status_line=None) -> JobResult:
-    """Train one run (new from ``config`` or ``resume_run_id`` from its last checkpoint) on this process's shard.
+              queued_run_id: str | None = None, device_choice: str = "auto",
+              store_root: str | os.PathLike | None = None, status_line=None) -> JobResult:
+    """Train one run on this process's shard: a new one from ``config``, the app's ``queued_run_id``
+    with its stored settings, or ``resume_run_id`` from its last checkpoint.
 
     Every rank calls this. Raises StartRefused (same reason on every rank) when the job cannot start.
     """
@@ -394,7 +395,7 @@ def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_i
     decision: dict = {"error": None}
     if launch.is_main:
         try:
-            decision.update(_decide_run(store, config, resume_run_id, launch, device))
+            decision.update(_decide_run(store, config, resume_run_id, queued_run_id, launch, device))
         except (ValueError, KeyError) as error:
             decision["error"] = str(error).strip("'\"")
     decision = _broadcast(decision, group)
@@ -426,14 +427,27 @@ def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_i
     if refused:
         if launch.is_main and decision.get("created"):
             store.delete_run(run_id)  # nothing was trained: leave no empty run behind
+        elif launch.is_main and decision.get("adopted"):  # the app's run: it shows why it never started
+            store.set_status(run_id, "failed", refused)
         _close(store)
         raise StartRefused(refused)
 
     return _train(launch, config, run_id, decision, dataset, device, group, store, stop_requested, status_line)
 
 
-def _decide_run(store: RunStore, config: TrainConfig | None, resume_run_id: str | None, launch: Launch,
-                device: torch.device) -> dict:
+def _decide_run(store: RunStore, config: TrainConfig | None, resume_run_id: str | None, queued_run_id: str | None,
+                launch: Launch, device: torch.device) -> dict:
+    if queued_run_id is not None:  # created by the app, with the world size it asked for
+        info = store.get_run(queued_run_id)
+        config = TrainConfig.from_dict(info["config"])
+        if info["status"] != "queued" or info.get("steps_done"):
+            raise ValueError(f"run {queued_run_id} is {info['status']}: only a queued run that has not started "
+                             "can be trained with --run-id (continue others with runs resume)")
+        if config.world_size != launch.world_size:
+            raise ValueError(f"run {queued_run_id} was set up for {config.world_size} processes; this job has "
+                             f"{launch.world_size}")
+        return {"run_id": queued_run_id, "config": config.to_dict(), "payload": None, "created": False,
+                "adopted": True}
     if resume_run_id is None:
         config = dataclasses.replace(config, world_size=launch.world_size)
         config.validate()

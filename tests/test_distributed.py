@@ -50,6 +50,7 @@ def last_json(stdout: str) -> dict:
 # ---------------------------------------------------------------------------- real torchrun jobs
 
 
+@pytest.mark.slow
 def test_two_processes_train_one_run_with_identical_replicas_and_one_switch(tmp_path):
     result = torchrun("train", *SMALL, "--max-steps", "10", "--json", tmp_path=tmp_path,
                       extra_env={distributed.TEST_TOGGLE_ENV: "4"})
@@ -79,6 +80,7 @@ def test_two_processes_train_one_run_with_identical_replicas_and_one_switch(tmp_
     assert first["threads"] == second["threads"] == max(1, len(os.sched_getaffinity(0)) // 2)
 
 
+@pytest.mark.slow
 def test_a_killed_rank_fails_the_run_and_resume_finishes_it(tmp_path):
     failed = torchrun("train", *SMALL, "--max-steps", "10", "--json", tmp_path=tmp_path,
                       extra_env={distributed.TEST_KILL_ENV: "1:9"})  # after the checkpoint at iteration 8
@@ -101,6 +103,7 @@ def test_a_killed_rank_fails_the_run_and_resume_finishes_it(tmp_path):
     assert first["digest"] == second["digest"] and first["step"] == 10
 
 
+@pytest.mark.slow
 def test_sigterm_to_torchrun_stops_every_rank_with_a_checkpoint(tmp_path):
     job = torchrun("train", *SMALL, "--epochs", "30", tmp_path=tmp_path, popen=True)
     try:
@@ -126,6 +129,18 @@ def test_sigterm_to_torchrun_stops_every_rank_with_a_checkpoint(tmp_path):
         assert store.latest_checkpoint(run_id) is not None
     first, second = rank_reports(tmp_path)
     assert first["step"] == second["step"] == info["steps_done"]  # both stopped after the same iteration
+    assert first["digest"] == second["digest"]
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs")
+def test_two_gpus_with_nccl_and_sync_bn(tmp_path):
+    result = torchrun("train", *SMALL, "--max-steps", "10", "--device", "cuda", "--sync-bn", "--json",
+                      tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = last_json(result.stdout)
+    assert summary["status"] == "finished" and summary["world_size"] == 2 and summary["device"] == "cuda"
+    first, second = rank_reports(tmp_path)
     assert first["digest"] == second["digest"]
 
 
