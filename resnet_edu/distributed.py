@@ -45,6 +45,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -403,6 +404,9 @@ def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_i
         _close(store)
         raise StartRefused(decision["error"])
     config = TrainConfig.from_dict(decision["config"])
+    if launch.is_main:  # on several nodes, say which one holds the store (torchrun numbers nodes by host name)
+        print(f"resnet_edu: {launch.world_size} processes; rank 0 writes run {decision['run_id']} into the run "
+              f"store on {socket.gethostname()}: {store.root.resolve()}", file=sys.stderr, flush=True)
 
     # The data: the first process on each node decodes (and caches) a folder; the others read the cache.
     errors: list = [None] * launch.world_size
@@ -512,6 +516,7 @@ def _train(launch: Launch, config: TrainConfig, run_id: str, decision: dict, dat
                 store.log_event(run_id, 0, "started", {
                     "device": _device_label(device, trainer.precision, launch), "precision": trainer.precision,
                     "compiled": config.compile, "world_size": launch.world_size, "sync_bn": config.sync_bn,
+                    "host": socket.gethostname(),
                     "parameters": models.count_parameters(trainer.model)})
         stream.seek(trainer.step)
         while not trainer.done:
