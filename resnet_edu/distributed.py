@@ -69,7 +69,7 @@ SYNC_BN_ON_CPU = ("--sync-bn needs CUDA GPUs: PyTorch's SyncBatchNorm has no CPU
                   "process normalises its own shard of the batch, as the paper's GPUs did.")
 # Test-only: a folder where every rank writes what it ended with (weights digest, switches applied).
 TEST_REPORT_ENV = "RESNET_EDU_TEST_RANK_REPORT"
-TEST_KILL_ENV = "RESNET_EDU_TEST_KILL"  # "RANK:ITERATION": that rank kills itself (SIGKILL) before it
+TEST_KILL_ENV = "RESNET_EDU_TEST_KILL"  # "RANK:ITERATION[:raise]": that rank is killed (SIGKILL) or raises after it
 TEST_TOGGLE_ENV = "RESNET_EDU_TEST_TOGGLE_AT"  # ITERATION: rank 0 puts "shortcuts off" into the inbox after it
 
 
@@ -222,7 +222,9 @@ class DistributedTrainer(Trainer):
         self.group = group
         self.world_size = launch.world_size
         self.switches_applied: list[tuple[int, bool, list[int] | None]] = []  # (after iteration, enabled, stages)
-        if config.sync_bn and self.device.type == "cuda":
+        if config.sync_bn and self.device.type != "cuda":
+            raise ValueError(SYNC_BN_ON_CPU)
+        if config.sync_bn:
             # convert_sync_batchnorm keeps the parameter objects: the optimizer still holds them.
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
             self.responses = type(self.responses)(self.model)
@@ -495,7 +497,8 @@ def _train(launch: Launch, config: TrainConfig, run_id: str, decision: dict, dat
                                  steps_per_epoch=stream.steps_per_epoch, device=device, store=store, run_id=run_id)
     inbox = ShortcutInbox(store.root, run_id) if launch.is_main else None
     control = Control(group, inbox, models.shortcut_state(trainer.model), stop_requested)
-    kill_rank, kill_at = (int(part) for part in os.environ.get(TEST_KILL_ENV, "-1:-1").split(":"))
+    kill_rank, kill_at, *how = os.environ.get(TEST_KILL_ENV, "-1:-1").split(":")
+    kill_rank, kill_at = int(kill_rank), int(kill_at)
     toggle_at = int(os.environ.get(TEST_TOGGLE_ENV, "-1"))
 
     status, message = "finished", ""
@@ -519,6 +522,7 @@ def _train(launch: Launch, config: TrainConfig, run_id: str, decision: dict, dat
                     "host": socket.gethostname(),
                     "parameters": models.count_parameters(trainer.model)})
         stream.seek(trainer.step)
+        seconds_per_iteration, clock = None, time.perf_counter()
         while not trainer.done:
             stop, switch = control.exchange()
             if stop:
@@ -527,6 +531,8 @@ def _train(launch: Launch, config: TrainConfig, run_id: str, decision: dict, dat
             if switch is not None:
                 trainer.request_shortcuts(*switch)
             if launch.rank == kill_rank and trainer.step == kill_at:
+                if how == ["raise"]:
+                    raise RuntimeError(f"rank {launch.rank} failed on purpose after iteration {kill_at}")
                 os.kill(os.getpid(), signal.SIGKILL)
             images, labels = stream.next()
             trainer.train_step(images, labels)
@@ -535,9 +541,14 @@ def _train(launch: Launch, config: TrainConfig, run_id: str, decision: dict, dat
             if trainer.at_epoch_end():
                 trainer.evaluate(data_module.test_batches(test_set, 500, device=device, channels_last=channels_last))
                 _checkpoint(trainer, store, run_id, dataset_info)
+            now = time.perf_counter()
+            elapsed, clock = now - clock, now  # one iteration with its evaluation: what the ETA must count
+            seconds_per_iteration = elapsed if seconds_per_iteration is None else \
+                0.8 * seconds_per_iteration + 0.2 * elapsed
             if store is not None:
                 store.set_progress(run_id, trainer.steps_recorded, trainer.last_step,
-                                   images_per_second=trainer.images_per_second)
+                                   images_per_second=trainer.images_per_second,
+                                   eta_seconds=(trainer.last_step - trainer.step) * seconds_per_iteration)
                 if status_line:
                     status_line(f"{config.run_name} on {launch.world_size} processes: step {trainer.step}/"
                                 f"{trainer.last_step}")

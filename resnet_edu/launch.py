@@ -82,6 +82,9 @@ class TorchrunQueue:
     def adopt(self, runs: Sequence[tuple[str, bool]], gpus: int) -> None:
         """Train the queued runs ``(run_id, resume)`` of one comparison on ``gpus`` GPUs, in order."""
         group = _Group(gpus, [_Job(run_id, resume) for run_id, resume in runs])
+        for job in group.jobs[1:]:
+            self.store.set_status(job.run_id, "queued", f"waiting: the nets of this comparison train one after "
+                                                        f"another, each on {gpus} GPUs")
         with self._lock:
             for job in group.jobs:
                 self._jobs[job.run_id] = (group, job)

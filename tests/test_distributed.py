@@ -104,6 +104,18 @@ def test_a_killed_rank_fails_the_run_and_resume_finishes_it(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_rank_that_raises_fails_the_run_with_its_message(tmp_path):
+    result = torchrun("train", *SMALL, "--max-steps", "10", tmp_path=tmp_path,
+                      extra_env={distributed.TEST_KILL_ENV: "1:3:raise"})
+    assert result.returncode != 0
+    with RunStore(tmp_path / "runs") as store:
+        (run_id,) = store.list_runs()["run_id"]
+        info = store.get_run(run_id)
+    assert info["status"] == "failed"
+    assert info["message"] == "rank 1: RuntimeError: rank 1 failed on purpose after iteration 3"
+
+
+@pytest.mark.slow
 def test_sigterm_to_torchrun_stops_every_rank_with_a_checkpoint(tmp_path):
     job = torchrun("train", *SMALL, "--epochs", "30", tmp_path=tmp_path, popen=True)
     try:
