@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto: CUDA, else Apple's MPS, else the CPU")
     train.add_argument("--compile", action="store_true", help="torch.compile the net (slower start, maybe faster steps)")
     train.add_argument("--sync-bn", action="store_true",
-                       help="under torchrun on CUDA: batch norm over the global batch (default: per process, as the paper)")
+                       help="under torchrun on CUDA: batch norm over the global batch "
+                            "(default: per process, as in the paper)")
     train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     train.add_argument("--run-id", default=None,
                        help="under torchrun: train this queued run (created by the app) with its stored settings")
@@ -371,9 +372,10 @@ def _request_shortcuts(store, args: argparse.Namespace) -> int:
     if int(info["config"].get("world_size", 1)) <= 1:
         raise UserError(f"run {args.run_id} trains in one process: switch its shortcuts in the Lab "
                         "(this command reaches runs trained under torchrun)")
-    stages = info["config"].get("family") == "cifar" and {1, 2, 3} or {1, 2, 3, 4}
+    stages = {1, 2, 3} if info["config"].get("family", "cifar") == "cifar" else {1, 2, 3, 4}
     if args.stages is not None and not set(args.stages) <= stages:
-        raise UserError(f"stage(s) {sorted(set(args.stages) - stages)} do not exist; this net has stages {sorted(stages)}")
+        raise UserError(f"stage(s) {sorted(set(args.stages) - stages)} do not exist; "
+                        f"this net has stages {sorted(stages)}")
     ShortcutInbox(store.root, args.run_id).put(args.enabled, args.stages)
     print(f"asked run {args.run_id} to switch shortcuts {'on' if args.enabled else 'off'}"
           + (f" in stage(s) {', '.join(map(str, args.stages))}" if args.stages else "")

@@ -365,7 +365,8 @@ def _failure_message(launch: Launch, run_id: str, error: BaseException) -> str:
                 said.append(store.get(key).decode("utf-8", "replace"))
     if said:
         return "; ".join(said)[:1000]
-    return f"another process of this run ended without a word (killed, or out of memory?); rank 0 saw {_first_line(error)}"
+    return ("another process of this run ended without a word (killed, or out of memory?); "
+            f"rank 0 saw {_first_line(error)}")
 
 
 @dataclass
@@ -424,7 +425,8 @@ def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_i
         if config.batch_size > dataset.num_train:
             raise ValueError(f"batch size {config.batch_size} is larger than the {dataset.num_train} training images")
     except (data_module.DataUnavailable, data_module.BadDataFolder, ValueError, OSError) as failure:
-        error = f"rank {launch.rank}: {' '.join(str(failure).split())}" if launch.rank else " ".join(str(failure).split())
+        said = " ".join(str(failure).split())
+        error = f"rank {launch.rank}: {said}" if launch.rank else said
     if cached and launch.local_rank == 0:
         dist.barrier(group=group)
     dist.all_gather_object(errors, error, group=group)
