@@ -365,6 +365,8 @@ def _export_weights(store, args: argparse.Namespace) -> int:
 
 def _request_shortcuts(store, args: argparse.Namespace) -> int:
     from resnet_edu.distributed import ShortcutInbox
+    from resnet_edu.groups import stage_count
+    from resnet_edu.train import TrainConfig
 
     info = store.get_run(args.run_id)
     if info["status"] not in ("running", "queued"):
@@ -372,7 +374,7 @@ def _request_shortcuts(store, args: argparse.Namespace) -> int:
     if int(info["config"].get("world_size", 1)) <= 1:
         raise UserError(f"run {args.run_id} trains in one process: switch its shortcuts in the Lab "
                         "(this command reaches runs trained under torchrun)")
-    stages = {1, 2, 3} if info["config"].get("family", "cifar") == "cifar" else {1, 2, 3, 4}
+    stages = set(range(1, stage_count(TrainConfig.from_dict(info["config"])) + 1))
     if args.stages is not None and not set(args.stages) <= stages:
         raise UserError(f"stage(s) {sorted(set(args.stages) - stages)} do not exist; "
                         f"this net has stages {sorted(stages)}")
