@@ -528,7 +528,9 @@ def _train(launch: Launch, config: TrainConfig, run_id: str, decision: dict, dat
         while not trainer.done:
             stop, switch = control.exchange()
             if stop:
-                status, message = "stopped", "stopped by a signal to torchrun (resume with: torchrun ... runs resume)"
+                status = "stopped"
+                message = (f"stopped by SIGINT/SIGTERM to torchrun after iteration {trainer.step}; continue with "
+                           f"torchrun ... -m resnet_edu runs resume {run_id}")
                 break
             if switch is not None:
                 trainer.request_shortcuts(*switch)
@@ -582,7 +584,8 @@ def _train(launch: Launch, config: TrainConfig, run_id: str, decision: dict, dat
 
 def _device_label(device: torch.device, precision: str, launch: Launch) -> str:
     if device.type == "cpu":  # this process's share of the cores, not the machine's
-        return f"{launch.world_size} processes × CPU · {torch.get_num_threads()} threads · {precision}"
+        threads = torch.get_num_threads()
+        return f"{launch.world_size} processes × CPU · {threads} thread{'s' if threads != 1 else ''} · {precision}"
     return f"{launch.world_size} processes × {devices.device_label(device, precision)}"
 
 
