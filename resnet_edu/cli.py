@@ -213,9 +213,10 @@ def _train_distributed(args: argparse.Namespace, launch, *, config=None, resume_
                                        device_choice=args.device,
                                        status_line=_status_line if launch.is_main else None)
     except distributed.StartRefused as error:
-        if launch.is_main:
-            raise UserError(" ".join(str(error).split())) from None
-        return EXIT_BAD_INPUT  # rank 0 says why, once
+        if launch.is_main:  # rank 0 says why, once
+            print(f"error: {' '.join(str(error).split())}", file=sys.stderr, flush=True)
+        distributed.end_refused_job()
+        return EXIT_BAD_INPUT
     if not launch.is_main:
         return 0 if result.status == "finished" else 1
     print(file=sys.stderr)

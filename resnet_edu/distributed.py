@@ -401,7 +401,7 @@ def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_i
         try:
             decision.update(_decide_run(store, config, resume_run_id, queued_run_id, launch, device))
         except (ValueError, KeyError) as error:
-            decision["error"] = str(error).strip("'\"")
+            decision["error"] = str(error.args[0]) if type(error) is KeyError else str(error)
     decision = _broadcast(decision, group)
     if decision["error"]:
         _close(store)
@@ -441,6 +441,18 @@ def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_i
         raise StartRefused(refused)
 
     return _train(launch, config, run_id, decision, dataset, device, group, store, stop_requested, status_line)
+
+
+def end_refused_job() -> None:
+    """After a refusal: every rank waits here until rank 0 has said why, then leaves the job.
+
+    torchrun ends the whole job as soon as one process exits; without this wait rank 0 could be
+    stopped before its one-line reason reached the terminal.
+    """
+    if dist.is_initialized():
+        with contextlib.suppress(Exception):
+            dist.barrier()
+            dist.destroy_process_group()
 
 
 def _decide_run(store: RunStore, config: TrainConfig | None, resume_run_id: str | None, queued_run_id: str | None,

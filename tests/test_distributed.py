@@ -144,6 +144,17 @@ def test_sigterm_to_torchrun_stops_every_rank_with_a_checkpoint(tmp_path):
     assert first["digest"] == second["digest"]
 
 
+@pytest.mark.slow
+def test_a_batch_that_does_not_split_is_refused_once_and_creates_nothing(tmp_path):
+    result = torchrun("train", *SMALL[:-2], "--batch-size", "63", tmp_path=tmp_path)
+    assert result.returncode != 0  # torchrun reports a worker's exit status 2 as its own failure
+    said = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert said == ["error: batch size 63 does not split evenly over 2 processes: use a multiple of 2"]
+    assert "Traceback" not in "".join(line for line in result.stderr.splitlines() if line.startswith("[rank"))
+    with RunStore(tmp_path / "runs") as store:
+        assert store.list_runs().empty
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA GPUs")
 def test_two_gpus_with_nccl_and_sync_bn(tmp_path):
