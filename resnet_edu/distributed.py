@@ -61,6 +61,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from resnet_edu import data as data_module
 from resnet_edu import devices, models
+from resnet_edu.lanes import augmentation_for, cached_dataset
 from resnet_edu.runs import RunStore
 from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint
 
@@ -418,7 +419,6 @@ def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_i
     if cached and launch.local_rank != 0:
         dist.barrier(group=group)
     try:
-        from resnet_edu.lanes import cached_dataset
         dataset = cached_dataset(config.dataset, config.data_root, config.image_size,
                                  progress=(lambda f, m: status_line(f"{m} {f:.0%}")) if status_line and launch.is_main
                                  else None, max_train=config.max_train_images)
@@ -501,7 +501,7 @@ def _close(store: RunStore | None) -> None:
 def _train(launch: Launch, config: TrainConfig, run_id: str, decision: dict, dataset, device: torch.device, group,
            store: RunStore | None, stop_requested: threading.Event, status_line) -> JobResult:
     channels_last = devices.channels_last_ok(device)
-    augment = "imagenet" if config.dataset == "imagefolder" and config.family == "imagenet" else "cifar"
+    augment = augmentation_for(config)
     stream = data_module.BatchStream(dataset, config.batch_size, seed=config.seed, device=device, augment=augment,
                                      channels_last=channels_last, rank=launch.rank, world_size=launch.world_size)
     test_set = _test_shard(dataset, launch)

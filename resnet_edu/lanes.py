@@ -87,6 +87,11 @@ def cached_dataset(name: str, root: str | None = None, image_size: int = 32, pro
     return dataset
 
 
+def augmentation_for(config: TrainConfig) -> str:
+    """The BatchStream augmentation of a run: Sec. 3.4's scale + colour for ImageNet nets on an image folder."""
+    return "imagenet" if config.dataset == "imagefolder" and config.family == "imagenet" else "cifar"
+
+
 def _device_stream(device: torch.device):
     """Each lane queues its GPU work on a stream of its own, so lanes overlap on the card."""
     if device.type == "cuda":
@@ -381,7 +386,7 @@ class LaneRunner(GroupManager):
             return
         device = self._device
         with _device_stream(device):
-            augment = "imagenet" if first.dataset == "imagefolder" and first.family == "imagenet" else "cifar"
+            augment = augmentation_for(first)
             stream = data_module.BatchStream(dataset, first.batch_size, seed=first.seed, device=device,
                                              augment=augment, channels_last=devices.channels_last_ok(device))
             dataset_info = {"classes": list(dataset.classes), "mean": list(dataset.mean), "std": list(dataset.std),
