@@ -16,6 +16,7 @@ import streamlit as st
 from resnet_edu import analysis, devices, downloads, models, security
 from resnet_edu.disk import describe_write_error
 from resnet_edu.jobs import cached_dataset, group_configs
+from resnet_edu.launch import cuda_card_count
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
 from ui import get_manager, language, md_escape, t, teacher_unlocked
@@ -302,8 +303,24 @@ def recipe_ui() -> dict:
             "lr": float(lr), "batch_size": int(batch), "recipe": recipe}
 
 
-def advanced_ui() -> tuple[str, bool]:
-    """(device, compile): where the comparison trains and whether its nets are compiled."""
+def gpus_ui() -> int:
+    """How many GPUs each net of the comparison trains on (torchrun); shown only with 2+ CUDA cards."""
+    cards = cuda_card_count()
+    if cards < 2:
+        return 1
+    return int(st.selectbox(
+        t("Train on N GPUs", "GPU N개로 학습"), list(range(1, cards + 1)), key="lab_gpus",
+        format_func=lambda n: t(f"{n} GPU{'s' if n > 1 else ''}", f"GPU {n}개"),
+        help=t("With 2 or more, each net trains on that many GPUs at once (PyTorch DistributedDataParallel, "
+               "launched with torchrun), one net after another. The batch size is the total over the GPUs, as in "
+               "the paper (128 on 2 GPUs: 64 each).",
+               "2개 이상이면 각 망을 그만큼의 GPU로 동시에 학습합니다(PyTorch DistributedDataParallel, torchrun으로 "
+               "실행). 망은 하나씩 차례로 학습합니다. 배치 크기는 논문처럼 모든 GPU를 합친 크기입니다(GPU 2개에 128: "
+               "각 64).")))
+
+
+def advanced_ui() -> tuple[str, bool, int]:
+    """(device, compile, GPUs): where the comparison trains, whether its nets are compiled, on how many GPUs."""
     with st.expander(t("Advanced: device and compilation", "고급: 장치와 컴파일")):
         choices = ["auto"] + devices.available_devices()
         best = devices.available_devices()[0]
@@ -314,7 +331,8 @@ def advanced_ui() -> tuple[str, bool]:
                                      "자동: CUDA GPU가 있으면 그것을, 없으면 Apple GPU를, 그것도 없으면 CPU를 씁니다."))
         compiled = st.checkbox(t("Compile the nets (torch.compile)", "네트워크 컴파일하기 (torch.compile)"),
                                key="lab_compile", help=t(COMPILE_HELP[0], COMPILE_HELP[1]))
-    return device, compiled
+        gpus = gpus_ui() if device in ("auto", "cuda") else 1
+    return device, compiled, gpus
 
 
 def _one_line(error: BaseException) -> str:
@@ -357,7 +375,7 @@ def data_check(configs: list[TrainConfig]) -> tuple[str | None, list[TrainConfig
     return None, configs
 
 
-def submit(configs: list[TrainConfig], group_name: str, device: str = "auto") -> None:
+def submit(configs: list[TrainConfig], group_name: str, device: str = "auto", gpus: int = 1) -> None:
     """Start one comparison group; a bad setting is shown as a message and nothing is created."""
     problem = None
     try:
@@ -366,7 +384,8 @@ def submit(configs: list[TrainConfig], group_name: str, device: str = "auto") ->
         if configs:
             problem, configs = data_check(configs)
         if problem is None:
-            run_ids = get_manager().submit(configs, group_name=group_name, device=device)
+            extra = {"gpus": gpus} if gpus > 1 else {}  # several GPUs: one torchrun job per net
+            run_ids = get_manager().submit(configs, group_name=group_name, device=device, **extra)
     except (ValueError, RuntimeError) as error:
         problem = str(error)
     if problem is not None:
@@ -409,7 +428,7 @@ def start_ui() -> None:
             family, depths, kinds, depth_problem = networks_ui()
         with right:
             settings = recipe_ui()
-            device, compiled = advanced_ui()
+            device, compiled, gpus = advanced_ui()
         base = TrainConfig(dataset=dataset, data_root=root, image_size=size, compile=compiled, **settings)
         problem = folder_problem(dataset, root)
         if problem:
@@ -422,7 +441,7 @@ def start_ui() -> None:
             if cols[i % 2].button(t(en, ko), key=f"lab_preset_{key}", width="stretch", disabled=bool(problem)):
                 preset_base = imagenet_preset_base(base) if key == "imagenet" else base if base.image_size == 32 \
                     else TrainConfig(**{**base.to_dict(), "image_size": 32})
-                submit(preset_configs(key, preset_base), group_name=en, device=device)
+                submit(preset_configs(key, preset_base), group_name=en, device=device, gpus=gpus)
         imagenet_base = imagenet_preset_base(base)
         if imagenet_base is not base:
             st.caption(t(f"The ImageNet-style preset trains on Imagenette ({imagenet_base.image_size} px), found in "
@@ -433,7 +452,7 @@ def start_ui() -> None:
         label = t(f"Train {n} net{'s' if n != 1 else ''}", f"네트워크 {n}개 학습")
         if st.button(label, key="lab_start", type="primary", disabled=bool(problem or depth_problem or n == 0)):
             configs = group_configs(base, depths, kinds, family=family)
-            submit(configs, group_name=", ".join(c.run_name for c in configs), device=device)
+            submit(configs, group_name=", ".join(c.run_name for c in configs), device=device, gpus=gpus)
     flash = st.session_state.pop("lab_flash", None)
     if flash:
         st.success(flash, icon="🚀")

@@ -53,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                        help="auto: CUDA, else Apple's MPS, else the CPU")
     train.add_argument("--compile", action="store_true", help="torch.compile the net (slower start, maybe faster steps)")
+    train.add_argument("--sync-bn", action="store_true",
+                       help="under torchrun on CUDA: batch norm over the global batch "
+                            "(default: per process, as in the paper)")
     train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    train.add_argument("--run-id", default=None,
+                       help="under torchrun: train this queued run (created by the app) with its stored settings")
 
     runs = commands.add_parser("runs", help="list, export or resume recorded runs")
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
@@ -68,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     resume = run_commands.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run_id")
     resume.add_argument("--json", action="store_true")
+    resume.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                        help="under torchrun: where each process trains")
+    switch = run_commands.add_parser("shortcuts", help="switch the shortcuts of a run training under torchrun")
+    switch.add_argument("run_id")
+    state = switch.add_mutually_exclusive_group(required=True)
+    state.add_argument("--on", dest="enabled", action="store_true")
+    state.add_argument("--off", dest="enabled", action="store_false")
+    switch.add_argument("--stages", type=int, nargs="+", default=None, help="only these stages (1-based)")
 
     prune = run_commands.add_parser("prune", help="archive (or delete) old ended runs")
     prune.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="runs created before this")
@@ -117,7 +130,7 @@ def _config_from_args(args: argparse.Namespace):
                          max_train_images=args.max_train_images,
                          recipe=args.recipe, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
                          lr=args.lr, seed=args.seed, probe_every=args.probe_every, precision=args.precision,
-                         compile=args.compile, name=args.name)
+                         compile=args.compile, sync_bn=args.sync_bn, name=args.name)
     try:
         config.validate()
     except ValueError as error:
@@ -127,6 +140,15 @@ def _config_from_args(args: argparse.Namespace):
 
 def _train(args: argparse.Namespace) -> int:
     config = _config_from_args(args)
+    from resnet_edu import distributed
+
+    launch = distributed.launch_from_env()
+    if config.sync_bn:
+        _check_sync_bn(args.device, launch)
+    if launch is not None:
+        return _train_distributed(args, launch, config=config, queued_run_id=args.run_id)
+    if args.run_id is not None:
+        raise UserError("--run-id is for torchrun jobs (the app's training process starts them)")
     from resnet_edu import data
     from resnet_edu.jobs import JobManager, cached_dataset
 
@@ -165,6 +187,49 @@ def _train(args: argparse.Namespace) -> int:
     return 0 if summary["status"] == "finished" else 1
 
 
+def _check_sync_bn(device: str, launch) -> None:
+    from resnet_edu import devices, distributed
+
+    if launch is None:
+        raise UserError("--sync-bn synchronises batch norm over the processes of a torchrun job: "
+                        "one process has nothing to synchronise")
+    try:
+        kind = devices.resolve_device(device).type
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if kind != "cuda":
+        raise UserError(distributed.SYNC_BN_ON_CPU)
+
+
+def _train_distributed(args: argparse.Namespace, launch, *, config=None, resume_run_id: str | None = None,
+                       queued_run_id: str | None = None) -> int:
+    """Every rank of a torchrun job runs this; rank 0 alone prints (and writes the store)."""
+    from resnet_edu import distributed
+    from resnet_edu.runs import RunStore
+
+    started = time.perf_counter()
+    try:
+        result = distributed.train_job(launch, config=config, resume_run_id=resume_run_id, queued_run_id=queued_run_id,
+                                       device_choice=args.device,
+                                       status_line=_status_line if launch.is_main else None)
+    except distributed.StartRefused as error:
+        if launch.is_main:  # rank 0 says why, once
+            print(f"error: {' '.join(str(error).split())}", file=sys.stderr, flush=True)
+        distributed.end_refused_job()
+        return EXIT_BAD_INPUT
+    if not launch.is_main:
+        return 0 if result.status == "finished" else 1
+    print(file=sys.stderr)
+    with RunStore() as store:
+        summary = run_summary(store, result.run_id, wall_seconds=time.perf_counter() - started)
+    if args.json:
+        print(json.dumps(summary), flush=True)
+    else:
+        for key, value in summary.items():
+            print(f"{key:>20}: {value}", flush=True)
+    return 0 if summary["status"] == "finished" else 1
+
+
 def _status_line(text: str) -> None:
     if sys.stderr.isatty():
         print(f"\r{text[:110]:<110}", end="", file=sys.stderr, flush=True)
@@ -197,13 +262,19 @@ def run_summary(store, run_id: str, wall_seconds: float | None = None) -> dict:
         "images_per_second": round(len(speeds) * batch_size / train_seconds, 2) if train_seconds else None,
         "wall_seconds": round(wall_seconds, 3) if wall_seconds is not None else None,
         "device": info["device"],
+        "world_size": int(info["config"].get("world_size", 1)),
         "message": info.get("message") or "",
     }
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from resnet_edu import distributed
     from resnet_edu.disk import describe_write_error, is_write_failure
     from resnet_edu.runs import RunNotFound, RunStore, StoreDamaged
+
+    launch = distributed.launch_from_env()
+    if args.runs_command == "resume" and launch is not None:  # rank 0 opens the store, the others never do
+        return _train_distributed(args, launch, resume_run_id=args.run_id)
 
     try:
         store = RunStore()
@@ -241,6 +312,8 @@ def _runs(args: argparse.Namespace) -> int:
             return 0
         if args.runs_command == "prune":
             return _prune(store, args)
+        if args.runs_command == "shortcuts":
+            return _request_shortcuts(store, args)
         return _resume(store, args)
     except RunNotFound as error:
         raise UserError(str(error)) from None
@@ -288,6 +361,28 @@ def _export_weights(store, args: argparse.Namespace) -> int:
     except (ValueError, OSError) as error:
         raise UserError(" ".join(str(error).split())) from None
     print(json.dumps({"run_id": args.run_id, "weights": str(weights_path), "config": str(config_path)}))
+    return 0
+
+
+def _request_shortcuts(store, args: argparse.Namespace) -> int:
+    from resnet_edu.distributed import ShortcutInbox
+    from resnet_edu.groups import stage_count
+    from resnet_edu.train import TrainConfig
+
+    info = store.get_run(args.run_id)
+    if info["status"] not in ("running", "queued"):
+        raise UserError(f"run {args.run_id} is {info['status']}, not training")
+    if int(info["config"].get("world_size", 1)) <= 1:
+        raise UserError(f"run {args.run_id} trains in one process: switch its shortcuts in the Lab "
+                        "(this command reaches runs trained under torchrun)")
+    stages = set(range(1, stage_count(TrainConfig.from_dict(info["config"])) + 1))
+    if args.stages is not None and not set(args.stages) <= stages:
+        raise UserError(f"stage(s) {sorted(set(args.stages) - stages)} do not exist; "
+                        f"this net has stages {sorted(stages)}")
+    ShortcutInbox(store.root, args.run_id).put(args.enabled, args.stages)
+    print(f"asked run {args.run_id} to switch shortcuts {'on' if args.enabled else 'off'}"
+          + (f" in stage(s) {', '.join(map(str, args.stages))}" if args.stages else "")
+          + ": rank 0 applies it before its next iteration, on every process")
     return 0
 
 

@@ -988,14 +988,23 @@ class BatchStream:
             augmentation, PCA lighting, flip: Sec. 3.4, scaled to the image size) or ``"none"``.
         channels_last: return batches in channels-last memory format.
         dtype: floating dtype of the returned images.
+        rank, world_size: under torchrun, ``batch_size`` is the global batch and this stream
+            returns only process ``rank``'s ``batch_size / world_size`` rows of each global batch:
+            the processes' shards are disjoint and together are exactly the batch one process
+            would train on (same order, same crops), so a run on N processes sees the same data
+            as a run on one.
     """
 
     def __init__(self, dataset: ImageDataset, batch_size: int, *, seed: int = 0, device="cpu",
-                 augment: str = "cifar", channels_last: bool = False, dtype=torch.float32) -> None:
+                 augment: str = "cifar", channels_last: bool = False, dtype=torch.float32,
+                 rank: int = 0, world_size: int = 1) -> None:
         if augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augment {augment!r}: choose one of {', '.join(AUGMENTATIONS)}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if world_size < 1 or batch_size % world_size or not 0 <= rank < world_size:
+            raise ValueError(f"batch size {batch_size} does not split into {world_size} equal shards "
+                             f"(or rank {rank} is not below {world_size})")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.seed = int(seed)
@@ -1005,6 +1014,8 @@ class BatchStream:
         self.dtype = dtype
         self.num_images = dataset.num_train
         self.steps_per_epoch = max(1, self.num_images // self.batch_size)
+        self.shard_size = self.batch_size // world_size  # rows of each batch this stream returns
+        self._shard_start = rank * self.shard_size
         self.step = 0
         self._images = dataset.train_images.to(self.device)
         self._labels = dataset.train_labels.to(self.device)
@@ -1046,7 +1057,8 @@ class BatchStream:
         """Batch number ``step`` (does not move the stream)."""
         epoch, index = divmod(step, self.steps_per_epoch)
         self._draw_epoch(epoch)
-        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        start = index * self.batch_size + self._shard_start
+        rows = slice(start, start + self.shard_size)
         idx = self._order[rows]
         images = self._images[idx]
         if self.augment == "cifar":

@@ -87,6 +87,11 @@ def cached_dataset(name: str, root: str | None = None, image_size: int = 32, pro
     return dataset
 
 
+def augmentation_for(config: TrainConfig) -> str:
+    """The BatchStream augmentation of a run: Sec. 3.4's scale + colour for ImageNet nets on an image folder."""
+    return "imagenet" if config.dataset == "imagefolder" and config.family == "imagenet" else "cifar"
+
+
 def _device_stream(device: torch.device):
     """Each lane queues its GPU work on a stream of its own, so lanes overlap on the card."""
     if device.type == "cuda":
@@ -137,8 +142,11 @@ class LaneRunner(GroupManager):
 
     # ------------------------------------------------------------ submitting
     def submit(self, configs: Sequence[TrainConfig], group_name: str | None = None,
-               device: str | None = None) -> list[str]:
+               device: str | None = None, gpus: int = 1) -> list[str]:
         """Queue one comparison group; returns its run ids. ValueError (nothing created) on bad input."""
+        if gpus > 1:
+            raise ValueError("several GPUs train through torchrun: the app's training process launches it "
+                             "(resnet_edu.launch), or see the README's torchrun commands")
         if device not in (None, "auto") and devices.resolve_device(device) != self._device:
             raise ValueError(f"this runner trains on {self._device}, not on {device}")
         group_id, run_ids = self._create_group(configs, self.device)
@@ -378,7 +386,7 @@ class LaneRunner(GroupManager):
             return
         device = self._device
         with _device_stream(device):
-            augment = "imagenet" if first.dataset == "imagefolder" and first.family == "imagenet" else "cifar"
+            augment = augmentation_for(first)
             stream = data_module.BatchStream(dataset, first.batch_size, seed=first.seed, device=device,
                                              augment=augment, channels_last=devices.channels_last_ok(device))
             dataset_info = {"classes": list(dataset.classes), "mean": list(dataset.mean), "std": list(dataset.std),

@@ -67,6 +67,9 @@ class TrainConfig:
     probe_every: int = 10  # iterations between gradient-norm / layer-response recordings (0: never)
     precision: str = "auto"  # "auto": bf16 where the hardware has it natively (CUDA >= 8.0, AMX CPUs); else fp32
     compile: bool = False  # torch.compile the net: slower first iterations, then maybe faster ones
+    # many processes (torchrun; see resnet_edu.distributed)
+    world_size: int = 1  # processes sharing each batch: batch_size is the global batch, batch_size / world_size each
+    sync_bn: bool = False  # batch statistics over the global batch (CUDA only); False: per process, as the paper
     name: str | None = None  # shown in the app; default e.g. "plain-56" / "ResNet-56"
 
     @property
@@ -115,6 +118,12 @@ class TrainConfig:
             _check_whole(self.max_train_images, "max training images", 1, 10_000_000)
         if self.max_steps is not None:
             _check_whole(self.max_steps, "max steps", 1, 10_000_000)
+        _check_whole(self.world_size, "world size", 1, MAX_BATCH)
+        if self.batch_size % self.world_size:
+            raise ValueError(f"batch size {self.batch_size} does not split evenly over {self.world_size} processes: "
+                             f"use a multiple of {self.world_size}")
+        if not isinstance(self.sync_bn, bool):
+            raise ValueError(f"sync_bn must be true or false, not {self.sync_bn!r}")
         if self.family == "cifar" and self.image_size != 32:
             raise ValueError("CIFAR-style nets expect 32x32 images: use image size 32, or an ImageNet-style net")
         if self.name is not None and len(str(self.name)) > 200:
@@ -387,6 +396,9 @@ class Trainer:
         self.model = make_model(config, num_classes).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        # What a step calls: the bare net here; its DistributedDataParallel wrapper under torchrun.
+        self.net: nn.Module = self.model
+        self.world_size = 1  # processes that share each batch (resnet_edu.distributed sets it)
         # The compiled net shares the eager net's weights; probe steps run eagerly (hooks record there).
         self.compiled = torch.compile(self.model) if config.compile else None
         self.optimizer = make_optimizer(self.model, config, self.device)
@@ -451,7 +463,7 @@ class Trainer:
             group["lr"] = lr
         probe = self.config.probe_every > 0 and self.step % self.config.probe_every == 0
         self.responses.armed = probe
-        net = self.model if probe or self.compiled is None else self.compiled
+        net = self.net if probe or self.compiled is None else self.compiled
         self._clock.start()
         self.model.train()
         with self.autocast():
@@ -485,18 +497,25 @@ class Trainer:
         window, self._on_device = self._on_device, []
         losses = torch.stack([pending.loss.float() for pending in window])
         wrongs = torch.stack([pending.wrong.float() for pending in window])
-        values = torch.stack([losses, wrongs]).tolist()  # the one host synchronisation of the window
+        values = self._sum_over_processes(torch.stack([losses, wrongs]))  # the one host synchronisation
         seconds = self._clock.read()
         self.train_seconds += seconds
-        images = sum(pending.batch for pending in window)
+        # Under torchrun each process's loss is the mean over its shard (equal shards): the global
+        # batch's loss is the mean of the shards' means, its error the sum of their mistakes.
+        images = sum(pending.batch for pending in window) * self.world_size
         self.images_per_second = images / seconds if seconds > 0 else None
-        for pending, loss, wrong in zip(window, *values):
+        for pending, loss_sum, wrong in zip(window, *values):
+            loss = loss_sum / self.world_size
             if not math.isfinite(loss):
                 self.step = pending.step
                 self.responses.armed = False
                 self._record_step(pending, loss, 1.0, None)  # the curve shows where it happened
                 raise Diverged(f"loss became {loss} at iteration {pending.step} (lr {pending.lr:g})")
-            self._record_step(pending, loss, wrong / pending.batch, self.images_per_second)
+            self._record_step(pending, loss, wrong / (pending.batch * self.world_size), self.images_per_second)
+
+    def _sum_over_processes(self, values: torch.Tensor) -> list:
+        """``values`` on the host, summed over the processes that share each batch (one here)."""
+        return values.tolist()
 
     def _record_step(self, pending: _StepOnDevice, loss: float, error: float, images_per_second: float | None) -> None:
         self.steps_recorded = pending.step
@@ -547,7 +566,8 @@ class Trainer:
                 count += labels.shape[0]
         finally:
             self.model.train()
-        total_loss, wrong = torch.stack([total_loss, wrong.float()]).tolist()  # one transfer
+        counted = torch.tensor(float(count), device=self.device)
+        total_loss, wrong, count = self._sum_over_processes(torch.stack([total_loss, wrong.float(), counted]))
         loss, error = total_loss / max(1, count), wrong / max(1, count)
         if self.store is not None:
             self.store.log_eval(self.run_id, self.step, epoch=self.epoch, wall_seconds=self.train_seconds,

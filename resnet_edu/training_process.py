@@ -13,8 +13,9 @@ jobs). It creates runs and jobs in the RunStore, tells the child what to do in J
 its stdin, and reads everything else — status, progress, speed, ETA, switches carried out,
 results — back from the store, the single source every tab shares. The protocol:
 
-* ``{"store": DIR}`` first, then ``{"op": "train", "group_id", "device", "runs": [{"run_id",
-  "config", "resume_from", "toggles"}]}`` (the runs already exist in the store),
+* ``{"store": DIR}`` first, then ``{"op": "train", "group_id", "device", "gpus", "runs": [{"run_id",
+  "config", "resume_from", "toggles"}]}`` (the runs already exist in the store; ``gpus`` > 1: each
+  net is a torchrun job over that many GPUs, see :mod:`resnet_edu.launch`),
   ``{"op": "stop", "run_id", "reason"}``, ``{"op": "stop_all", "reason"}``, ``{"op":
   "shortcuts", "run_id", "enabled", "stages"}``, ``{"op": "analyse", "job_id", "device"}``,
   ``{"op": "stop_analysis", "job_id"}``.
@@ -26,6 +27,7 @@ results — back from the store, the single source every tab shares. The protoco
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -38,6 +40,7 @@ from pathlib import Path
 
 from resnet_edu import analysis_jobs, devices
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
+from resnet_edu.launch import cuda_card_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import TrainConfig
 
@@ -146,16 +149,24 @@ class TrainingProcessManager(GroupManager):
 
     # ------------------------------------------------------------ training
     def submit(self, configs: Sequence[TrainConfig], group_name: str | None = None,
-               device: str | None = None) -> list[str]:
+               device: str | None = None, gpus: int = 1) -> list[str]:
         """Queue one comparison group in the training process; returns its run ids.
 
+        ``gpus`` > 1 trains each net with torchrun over that many CUDA cards, one net after another
+        (``--batch-size`` is then the global batch, split over the cards).
         ValueError (nothing created) on bad input or a device this machine lacks.
         """
         chosen = devices.resolve_device(device) if device else self._device
+        if gpus > 1:
+            if chosen.type != "cuda" or gpus > cuda_card_count():
+                raise ValueError(f"training on {gpus} GPUs needs {gpus} CUDA cards: this machine has "
+                                 f"{cuda_card_count()}")
+            configs = [dataclasses.replace(config, world_size=gpus) for config in configs]
         group_id, run_ids = self._create_group(configs, chosen.type)
         for run_id in run_ids:
             self.store.set_status(run_id, "queued", "starting the training process")
-        self._hand_over(group_id, str(chosen), [(run_id, config, None) for run_id, config in zip(run_ids, configs)])
+        self._hand_over(group_id, str(chosen), [(run_id, config, None) for run_id, config in zip(run_ids, configs)],
+                        gpus=gpus)
         return run_ids
 
     def resume(self, run_id: str) -> str:
@@ -172,16 +183,19 @@ class TrainingProcessManager(GroupManager):
             raise ValueError(f"run {run_id} has no checkpoint yet (one is saved at the end of every epoch)")
         self.store.set_status(run_id, "queued", "starting the training process")
         device = info.get("device") if info.get("device") in devices.available_devices() else self.device
-        self._hand_over(info.get("group_id") or run_id, device,
-                        [(run_id, TrainConfig.from_dict(info["config"]), str(checkpoint))])
+        config = TrainConfig.from_dict(info["config"])
+        # A run trained on N GPUs continues on N GPUs where this machine has them (else in one process).
+        gpus = config.world_size if device == "cuda" and 1 < config.world_size <= cuda_card_count() else 1
+        self._hand_over(info.get("group_id") or run_id, device, [(run_id, config, str(checkpoint))], gpus=gpus)
         return run_id
 
-    def _hand_over(self, group_id: str, device: str, runs: list[tuple[str, TrainConfig, str | None]]) -> None:
+    def _hand_over(self, group_id: str, device: str, runs: list[tuple[str, TrainConfig, str | None]],
+                   gpus: int = 1) -> None:
         with self._lock:
             child = self._child()
             for run_id, config, _ in runs:
                 self._runs[run_id] = _RemoteRun(config, child, toggles_before=self._toggles_recorded(run_id))
-            child.send({"op": "train", "group_id": group_id, "device": device, "runs": [
+            child.send({"op": "train", "group_id": group_id, "device": device, "gpus": gpus, "runs": [
                 {"run_id": run_id, "config": config.to_dict(), "resume_from": checkpoint, "toggles": []}
                 for run_id, config, checkpoint in runs]})
 

@@ -16,6 +16,7 @@ import json
 import sys
 
 from resnet_edu.lanes import LaneRun, LaneRunner
+from resnet_edu.launch import TorchrunQueue
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig
 from resnet_edu.training_process import PARENT_GONE
@@ -27,6 +28,7 @@ class _Runners:
     def __init__(self, store: RunStore) -> None:
         self.store = store
         self._by_device: dict[str, LaneRunner] = {}
+        self.torchrun = TorchrunQueue(store)  # comparisons trained "on N GPUs": one torchrun job per net
 
     def on(self, device: str | None) -> LaneRunner:
         key = device or "auto"
@@ -41,7 +43,10 @@ class _Runners:
 def carry_out(runners: _Runners, command: dict) -> None:
     """Do one command of the app."""
     op, run_id = command.get("op"), command.get("run_id")
-    if op == "train":
+    if op == "train" and int(command.get("gpus") or 1) > 1:
+        runners.torchrun.adopt([(spec["run_id"], bool(spec.get("resume_from"))) for spec in command["runs"]],
+                               int(command["gpus"]))
+    elif op == "train":
         runs = []
         for spec in command["runs"]:
             run = LaneRun(spec["run_id"], TrainConfig.from_dict(spec["config"]), resume_from=spec.get("resume_from"))
@@ -51,6 +56,12 @@ def carry_out(runners: _Runners, command: dict) -> None:
     elif op == "analyse":
         runners.on(command.get("device")).run_analysis(command["job_id"])
     else:
+        if op == "stop":
+            runners.torchrun.stop(run_id, reason=command.get("reason"))
+        elif op == "stop_all":
+            runners.torchrun.stop_all(reason=command.get("reason"))
+        elif op == "shortcuts" and run_id in runners.torchrun.known_runs():
+            runners.torchrun.set_shortcuts(run_id, bool(command["enabled"]), command.get("stages"))
         for runner in runners.all():
             if op == "stop":
                 runner.stop(run_id, reason=command.get("reason"))
@@ -78,6 +89,7 @@ def main() -> int:
             print(f"resnet_edu.worker: command refused: {type(error).__name__}: {error}", file=sys.stderr)
     for runner in runners.all():  # the app is gone: stop everything, checkpointed
         runner.stop_all(reason=PARENT_GONE)
+    runners.torchrun.shutdown()
     for runner in runners.all():
         runner.shutdown(timeout=30)
     runners.store.close()
