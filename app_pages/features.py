@@ -207,7 +207,7 @@ def imagenet_spec(image_size: int) -> dict:
 @st.cache_resource(max_entries=1, show_spinner=False)
 def load_photos(image_size: int):
     """A seeded sample of Imagenette's validation photos (its 10 classes are ImageNet classes)."""
-    from resnet_edu.downloads import load_imagenette
+    from resnet_edu.data import load_imagenette
 
     return load_imagenette(image_size=image_size, max_train=10, max_test=PHOTOS_SHOWN)
 

@@ -25,6 +25,7 @@ plain-20 in training error within ~50 iterations, as on CIFAR-10 (benchmarks/syn
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import io
 import json
@@ -40,6 +41,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
+
+from resnet_edu import downloads
+from resnet_edu.downloads import DataUnavailable, default_data_root  # noqa: F401 (part of this module's API)
 
 DATASETS = ("synthetic", "cifar10", "imagenette", "imagefolder")
 AUGMENTATIONS = ("cifar", "imagenet", "none")
@@ -58,10 +62,6 @@ _PCA_EIGVEC = ((-0.5675, 0.7192, 0.4009),
                (-0.5836, -0.6948, 0.4203))
 
 Progress = Callable[[float, str], None]
-
-
-class DataUnavailable(RuntimeError):
-    """A data set that is not on this machine and cannot be downloaded now."""
 
 
 class BadDataFolder(ValueError):
@@ -761,13 +761,7 @@ def _safe(text: str) -> str:
 
 # --------------------------------------------------------------------------- CIFAR-10
 
-def default_data_root() -> Path:
-    return Path(os.environ.get("RESNET_EDU_DATA") or "./data")
-
-
 def _cifar_unavailable(root: Path, reason: str) -> DataUnavailable:
-    from resnet_edu import downloads
-
     return DataUnavailable(downloads.unavailable_message(downloads.CIFAR10, root, reason))
 
 
@@ -779,8 +773,6 @@ def load_cifar10(root: str | os.PathLike | None = None, *, image_size: int = 32,
     Raises:
         DataUnavailable: not in the data root and ``download`` is False or the download fails.
     """
-    from resnet_edu import downloads
-
     root = Path(root) if root is not None else default_data_root()
     batches = root / downloads.CIFAR10.folder
     # downloaded (resumable, MD5-checked) or unpacked from an archive placed by hand; never half-unpacked
@@ -818,6 +810,35 @@ def resize_images(images_uint8: torch.Tensor, size: int, chunk: int = 2048) -> t
 
 # --------------------------------------------------------------------------- one entry point
 
+def load_imagenette(root: str | os.PathLike | None = None, *, image_size: int = 64, seed: int = 0,
+                    progress: Callable[[float, str], None] | None = None, download: bool = False,
+                    max_train: int | None = None, max_test: int | None = None):
+    """Imagenette's ``train/`` and ``val/`` decoded at ``image_size`` (an ImageDataset named "imagenette").
+
+    Class names are Imagenette's words ("tench", "church", ...), not WordNet ids.
+
+    Raises:
+        DataUnavailable: neither variant is in the data root (and ``download`` is off or failed).
+    """
+    root = Path(root if root is not None else default_data_root())
+    archive = downloads.imagenette_archive(image_size, root)
+
+    def report(step: downloads.Progress) -> None:
+        if progress is not None:
+            progress(0.5 * step.fraction, step.describe())
+
+    folder = downloads.prepare(archive, root, download=download, progress=report)
+
+    def decoding(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(0.5 + 0.5 * fraction, message)
+
+    dataset = load_imagefolder(folder, image_size=image_size, seed=seed, progress=decoding,
+                               max_train=max_train, max_test=max_test)
+    classes = tuple(downloads.IMAGENETTE_CLASSES.get(name, name) for name in dataset.classes)
+    return dataclasses.replace(dataset, name="imagenette", classes=classes)
+
+
 def load_dataset(name: str, *, root: str | os.PathLike | None = None, image_size: int = 32, seed: int = 0,
                  progress: Progress | None = None, download: bool = False,
                  max_train: int | None = None, max_test: int | None = None) -> ImageDataset:
@@ -849,8 +870,6 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None, image_size
         return load_cifar10(root, image_size=image_size, seed=seed, progress=progress, download=download,
                             max_train=max_train, max_test=max_test)
     if key == "imagenette":
-        from resnet_edu.downloads import load_imagenette
-
         return load_imagenette(root, image_size=image_size, seed=seed, progress=progress, download=download,
                                max_train=max_train, max_test=max_test)
     if key == "imagefolder":

@@ -42,7 +42,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from resnet_edu.data import DataUnavailable, default_data_root, load_imagefolder
+
+class DataUnavailable(RuntimeError):
+    """A data set that is not on this machine and cannot be downloaded now."""
+
+
+def default_data_root() -> Path:
+    """Where data sets live: ``$RESNET_EDU_DATA``, else ``./data``."""
+    return Path(os.environ.get("RESNET_EDU_DATA") or "./data")
+
 
 CHUNK_BYTES = 1 << 20  # read and write 1 MiB at a time; the stop flag is checked between chunks
 TIMEOUT_SECONDS = 30  # a server silent for this long counts as a failed download
@@ -429,35 +437,6 @@ def imagenette_archive(image_size: int, root: str | os.PathLike | None = None) -
             if state(archive, root) == wanted:
                 return archive
     return order[0]
-
-
-def load_imagenette(root: str | os.PathLike | None = None, *, image_size: int = 64, seed: int = 0,
-                    progress: Callable[[float, str], None] | None = None, download: bool = False,
-                    max_train: int | None = None, max_test: int | None = None):
-    """Imagenette's ``train/`` and ``val/`` decoded at ``image_size`` (an ImageDataset named "imagenette").
-
-    Class names are Imagenette's words ("tench", "church", ...), not WordNet ids.
-
-    Raises:
-        DataUnavailable: neither variant is in the data root (and ``download`` is off or failed).
-    """
-    root = Path(root if root is not None else default_data_root())
-    archive = imagenette_archive(image_size, root)
-
-    def report(step: Progress) -> None:
-        if progress is not None:
-            progress(0.5 * step.fraction, step.describe())
-
-    folder = prepare(archive, root, download=download, progress=report)
-
-    def decoding(fraction: float, message: str) -> None:
-        if progress is not None:
-            progress(0.5 + 0.5 * fraction, message)
-
-    dataset = load_imagefolder(folder, image_size=image_size, seed=seed, progress=decoding,
-                                    max_train=max_train, max_test=max_test)
-    classes = tuple(IMAGENETTE_CLASSES.get(name, name) for name in dataset.classes)
-    return dataclasses.replace(dataset, name="imagenette", classes=classes)
 
 
 # --------------------------------------------------------------------------- the analysis job

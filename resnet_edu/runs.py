@@ -88,7 +88,8 @@ from typing import Any
 
 import pandas as pd
 
-from resnet_edu import disk
+from resnet_edu import disk, store_repair
+from resnet_edu.store_repair import StoreDamaged
 
 __all__ = [
     "RUN_STATUSES",
@@ -276,10 +277,6 @@ class StoreWriteError(OSError):
         self.error = error
         super().__init__(disk.describe_write_error(error, folder))
         self.__cause__ = error
-
-
-class StoreDamaged(sqlite3.DatabaseError):
-    """``runs.sqlite`` is damaged and could not be set aside (the message says what to do)."""
 
 
 def _is_busy(error: BaseException) -> bool:
@@ -529,8 +526,6 @@ class RunStore:
     # ------------------------------------------------------------------ connections
     def _open_checked(self) -> None:
         """Create or open the schema, check the file, and set a damaged one aside (see store_repair)."""
-        from resnet_edu import store_repair
-
         try:
             full = store_repair.needs_full_check(self.db_path)
             self._init_schema()
@@ -658,8 +653,6 @@ class RunStore:
                 except Exception:
                     return
                 if store.write_error is None:  # an orderly exit: the next open need not read it all
-                    from resnet_edu import store_repair
-
                     try:  # move the WAL into the file now, so closing at exit changes nothing
                         conn = store._conn()
                         conn.execute("PRAGMA busy_timeout=200")  # never hold the exit up for long
@@ -845,8 +838,6 @@ class RunStore:
                 self._close_connections()
             atexit.unregister(self._atexit)
             if self.write_error is None:
-                from resnet_edu import store_repair
-
                 store_repair.remember_clean_close(self.db_path)
 
     # ------------------------------------------------------------------ runs

@@ -48,6 +48,10 @@ _SMALL_TABLES = ("runs", "evals", "events")
 MARKER = ".checked"  # keyed by (run_id, step): a read can start past a damaged page
 
 
+class StoreDamaged(sqlite3.DatabaseError):
+    """``runs.sqlite`` is damaged and could not be set aside (the message says what to do)."""
+
+
 def is_damage(error: BaseException) -> bool:
     """Whether an SQLite error means the file is damaged (not busy, not a full disk, not a bug)."""
     code = getattr(error, "sqlite_errorcode", None)
@@ -159,7 +163,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, columns:
                 break
             dst.executemany(insert, rows)
             copied += len(rows)
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.DatabaseError, OverflowError, ValueError) as error:  # a damaged page, or garbage values on it
         logger.warning("salvage: %s %s stopped after %d rows: %s", table, where, copied, error)
         finished = False
     return copied, finished
@@ -169,7 +173,8 @@ def _copy_around_damage(src: sqlite3.Connection, dst: sqlite3.Connection, table:
                         run_id: str) -> int:
     """One run's rows of a table keyed by (run_id, step): after a damaged page, jump ahead and go on."""
     copied, after, jump = 0, -1, 64
-    for _ in range(64):  # each failure doubles the jump: a run of 2**40 steps is covered
+    for _ in range(40):  # each failure doubles the jump: a run of 2**40 steps is covered (and SQLite's
+        # 64-bit integers are never overflowed by `after`)
         last = dst.execute(f"SELECT MAX(step) FROM {table} WHERE run_id = ?", (run_id,)).fetchone()[0]
         after = max(after, last if last is not None else -1)
         n, finished = _copy(src, dst, table, columns, "WHERE run_id = ? AND step > ? ORDER BY step",
@@ -180,6 +185,8 @@ def _copy_around_damage(src: sqlite3.Connection, dst: sqlite3.Connection, table:
         if n == 0:  # stuck on the damaged page itself: skip further ahead
             after += jump
             jump *= 2
+        if after >= 2**62:  # a garbage step number was read: nothing sensible lies beyond it
+            break
     return copied
 
 
@@ -252,8 +259,6 @@ def set_aside_and_salvage(db_path: pathlib.Path, problem: str, init_schema: Call
     Raises:
         StoreDamaged: the file could not be moved aside (the sentence says what to do).
     """
-    from resnet_edu.runs import StoreDamaged
-
     try:
         kept = _move_aside(db_path)
     except OSError as error:
