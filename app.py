@@ -5,7 +5,8 @@ switch, the compute device and the runs now training. Pages live in app_pages/ a
 """
 
 # Imported first, in the main thread: two tabs importing them at once inside fragments
-# raced in Streamlit 1.67 ("partially initialized module 'pandas'"), see STREAMLIT.md.
+# raced in Streamlit 1.67 ("partially initialized module 'pandas'": plotly looks pandas up while another
+# session is still importing it).
 import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import streamlit as st

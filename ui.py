@@ -51,6 +51,27 @@ def send_to_lab(en: str, ko: str) -> None:
     st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
 
 
+def live_analysis_job(job_id: str, draw, every: float = 1.5) -> None:
+    """Draw a stored analysis job with ``draw(job)``, again every ``every`` s while it is queued or
+    running, and once more when it ends (then polling stops)."""
+    from resnet_edu.runs import ACTIVE_STATUSES
+
+    store = get_store()
+    first = store.get_analysis(job_id)
+    running = first is not None and first["status"] in ACTIVE_STATUSES
+
+    @st.fragment(run_every=every if running else None)
+    def live() -> None:
+        job = store.get_analysis(job_id)
+        if job is None:
+            return
+        if running and job["status"] not in ACTIVE_STATUSES:
+            st.rerun()  # it ended: draw the page once more, without polling
+        draw(job)
+
+    live()
+
+
 def _shutdown(manager) -> None:
     manager.shutdown()
 

@@ -314,8 +314,8 @@ def gpus_ui() -> int:
         help=t("With 2 or more, each net trains on that many GPUs at once (PyTorch DistributedDataParallel, "
                "launched with torchrun), one net after another. The batch size is the total over the GPUs, as in "
                "the paper (128 on 2 GPUs: 64 each).",
-               "2개 이상이면 각 망을 그만큼의 GPU로 동시에 학습합니다(PyTorch DistributedDataParallel, torchrun으로 "
-               "실행). 망은 하나씩 차례로 학습합니다. 배치 크기는 논문처럼 모든 GPU를 합친 크기입니다(GPU 2개에 128: "
+               "2개 이상이면 각 네트워크를 그만큼의 GPU로 동시에 학습합니다(PyTorch DistributedDataParallel, torchrun으로 "
+               "실행). 네트워크는 하나씩 차례로 학습합니다. 배치 크기는 논문처럼 모든 GPU를 합친 크기입니다(GPU 2개에 128: "
                "각 64).")))
 
 

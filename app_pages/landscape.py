@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_edu import landscape, landscape_plots, probes
-from ui import get_manager, get_store, language, md_escape, send_to_lab, t
+from ui import get_manager, get_store, language, live_analysis_job, md_escape, send_to_lab, t
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 GRIDS = [5, 9, 15, 21, 31, 51]
@@ -212,23 +212,14 @@ def charts_ui(result: dict, job_id: str) -> None:
 
 def job_ui(job_id: str) -> None:
     """The job's status and result; refreshes itself while the job runs."""
-    store = get_store()
-    job = store.get_analysis(job_id)
-    running = job is not None and job["status"] in ACTIVE
 
-    @st.fragment(run_every=1.5 if running else None)
-    def live() -> None:
-        current = store.get_analysis(job_id)
-        if current is None:
-            return
-        if running and current["status"] not in ACTIVE:
-            st.rerun()  # finished: draw once more without polling
-        status_ui(current)
-        if current.get("result"):
-            reading_ui(current["result"])
-            charts_ui(current["result"], job_id)
+    def draw(job: dict) -> None:
+        status_ui(job)
+        if job.get("result"):
+            reading_ui(job["result"])
+            charts_ui(job["result"], job_id)
 
-    live()
+    live_analysis_job(job_id, draw)
 
 
 def status_ui(job: dict) -> None:

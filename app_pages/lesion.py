@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_edu import lesion, plots, probes
-from ui import get_manager, get_store, language, md_escape, send_to_lab, t
+from ui import get_manager, get_store, language, live_analysis_job, md_escape, send_to_lab, t
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 TEST_IMAGES = list(lesion.TEST_IMAGES)
@@ -145,36 +145,27 @@ def latest_job(store, run_ids: list[str]) -> str | None:
 
 def job_ui(job_id: str) -> None:
     """The job's progress (with Stop) or its result; refreshes itself while the job runs."""
-    store = get_store()
-    job = store.get_analysis(job_id)
-    running = job is not None and job["status"] in ACTIVE
 
-    @st.fragment(run_every=1.5 if running else None)
-    def live() -> None:
-        current = store.get_analysis(job_id)
-        if current is None:
-            return
-        if running and current["status"] not in ACTIVE:
-            st.rerun()  # finished: draw once more without polling
-        if current["status"] in ACTIVE:
-            fraction = float(current.get("fraction") or 0.0)
+    def draw(job: dict) -> None:
+        if job["status"] in ACTIVE:
+            fraction = float(job.get("fraction") or 0.0)
             label = (t("queued behind other work in the training process", "학습 프로세스에서 차례를 기다리는 중")
-                     if current["status"] == "queued" else f"{md_escape(current.get('message') or '')} {fraction:.0%}")
+                     if job["status"] == "queued" else f"{md_escape(job.get('message') or '')} {fraction:.0%}")
             cols = st.columns([5, 1])
             cols[0].progress(min(1.0, fraction), text=label)
             if cols[1].button(t("Stop", "중지"), key="lesion_stop", icon="⏹️"):
                 get_manager().stop_analysis(job_id)
                 st.rerun()
-        elif current["status"] == "failed":
-            st.error(t(f"The lesion study could not run: {md_escape(current.get('message'))}",
-                       f"블록 제거 실험을 실행할 수 없습니다: {md_escape(current.get('message'))}"))
-        elif current["status"] == "stopped":
+        elif job["status"] == "failed":
+            st.error(t(f"The lesion study could not run: {md_escape(job.get('message'))}",
+                       f"블록 제거 실험을 실행할 수 없습니다: {md_escape(job.get('message'))}"))
+        elif job["status"] == "stopped":
             st.warning(t("Stopped: the nets finished before the stop are shown.",
                          "중지됨: 중지 전에 끝난 네트워크만 보여 줍니다."), icon="⏹️")
-        if current.get("result"):
-            results_ui(current["result"])
+        if job.get("result"):
+            results_ui(job["result"])
 
-    live()
+    live_analysis_job(job_id, draw)
 
 
 # ---------------------------------------------------------------- the page

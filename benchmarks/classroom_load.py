@@ -470,7 +470,7 @@ def main() -> dict:
     thread_errors = _ThreadErrors()
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
 
-    import pandas  # noqa: F401  (app.py imports these first, see STREAMLIT.md)
+    import pandas  # noqa: F401  (app.py imports these first: two sessions importing them at once race)
     import plotly.graph_objects  # noqa: F401
     import torch  # noqa: F401
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -32,19 +31,10 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resnet_edu import landscape  # noqa: E402
+from resnet_edu.bench import cpu_name  # noqa: E402
 from resnet_edu.data import load_dataset, normalize  # noqa: E402
 from resnet_edu.models import build_model  # noqa: E402
 from resnet_edu.devices import resolve_device  # noqa: E402
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _fresh_nets(images: int, device: torch.device) -> list[landscape.Net]:
@@ -97,7 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "landscape",
         "nets": [n["name"] for n in result["nets"]],
         "grid": args.grid, "images": args.images, "precision": result["precision"], "device": str(device),
-        "cpu": _cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "cpu": cpu_name() if device.type == "cpu" else torch.cuda.get_device_name(device),
         "threads": torch.get_num_threads(),
         "seconds": round(seconds, 2),
         "seconds_first_picture_5x5": round(first_picture or 0.0, 2),

@@ -31,7 +31,7 @@ from resnet_edu.train import TrainConfig, cpu_has_native_bf16, preset_configs, r
 SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -46,7 +46,7 @@ def _environment(device: torch.device | None = None) -> dict:
 
     device = device or resolve_device("auto")
     return {"torch": torch.__version__, "python": platform.python_version(), "device": device.type,
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
             "threads": torch.get_num_threads(), "cpu_native_bf16": cpu_has_native_bf16()}
 
 

@@ -236,7 +236,7 @@ def _status_line(text: str) -> None:
 
 
 def run_summary(store, run_id: str, wall_seconds: float | None = None) -> dict:
-    """The JSON contract of `train --json` (DESIGN.md §2), computed from the store."""
+    """The JSON contract of `train --json` (documented in the README), computed from the store."""
     info = store.get_run(run_id)
     steps = store.steps(run_id)
     evals = store.evals(run_id)

@@ -43,7 +43,7 @@ import torch
 from torch.nn import functional as F
 
 from resnet_edu import downloads
-from resnet_edu.downloads import DataUnavailable, default_data_root  # noqa: F401 (part of this module's API)
+from resnet_edu.data_root import DataUnavailable, default_data_root  # noqa: F401 (part of this module's API)
 
 DATASETS = ("synthetic", "cifar10", "imagenette", "imagefolder")
 AUGMENTATIONS = ("cifar", "imagenet", "none")

@@ -42,15 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-
-class DataUnavailable(RuntimeError):
-    """A data set that is not on this machine and cannot be downloaded now."""
-
-
-def default_data_root() -> Path:
-    """Where data sets live: ``$RESNET_EDU_DATA``, else ``./data``."""
-    return Path(os.environ.get("RESNET_EDU_DATA") or "./data")
-
+from resnet_edu.data_root import DataUnavailable, default_data_root
 
 CHUNK_BYTES = 1 << 20  # read and write 1 MiB at a time; the stop flag is checked between chunks
 TIMEOUT_SECONDS = 30  # a server silent for this long counts as a failed download

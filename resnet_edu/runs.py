@@ -117,7 +117,7 @@ EVENT_KINDS = (
 )
 
 SCHEMA_VERSION = 1
-FLUSH_INTERVAL_S = 0.25  # background commit period; the brief allows at most 0.5 s
+FLUSH_INTERVAL_S = 0.25  # background commit period: a killed app loses at most this much (keep it <= 0.5 s)
 MAX_PENDING_ROWS = 20_000  # past this, the logging thread commits itself (back-pressure)
 MAX_NAME_CHARS = 200
 MAX_MESSAGE_CHARS = 4000

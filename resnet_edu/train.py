@@ -30,11 +30,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from resnet_edu import models
+from resnet_edu.checkpoints import CHECKPOINT_FORMAT, load_checkpoint  # noqa: F401 (re-exported)
 from resnet_edu.devices import PRECISIONS, channels_last_ok, cpu_has_native_bf16, resolve_precision  # noqa: F401
 from resnet_edu.probes import ResponseRecorder, conv_gradient_norms
 
 RECIPES = ("classroom", "paper")
-CHECKPOINT_FORMAT = "resnet-lab-checkpoint-1"
 MAX_LR = 100.0  # above this no SGD run can learn anything; lr 10 is allowed (it shows divergence)
 MAX_BATCH = 4096
 MAX_EPOCHS = 1000
@@ -616,21 +616,6 @@ class Trainer:
         self.recent_errors.extend(payload.get("recent_errors", []))
         for stage, enabled in payload.get("shortcut_state", {}).items():
             models.set_shortcuts(self.model, bool(enabled), [int(stage)])
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a ResNet Lab checkpoint safely (weights_only=True); ValueError for anything else."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"checkpoint {path.name!r} does not exist")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # corrupt, truncated, pickled code, not a torch file at all
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path.name!r} is not a readable ResNet Lab checkpoint ({first_line[:160]})") from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path.name!r} is not a ResNet Lab checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
-    return payload
 
 
 def model_from_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"):

@@ -246,7 +246,7 @@ def parse_sidecar(content: bytes) -> dict:
 
 def weights_folder() -> Path:
     """``<data root>/weights``: weights files put here (and their JSON) are offered on the analysis pages."""
-    from resnet_edu.data import default_data_root
+    from resnet_edu.data_root import default_data_root
 
     return default_data_root() / "weights"
 

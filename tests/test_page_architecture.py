@@ -87,6 +87,8 @@ def test_vgg19_cost_is_measured():
 
 
 class _FakeStore:
+    damage_report = None  # a healthy runs.sqlite
+
     def get_run(self, run_id):
         return {"run_id": run_id, "config": {"family": "cifar", "depth": 32, "shortcut_type": "A"}}
 

@@ -1,4 +1,4 @@
-"""Reliability (issue 6): bad input in the app, hostile names, and a training process killed mid-epoch.
+"""Reliability: bad input in the app, hostile names, and a training process killed mid-epoch.
 
 The rows of the issue's bad-input table that other files already prove are not repeated:
 

@@ -1,4 +1,4 @@
-"""Security (issue 6): data roots, the teacher passcode and lock, markdown-safe names, localhost binding.
+"""Security: data roots, the teacher passcode and lock, markdown-safe names, localhost binding.
 
 Upload limits are proven where they are enforced: test_data.py (bytes and pixels checked before
 decoding, decompression bomb, truncated and non-image files); the server-side cap is
