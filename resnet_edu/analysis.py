@@ -342,15 +342,18 @@ class CurveBuffer:
         new_steps = new_steps[new_steps["step"] > self.last_step]
         if new_steps.empty:
             return 0
-        added = _bucketize(new_steps, self.stride)
+        self._add_blocks(_bucketize(new_steps, self.stride))
+        self.last_step = int(new_steps["step"].max())
+        return len(new_steps)
+
+    def _add_blocks(self, added: pd.DataFrame) -> None:
+        """Merge new blocks in, then halve the resolution until at most ``max_points`` remain."""
         self._buckets = added if self._buckets.empty else _merge(pd.concat([self._buckets, added]))
         while len(self._buckets) > self.max_points:
             self.stride *= 2
             merged = self._buckets.copy()
             merged["bucket"] = merged["bucket"] // 2
             self._buckets = _merge(merged)
-        self.last_step = int(new_steps["step"].max())
-        return len(new_steps)
 
     def update_from_store(self, store, run_id: str) -> int:
         """Read what is new of a run; a long stretch arrives already summed per block (``RunStore.step_blocks``).
@@ -373,12 +376,7 @@ class CurveBuffer:
             self._buckets = _merge(merged)
         self.stride = stride
         added = store.step_blocks(run_id, stride, since_step=self.last_step)[_BUCKET_COLUMNS]
-        self._buckets = added if self._buckets.empty else _merge(pd.concat([self._buckets, added]))
-        while len(self._buckets) > self.max_points:
-            self.stride *= 2
-            merged = self._buckets.copy()
-            merged["bucket"] = merged["bucket"] // 2
-            self._buckets = _merge(merged)
+        self._add_blocks(added)
         self.last_step = int(last)
         return len(added)
 

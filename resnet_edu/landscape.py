@@ -395,12 +395,9 @@ class Net:
 def training_images(config, info: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``count`` training images of the run's data set, normalised as the run saw them (no augmentation)."""
     from resnet_edu import data
-    from resnet_edu.jobs import cached_dataset
+    from resnet_edu.lanes import dataset_of_run
 
-    try:
-        dataset = cached_dataset(config.dataset, config.data_root, config.image_size)
-    except (data.DataUnavailable, data.BadDataFolder) as error:
-        raise ValueError(f"the run's data set is not available: {' '.join(str(error).split())}") from None
+    dataset = dataset_of_run(config)
     count = min(count, dataset.num_train)
     mean = info.get("mean") or dataset.mean
     std = info.get("std") or dataset.std

@@ -99,42 +99,39 @@ def surface_figure(entries: list[dict], *, lang: str = "en", height: int = 520,
     return style(fig, height=height, uirevision=uirevision)
 
 
-def slices_figure(entries: list[dict], *, lang: str = "en", height: int = 380) -> go.Figure:
-    """Loss along the first direction through θ* (β = 0), every net on one chart; log axis (a plain net's loss explodes)."""
+def _paths_figure(entries: list[dict], key: str, x_key: str, x_name: str, lang: str, height: int) -> go.Figure:
+    """One line per net of ``entry[key]`` (x: ``entry[key][x_key]``, y: its loss) on a log loss axis."""
     fig = go.Figure()
     for entry in entries:
-        path = entry.get("slice")
+        path = entry.get(key)
         if not path:
             continue
-        fig.add_trace(go.Scatter(x=path["alphas"], y=path["loss"], mode="lines+markers", name=entry["name"],
+        fig.add_trace(go.Scatter(x=path[x_key], y=path["loss"], mode="lines+markers", name=entry["name"],
                                  line=dict(color=_colour(entry), dash=_dash(entry), width=2.5),
-                                 hovertemplate="α %{x:.2f}<br>" + _tr(lang, "loss", "손실")
+                                 hovertemplate=f"{x_name} %{{x:.2f}}<br>" + _tr(lang, "loss", "손실")
                                                + " %{y:.3f}<extra>" + entry["name"] + "</extra>"))
+    fig.update_yaxes(title_text=_tr(lang, "training loss (log)", "학습 손실 (로그)"), type="log")
+    return fig
+
+
+def slices_figure(entries: list[dict], *, lang: str = "en", height: int = 380) -> go.Figure:
+    """Loss along the first direction through θ* (β = 0), every net on one chart; log axis (a plain net's loss explodes)."""
+    fig = _paths_figure(entries, "slice", "alphas", "α", lang, height)
     fig.add_vline(x=0, line=dict(color="#737373", width=1, dash="dot"))
     fig.update_xaxes(title_text=_tr(lang, "α: distance along the random direction (filter-normalised)",
                                     "α: 무작위 방향을 따라 간 거리 (필터 정규화)"))
-    fig.update_yaxes(title_text=_tr(lang, "training loss (log)", "학습 손실 (로그)"), type="log")
     return style(fig, height=height)
 
 
 def interpolation_figure(entries: list[dict], *, lang: str = "en", height: int = 380) -> go.Figure:
     """Loss on the straight line from the initial weights (t = 0) to the trained ones (t = 1), and beyond."""
-    fig = go.Figure()
-    for entry in entries:
-        path = entry.get("interpolation")
-        if not path:
-            continue
-        fig.add_trace(go.Scatter(x=path["t"], y=path["loss"], mode="lines+markers", name=entry["name"],
-                                 line=dict(color=_colour(entry), dash=_dash(entry), width=2.5),
-                                 hovertemplate="t %{x:.2f}<br>" + _tr(lang, "loss", "손실")
-                                               + " %{y:.3f}<extra>" + entry["name"] + "</extra>"))
+    fig = _paths_figure(entries, "interpolation", "t", "t", lang, height)
     for x, en, ko in ((0, "initial", "초기"), (1, "trained", "학습 후")):
         fig.add_vline(x=x, line=dict(color="#737373", width=1, dash="dot"),
                       annotation=dict(text=_tr(lang, en, ko), font=dict(size=11, color="#737373")),
                       annotation_position="top")
     fig.update_xaxes(title_text=_tr(lang, "t: (1 − t)·initial + t·trained weights",
                                     "t: (1 − t)·초기 가중치 + t·학습된 가중치"))
-    fig.update_yaxes(title_text=_tr(lang, "training loss (log)", "학습 손실 (로그)"), type="log")
     return style(fig, height=height)
 
 

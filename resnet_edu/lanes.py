@@ -92,6 +92,14 @@ def augmentation_for(config: TrainConfig) -> str:
     return "imagenet" if config.dataset == "imagefolder" and config.family == "imagenet" else "cifar"
 
 
+def dataset_of_run(config: TrainConfig) -> data_module.ImageDataset:
+    """The data set a run trained on, for an analysis of it; ValueError with a sentence when it is not here."""
+    try:
+        return cached_dataset(config.dataset, config.data_root, config.image_size)
+    except (data_module.DataUnavailable, data_module.BadDataFolder) as error:
+        raise ValueError(f"the run's data set is not available: {' '.join(str(error).split())}") from None
+
+
 def _device_stream(device: torch.device):
     """Each lane queues its GPU work on a stream of its own, so lanes overlap on the card."""
     if device.type == "cuda":

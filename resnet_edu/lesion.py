@@ -254,12 +254,9 @@ def lesion_settings(params: dict) -> dict:
 
 def _test_set(config, info: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     from resnet_edu import data
-    from resnet_edu.jobs import cached_dataset
+    from resnet_edu.lanes import dataset_of_run
 
-    try:
-        dataset = cached_dataset(config.dataset, config.data_root, config.image_size)
-    except (data.DataUnavailable, data.BadDataFolder) as error:
-        raise ValueError(f"the run's data set is not available: {' '.join(str(error).split())}") from None
+    dataset = dataset_of_run(config)
     count = min(count, dataset.num_test)
     mean, std = info.get("mean") or dataset.mean, info.get("std") or dataset.std
     return data.normalize(dataset.test_images[:count], mean, std), dataset.test_labels[:count]
