@@ -13,7 +13,7 @@ import streamlit as st
 import torch  # noqa: F401
 
 from resnet_edu.runs import StoreDamaged
-from ui import LANGUAGES, get_manager, language, t, teacher_sidebar
+from ui import LANGUAGES, get_manager, language, prepare_data, t, teacher_sidebar
 
 st.set_page_config(page_title="ResNet Lab", page_icon="🧱", layout="wide")
 
@@ -44,6 +44,8 @@ if manager.store.damage_report:  # set aside at start-up: say where the old file
         st.warning(t(manager.store.damage_report,
                      f"실행 기록 파일이 손상되어 따로 보관하고 읽을 수 있는 것을 새 파일로 옮겼습니다: "
                      f"{manager.store.damage_report}"), icon="⚠️")
+
+prepare_data()  # the built-in data set, loaded by the training process while the teacher reads
 
 
 polling = bool(manager.active_runs())

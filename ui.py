@@ -88,6 +88,15 @@ def get_manager():
     return manager
 
 
+def prepare_data(dataset: str = "synthetic", data_root: str | None = None, image_size: int = 32) -> None:
+    """Let the training process load a data set before the click that needs it (once per process).
+
+    RESNET_EDU_PREPARE=0 turns it off (the tests do: each would otherwise start a training process).
+    """
+    if os.environ.get("RESNET_EDU_PREPARE", "1") != "0":
+        get_manager().prepare(dataset, data_root, image_size)
+
+
 def get_store():
     return get_manager().store
 

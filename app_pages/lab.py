@@ -13,13 +13,14 @@ import sqlite3
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import analysis, devices, downloads, models, security
+from resnet_edu import analysis, classroom, devices, downloads, models, security
+from resnet_edu.classroom import default_batch_size
 from resnet_edu.disk import describe_write_error
 from resnet_edu.jobs import cached_dataset, group_configs
 from resnet_edu.launch import cuda_card_count
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
-from ui import get_manager, language, md_escape, t, teacher_unlocked
+from ui import get_manager, language, md_escape, prepare_data, t, teacher_unlocked
 
 REFRESH_SECONDS = 2
 CIFAR_DEPTHS = [20, 32, 44, 56, 110]
@@ -292,8 +293,10 @@ def recipe_ui() -> dict:
     cols = st.columns(3)
     lr = cols[0].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=0.1,
                               step=0.01, format="%.4f", key="lab_lr")
-    batch = cols[1].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=128, step=16,
-                                 key="lab_batch")
+    batch = cols[1].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=None, step=16,
+                                 key="lab_batch", placeholder=t("default", "기본값"),
+                                 help=t("Empty: the default of the recipe and device (shown below the settings).",
+                                        "비워 두면 레시피와 장치의 기본값을 씁니다 (설정 아래에 표시)."))
     recipe_words = {"classroom": t("classroom (default)", "수업용 (기본)"), "paper": t("paper (Sec. 4.2)", "논문 (4.2절)")}
     recipe = st.radio(t("Recipe", "레시피"), list(recipe_words), format_func=recipe_words.get,
                       horizontal=True, key="lab_recipe")
@@ -302,7 +305,7 @@ def recipe_ui() -> dict:
             st.markdown(f"**{recipe_words[name]}**")
             st.markdown("\n".join(f"- {t(en, ko)}" for en, ko in RECIPE_NOTES.get(name, [])))
     return {"epochs": int(epochs), "max_steps": None if max_steps is None else int(max_steps), "seed": int(seed),
-            "lr": float(lr), "batch_size": int(batch), "recipe": recipe}
+            "lr": float(lr), "batch_size": None if batch is None else int(batch), "recipe": recipe}
 
 
 def gpus_ui() -> int:
@@ -335,6 +338,29 @@ def advanced_ui() -> tuple[str, bool, int]:
                                key="lab_compile", help=t(COMPILE_HELP[0], COMPILE_HELP[1]))
         gpus = gpus_ui() if device in ("auto", "cuda") else 1
     return device, compiled, gpus
+
+
+def batch_reason(recipe: str, device: str, dataset: str, batch: int) -> str:
+    """Why the comparison trains in batches of ``batch``: the paper's, or what was measured on a CPU."""
+    if recipe == "paper":
+        return t(f"Batch {batch}, as in the paper (Sec. 4.2).", f"배치 {batch}: 논문(4.2절)과 같습니다.")
+    kind = devices.available_devices()[0] if device == "auto" else device.split(":")[0]
+    if kind != "cpu":
+        return t(f"Batch {batch}, the paper's: on a GPU a smaller batch would not show the gap sooner.",
+                 f"배치 {batch}: 논문과 같습니다. GPU에서는 배치를 줄여도 차이가 더 빨리 보이지 않습니다.")
+    rows = classroom.CPU_MEDIAN_SECONDS[classroom.data_kind(dataset)]
+    precision = devices.resolve_precision("auto", devices.resolve_device("cpu"))
+    precision = precision if precision in rows else next(iter(rows))
+    seconds = ", ".join(f"{size}: {t(f'{median:.0f} s', f'{median:.0f}초')}" if met == 3 else
+                        f"{size}: {t(f'{met} of 3 seeds only', f'시드 3개 중 {met}개에서만')}"
+                        for size, (median, met) in rows[precision].items())
+    data = t("the built-in synthetic set", "내장 합성 데이터셋") if dataset == "synthetic" else t("real photos", "실제 사진")
+    return t(f"Batch {batch}, the classroom default on a CPU for {data}: with it the degradation showed soonest. "
+             f"Seconds from the click until plain-56 was clearly behind plain-20 while ResNet-56 kept up, by batch "
+             f"size ({precision}, median of seeds 0-2, {classroom.CPU_MEASURED_ON}): {seconds}.",
+             f"배치 {batch}: CPU의 수업용 기본값({data})입니다. 이 크기에서 성능 저하가 가장 빨리 보였습니다. "
+             f"클릭부터 ResNet-56이 plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 때까지 걸린 시간, 배치 "
+             f"크기별 ({precision}, 시드 0-2의 중앙값, {classroom.CPU_MEASURED_ON}): {seconds}.")
 
 
 def _one_line(error: BaseException) -> str:
@@ -431,10 +457,15 @@ def start_ui() -> None:
         with right:
             settings = recipe_ui()
             device, compiled, gpus = advanced_ui()
+            if settings["batch_size"] is None:
+                settings["batch_size"] = default_batch_size(settings["recipe"], device, dataset)
+                st.caption(batch_reason(settings["recipe"], device, dataset, settings["batch_size"]))
         base = TrainConfig(dataset=dataset, data_root=root, image_size=size, compile=compiled, **settings)
         problem = folder_problem(dataset, root)
         if problem:
             st.error(problem, icon="📁")
+        elif dataset != "imagefolder" or teacher_unlocked():
+            prepare_data(dataset, root, size)  # loaded in the background while the teacher sets up
 
         st.markdown(t("**Presets** — one click starts the whole comparison with the settings above:",
                       "**프리셋** — 한 번 누르면 위 설정으로 비교 실험 전체가 시작됩니다:"))

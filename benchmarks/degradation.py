@@ -1,7 +1,7 @@
 """Time to degradation: the Fig. 1 presets in lockstep via the JobManager, per seed and their median.
 
     python benchmarks/degradation.py [--quick] [--data FOLDER] [--preset fig1|fig1_fix] [--seeds 0,1,2]
-        [--batch-size 128] [--lr 0.1] [--recipe classroom|paper] [--precision auto|fp32|bf16] [--timeout S]
+        [--batch-size N] [--lr 0.1] [--probe-every N] [--recipe classroom|paper] [--precision auto|fp32|bf16] [--timeout S]
 
 Reports the seconds (from submit, data preparation included) and the iteration at which
 plain-56's training error is >= 5 points above plain-20's (with fig1_fix also: ResNet-56 >= 5
@@ -29,10 +29,13 @@ if __name__ == "__main__":
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the criterion per run")
     parser.add_argument("--preset", default="fig1_fix", choices=["fig1", "fig1_fix"])
     parser.add_argument("--seeds", default="0", help="comma-separated, e.g. 0,1,2 (the summary gives the median)")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="default: the Lab's default for this device (resnet_edu.classroom)")
     parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--probe-every", type=int, default=None,
+                        help="gradient-norm probes every N iterations (default: the Lab's; 0: none)")
     args = parser.parse_args()
     print(json.dumps(degradation(quick=args.quick, data=args.data, recipe=args.recipe, precision=args.precision,
                                  max_steps=args.max_steps, timeout=args.timeout, preset=args.preset,
                                  seeds=[int(seed) for seed in args.seeds.split(",")], batch_size=args.batch_size,
-                                 lr=args.lr), indent=2))
+                                 lr=args.lr, probe_every=args.probe_every), indent=2))

@@ -237,7 +237,8 @@ def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: fl
             manager.shutdown(timeout=120)  # let the lanes finish their iteration: no thread outlives the run
     stuck = [name for name, row in final.items() if name.startswith("ResNet")
              and row["train_error_last20"] is not None and row["train_error_last20"] > STUCK_ERROR]
-    return {"data": kind if kind == "synthetic" else Path(source).name, "seed": seed, "visible": met_at is not None,
+    return {"data": kind if kind == "synthetic" else Path(source).name, "seed": seed,
+            "batch_size": configs[0].batch_size, "visible": met_at is not None,
             "seconds_to_visible": round(met_at, 1) if met_at else None, "iteration_visible": met_step,
             "errors_when_visible": snapshot, "seconds_to_first_step": round(first_step_at or 0, 1),
             "resnet_stuck_near_chance": stuck, "final": final}
@@ -245,7 +246,8 @@ def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: fl
 
 def degradation(quick: bool = False, data: str | None = None, timeout: float = 600.0, gap: float = 0.05,
                 precision: str = "auto", recipe: str = "classroom", max_steps: int | None = None,
-                preset: str = "fig1_fix", seeds=(0,), batch_size: int = 128, lr: float = 0.1) -> dict:
+                preset: str = "fig1_fix", seeds=(0,), batch_size: int | None = None, lr: float = 0.1,
+                probe_every: int | None = None) -> dict:
     """Seconds and iterations from submit until the Fig. 1 degradation is visible (see module doc).
 
     One comparison per data set and seed; ``summary`` gives, per data set, the median seconds
@@ -259,7 +261,9 @@ def degradation(quick: bool = False, data: str | None = None, timeout: float = 6
     if preset == "fig1_fix":
         criterion.update({"plain56_minus_resnet56": f">= {gap:.2f}", "resnet56_minus_plain20": "<= 0.02"})
     settings = {"epochs": 3, "max_steps": max_steps or (120 if quick else 300), "precision": precision,
-                "recipe": recipe, "probe_every": 0, "batch_size": batch_size, "lr": lr}
+                "recipe": recipe, "lr": lr,
+                "batch_size": batch_size,  # None: what the Lab chooses on this device for the data set
+                "probe_every": TrainConfig.probe_every if probe_every is None else probe_every}
     results = {"environment": _environment(), "preset": preset, "settings": settings, "criterion": criterion,
                "runs": [], "summary": []}
     for source in sources:
@@ -272,4 +276,44 @@ def degradation(quick: bool = False, data: str | None = None, timeout: float = 6
             (seconds[len(seconds) // 2 - 1] + seconds[len(seconds) // 2]) / 2,
             "visible_on_every_seed": all(row["visible"] for row in rows),
             "seeds_with_a_resnet_near_chance": [row["seed"] for row in rows if row["resnet_stuck_near_chance"]]})
+    return results
+
+
+def first_step(data: str | None = None, preset: str = "fig1_fix", think_seconds: float = 20.0,
+               timeout: float = 120.0) -> dict:
+    """Seconds from the click until every net of a preset has its first iteration on the curve.
+
+    Measured the way the app trains: through the training process
+    (``JobManager(isolation="process")``), with the Lab's default settings. Twice: *cold* (the
+    click starts the training process, which imports torch and loads the data), and *prepared*
+    (the app asked the process to load the data when it started, as it does, and the teacher
+    clicks ``think_seconds`` later).
+    """
+    from resnet_edu.jobs import JobManager
+    from resnet_edu.runs import RunStore
+
+    source = data or "synthetic"
+    kind = "synthetic" if source == "synthetic" else "imagefolder"
+    root = None if kind == "synthetic" else source
+    configs = preset_configs(preset, TrainConfig(dataset=kind, data_root=root, max_steps=30))
+    results = {"environment": _environment(), "data": kind if root is None else Path(root).name, "preset": preset,
+               "batch_size": configs[0].batch_size, "think_seconds": think_seconds, "runs": {}}
+    for mode in ("cold", "prepared"):
+        with tempfile.TemporaryDirectory() as folder:
+            manager = JobManager(RunStore(folder), isolation="process")
+            try:
+                if mode == "prepared":
+                    manager.prepare(kind, root)
+                    time.sleep(think_seconds)
+                clicked = time.monotonic()
+                run_ids = manager.submit(configs)
+                seconds = None
+                while time.monotonic() - clicked < timeout:
+                    if all(len(manager.store.steps(run_id)) for run_id in run_ids):
+                        seconds = round(time.monotonic() - clicked, 2)
+                        break
+                    time.sleep(0.05)
+                results["runs"][mode] = {"seconds_to_first_iteration": seconds}
+            finally:
+                manager.shutdown(timeout=60)
     return results

@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-steps", type=int, default=None)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--lr", type=float, default=0.1)
-    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="images per iteration (default: 128, the paper's, with --recipe paper; with the classroom "
+                            "recipe the measured default of the device: smaller on a CPU, see resnet_edu/classroom.py)")
     train.add_argument("--recipe", default="classroom", choices=["classroom", "paper"])
     train.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     train.add_argument("--probe-every", type=int, default=10)
@@ -122,13 +124,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _config_from_args(args: argparse.Namespace):
+    from resnet_edu.classroom import default_batch_size
     from resnet_edu.train import TrainConfig
+
+    batch_size = args.batch_size
+    if batch_size is None:  # the default of the device the run will train on
+        batch_size = default_batch_size(args.recipe, args.device, args.dataset)
 
     shortcut_type = args.shortcut_type or ("A" if args.family == "cifar" else "B")
     config = TrainConfig(family=args.family, depth=args.depth, shortcuts=not args.plain, shortcut_type=shortcut_type,
                          dataset=args.dataset, data_root=args.data_root, image_size=args.image_size,
                          max_train_images=args.max_train_images,
-                         recipe=args.recipe, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+                         recipe=args.recipe, epochs=args.epochs, max_steps=args.max_steps, batch_size=batch_size,
                          lr=args.lr, seed=args.seed, probe_every=args.probe_every, precision=args.precision,
                          compile=args.compile, sync_bn=args.sync_bn, name=args.name)
     try:

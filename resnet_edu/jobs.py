@@ -1,7 +1,7 @@
 """Job managers: who trains the comparison groups, and where.
 
 Two managers with one interface (``submit``, ``resume``, ``stop``, ``stop_all``,
-``set_shortcuts``, ``shortcut_state``, ``active_runs``, ``progress``, ``wait``,
+``set_shortcuts``, ``shortcut_state``, ``active_runs``, ``progress``, ``wait``, ``prepare``,
 ``submit_analysis``, ``stop_analysis``, ``shutdown``, ``store``, ``device_label``):
 
 * :class:`~resnet_edu.lanes.LaneRunner` trains in threads of this process, in lockstep lanes:

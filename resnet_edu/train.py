@@ -30,6 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from resnet_edu import models
+from resnet_edu.classroom import default_batch_size
 from resnet_edu.checkpoints import CHECKPOINT_FORMAT, load_checkpoint  # noqa: F401 (re-exported)
 from resnet_edu.devices import PRECISIONS, channels_last_ok, cpu_has_native_bf16, resolve_precision  # noqa: F401
 from resnet_edu.probes import ResponseRecorder, conv_gradient_norms
@@ -58,7 +59,7 @@ class TrainConfig:
     recipe: str = "classroom"  # "classroom": labelled changes for few-minute runs; "paper": Sec. 4.2 (RECIPE_NOTES: where it differs)
     epochs: int = 3  # passes over the training set; the lr schedule follows this length
     max_steps: int | None = None  # stop after this many iterations (the schedule still follows epochs)
-    batch_size: int = 128  # images per SGD step (Sec. 4.2: 128)
+    batch_size: int | None = None  # images per SGD step; None: the recipe's default on this device (paper: 128)
     lr: float = 0.1  # initial learning rate (Sec. 4.2: 0.1)
     momentum: float = 0.9
     weight_decay: float = 1e-4
@@ -71,6 +72,10 @@ class TrainConfig:
     world_size: int = 1  # processes sharing each batch: batch_size is the global batch, batch_size / world_size each
     sync_bn: bool = False  # batch statistics over the global batch (CUDA only); False: per process, as the paper
     name: str | None = None  # shown in the app; default e.g. "plain-56" / "ResNet-56"
+
+    def __post_init__(self) -> None:
+        if self.batch_size is None:  # the measured classroom default of the device "auto" picks
+            object.__setattr__(self, "batch_size", default_batch_size(self.recipe, dataset=self.dataset))
 
     @property
     def run_name(self) -> str:

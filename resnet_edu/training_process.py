@@ -18,7 +18,8 @@ results — back from the store, the single source every tab shares. The protoco
   net is a torchrun job over that many GPUs, see :mod:`resnet_edu.launch`),
   ``{"op": "stop", "run_id", "reason"}``, ``{"op": "stop_all", "reason"}``, ``{"op":
   "shortcuts", "run_id", "enabled", "stages"}``, ``{"op": "analyse", "job_id", "device"}``,
-  ``{"op": "stop_analysis", "job_id"}``.
+  ``{"op": "stop_analysis", "job_id"}``, ``{"op": "prepare", "device", "dataset", "data_root",
+  "image_size"}`` (load a data set before it is asked for).
 * End of input (the app closed or died) stops every run with a checkpoint; then the child exits.
 * If the child dies (killed, out of memory), its unfinished runs end ``failed`` with its exit
   code, committed iterations stay, and the next Start begins a new child.
@@ -130,6 +131,7 @@ class TrainingProcessManager(GroupManager):
         self._process: TrainingProcess | None = None
         self._runs: dict[str, _RemoteRun] = {}
         self._jobs: dict[str, TrainingProcess] = {}
+        self._prepared: set[tuple] = set()  # (process, data set, root, size) already asked to prepare
 
     @property
     def device_label(self) -> str:
@@ -146,6 +148,21 @@ class TrainingProcessManager(GroupManager):
         if self._process is None or not self._process.alive:
             self._process = TrainingProcess(self.store.root, on_exit=self._process_ended)
         return self._process
+
+    def prepare(self, dataset: str = "synthetic", data_root: str | None = None, image_size: int = 32) -> None:
+        """Start the training process now and let it load ``dataset`` in the background.
+
+        The app calls this when it starts: importing torch in the new process and generating
+        (or decoding) the images then happen while the teacher reads the first page, and the
+        first click trains at once.
+        """
+        request = {"op": "prepare", "device": str(self._device), "dataset": dataset, "data_root": data_root,
+                   "image_size": int(image_size)}
+        with self._lock:
+            child = self._child()
+            if (child, dataset, data_root, image_size) not in self._prepared:  # once per training process
+                self._prepared.add((child, dataset, data_root, image_size))
+                child.send(request)
 
     # ------------------------------------------------------------ training
     def submit(self, configs: Sequence[TrainConfig], group_name: str | None = None,

@@ -53,6 +53,9 @@ def carry_out(runners: _Runners, command: dict) -> None:
             run.pending_toggles = [(bool(enabled), stages) for enabled, stages in spec.get("toggles", [])]
             runs.append(run)
         runners.on(command.get("device")).adopt(command["group_id"], runs)
+    elif op == "prepare":
+        runners.on(command.get("device")).prepare(command.get("dataset", "synthetic"), command.get("data_root"),
+                                                  int(command.get("image_size", 32)))
     elif op == "analyse":
         runners.on(command.get("device")).run_analysis(command["job_id"])
     else:

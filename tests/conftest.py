@@ -7,6 +7,9 @@ import torch
 
 # Two cores: keep torch from oversubscribing them when several things run at once.
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+# The app asks its training process to load the default data set when it starts; in tests
+# every AppTest run would start a training process for it (tests of that feature set it back).
+os.environ["RESNET_EDU_PREPARE"] = "0"
 
 
 @pytest.fixture(autouse=True)

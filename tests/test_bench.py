@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from resnet_edu import bench
+from resnet_edu.classroom import default_batch_size
+from resnet_edu.train import TrainConfig
 
 
 def test_degradation_runs_each_seed_and_summarises_the_median(monkeypatch):
@@ -25,6 +29,32 @@ def test_degradation_runs_each_seed_and_summarises_the_median(monkeypatch):
     (summary,) = result["summary"]
     assert summary["seeds"] == [0, 1] and summary["data"] == "synthetic"
     assert summary["median_seconds_to_visible"] > 0 and result["settings"]["batch_size"] == 32
+
+
+def _tiny_presets(monkeypatch):
+    real_presets = bench.preset_configs
+
+    def tiny(preset, base):
+        return [dataclasses.replace(config, depth=8 if config.depth == 20 else 14, name=config.run_name,
+                                    max_train_images=256) for config in real_presets(preset, base)]
+
+    monkeypatch.setattr(bench, "preset_configs", tiny)
+
+
+def test_degradation_defaults_to_the_labs_settings_for_this_device(monkeypatch):
+    _tiny_presets(monkeypatch)
+    result = bench.degradation(data="synthetic", preset="fig1", max_steps=2, timeout=120)
+    assert result["settings"]["probe_every"] == TrainConfig.probe_every
+    assert result["runs"][0]["batch_size"] == default_batch_size("classroom", "auto", "synthetic")
+
+
+@pytest.mark.slow
+def test_first_step_times_a_cold_and_a_prepared_click(monkeypatch):
+    _tiny_presets(monkeypatch)
+    result = bench.first_step(preset="fig1", think_seconds=0.0, timeout=120)
+    assert set(result["runs"]) == {"cold", "prepared"}
+    assert all(run["seconds_to_first_iteration"] > 0 for run in result["runs"].values())
+    assert result["batch_size"] == default_batch_size("classroom", "auto", "synthetic")
 
 
 def test_the_criterion_follows_the_preset():

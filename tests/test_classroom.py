@@ -1,0 +1,136 @@
+"""The classroom's defaults per device, and the data set prepared before the teacher's click."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from polling import wait_until
+from resnet_edu import cli, classroom, devices, lanes
+from resnet_edu.classroom import PAPER_BATCH_SIZE, default_batch_size
+from resnet_edu.jobs import JobManager
+from resnet_edu.runs import RunStore
+from resnet_edu.train import TrainConfig, preset_configs
+from resnet_edu.training_process import TrainingProcess
+from resnet_edu.worker import _Runners, carry_out
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- per-device batch sizes
+
+def test_the_paper_recipe_always_trains_in_batches_of_128():
+    for device in ("cpu", "cuda", "cuda:1", "mps", "auto", None):
+        assert default_batch_size("paper", device) == PAPER_BATCH_SIZE == 128
+    assert TrainConfig(recipe="paper").batch_size == 128
+
+
+def test_the_classroom_batch_follows_the_device_and_the_data():
+    assert default_batch_size("classroom", "cuda") == default_batch_size("classroom", "cuda:1") == 128
+    assert default_batch_size("classroom", "mps", "cifar10") == 128
+    assert default_batch_size("classroom", "cpu", "cifar10") == classroom.CPU_BATCH_SIZE["real"] < 128
+    assert default_batch_size("classroom", "cpu", "imagefolder") == classroom.CPU_BATCH_SIZE["real"]
+    assert default_batch_size("classroom", "cpu", "synthetic") == classroom.CPU_BATCH_SIZE["synthetic"]
+    here = devices.available_devices()[0]
+    assert default_batch_size("classroom", "auto", "cifar10") == default_batch_size("classroom", here, "cifar10")
+
+
+def test_each_cpu_default_is_the_fastest_batch_that_worked_on_every_seed():
+    for kind, by_precision in classroom.CPU_MEDIAN_SECONDS.items():
+        for precision, by_batch in by_precision.items():
+            on_every_seed = {batch: median for batch, (median, met) in by_batch.items() if met == 3}
+            assert min(on_every_seed, key=on_every_seed.get) == classroom.CPU_BATCH_SIZE[kind], (kind, precision)
+
+
+def test_preset_configs_give_the_labs_defaults_for_this_device():
+    base = TrainConfig(dataset="synthetic", data_root=None, seed=2)
+    nets = preset_configs("fig1_fix", base)
+    assert [net.run_name for net in nets] == ["plain-20", "plain-56", "ResNet-56"]
+    assert {net.batch_size for net in nets} == {default_batch_size("classroom", "auto", "synthetic")}
+    photos = preset_configs("fig1", TrainConfig(dataset="imagefolder", data_root="/photos", seed=0))
+    assert {net.batch_size for net in photos} == {default_batch_size("classroom", "auto", "imagefolder")}
+    assert {net.seed for net in nets} == {2}
+    assert {net.batch_size for net in preset_configs("fig1", TrainConfig(recipe="paper"))} == {128}
+
+
+def _train_args(*extra: str) -> argparse.Namespace:
+    return cli.build_parser().parse_args(["train", "--depth", "20", *extra])
+
+
+def test_the_cli_uses_the_default_of_the_device_it_is_asked_for():
+    assert cli._config_from_args(_train_args("--device", "cpu")).batch_size == default_batch_size("classroom", "cpu")
+    assert (cli._config_from_args(_train_args("--device", "cpu", "--dataset", "cifar10")).batch_size
+            == classroom.CPU_BATCH_SIZE["real"])
+    assert cli._config_from_args(_train_args("--device", "cuda")).batch_size == 128
+    assert cli._config_from_args(_train_args("--recipe", "paper", "--device", "cpu")).batch_size == 128
+    assert cli._config_from_args(_train_args("--batch-size", "48")).batch_size == 48
+
+
+# ---------------------------------------------------------------- preparing the data before the click
+
+def test_a_runner_prepares_a_data_set_in_the_background(monkeypatch):
+    monkeypatch.setattr(lanes, "_datasets", {})
+    runner = JobManager(device="cpu")
+    runner.prepare("synthetic").join(300)
+    assert ("synthetic", None, 32) in lanes._datasets
+    runner.prepare("imagefolder", "/no/such/folder").join(60)  # cannot load: left to the run to report
+    assert ("imagefolder", "/no/such/folder", 32) not in lanes._datasets
+    runner.shutdown()
+
+
+def test_the_training_process_understands_prepare(monkeypatch, tmp_path):
+    monkeypatch.setattr(lanes, "_datasets", {})
+    runners = _Runners(RunStore(tmp_path / "store"))
+    carry_out(runners, {"op": "prepare", "device": "cpu", "dataset": "synthetic", "data_root": None,
+                        "image_size": 32})
+    assert wait_until(lambda: ("synthetic", None, 32) in lanes._datasets, timeout=300)
+    for runner in runners.all():
+        runner.shutdown()
+    runners.store.close()
+
+
+@pytest.mark.slow
+def test_the_app_asks_its_training_process_once_per_data_set(monkeypatch, tmp_path):
+    sent = []
+    real_send = TrainingProcess.send
+
+    def counting_send(self, message):
+        sent.append(message.get("op"))
+        return real_send(self, message)
+
+    monkeypatch.setattr(TrainingProcess, "send", counting_send)
+    manager = JobManager(RunStore(tmp_path / "store"), device="cpu", isolation="process")
+    try:
+        manager.prepare("synthetic")
+        manager.prepare("synthetic")
+        manager.prepare("cifar10")
+        assert sent.count("prepare") == 2 and manager.training_process_pid is not None
+    finally:
+        manager.shutdown()
+
+
+# ---------------------------------------------------------------- the Lab says what it chose and why
+
+@pytest.fixture
+def lab(monkeypatch):
+    monkeypatch.setenv("RESNET_EDU_PREPARE", "0")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/lab.py").run()
+    assert not at.exception, at.exception
+    yield at
+    st.cache_resource.clear()
+
+
+def test_the_lab_shows_the_default_batch_and_its_reason(lab):
+    expected = default_batch_size("classroom", "auto", "synthetic")
+    captions = [caption.value for caption in lab.caption]
+    assert any(caption.startswith(f"Batch {expected},") for caption in captions), captions
+    lab.radio(key="lab_recipe").set_value("paper").run()
+    assert any(caption.value.startswith("Batch 128, as in the paper") for caption in lab.caption)
+    lab.number_input(key="lab_batch").set_value(40).run()  # a chosen batch needs no reason
+    assert not any(caption.value.startswith("Batch ") for caption in lab.caption)
