@@ -355,12 +355,14 @@ def batch_reason(recipe: str, device: str, dataset: str, batch: int) -> str:
                         f"{size}: {t(f'{met} of 3 seeds only', f'시드 3개 중 {met}개에서만')}"
                         for size, (median, met) in rows[precision].items())
     data = t("the built-in synthetic set", "내장 합성 데이터셋") if dataset == "synthetic" else t("real photos", "실제 사진")
-    return t(f"Batch {batch}, the classroom default on a CPU for {data}: with it the degradation showed soonest. "
-             f"Seconds from the click until plain-56 was clearly behind plain-20 while ResNet-56 kept up, by batch "
-             f"size ({precision}, median of seeds 0-2, {classroom.CPU_MEASURED_ON}): {seconds}.",
-             f"배치 {batch}: CPU의 수업용 기본값({data})입니다. 이 크기에서 성능 저하가 가장 빨리 보였습니다. "
-             f"클릭부터 ResNet-56이 plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 때까지 걸린 시간, 배치 "
-             f"크기별 ({precision}, 시드 0-2의 중앙값, {classroom.CPU_MEASURED_ON}): {seconds}.")
+    return t(f"Batch {batch}, the classroom default on a CPU for {data}: the fastest batch size that showed the "
+             f"degradation on all three seeds tried. Seconds from the click until plain-56 was clearly behind "
+             f"plain-20 while ResNet-56 kept up ({precision}, median of seeds 0-2, {classroom.CPU_MEASURED_ON}), "
+             f"by batch size: {seconds}.",
+             f"배치 {batch}: CPU의 수업용 기본값({data})입니다. 시험한 시드 3개 모두에서 성능 저하를 보여 준 배치 "
+             f"크기 중 가장 빠릅니다. 클릭부터 ResNet-56이 plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 "
+             f"때까지 걸린 시간 ({precision}, 시드 0-2의 중앙값, {classroom.CPU_MEASURED_ON}), 배치 크기별: "
+             f"{seconds}.")
 
 
 def _one_line(error: BaseException) -> str:
