@@ -92,4 +92,3 @@ def cost_comparison_figure(table, *, lang: str = "en", height: int = 320) -> go.
                      range=[0, max(values) * 1.2])
     fig.update_yaxes(autorange="reversed")
     return style(fig, height=height)
-

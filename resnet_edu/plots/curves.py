@@ -260,4 +260,3 @@ def error_vs_depth(summary_df: pd.DataFrame, reference: pd.DataFrame | None = No
     fig.update_yaxes(title_text=pick(lang, "final error (%)", "최종 오류 (%)"), rangemode="tozero")
     style(fig, height=height, uirevision=uirevision)
     return fig
-

@@ -78,4 +78,3 @@ def overlay_figure(image: np.ndarray, maps: list[tuple[str, np.ndarray]], *, sca
     style(fig, height=height)
     fig.update_layout(margin=dict(l=0, r=0, t=30, b=0))
     return fig
-

@@ -178,4 +178,3 @@ def response_figure(frame: pd.DataFrame, *, lang: str = "en", height: int = 520,
     style(fig, height=height, uirevision=uirevision)
     fig.update_layout(margin=dict(l=10, r=10, t=110, b=10), legend=dict(y=1.14))
     return fig
-

@@ -44,4 +44,3 @@ def style(fig: go.Figure, *, height: int = 420, uirevision: str | None = None) -
     if uirevision is not None:
         fig.update_layout(uirevision=uirevision)
     return fig
-
