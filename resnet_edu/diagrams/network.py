@@ -22,8 +22,6 @@ from resnet_edu.models import RESIDUAL_BLOCKS, ZeroPadShortcut
 
 
 @dataclass(frozen=True)
-
-
 class StackNode:
     """One box of the stack: the stem, a stage of blocks, a group of VGG layers, the head."""
 
@@ -41,8 +39,6 @@ class StackNode:
 
 
 @dataclass(frozen=True)
-
-
 class Stack:
     title: str
     input_shape: tuple[int, ...]

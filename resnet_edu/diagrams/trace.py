@@ -25,8 +25,6 @@ _ADD_NAMES = {"add", "add_", "__add__", "__radd__", "__iadd__"}
 
 
 @dataclass(frozen=True)
-
-
 class Op:
     """One leaf module as it ran: its name inside the block, kind, a paper-style label and output shape."""
 
@@ -38,8 +36,6 @@ class Op:
 
 
 @dataclass(frozen=True)
-
-
 class BlockGraph:
     """What a residual block computes, as traced from the module: y = post(main(x) + shortcut(x))."""
 
