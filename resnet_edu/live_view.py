@@ -200,11 +200,10 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
     """
     window = analysis.FINAL_WINDOW  # iterations the final training error averages
     train_error = pick(lang, f"training error % (last {window})", f"훈련 오류 % (최근 {window}회)")
-    kinds = {"plain": pick(lang, "plain", "plain 네트워크"), "residual": pick(lang, "residual", "잔차 네트워크")}
     return pa.Table.from_pandas(pd.DataFrame({
         pick(lang, "run", "실행"): summary["name"],
         pick(lang, "depth", "깊이"): summary["depth"],
-        pick(lang, "kind", "종류"): summary["kind"].map(lambda kind: kinds.get(kind, kind)),
+        pick(lang, "kind", "종류"): summary["kind"].map(lambda kind: plots.kind_word(kind, lang)),
         pick(lang, "iterations", "반복"): summary["steps"],
         train_error: (100 * summary["final_train_error"]).round(2),
         pick(lang, "test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),

@@ -24,12 +24,12 @@ from resnet_edu.plots.features import (INSIDE_CAM_SCALE, INSIDE_IG_SCALE, featur
                                        overlay_figure)
 from resnet_edu.plots.gradients import gradient_heatmaps, gradient_ratio_figure, layer_norms_figure, response_figure
 from resnet_edu.plots.lesion import lesion_blocks_figure, lesion_random_figure
-from resnet_edu.plots.style import DEPTH_COLOURS, KIND_COLOURS, PLAIN_DASH, depth_colour, kind_dash, style
+from resnet_edu.plots.style import DEPTH_COLOURS, KIND_COLOURS, PLAIN_DASH, depth_colour, kind_dash, kind_word, style
 
 __all__ = [
     "CURVE_X", "DEPTH_COLOURS", "INSIDE_CAM_SCALE", "INSIDE_IG_SCALE", "KIND_COLOURS", "PLAIN_DASH",
     "cost_comparison_figure", "depth_colour", "error_vs_depth", "feature_grid_figure", "gradient_heatmaps",
-    "gradient_ratio_figure", "ilsvrc_figure", "image_figure", "kind_dash", "layer_norms_figure",
+    "gradient_ratio_figure", "ilsvrc_figure", "image_figure", "kind_dash", "kind_word", "layer_norms_figure",
     "lesion_blocks_figure", "lesion_random_figure", "overlay_figure", "response_figure", "smoothed_error",
     "stage_cost_figure", "style", "training_curves",
 ]

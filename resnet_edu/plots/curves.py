@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from resnet_edu.language import pick
-from resnet_edu.plots.style import KIND_COLOURS, depth_colour, style
+from resnet_edu.plots.style import KIND_COLOURS, depth_colour, kind_word, style
 
 CURVE_X = {  # x-axis choice -> (column, English title, Korean title)
     "step": ("step", "iterations", "반복 횟수(iteration)"),
@@ -221,7 +221,7 @@ def error_vs_depth(summary_df: pd.DataFrame, reference: pd.DataFrame | None = No
             agg = (rows.groupby("depth", as_index=False)
                    .agg(train=("final_train_error", "mean"), test=("final_test_error", "mean"),
                         runs=("run_id", "count"), steps=("steps", "max")))
-            kind_label = pick(lang, "plain", "plain 네트워크") if kind == "plain" else pick(lang, "residual", "잔차 네트워크")
+            kind_label = kind_word(kind, lang)
             colour = KIND_COLOURS[kind]
             fig.add_trace(go.Scatter(
                 x=agg["depth"], y=100 * agg["train"], mode="lines+markers",

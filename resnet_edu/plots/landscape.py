@@ -9,6 +9,7 @@ results (and so imports :mod:`resnet_edu.landscape`, which loads torch).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -42,6 +43,25 @@ def _clipped(grid: list[list[float | None]], cap: float) -> list[list[float | No
     return [[None if v is None or not math.isfinite(v) else min(v, cap) for v in row] for row in grid]
 
 
+def _loss_range(entries: list[dict]) -> tuple[float, float]:
+    """(lowest loss computed, :func:`loss_cap`): the one colour (and height) scale of every net's picture."""
+    low = min((v for e in entries for row in known_grid(e)[2] for v in row if v is not None), default=0.0)
+    return low, loss_cap(entries)
+
+
+def _known_grids(entries: list[dict], cap: float) -> Iterator[tuple[int, dict, list, list, list]]:
+    """(subplot column, entry, alphas, betas, loss capped at ``cap``) of every net with points computed so far."""
+    for col, entry in enumerate(entries, start=1):
+        alphas, betas, loss = known_grid(entry)
+        if alphas:
+            yield col, entry, alphas, betas, _clipped(loss, cap)
+
+
+def _grid_hover(entry: dict, lang: str) -> str:
+    loss = pick(lang, "loss", "손실")
+    return f"α %{{y:.2f}}, β %{{x:.2f}}<br>{loss} %{{z:.3f}}<extra>{entry['name']}</extra>"
+
+
 def contour_figure(entries: list[dict], *, lang: str = "en", height: int = 440,
                    uirevision: str | None = None) -> go.Figure:
     """Loss contours of each net side by side on one colour scale; ★ marks the trained weights (0, 0).
@@ -50,19 +70,13 @@ def contour_figure(entries: list[dict], *, lang: str = "en", height: int = 440,
     """
     fig = make_subplots(rows=1, cols=max(1, len(entries)), subplot_titles=[e["name"] for e in entries],
                         horizontal_spacing=0.08)
-    cap = loss_cap(entries)
-    low = min((v for e in entries for row in known_grid(e)[2] for v in row if v is not None), default=0.0)
-    for col, entry in enumerate(entries, start=1):
-        alphas, betas, loss = known_grid(entry)
-        if not alphas:
-            continue
+    low, cap = _loss_range(entries)
+    for col, entry, alphas, betas, loss in _known_grids(entries, cap):
         fig.add_trace(go.Contour(
-            x=betas, y=alphas, z=_clipped(loss, cap), zmin=low, zmax=cap, colorscale=HEAT_SCALE,
+            x=betas, y=alphas, z=loss, zmin=low, zmax=cap, colorscale=HEAT_SCALE,
             contours=dict(coloring="heatmap", showlabels=True, labelfont=dict(size=10, color="white")),
             ncontours=18, line=dict(width=0.8), showscale=col == len(entries),
-            colorbar=dict(title=pick(lang, "loss", "손실")),
-            hovertemplate="α %{y:.2f}, β %{x:.2f}<br>" + pick(lang, "loss", "손실") + " %{z:.3f}<extra>"
-                          + entry["name"] + "</extra>"), row=1, col=col)
+            colorbar=dict(title=pick(lang, "loss", "손실")), hovertemplate=_grid_hover(entry, lang)), row=1, col=col)
         fig.add_trace(go.Scatter(x=[0], y=[0], mode="markers", marker=dict(symbol="star", size=14, color="white",
                                                                            line=dict(color="black", width=1)),
                                  showlegend=False, hoverinfo="skip"), row=1, col=col)
@@ -76,16 +90,10 @@ def surface_figure(entries: list[dict], *, lang: str = "en", height: int = 520,
     """The loss as 3-D surfaces, one scene per net, on the same capped z range (Li et al., Fig. 1 and 5)."""
     fig = make_subplots(rows=1, cols=max(1, len(entries)), specs=[[{"type": "scene"}] * max(1, len(entries))],
                         subplot_titles=[e["name"] for e in entries], horizontal_spacing=0.02)
-    cap = loss_cap(entries)
-    low = min((v for e in entries for row in known_grid(e)[2] for v in row if v is not None), default=0.0)
-    for col, entry in enumerate(entries, start=1):
-        alphas, betas, loss = known_grid(entry)
-        if not alphas:
-            continue
-        fig.add_trace(go.Surface(x=betas, y=alphas, z=_clipped(loss, cap), cmin=low, cmax=cap,
-                                 colorscale=HEAT_SCALE, showscale=False,
-                                 hovertemplate="α %{y:.2f}, β %{x:.2f}<br>" + pick(lang, "loss", "손실")
-                                               + " %{z:.3f}<extra>" + entry["name"] + "</extra>"), row=1, col=col)
+    low, cap = _loss_range(entries)
+    for col, entry, alphas, betas, loss in _known_grids(entries, cap):
+        fig.add_trace(go.Surface(x=betas, y=alphas, z=loss, cmin=low, cmax=cap, colorscale=HEAT_SCALE, showscale=False,
+                                 hovertemplate=_grid_hover(entry, lang)), row=1, col=col)
     scene = dict(xaxis_title="β", yaxis_title="α", zaxis_title=pick(lang, "loss", "손실"),
                  zaxis=dict(range=[low, cap]), camera=dict(eye=dict(x=1.5, y=1.5, z=0.9)),
                  aspectmode="manual", aspectratio=dict(x=1, y=1, z=0.7))

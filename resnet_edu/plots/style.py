@@ -10,6 +10,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from resnet_edu.language import pick
+
 # plotly_white's layout without its per-trace-type defaults (about 60% of its size): every
 # figure carries its template to every browser on every refresh, so a lean one is cheaper
 # to copy and send. Registered once; figures refer to it by name.
@@ -23,12 +25,18 @@ DEPTH_COLOURS = {8: "#9ecae1", 14: "#6baed6", 20: "#2171b5", 26: "#41ab5d", 32: 
                  56: "#d94801", 110: "#a50f15", 1202: "#252525",
                  18: "#2171b5", 34: "#d94801", 50: "#6a51a3", 101: "#a50f15", 152: "#252525"}
 KIND_COLOURS = {"plain": "#525252", "residual": "#c0392b"}  # where colour tells the kind, not the depth
+KIND_WORDS = {"plain": ("plain", "plain 네트워크"), "residual": ("residual", "잔차 네트워크")}  # (English, Korean)
 HEAT_SCALE = "Viridis"  # heat maps and loss contours
 
 
 def depth_colour(depth: int) -> str:
     """The colour of a net of this depth on every chart (grey for a depth without one)."""
     return DEPTH_COLOURS.get(depth, "#636363")
+
+
+def kind_word(kind: str, lang: str = "en") -> str:
+    """"plain" or "residual" in the reader's language (an unknown kind as it is)."""
+    return pick(lang, *KIND_WORDS.get(kind, (kind, kind)))
 
 
 def kind_dash(shortcuts: bool) -> str:
