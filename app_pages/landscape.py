@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import landscape, landscape_plots, probes
+from resnet_edu import landscape, probes
+from resnet_edu.plots import landscape as landscape_plots
 from ui import get_manager, get_store, language, live_analysis_job, md_escape, send_to_lab, t
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}

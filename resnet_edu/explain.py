@@ -129,6 +129,8 @@ def to_hwc_numpy(x: torch.Tensor, mean: Sequence[float] | None = None,
 
 @dataclass(frozen=True)
 class Prediction:
+    """What the net predicts for one image."""
+
     index: int                 # predicted class
     confidence: float          # its softmax probability
     probabilities: np.ndarray  # (num_classes,)
@@ -145,11 +147,12 @@ def predict(model: nn.Module, x: torch.Tensor) -> Prediction:
 
 @dataclass(frozen=True)
 class FeatureMaps:
+    """The strongest feature maps of one stage for one image."""
+
     stage: str
     channels: list[int]        # channel indices, strongest mean activation first
     maps: np.ndarray           # (k, h, w) activations of those channels
     channel_means: np.ndarray  # (C,) mean activation of every channel
-    num_channels: int
 
 
 def feature_maps(model: nn.Module, x: torch.Tensor, k: int = 8,
@@ -161,7 +164,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor, k: int = 8,
         means = act.mean(dim=(1, 2))
         top = torch.argsort(means, descending=True)[: min(k, act.shape[0])]
         result.append(FeatureMaps(stage=stage, channels=top.tolist(), maps=act[top].numpy(),
-                                  channel_means=means.numpy(), num_channels=int(act.shape[0])))
+                                  channel_means=means.numpy()))
     return result
 
 

@@ -1,4 +1,4 @@
-"""The Degradation page's content, computed once per change of the run store and shared.
+"""The Degradation page served to a whole classroom: its content computed once per change, and shared.
 
 A classroom has 30 browsers on the same runs. Building the two figures, the summary table
 and the sentence costs far more CPU than sending them (about 0.4 s of one core here), and
@@ -7,10 +7,15 @@ that CPU is taken from training on a 2-core laptop. So :class:`SharedViews` buil
 count, from one cheap query, ``RunStore.versions``) and every session reuses it; while runs
 only advance, it is rebuilt at most every ``REBUILD_SECONDS`` however many tabs ask, so
 watching costs the same for 1 tab or 30. A run that starts, ends or is renamed shows at
-once. Training curves are read incrementally into one ``CurveBuffer`` per run, shared by
-all sessions (:class:`SharedCurves`).
+once. What the views are made of, each shared the same way:
 
-No Streamlit here: the page keeps one SharedViews per server.
+* :class:`SharedCurves`: the training curves, read incrementally into one ``CurveBuffer``
+  per run for all sessions;
+* :class:`PreparedFigure`: a figure whose dict form (what the browser receives) is made once;
+* :class:`RunMenu`: the run picker's menu, rebuilt only when a run starts, ends or changes;
+* :class:`CpuBudget`: paces the drawing itself, so that tabs never take the CPU training needs.
+
+No Streamlit here: the app keeps one SharedViews and one CpuBudget per server.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import plotly.graph_objects as go
 import pyarrow as pa
 
 from resnet_edu import analysis, plots
+from resnet_edu.language import pick
 from resnet_edu.runs import ACTIVE_STATUSES
 
 MAX_POINTS = 600  # points per training curve sent to browsers: more than a chart's width in pixels
@@ -192,18 +198,16 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
     An Arrow table, what ``st.dataframe`` sends to the browser: from a pandas frame it would
     convert again on every draw, the largest single cost of re-running the page (measured).
     """
-    def tr(en: str, ko: str) -> str:
-        return ko if lang == "ko" else en
-
-    kinds = {"plain": tr("plain", "plain 네트워크"), "residual": tr("residual", "잔차 네트워크")}
+    window = analysis.FINAL_WINDOW  # iterations the final training error averages
+    train_error = pick(lang, f"training error % (last {window})", f"훈련 오류 % (최근 {window}회)")
     return pa.Table.from_pandas(pd.DataFrame({
-        tr("run", "실행"): summary["name"],
-        tr("depth", "깊이"): summary["depth"],
-        tr("kind", "종류"): summary["kind"].map(lambda kind: kinds.get(kind, kind)),
-        tr("iterations", "반복"): summary["steps"],
-        tr("training error % (last 20)", "훈련 오류 % (최근 20회)"): (100 * summary["final_train_error"]).round(2),
-        tr("test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
-        tr("status", "상태"): summary["status"].map(lambda status: analysis.status_word(status, lang)),
+        pick(lang, "run", "실행"): summary["name"],
+        pick(lang, "depth", "깊이"): summary["depth"],
+        pick(lang, "kind", "종류"): summary["kind"].map(lambda kind: plots.kind_word(kind, lang)),
+        pick(lang, "iterations", "반복"): summary["steps"],
+        train_error: (100 * summary["final_train_error"]).round(2),
+        pick(lang, "test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
+        pick(lang, "status", "상태"): summary["status"].map(lambda status: analysis.status_word(status, lang)),
     }), preserve_index=False)
 
 

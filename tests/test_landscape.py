@@ -351,7 +351,7 @@ def test_comparison_reads_the_rougher_surface_and_the_csv_has_every_point():
 
 
 def test_the_figures_draw_partial_and_full_grids():
-    from resnet_edu import landscape_plots
+    from resnet_edu.plots import landscape as landscape_plots
 
     plain, residual = _entry("plain-56", False, 0.8), _entry("ResNet-56", True, 0.0)
     residual_partial = {**residual, "known": [0, 2, 4]}
