@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from resnet_edu import models
+from resnet_edu.data.root import default_data_root
 
 WEIGHTS_FORMAT = "resnet-edu-weights/1"
 MAX_WEIGHTS_BYTES = 260_000_000  # ResNet-152 in fp32 is 241 MB; nothing in this family is larger
@@ -246,8 +247,6 @@ def parse_sidecar(content: bytes) -> dict:
 
 def weights_folder() -> Path:
     """``<data root>/weights``: weights files put here (and their JSON) are offered on the analysis pages."""
-    from resnet_edu.data_root import default_data_root
-
     return default_data_root() / "weights"
 
 
@@ -273,7 +272,7 @@ def sidecar_of(path: str | os.PathLike) -> dict | None:
 def pretrained_weights(depth: int):
     """torchvision's ``IMAGENET1K_V1`` weights enum for ResNet-``depth`` (the original training recipe)."""
     if depth not in models.IMAGENET_DEPTHS:
-        raise ValueError(f"no pretrained ResNet-{depth}: choose one of 18, 34, 50, 101, 152")
+        raise ValueError(f"no pretrained ResNet-{depth!r}: choose one of {', '.join(map(str, models.IMAGENET_DEPTHS))}")
     import torchvision.models as tv
 
     return getattr(tv, f"ResNet{depth}_Weights").IMAGENET1K_V1
@@ -328,6 +327,28 @@ def load_pretrained(depth: int, download: bool = False) -> LoadedNet:
                      list(weights.meta["categories"]), IMAGENET_MEAN, IMAGENET_STD, PRETRAINED_IMAGE_SIZE,
                      "torchvision", [f"torchvision {weights} (ImageNet top-1 "
                                      f"{weights.meta['_metrics']['ImageNet-1K']['acc@1']:.1f}%)"])
+
+
+def download_pretrained_job(context) -> dict:
+    """Fetch torchvision's pretrained ResNet-``depth`` in the training process (analysis job
+    ``"download"`` with ``{"weights": depth}``), through torchvision's weights API into its cache.
+
+    Returns:
+        ``{"weights": depth, "file": path, "state": "ready"}``.
+
+    Raises:
+        ValueError: a depth with no pretrained net, an offline machine or a failed download (the message
+            says what to do).
+    """
+    depth = (context.params or {}).get("weights")
+    file = pretrained_file(depth)  # ValueError for a depth torchvision has no weights for
+    context.report(0.0, f"Downloading torchvision's ResNet-{depth} weights to {file.parent}")
+    try:
+        load_pretrained(depth, download=True)  # torchvision's weights API: download, hash check, cache
+    except WeightsUnavailable as error:
+        raise ValueError(str(error)) from None
+    context.report(1.0, f"ResNet-{depth} weights are ready")
+    return {"weights": depth, "file": str(file), "state": "ready"}
 
 
 # --------------------------------------------------------------------------- exporting a run
