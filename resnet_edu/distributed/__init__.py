@@ -31,7 +31,7 @@ next to the gradients DDP already exchanges every step. It also notices a proces
 killed peer breaks the all-reduce at once, and rank 0 ends the run ``failed``.
 
 **The inbox.** A switch for a run trained under torchrun is a small JSON file in
-``RUNS_DIR/requests/RUN_ID/`` (:class:`~resnet_edu.distributed.control.ShortcutInbox`), written by ``python -m resnet_edu runs
+``RUNS_DIR/requests/RUN_ID/`` (:class:`ShortcutInbox`), written by ``python -m resnet_edu runs
 shortcuts RUN_ID --off`` or by the app's training process; rank 0 looks into it each iteration
 (a directory listing, microseconds). It lives beside the store, on rank 0's node.
 
