@@ -35,7 +35,7 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None, image_size
         seed: synthetic generation; which images ``max_train``/``max_test`` keep.
         progress: ``progress(fraction, message)``, called while generating/decoding/downloading.
         download: cifar10 and imagenette: download when absent.
-        max_train, max_test: keep a seeded random subset of at most this many images
+        max_train, max_test: keep a seeded, class-balanced subset of at most this many images
             (synthetic: the number of images to generate, default 10,000 / 2,000).
 
     Raises:
