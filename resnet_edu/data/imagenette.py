@@ -11,8 +11,9 @@ import dataclasses
 import os
 from pathlib import Path
 
-from resnet_edu.data import downloads
 from resnet_edu.data.dataset import ImageDataset, Progress
+from resnet_edu.data.downloads import Progress as DownloadProgress
+from resnet_edu.data.downloads import imagenette_archive, prepare
 from resnet_edu.data.folders import load_imagefolder
 from resnet_edu.data.root import default_data_root
 
@@ -36,13 +37,13 @@ def load_imagenette(root: str | os.PathLike | None = None, *, image_size: int = 
         DataUnavailable: neither variant is in the data root (and ``download`` is off or failed).
     """
     root = Path(root if root is not None else default_data_root())
-    archive = downloads.imagenette_archive(image_size, root)
+    archive = imagenette_archive(image_size, root)
 
-    def report(step: downloads.Progress) -> None:
+    def report(step: DownloadProgress) -> None:
         if progress is not None:
             progress(0.5 * step.fraction, step.describe())
 
-    folder = downloads.prepare(archive, root, download=download, progress=report)
+    folder = prepare(archive, root, download=download, progress=report)
 
     def decoding(fraction: float, message: str) -> None:
         if progress is not None:
