@@ -197,7 +197,7 @@ PHOTOS_SHOWN = 200  # decoded once at the net's size (and cached on disk): enoug
 
 def imagenet_spec(image_size: int) -> dict:
     """Images for a net with ImageNet's 1000 classes: Imagenette's photos when unpacked in the data root."""
-    from resnet_edu import downloads
+    from resnet_edu.data import downloads
 
     if downloads.state(downloads.imagenette_archive(image_size)) == "ready":
         return {"name": PHOTOS, "root": None, "image_size": image_size}

@@ -13,11 +13,12 @@ import sqlite3
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import analysis, classroom, devices, downloads, models, security
+from resnet_edu import analysis, classroom, devices, models, security
 from resnet_edu.classroom import default_batch_size
+from resnet_edu.data import default_data_root, downloads
 from resnet_edu.disk import describe_write_error
+from resnet_edu.distributed.queue import cuda_card_count
 from resnet_edu.jobs import cached_dataset, group_configs
-from resnet_edu.launch import cuda_card_count
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
 from ui import get_manager, language, md_escape, prepare_data, t, teacher_unlocked
@@ -132,7 +133,7 @@ def imagenet_preset_base(base: TrainConfig) -> TrainConfig:
 def data_state_text(archive: downloads.Archive) -> str:
     """One line: is this data set here, and what happens on first use."""
     state = downloads.state(archive)
-    folder = downloads.default_data_root().resolve()
+    folder = default_data_root().resolve()
     size = f"{archive.approx_bytes / 2**20:,.0f} MB"
     return {
         "ready": t(f"✅ {archive.title} is ready in {folder / archive.folder}.",

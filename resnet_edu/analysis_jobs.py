@@ -34,12 +34,24 @@ from resnet_edu.runs import RunStore
 
 # kind -> "module:function"; a kind's module is imported when its first job runs.
 KINDS: dict[str, str] = {
-    "download": "resnet_edu.downloads:download_job",
+    "download": "resnet_edu.analysis_jobs:download_job",
     "lesion": "resnet_edu.lesion:lesion_job",
     "landscape": "resnet_edu.landscape:landscape_job",
 }
 
 REPORT_SECONDS = 0.25  # progress is written at most this often (a job may report every grid point)
+
+
+def download_job(context: JobContext) -> dict:
+    """Kind "download": a data set (``{"dataset": key}``, :mod:`resnet_edu.data.downloads`) or torchvision's
+    pretrained weights (``{"weights": depth}``, :mod:`resnet_edu.weights`); each imported when its job runs."""
+    if "weights" in (context.params or {}):
+        from resnet_edu.weights import download_pretrained_job
+
+        return download_pretrained_job(context)
+    from resnet_edu.data.downloads import download_dataset_job
+
+    return download_dataset_job(context)
 
 
 def check_kind(kind: str) -> None:

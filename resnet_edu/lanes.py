@@ -154,7 +154,7 @@ class LaneRunner(GroupManager):
         """Queue one comparison group; returns its run ids. ValueError (nothing created) on bad input."""
         if gpus > 1:
             raise ValueError("several GPUs train through torchrun: the app's training process launches it "
-                             "(resnet_edu.launch), or see the README's torchrun commands")
+                             "(resnet_edu.distributed.queue), or see the README's torchrun commands")
         if device not in (None, "auto") and devices.resolve_device(device) != self._device:
             raise ValueError(f"this runner trains on {self._device}, not on {device}")
         group_id, run_ids = self._create_group(configs, self.device)

@@ -49,7 +49,7 @@ MAX_PATH_CHARS = 1000
 
 
 def _default_data_root() -> Path:
-    # The same default as resnet_edu.data.default_data_root (not imported: that module needs torch).
+    # The same default as resnet_edu.data.root.default_data_root (not imported: the data package needs torch).
     return Path(os.environ.get("RESNET_EDU_DATA") or "./data")
 
 

@@ -15,7 +15,7 @@ results — back from the store, the single source every tab shares. The protoco
 
 * ``{"store": DIR}`` first, then ``{"op": "train", "group_id", "device", "gpus", "runs": [{"run_id",
   "config", "resume_from", "toggles"}]}`` (the runs already exist in the store; ``gpus`` > 1: each
-  net is a torchrun job over that many GPUs, see :mod:`resnet_edu.launch`),
+  net is a torchrun job over that many GPUs, see :mod:`resnet_edu.distributed.queue`),
   ``{"op": "stop", "run_id", "reason"}``, ``{"op": "stop_all", "reason"}``, ``{"op":
   "shortcuts", "run_id", "enabled", "stages"}``, ``{"op": "analyse", "job_id", "device"}``,
   ``{"op": "stop_analysis", "job_id"}``, ``{"op": "prepare", "device", "dataset", "data_root",
@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_edu import analysis_jobs, devices
+from resnet_edu.distributed.queue import cuda_card_count
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
-from resnet_edu.launch import cuda_card_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import TrainConfig
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import sys
 
+from resnet_edu.distributed.queue import TorchrunQueue
 from resnet_edu.lanes import LaneRun, LaneRunner
-from resnet_edu.launch import TorchrunQueue
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig
 from resnet_edu.training_process import PARENT_GONE

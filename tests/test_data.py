@@ -9,6 +9,7 @@ import io
 import struct
 import time
 import urllib.error
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -16,10 +17,10 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_edu import data, downloads
+from resnet_edu import data
 from resnet_edu.data import (DATASETS, SYNTHETIC_CLASSES, BadDataFolder, BadImage, BatchStream, DataUnavailable,
-                             ImageDataset, imagenet_augment, load_dataset, load_image_file, make_synthetic,
-                             normalize, random_crop_flip, ten_crop)
+                             ImageDataset, crop_flip, load_dataset, load_image_file, make_synthetic, normalize,
+                             scale_crop_light)
 
 CIFAR_SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
 
@@ -209,10 +210,22 @@ def _find_window(out: torch.Tensor, padded: torch.Tensor, size: int) -> set[tupl
     return matches
 
 
-def test_random_crop_flip_is_a_shifted_window_and_flips():
+def _crop_flip(images: torch.Tensor, seed: int, pad: int) -> torch.Tensor:
+    """crop_flip with its three numbers per image drawn from ``seed``, as BatchStream draws them."""
+    return crop_flip(images, torch.rand(len(images), 3, generator=torch.Generator().manual_seed(seed)), pad)
+
+
+def _scale_crop_light(images: torch.Tensor, seed: int, out_size: int) -> torch.Tensor:
+    """scale_crop_light with its numbers (4 uniform, 3 normal per image) drawn from ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    uniform = torch.rand(len(images), 4, generator=generator)
+    return scale_crop_light(images, uniform, torch.randn(len(images), 3, generator=generator), out_size)
+
+
+def test_crop_flip_is_a_shifted_window_and_flips():
     g = torch.Generator().manual_seed(0)
     images = torch.randint(1, 256, (48, 3, 12, 12), dtype=torch.uint8, generator=g)
-    out = random_crop_flip(images, torch.Generator().manual_seed(1), pad=4)
+    out = _crop_flip(images, 1, pad=4)
     assert out.shape == images.shape and out.dtype == torch.uint8
     padded = torch.nn.functional.pad(images, (4, 4, 4, 4))
     found = []
@@ -228,35 +241,28 @@ def test_random_crop_flip_is_a_shifted_window_and_flips():
     oy, ox, _ = found[i]
     assert torch.equal(out[i].flip(-1), padded[i, :, oy:oy + 12, ox:ox + 12])
     # Same generator seed, same crops.
-    assert torch.equal(out, random_crop_flip(images, torch.Generator().manual_seed(1), pad=4))
+    assert torch.equal(out, _crop_flip(images, 1, pad=4))
 
 
-def test_random_crop_flip_without_padding_only_flips():
+def test_crop_flip_without_padding_only_flips():
     images = torch.randint(0, 256, (32, 3, 8, 8), dtype=torch.uint8)
-    out = random_crop_flip(images, torch.Generator().manual_seed(2), pad=0)
+    out = _crop_flip(images, 2, pad=0)
     same = (out == images).flatten(1).all(1)
     mirrored = (out == images.flip(-1)).flatten(1).all(1)
     assert bool((same | mirrored).all()) and bool(mirrored.any()) and bool(same.any())
 
 
-def test_imagenet_augment_shapes_and_determinism():
+def test_scale_crop_light_shapes_and_determinism():
     images = torch.randint(0, 256, (6, 3, 40, 40), dtype=torch.uint8)
-    out = imagenet_augment(images, torch.Generator().manual_seed(0), 32)
+    out = _scale_crop_light(images, 0, 32)
     assert out.shape == (6, 3, 32, 32) and out.dtype == torch.uint8
-    assert torch.equal(out, imagenet_augment(images, torch.Generator().manual_seed(0), 32))
-    assert not torch.equal(out, imagenet_augment(images, torch.Generator().manual_seed(1), 32))
-    assert imagenet_augment(images, torch.Generator(), 24).shape == (6, 3, 24, 24)
+    assert torch.equal(out, _scale_crop_light(images, 0, 32))
+    assert not torch.equal(out, _scale_crop_light(images, 1, 32))
+    assert _scale_crop_light(images, 5, 24).shape == (6, 3, 24, 24)
     # Lighting noise only shifts colours a little: a uniform grey image stays near grey.
     grey = torch.full((4, 3, 16, 16), 128, dtype=torch.uint8)
-    shifted = imagenet_augment(grey, torch.Generator().manual_seed(3), 16).float()
+    shifted = _scale_crop_light(grey, 3, 16).float()
     assert (shifted - 128).abs().max() < 40
-
-
-def test_ten_crop():
-    images = torch.randint(0, 256, (2, 3, 10, 10), dtype=torch.uint8)
-    crops = ten_crop(images, 8)
-    assert crops.shape == (10, 2, 3, 8, 8)
-    assert torch.equal(crops[0], images[..., :8, :8]) and torch.equal(crops[5], images[..., :8, :8].flip(-1))
 
 
 # --------------------------------------------------------------------------- image folders
@@ -350,7 +356,7 @@ def test_cifar10_absent_is_a_clear_error(tmp_path):
 def test_cifar10_download_offline_is_a_clear_error(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
-    monkeypatch.setattr(downloads.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(DataUnavailable, match="synthetic"):
         load_dataset("cifar10", root=tmp_path, download=True)
     assert not list(tmp_path.glob("*.part"))

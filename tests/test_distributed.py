@@ -20,6 +20,7 @@ import torch
 from resnet_edu import distributed
 from resnet_edu.cli import main
 from resnet_edu.data import BatchStream, make_synthetic
+from resnet_edu.distributed.control import decode_switch, encode_switch
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig
 
@@ -213,7 +214,7 @@ def test_inbox_gives_requests_oldest_first_and_skips_unreadable_ones(tmp_path, c
 
 @pytest.mark.parametrize("switch", [None, (False, None), (True, None), (False, (1,)), (True, (2, 4))])
 def test_a_switch_survives_its_encoding(switch):
-    assert distributed._decode_switch(*distributed._encode_switch(switch)) == switch
+    assert decode_switch(*encode_switch(switch)) == switch
 
 
 @pytest.mark.parametrize("args,message", [

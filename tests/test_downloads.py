@@ -14,6 +14,7 @@ import os
 import tarfile
 import threading
 import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,9 +22,10 @@ import numpy as np
 import pytest
 
 from polling import wait_until
-from resnet_edu import data, downloads
-from resnet_edu.data import DataUnavailable, load_dataset
-from resnet_edu.downloads import DownloadStopped
+from resnet_edu import analysis_jobs
+from resnet_edu.data import DataUnavailable, downloads, load_dataset
+from resnet_edu.data.downloads import DownloadStopped, archives, fetch
+from resnet_edu.data.imagenette import IMAGENETTE_CLASSES
 
 
 def _jpeg(seed: int) -> bytes:
@@ -142,7 +144,7 @@ def test_urls_and_checksums_are_torchvisions():
     assert archives["160px"] == (downloads.IMAGENETTE_160.url, downloads.IMAGENETTE_160.md5)
     assert archives["320px"] == (downloads.IMAGENETTE_320.url, downloads.IMAGENETTE_320.md5)
     names = {wnid: words[0] for wnid, words in Imagenette._WNID_TO_CLASS.items()}
-    assert names == downloads.IMAGENETTE_CLASSES
+    assert names == IMAGENETTE_CLASSES
 
 
 def test_progress_line_has_bytes_speed_and_time_left():
@@ -158,7 +160,7 @@ def test_offline_gives_the_clear_message(tmp_path, monkeypatch, name, filename):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(downloads.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(DataUnavailable) as absent:
         load_dataset(name, root=tmp_path, download=False)
     with pytest.raises(DataUnavailable) as failed:
@@ -174,7 +176,7 @@ def test_offline_gives_the_clear_message(tmp_path, monkeypatch, name, filename):
 
 def test_hand_placed_imagenette_archive_is_found_unpacked_and_loaded(tmp_path, monkeypatch):
     md5 = make_tgz(tmp_path / "imagenette2-160.tgz", imagenette_files())
-    monkeypatch.setattr(downloads, "IMAGENETTE_160", dataclasses.replace(downloads.IMAGENETTE_160, md5=md5))
+    monkeypatch.setattr(archives, "IMAGENETTE_160", dataclasses.replace(downloads.IMAGENETTE_160, md5=md5))
     assert downloads.state(downloads.IMAGENETTE_160, tmp_path) == "archive"
     dataset = load_dataset("imagenette", root=tmp_path, image_size=32)
     assert dataset.name == "imagenette" and dataset.classes == ("tench", "church")
@@ -308,7 +310,7 @@ class _Context:
 def test_download_job_fetches_into_the_data_root(tmp_path, served, monkeypatch):
     server, archive = served
     monkeypatch.setitem(downloads.ARCHIVES, "imagenette-160", archive)
-    result = downloads.download_job(_Context({"dataset": "imagenette-160"}))
+    result = downloads.download_dataset_job(_Context({"dataset": "imagenette-160"}))
     root = Path(os.environ["RESNET_EDU_DATA"])
     assert result == {"dataset": "imagenette-160", "folder": str(root / "imagenette2-160"), "state": "ready"}
     assert downloads.state(archive, root) == "ready"
@@ -317,9 +319,9 @@ def test_download_job_fetches_into_the_data_root(tmp_path, served, monkeypatch):
 def test_download_job_progress_and_stop(tmp_path, served, monkeypatch):
     server, archive = served
     monkeypatch.setitem(downloads.ARCHIVES, "imagenette-160", archive)
-    monkeypatch.setattr(downloads, "REPORT_SECONDS", 0.0)  # report every chunk
+    monkeypatch.setattr(fetch, "REPORT_SECONDS", 0.0)  # report every downloaded chunk
     context = _Context({"dataset": "imagenette-160"}, stop_after=1)
-    result = downloads.download_job(context)
+    result = downloads.download_dataset_job(context)
     assert result["state"] == "stopped"
     assert context.published[0]["phase"] == "download" and context.published[0]["total_bytes"] == len(server.content)
     assert "MB" in context.reports[0][1] and 0 < context.reports[0][0] < 0.8
@@ -347,14 +349,14 @@ def test_download_job_through_the_job_manager_leaves_progress_and_result_in_the_
 
 def test_download_job_refuses_unknown_keys_and_explains_offline(monkeypatch):
     with pytest.raises(ValueError, match="unknown data set"):
-        downloads.download_job(_Context({"dataset": "../../etc"}))
+        downloads.download_dataset_job(_Context({"dataset": "../../etc"}))
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(downloads.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(ValueError, match="cifar-10-python.tar.gz .* on a machine with internet access"):
-        downloads.download_job(_Context({"dataset": "cifar10"}))
+        downloads.download_dataset_job(_Context({"dataset": "cifar10"}))
 
 
 def test_pretrained_weights_job_offline_gives_the_clear_message(tmp_path, monkeypatch):
@@ -367,12 +369,12 @@ def test_pretrained_weights_job_offline_gives_the_clear_message(tmp_path, monkey
 
     monkeypatch.setattr(torch.hub, "urlopen", offline)  # torchvision's weights API downloads through torch.hub
     with pytest.raises(ValueError, match="ResNet-18 is not available: the download failed .*resnet18-f37072fd.pth"):
-        downloads.download_job(_Context({"weights": 18}))
+        analysis_jobs.download_job(_Context({"weights": 18}))
     with pytest.raises(ValueError, match="choose one of 18, 34, 50"):
-        downloads.download_job(_Context({"weights": 19}))
+        analysis_jobs.download_job(_Context({"weights": 19}))
     assert not any((tmp_path / "torch").rglob("*.pth"))
 
 
 def test_cifar_messages_keep_their_words(tmp_path):
-    message = str(data._cifar_unavailable(tmp_path, "because."))
+    message = str(downloads.unavailable(downloads.CIFAR10, tmp_path, "because."))
     assert message.startswith("CIFAR-10 is not available: because.") and "synthetic" in message

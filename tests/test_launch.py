@@ -13,8 +13,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from resnet_edu import launch
 from resnet_edu.cli import build_parser
+from resnet_edu.distributed import queue as torchrun_queue
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig
 from resnet_edu.training_process import TrainingProcessManager
@@ -25,16 +25,16 @@ if str(REPO) not in sys.path:
 
 
 def test_the_command_is_torchrun_over_the_cli_and_the_cli_accepts_it():
-    command = launch.torchrun_command("r12345678", 4)
+    command = torchrun_queue.torchrun_command("r12345678", 4)
     assert command[:7] == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "4",
                            "-m"]
     assert command[7:] == ["resnet_edu", "train", "--run-id", "r12345678", "--device", "cuda", "--json"]
     args = build_parser().parse_args(command[8:])
     assert (args.command, args.run_id, args.device) == ("train", "r12345678", "cuda")
-    resume = launch.torchrun_command("r12345678", 2, resume=True)
+    resume = torchrun_queue.torchrun_command("r12345678", 2, resume=True)
     assert build_parser().parse_args(resume[8:]).runs_command == "resume"
     with pytest.raises(ValueError, match="at least 2 GPUs"):
-        launch.torchrun_command("r12345678", 1)
+        torchrun_queue.torchrun_command("r12345678", 1)
 
 
 def test_several_gpus_on_a_machine_without_them_is_refused_and_creates_nothing():
@@ -53,7 +53,7 @@ def test_the_queue_trains_the_apps_queued_run_as_a_torchrun_job(tmp_path):
     store = RunStore(tmp_path / "runs")
     config = TrainConfig(depth=8, batch_size=64, max_train_images=512, max_steps=6, world_size=2)
     run_id = store.create_run(config.run_name, config.to_dict(), status="queued")
-    queue = launch.TorchrunQueue(store, device="cpu")  # the app's path, on two CPU processes
+    queue = torchrun_queue.TorchrunQueue(store, device="cpu")  # the app's path, on two CPU processes
     queue.adopt([(run_id, False)], 2)
     thread = queue._groups[0].thread
     thread.join(300)
@@ -81,13 +81,13 @@ def fresh_app():
 
 
 def test_the_lab_hides_the_gpu_choice_with_fewer_than_two_cards(monkeypatch, fresh_app):
-    monkeypatch.setattr(launch, "cuda_card_count", lambda: 1)
+    monkeypatch.setattr(torchrun_queue, "cuda_card_count", lambda: 1)
     at = _open_lab()
     assert not [box for box in at.selectbox if box.key == "lab_gpus"]
 
 
 def test_the_lab_offers_n_gpus_and_says_why_it_cannot_start_without_them(monkeypatch, fresh_app):
-    monkeypatch.setattr(launch, "cuda_card_count", lambda: 4)
+    monkeypatch.setattr(torchrun_queue, "cuda_card_count", lambda: 4)
     at = _open_lab()
     (gpus,) = [box for box in at.selectbox if box.key == "lab_gpus"]
     assert gpus.options == ["1 GPU", "2 GPUs", "3 GPUs", "4 GPUs"]

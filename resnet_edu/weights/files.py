@@ -1,21 +1,8 @@
-"""Trained weights in and out: a run's weights as a plain file, torchvision's pretrained ResNets,
-and weights files a teacher brings, all loaded into this project's own nets.
+"""A weights file read safely and loaded into the net it describes, and the folder such files are offered from.
 
-A weights file here is a plain ``state_dict`` (``torch.save(model.state_dict(), path)``) with a
-JSON file of the same name beside it (how to rebuild the net, the classes, the normalisation).
-The module names follow torchvision's ResNet, so:
-
-* ``build_model(...)`` + ``load_state_dict`` loads any exported run;
-* an ImageNet-style net with projection shortcuts (option B, as in torchvision) and the 224-px
-  stem loads into ``torchvision.models.resnet18()`` etc. with ``strict=True`` and gives the same
-  outputs; the JSON says whether this is so, and why not when it is not;
-* torchvision's pretrained weights (``IMAGENET1K_V1``: the original recipe of the paper's
-  authors) load into ``build_model("imagenet", depth, 1000, shortcut_type="B")``, so every
-  page's Captum code (feature maps, Grad-CAM, integrated gradients, lesions) works on them.
-
-Every file is read with ``torch.load(..., weights_only=True)`` (no code runs), size-capped,
-and its tensors are checked against the net they claim to be (``strict=True``); anything else
-gets a ValueError with a sentence that says what is wrong.
+Every file is read with ``torch.load(..., weights_only=True)`` (no code runs), size-capped, and
+its tensors are checked against the net they claim to be (``strict=True``): a file that is not
+the weights of a ResNet this project builds gets a ValueError with a sentence that says why.
 """
 
 from __future__ import annotations
@@ -30,9 +17,10 @@ import torch
 from torch import nn
 
 from resnet_edu import models
+from resnet_edu.data.root import default_data_root
 
-WEIGHTS_FORMAT = "resnet-edu-weights/1"
 MAX_WEIGHTS_BYTES = 260_000_000  # ResNet-152 in fp32 is 241 MB; nothing in this family is larger
+MAX_JSON_BYTES = 1_000_000  # the JSON beside a weights file is a few kB
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # the normalisation torchvision's pretrained nets expect
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PRETRAINED_IMAGE_SIZE = 224  # torchvision's evaluation crop
@@ -41,9 +29,6 @@ _IMAGENET_LAYOUTS = {  # (block, blocks per stage) -> depth, as in models.build_
     ("bottleneck", (3, 4, 23, 3)): 101, ("bottleneck", (3, 8, 36, 3)): 152,
 }
 
-
-class WeightsUnavailable(RuntimeError):
-    """Pretrained weights that are not on this machine and cannot be downloaded now."""
 
 
 @dataclass
@@ -60,7 +45,6 @@ class LoadedNet:
     notes: list[str] = field(default_factory=list)  # what was assumed (shown to the user)
 
 
-# --------------------------------------------------------------------------- reading a state_dict
 
 def read_state_dict(source: bytes | str | os.PathLike, max_bytes: int = MAX_WEIGHTS_BYTES) -> tuple[dict, dict]:
     """(state_dict, metadata) from a weights file: a plain state_dict, a ResNet Lab checkpoint, or a
@@ -228,8 +212,6 @@ def _is_triple(value) -> bool:
     return isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)
 
 
-MAX_JSON_BYTES = 1_000_000  # the JSON beside a weights file is a few kB
-
 
 def parse_sidecar(content: bytes) -> dict:
     """The JSON written beside a weights file, parsed; ValueError if it is not a small JSON object."""
@@ -246,8 +228,6 @@ def parse_sidecar(content: bytes) -> dict:
 
 def weights_folder() -> Path:
     """``<data root>/weights``: weights files put here (and their JSON) are offered on the analysis pages."""
-    from resnet_edu.data_root import default_data_root
-
     return default_data_root() / "weights"
 
 
@@ -267,140 +247,3 @@ def sidecar_of(path: str | os.PathLike) -> dict | None:
         return None
     return parse_sidecar(sidecar.read_bytes()[: MAX_JSON_BYTES + 1])
 
-
-# --------------------------------------------------------------------------- torchvision's pretrained nets
-
-def pretrained_weights(depth: int):
-    """torchvision's ``IMAGENET1K_V1`` weights enum for ResNet-``depth`` (the original training recipe)."""
-    if depth not in models.IMAGENET_DEPTHS:
-        raise ValueError(f"no pretrained ResNet-{depth}: choose one of 18, 34, 50, 101, 152")
-    import torchvision.models as tv
-
-    return getattr(tv, f"ResNet{depth}_Weights").IMAGENET1K_V1
-
-
-def pretrained_file(depth: int) -> Path:
-    """Where torchvision keeps (and looks for) the downloaded weights of ResNet-``depth``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(pretrained_weights(depth).url)
-
-
-def pretrained_unavailable_message(depth: int, reason: str) -> str:
-    weights = pretrained_weights(depth)
-    size = weights.meta.get("_file_size")
-    size_text = f"{size:,.0f} MB, " if size else ""
-    return (f"The pretrained ResNet-{depth} is not available: {reason} To use it offline, download "
-            f"{os.path.basename(weights.url)} ({size_text}from {weights.url}) on a machine with internet access "
-            f"and put it in {pretrained_file(depth).parent} (torchvision's cache; TORCH_HOME moves it), or "
-            f"upload a weights file.")
-
-
-def load_pretrained(depth: int, download: bool = False) -> LoadedNet:
-    """torchvision's pretrained ResNet-``depth`` (ImageNet, 1000 classes) in this project's ResNet.
-
-    Args:
-        depth: 18, 34, 50, 101 or 152.
-        download: fetch the weights with torchvision's weights API when they are not in its cache
-            (a download of 45-230 MB: do it in the training process, never in a page).
-
-    Raises:
-        WeightsUnavailable: not in torchvision's cache and ``download`` is off or fails (offline).
-    """
-    weights = pretrained_weights(depth)
-    path = pretrained_file(depth)
-    if path.is_file():
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # noqa: BLE001 - a damaged cache file
-            raise WeightsUnavailable(pretrained_unavailable_message(
-                depth, f"{path} could not be read ({str(error)[:120]}); delete it.")) from None
-    elif download:
-        try:
-            state = weights.get_state_dict(progress=False, check_hash=True)
-        except Exception as error:  # noqa: BLE001 - offline (URLError), a bad hash, a full disk
-            raise WeightsUnavailable(pretrained_unavailable_message(
-                depth, f"the download failed ({' '.join(str(error).split())[:160]}).")) from None
-    else:
-        raise WeightsUnavailable(pretrained_unavailable_message(depth, f"{path} does not exist."))
-    config = {"family": "imagenet", "depth": depth, "num_classes": 1000, "shortcut_type": "B",
-              "small_input": False}
-    model = build_loaded(state, config)
-    return LoadedNet(model, {**config, "shortcuts": True, "image_size": PRETRAINED_IMAGE_SIZE},
-                     list(weights.meta["categories"]), IMAGENET_MEAN, IMAGENET_STD, PRETRAINED_IMAGE_SIZE,
-                     "torchvision", [f"torchvision {weights} (ImageNet top-1 "
-                                     f"{weights.meta['_metrics']['ImageNet-1K']['acc@1']:.1f}%)"])
-
-
-# --------------------------------------------------------------------------- exporting a run
-
-def torchvision_compatibility(config: dict) -> tuple[str | None, str]:
-    """(torchvision constructor or None, why) for a net described by an exported config."""
-    if config.get("family") != "imagenet":
-        return None, "CIFAR nets (6n+2 layers, 16-64 filters) have no torchvision counterpart"
-    if config.get("small_input"):
-        return None, "its stem is a 3x3 conv for 32-64 px images; torchvision's is a 7x7 conv + max-pool"
-    if config.get("shortcut_type") != "B":
-        return None, (f"its shortcuts are option {config.get('shortcut_type')}; torchvision's ResNets use "
-                      f"option B (projections only where the shape changes)")
-    constructor = f"resnet{config.get('depth')}"
-    if not config.get("shortcuts", True):
-        return constructor, ("loads with strict=True, but torchvision's net always adds the shortcuts this plain "
-                             "net was trained without, so its outputs differ")
-    return constructor, "loads with strict=True and gives the same outputs"
-
-
-def export_config(model_config: dict, info: dict, run: dict | None = None) -> dict:
-    """The JSON written beside an exported state_dict."""
-    from resnet_edu.train import TrainConfig
-
-    config = TrainConfig.from_dict(model_config)
-    small_input = config.family == "imagenet" and config.image_size <= 64  # as train.make_model decides
-    build = {"family": config.family, "depth": config.depth, "num_classes": int(info["num_classes"]),
-             "shortcuts": config.shortcuts, "shortcut_type": config.shortcut_type, "small_input": small_input,
-             "image_size": config.image_size}
-    constructor, why = torchvision_compatibility(build)
-    return {
-        "format": WEIGHTS_FORMAT,
-        "run_id": (run or {}).get("run_id"), "name": (run or {}).get("name") or config.run_name,
-        "step": info.get("step"), "dataset": info.get("dataset_name") or config.dataset,
-        "config": build, "train_config": config.to_dict(),
-        "classes": list(info.get("classes") or []), "mean": list(info.get("mean") or []),
-        "std": list(info.get("std") or []),
-        "shortcut_state": {str(k): bool(v) for k, v in (info.get("shortcut_state") or {}).items()},
-        "load_with": (f"models.build_model({config.family!r}, {config.depth}, {int(info['num_classes'])}, "
-                      f"shortcuts={config.shortcuts}, shortcut_type={config.shortcut_type!r}"
-                      + (", small_input=True" if small_input else "") + ").load_state_dict(torch.load(path))"),
-        "torchvision": {"constructor": constructor, "note": why},
-    }
-
-
-def export_checkpoint(checkpoint: str | os.PathLike, run: dict | None = None) -> tuple[bytes, dict]:
-    """(state_dict file bytes, its JSON) for the checkpoint of a run."""
-    from resnet_edu.train import model_from_checkpoint
-
-    model, config, info = model_from_checkpoint(checkpoint)
-    info = {**info, "shortcut_state": models.shortcut_state(model)}
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.getvalue(), export_config(config.to_dict(), info, run)
-
-
-def export_run(store, run_id: str, path: str | os.PathLike) -> tuple[Path, Path]:
-    """Write a run's latest weights to ``path`` (a plain state_dict) and ``path`` + ``.json``.
-
-    Raises:
-        ValueError: the run has no checkpoint yet, or it cannot be read.
-        RunNotFound: no such run.
-    """
-    run = store.get_run(run_id)
-    checkpoint = store.latest_checkpoint(run_id)
-    if checkpoint is None:
-        raise ValueError(f"run {run_id} has no checkpoint yet (one is saved at the end of every epoch)")
-    payload, config = export_checkpoint(checkpoint, run)
-    path = Path(path)
-    sidecar = path.with_name(path.name + ".json") if path.suffix == "" else path.with_suffix(".json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for target, content in ((path, payload), (sidecar, (json.dumps(config, indent=2) + "\n").encode())):
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, target)  # never half a file under the final name
-    return path, sidecar

@@ -1,4 +1,4 @@
-"""Starting torchrun jobs from the app: the command line, and the training process's queue of them.
+"""The app's side of torchrun jobs: the command line, and the training process's queue of them.
 
 On a machine with several GPUs the Lab can train a comparison "on N GPUs". The training process
 then trains each net of the comparison as one ``torchrun`` job over all N cards (the same
@@ -6,7 +6,7 @@ then trains each net of the comparison as one ``torchrun`` job over all N cards 
 to itself, and since batch k is a function of (seed, k) the nets still see the same batches in
 the same order, as in a lockstep lane. Stop is SIGTERM to the job's launcher (torchrun forwards
 it; rank 0 checkpoints and records ``stopped``), a shortcut switch a request in the run's inbox
-(:class:`~resnet_edu.distributed.ShortcutInbox`); everything else the job writes to the RunStore.
+(:class:`~resnet_edu.distributed.control.ShortcutInbox`); everything else the job writes to the RunStore.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from resnet_edu.distributed.control import ShortcutInbox
 from resnet_edu.runs import ACTIVE_STATUSES, RunStore
 
 
@@ -98,7 +99,7 @@ class TorchrunQueue:
 
     def _run_group(self, group: _Group) -> None:
         env = dict(os.environ, RESNET_EDU_RUNS_DIR=str(self.store.root))
-        package_parent = str(Path(__file__).resolve().parents[1])
+        package_parent = str(Path(__file__).resolve().parents[2])  # the folder holding resnet_edu/
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         for job in group.jobs:
             with group.lock:
@@ -140,8 +141,6 @@ class TorchrunQueue:
             self.stop(run_id, reason)
 
     def set_shortcuts(self, run_id: str, enabled: bool, stages: Sequence[int] | None = None) -> None:
-        from resnet_edu.distributed import ShortcutInbox
-
         ShortcutInbox(self.store.root, run_id).put(enabled, stages)
 
     def shutdown(self, timeout: float = 30) -> None:

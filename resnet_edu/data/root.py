@@ -1,7 +1,7 @@
 """Where data sets live, and the error for one that is not there.
 
-Its own small module because the data loaders, the downloads and the weights files all need
-these two facts, and none of them should import another just for them.
+Its own small module because the loaders, the downloads and the weights files all need these
+two facts, and none of them should import another just for them.
 """
 
 from __future__ import annotations
