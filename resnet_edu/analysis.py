@@ -290,7 +290,7 @@ def degradation_sentence(summary: pd.DataFrame, lang: str = "en") -> str:
 
 # ---------------------------------------------------------------- incremental, bounded curves
 
-_BUCKET_COLUMNS = ["bucket", "step", "epoch", "wall_seconds", "lr", "error_sum", "error_n", "loss_sum",
+_BUCKET_COLUMNS = ["bucket", "step", "epoch", "train_seconds", "lr", "error_sum", "error_n", "loss_sum",
                    "loss_n", "ips_sum", "ips_n"]
 
 
@@ -299,7 +299,7 @@ def _bucketize(steps: pd.DataFrame, stride: int) -> pd.DataFrame:
     finite_loss = steps["train_loss"].where(np.isfinite(steps["train_loss"]))
     frame = pd.DataFrame({
         "bucket": steps["step"].to_numpy() // stride,
-        "step": steps["step"], "epoch": steps["epoch"], "wall_seconds": steps["wall_seconds"], "lr": steps["lr"],
+        "step": steps["step"], "epoch": steps["epoch"], "train_seconds": steps["train_seconds"], "lr": steps["lr"],
         "error_sum": steps["train_error"].fillna(0.0), "error_n": steps["train_error"].notna().astype("int64"),
         "loss_sum": finite_loss.fillna(0.0), "loss_n": finite_loss.notna().astype("int64"),
         "ips_sum": steps["images_per_second"].fillna(0.0),
@@ -310,7 +310,7 @@ def _bucketize(steps: pd.DataFrame, stride: int) -> pd.DataFrame:
 
 def _merge(frame: pd.DataFrame) -> pd.DataFrame:
     return (frame.groupby("bucket", sort=True, as_index=False)
-            .agg(step=("step", "last"), epoch=("epoch", "last"), wall_seconds=("wall_seconds", "last"),
+            .agg(step=("step", "last"), epoch=("epoch", "last"), train_seconds=("train_seconds", "last"),
                  lr=("lr", "last"), error_sum=("error_sum", "sum"), error_n=("error_n", "sum"),
                  loss_sum=("loss_sum", "sum"), loss_n=("loss_n", "sum"),
                  ips_sum=("ips_sum", "sum"), ips_n=("ips_n", "sum")))
@@ -381,12 +381,12 @@ class CurveBuffer:
         return len(added)
 
     def frame(self) -> pd.DataFrame:
-        """step, epoch, wall_seconds, lr, train_error, train_loss, images_per_second, n (iterations per point)."""
+        """step, epoch, train_seconds, lr, train_error, train_loss, images_per_second, n (iterations per point)."""
         b = self._buckets
         with np.errstate(invalid="ignore", divide="ignore"):
             out = pd.DataFrame({
                 "step": b["step"].astype("int64"), "epoch": b["epoch"].astype("float64"),
-                "wall_seconds": b["wall_seconds"].astype("float64"), "lr": b["lr"].astype("float64"),
+                "train_seconds": b["train_seconds"].astype("float64"), "lr": b["lr"].astype("float64"),
                 "train_error": (b["error_sum"] / b["error_n"].where(b["error_n"] > 0)).astype("float64"),
                 "train_loss": (b["loss_sum"] / b["loss_n"].where(b["loss_n"] > 0)).astype("float64"),
                 "images_per_second": (b["ips_sum"] / b["ips_n"].where(b["ips_n"] > 0)).astype("float64"),
