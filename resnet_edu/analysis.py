@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from resnet_edu.runs import RunNotFound
+from resnet_edu.runs.schema import BLOCK_COLUMNS
 
 TABLE6_PATH = Path(__file__).resolve().parents[1] / "assets" / "table6.csv"
 FINAL_WINDOW = 20  # iterations averaged for "final training error" (same as the CLI's final_train_error)
@@ -290,10 +291,6 @@ def degradation_sentence(summary: pd.DataFrame, lang: str = "en") -> str:
 
 # ---------------------------------------------------------------- incremental, bounded curves
 
-_BUCKET_COLUMNS = ["bucket", "step", "epoch", "train_seconds", "lr", "error_sum", "error_n", "loss_sum",
-                   "loss_n", "ips_sum", "ips_n"]
-
-
 def _bucketize(steps: pd.DataFrame, stride: int) -> pd.DataFrame:
     """Rows of iterations → one row per block of ``stride`` iterations, with exact sums and counts."""
     finite_loss = steps["train_loss"].where(np.isfinite(steps["train_loss"]))
@@ -335,7 +332,7 @@ class CurveBuffer:
         self.max_points = max_points
         self.stride = 1
         self.last_step = -1  # pass as since_step to read only what is new
-        self._buckets = pd.DataFrame(columns=_BUCKET_COLUMNS)
+        self._buckets = pd.DataFrame(columns=BLOCK_COLUMNS)
 
     def update(self, new_steps: pd.DataFrame) -> int:
         """Add iterations after ``last_step`` (older ones are ignored); returns how many were added."""
@@ -375,7 +372,7 @@ class CurveBuffer:
             merged["bucket"] = merged["bucket"] // (stride // self.stride)
             self._buckets = _merge(merged)
         self.stride = stride
-        added = store.step_blocks(run_id, stride, since_step=self.last_step)[_BUCKET_COLUMNS]
+        added = store.step_blocks(run_id, stride, since_step=self.last_step)[BLOCK_COLUMNS]
         self._add_blocks(added)
         self.last_step = int(last)
         return len(added)

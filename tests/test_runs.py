@@ -548,6 +548,7 @@ def test_concurrent_writers_and_readers(tmp_path):
 
 # ----------------------------------------------------------------------------- restarts and crashes
 
+# The child stores a clock reading as each row's train_seconds: it tells when the row was logged.
 _CHILD = textwrap.dedent("""
     import os, sys, time
     from resnet_edu.runs import RunStore

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from resnet_edu.runs.ownership import owner_alive
-from resnet_edu.runs.schema import ANALYSIS_STATUSES
+from resnet_edu.runs.schema import ACTIVE_SQL, ANALYSIS_STATUSES
 from resnet_edu.runs.values import MAX_MESSAGE_CHARS, check_run_id, check_text, dumps, loads, to_float, utc_now
 
 _ANALYSIS_COLUMNS = ["job_id", "kind", "params", "run_ids", "status", "fraction", "message", "created_at",
@@ -85,8 +85,7 @@ class AnalysisJobsMixin:
 
     def fail_orphaned_analyses(self, reason: str) -> list[str]:
         """Queued/running jobs whose process is gone become ``failed`` with ``reason``."""
-        rows = self._read("SELECT job_id, owner, owner_pid FROM analysis_jobs"
-                          " WHERE status IN ('queued', 'running')", ())
+        rows = self._read(f"SELECT job_id, owner, owner_pid FROM analysis_jobs WHERE status IN {ACTIVE_SQL}", ())
         orphans = [job_id for job_id, owner, pid in rows
                    if owner is not None and owner != self._owner and not owner_alive(owner, pid)]
         for job_id in orphans:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from resnet_edu.runs.connections import retry_busy
-from resnet_edu.runs.schema import ENDED_STATUSES
+from resnet_edu.runs.schema import ACTIVE_SQL, ENDED_STATUSES, PER_RUN_TABLES
 from resnet_edu.runs.values import to_int
 
 
@@ -60,7 +60,7 @@ class HousekeepingMixin:
         if not ids:
             raise ValueError("no runs to archive")
         marks = ", ".join("?" * len(ids))
-        active = self._read(f"SELECT run_id FROM runs WHERE run_id IN ({marks}) AND status IN ('queued', 'running')",
+        active = self._read(f"SELECT run_id FROM runs WHERE run_id IN ({marks}) AND status IN {ACTIVE_SQL}",
                             ids)
         if active:
             raise ValueError(f"run {active[0][0]} is still training: stop it first")
@@ -73,7 +73,7 @@ class HousekeepingMixin:
         retry_busy(lambda: conn.execute("ATTACH DATABASE ? AS archive", (str(archive.db_path),)))
         try:
             def copy(c: sqlite3.Connection) -> None:
-                for table in ("runs", "steps", "evals", "layer_stats", "events"):
+                for table in ("runs", *PER_RUN_TABLES):
                     # Columns by name (both sides may have been migrated in a different order).
                     here = [r[1] for r in c.execute(f"PRAGMA main.table_info({table})")]
                     there = {r[1] for r in c.execute(f"PRAGMA archive.table_info({table})")}

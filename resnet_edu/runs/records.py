@@ -16,7 +16,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from resnet_edu.runs.schema import ACTIVE_STATUSES, ENDED_STATUSES, INSERT_EVENT, RUN_STATUSES
+from resnet_edu.runs.schema import (ACTIVE_STATUSES, ENDED_STATUSES, INSERT_EVENT, METRIC_TABLES, PER_RUN_TABLES,
+                                    RUN_STATUSES)
 from resnet_edu.runs.values import (MAX_MESSAGE_CHARS, RunNotFound, check_run_id, check_text, dumps, run_versions,
                                     to_int, utc_now)
 
@@ -177,7 +178,7 @@ class RunRecordsMixin:
         step = to_int(step, "step")
 
         def work(c: sqlite3.Connection) -> None:
-            for table in ("steps", "evals", "layer_stats"):
+            for table in METRIC_TABLES:
                 c.execute(f"DELETE FROM {table} WHERE run_id = ? AND step > ?", (run_id, step))
 
         self._commit(work)
@@ -201,7 +202,7 @@ class RunRecordsMixin:
             marks = ", ".join("?" * len(ids))
 
             def work(c: sqlite3.Connection) -> int:
-                for table in ("steps", "evals", "layer_stats", "events"):
+                for table in PER_RUN_TABLES:
                     c.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", ids)
                 return c.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", ids).rowcount
 

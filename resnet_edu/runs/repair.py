@@ -21,6 +21,9 @@ when it last closed cleanly (size, time stamp and inode of the file and its WAL,
    damaged page, the rows of each run are read again on their own (a run's rows sit
    together in the file: the damage usually costs one run, not all);
 3. described in one sentence, with the kept file's path, for the app and the CLI to show.
+
+Its own file because salvage works on the raw file, with connections of its own, and runs
+only when ``RunStore`` finds damage while opening.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from resnet_edu.runs.schema import RENAMED_COLUMNS
+from resnet_edu.runs.schema import PER_RUN_TABLES, RENAMED_COLUMNS
 
 __all__ = ["is_damage", "needs_full_check", "quick_check", "remember_clean_close", "set_aside_and_salvage"]
 
@@ -42,12 +45,11 @@ logger = logging.getLogger(__name__)
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 # Tables in the order they are copied (runs first: the others are read per run when needed).
-_TABLES = ("runs", "steps", "evals", "layer_stats", "events", "analysis_jobs")
-_PER_RUN = ("steps", "evals", "layer_stats", "events")
-_BY_STEP = ("steps", "evals")
+_TABLES = ("runs", *PER_RUN_TABLES, "analysis_jobs")
+_BY_STEP = ("steps", "evals")  # keyed by (run_id, step): a read can start past a damaged page
 FULL_CHECK_MAX_BYTES = 256 * 1024 * 1024  # a full quick_check of this much takes about half a second
-_SMALL_TABLES = ("runs", "evals", "events")
-MARKER = ".checked"  # keyed by (run_id, step): a read can start past a damaged page
+_SMALL_TABLES = ("runs", "evals", "events")  # checked at every open, whatever the file's size
+MARKER = ".checked"  # the file's state at its last clean close, beside runs.sqlite
 
 
 class StoreDamaged(sqlite3.DatabaseError):
@@ -229,7 +231,7 @@ def _salvage(kept: pathlib.Path, connect: Callable[[], sqlite3.Connection]) -> t
             order = "ORDER BY id" if table == "events" and "id" in _columns(src, table) else ""
             finished[table] = _copy(src, dst, table, columns, order)[1]
         run_ids = [r[0] for r in dst.execute("SELECT run_id FROM runs").fetchall()]
-        for table in _PER_RUN:
+        for table in PER_RUN_TABLES:
             if finished.get(table, True):
                 continue
             # The whole-table read stopped at a damaged page: read each run's rows on its own

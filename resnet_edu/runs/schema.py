@@ -41,6 +41,13 @@ RUN_STATUSES = ("queued", "running", "finished", "stopped", "diverged", "failed"
 ACTIVE_STATUSES = ("queued", "running")
 ENDED_STATUSES = ("finished", "stopped", "diverged", "failed", "interrupted")
 ANALYSIS_STATUSES = ("queued", "running", "finished", "stopped", "failed")
+# ACTIVE_STATUSES as an SQL list, for "WHERE status IN ...": runs and analysis jobs alike.
+ACTIVE_SQL = "(" + ", ".join(f"'{status}'" for status in ACTIVE_STATUSES) + ")"
+
+# Tables whose rows belong to one run (keyed by run_id): deleting, archiving or salvaging a run
+# touches each. Events are kept when a resumed run drops the metrics logged after its checkpoint.
+METRIC_TABLES = ("steps", "evals", "layer_stats")
+PER_RUN_TABLES = METRIC_TABLES + ("events",)
 
 # 1: the first release. 2: steps.wall_seconds and evals.wall_seconds renamed train_seconds.
 SCHEMA_VERSION = 2

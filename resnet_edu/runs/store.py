@@ -28,7 +28,7 @@ from resnet_edu.runs.housekeeping import HousekeepingMixin
 from resnet_edu.runs.ownership import own_identity, owner_alive
 from resnet_edu.runs.reads import ReadsMixin
 from resnet_edu.runs.records import RunRecordsMixin
-from resnet_edu.runs.schema import INSERT_EVENT, create_or_migrate
+from resnet_edu.runs.schema import ACTIVE_SQL, INSERT_EVENT, create_or_migrate
 from resnet_edu.runs.values import dumps, utc_now
 from resnet_edu.runs.writer import WriteBufferMixin
 
@@ -110,8 +110,7 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
 
         def work(c: sqlite3.Connection) -> list[str]:
             rows = c.execute(
-                "SELECT run_id, status, owner, owner_pid, steps_done FROM runs"
-                " WHERE status IN ('running', 'queued')"
+                f"SELECT run_id, status, owner, owner_pid, steps_done FROM runs WHERE status IN {ACTIVE_SQL}"
             ).fetchall()
             marked = []
             now = utc_now()
