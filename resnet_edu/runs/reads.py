@@ -78,21 +78,19 @@ class ReadsMixin:
 
     def steps(self, run_id: str, since_step: int = -1) -> pd.DataFrame:
         """Training steps with ``step > since_step``, sorted by step (columns ``STEP_COLUMNS``)."""
-        self._require_run(run_id)
-        rows = self._read(
-            "SELECT " + ", ".join(STEP_COLUMNS) + " FROM steps WHERE run_id = ? AND step > ? ORDER BY step",
-            (run_id, to_int(since_step, "since_step")),
-        )
-        return to_frame(rows, STEP_COLUMNS, STEP_DTYPES)
+        return self._rows_after("steps", STEP_COLUMNS, STEP_DTYPES, run_id, since_step)
 
     def evals(self, run_id: str, since_step: int = -1) -> pd.DataFrame:
         """Evaluations with ``step > since_step``, sorted by step (columns ``EVAL_COLUMNS``)."""
+        return self._rows_after("evals", EVAL_COLUMNS, EVAL_DTYPES, run_id, since_step)
+
+    def _rows_after(self, table: str, columns: list[str], dtypes: dict[str, str], run_id: str,
+                    since_step: int) -> pd.DataFrame:
+        # A page asks for "the rows after the last one I drew": one range scan of the primary key.
         self._require_run(run_id)
-        rows = self._read(
-            "SELECT " + ", ".join(EVAL_COLUMNS) + " FROM evals WHERE run_id = ? AND step > ? ORDER BY step",
-            (run_id, to_int(since_step, "since_step")),
-        )
-        return to_frame(rows, EVAL_COLUMNS, EVAL_DTYPES)
+        rows = self._read(f"SELECT {', '.join(columns)} FROM {table} WHERE run_id = ? AND step > ? ORDER BY step",
+                          (run_id, to_int(since_step, "since_step")))
+        return to_frame(rows, columns, dtypes)
 
     def layer_stats(self, run_id: str, kind: str) -> pd.DataFrame:
         """Per-layer values of one kind: step, layer, layer_index, value (by step, then depth)."""

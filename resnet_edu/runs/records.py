@@ -32,8 +32,9 @@ def check_status(status: Any) -> str:
 class RunRecordsMixin:
     """The run-records part of ``RunStore``.
 
-    Uses ``self._commit`` and ``self._drop_buffered`` (writer), ``self._query`` (connections),
-    ``self._checkpoint_path`` (checkpoints) and ``self._owner`` (ownership).
+    Uses ``self._commit``, ``self._drop_buffered`` and ``self._flush_lock`` (writer),
+    ``self._query`` (connections), ``self._checkpoint_path`` (checkpoints) and ``self._owner``
+    (this process's identity, ``ownership.py``).
     """
 
     def _init_records(self) -> None:
