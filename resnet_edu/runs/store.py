@@ -19,15 +19,16 @@ import threading
 import weakref
 from collections.abc import Callable
 
-from resnet_edu.runs import disk, repair
 from resnet_edu.runs.analysis_table import AnalysisJobsMixin
 from resnet_edu.runs.checkpoints import CheckpointsMixin
 from resnet_edu.runs.connections import ConnectionsMixin
+from resnet_edu.runs.disk import SpaceReserve, describe_write_error, is_write_failure
 from resnet_edu.runs.export import ExportMixin
 from resnet_edu.runs.housekeeping import HousekeepingMixin
 from resnet_edu.runs.ownership import own_identity, owner_alive
 from resnet_edu.runs.reads import ReadsMixin
 from resnet_edu.runs.records import RunRecordsMixin
+from resnet_edu.runs.repair import is_damage, needs_full_check, quick_check, remember_clean_close, set_aside_and_salvage
 from resnet_edu.runs.schema import ACTIVE_SQL, INSERT_EVENT, create_or_migrate
 from resnet_edu.runs.values import dumps, utc_now
 from resnet_edu.runs.writer import WriteBufferMixin
@@ -64,7 +65,7 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
         self._init_records()
         self.damage_report: str | None = None  # set when a damaged file was set aside at open
         self._open_checked()
-        self._reserve = disk.SpaceReserve(self.root)
+        self._reserve = SpaceReserve(self.root)
         self._reserve.keep()
         self.interrupted_on_open: list[str] = self._mark_interrupted()
         self.fail_orphaned_analyses("the training process ended before this job finished")
@@ -84,18 +85,18 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
     def _open_checked(self) -> None:
         """Create or migrate the schema, check the file, and set a damaged one aside (``repair.py``)."""
         try:
-            full = repair.needs_full_check(self.db_path)
+            full = needs_full_check(self.db_path)
             self._init_schema()
-            problem = repair.quick_check(self._conn(), full=full)
+            problem = quick_check(self._conn(), full=full)
         except sqlite3.DatabaseError as exc:
-            if not repair.is_damage(exc):
+            if not is_damage(exc):
                 self._close_connections()
                 raise sqlite3.DatabaseError(f"cannot open the run store {self.db_path}: {exc}") from exc
             problem = str(exc)
         if problem is None:
             return
         self._close_connections()
-        self.damage_report = repair.set_aside_and_salvage(self.db_path, problem, self._init_schema, self._connect)
+        self.damage_report = set_aside_and_salvage(self.db_path, problem, self._init_schema, self._connect)
         logger.warning("RunStore: %s", self.damage_report)
 
     def _init_schema(self) -> None:
@@ -153,7 +154,7 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
                         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     except sqlite3.Error:
                         return
-                    repair.remember_clean_close(store.db_path)
+                    remember_clean_close(store.db_path)
 
         return flush_at_exit
 
@@ -165,11 +166,11 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
         try:
             self.flush()
         except Exception as error:
-            if not disk.is_write_failure(error):
+            if not is_write_failure(error):
                 raise
             # Nothing more can be done for rows the disk will not take; what was committed stays.
             logger.error("RunStore: closing without %d buffered rows: %s", self._pending,
-                         disk.describe_write_error(error, self.root))
+                         describe_write_error(error, self.root))
         finally:
             self._closed = True
             self._stop.set()
@@ -180,5 +181,5 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
                 self._close_connections()
             atexit.unregister(self._atexit)
             if self.write_error is None:
-                repair.remember_clean_close(self.db_path)
+                remember_clean_close(self.db_path)
 

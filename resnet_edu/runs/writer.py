@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from resnet_edu.runs import disk
+from resnet_edu.runs.disk import describe_write_error, is_write_failure
 from resnet_edu.runs.schema import INSERT_EVAL, INSERT_LAYER, INSERT_STEP, UPDATE_PROGRESS
 from resnet_edu.runs.values import check_run_id, check_text, to_float, to_int
 
@@ -40,13 +40,13 @@ MAX_PENDING_ROWS = 20_000  # past this, the logging thread commits itself (back-
 class StoreWriteError(OSError):
     """The disk refused the store's last commit (full, a quota, a size limit); rows stay buffered.
 
-    ``error`` is what SQLite raised; ``disk.describe_write_error`` turns it into the
+    ``error`` is what SQLite raised; ``describe_write_error`` (``disk.py``) turns it into the
     sentence a run ends with (this error's message).
     """
 
     def __init__(self, error: BaseException, folder: pathlib.Path) -> None:
         self.error = error
-        super().__init__(disk.describe_write_error(error, folder))
+        super().__init__(describe_write_error(error, folder))
         self.__cause__ = error
 
 
@@ -61,10 +61,10 @@ def _flusher(ref: weakref.ReferenceType, stop: threading.Event) -> None:
             store.flush()
             told_disk_failure = False
         except Exception as error:  # keep going; the rows stay buffered and are retried
-            if not disk.is_write_failure(error):
+            if not is_write_failure(error):
                 logger.exception("RunStore: background commit failed")
             elif not told_disk_failure:  # once, not four times a second while the disk is full
-                logger.error("RunStore: %s", disk.describe_write_error(error, store.root))
+                logger.error("RunStore: %s", describe_write_error(error, store.root))
                 told_disk_failure = True
         del store
 
@@ -73,7 +73,7 @@ class WriteBufferMixin:
     """The buffered-writing part of ``RunStore``.
 
     Uses ``self._transaction`` and ``self._query`` (connections), ``self._accepts_logs`` (records),
-    ``self.root``, ``self._closed``, ``self._reserve`` (a ``disk.SpaceReserve``).
+    ``self.root``, ``self._closed``, ``self._reserve`` (a ``SpaceReserve``, ``disk.py``).
     """
 
     def _init_buffers(self) -> None:
@@ -243,7 +243,7 @@ class WriteBufferMixin:
             try:
                 result = self._transaction(write)
             except BaseException as exc:
-                if disk.is_write_failure(exc):
+                if is_write_failure(exc):
                     return self._commit_after_write_failure(exc, batch, work)
                 # The transaction was rolled back. Keep the buffered rows for the next commit
                 # when the database was busy or ``work`` failed (e.g. an unknown run); drop
@@ -273,7 +273,7 @@ class WriteBufferMixin:
             try:
                 return self._transaction(work)
             except BaseException as again:
-                if not disk.is_write_failure(again):
+                if not is_write_failure(again):
                     raise
         raise exc
 
