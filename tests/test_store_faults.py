@@ -25,6 +25,7 @@ from resnet_edu.runs import repair
 from resnet_edu.cli import main
 from resnet_edu.jobs import JobManager
 from resnet_edu.runs import RunStore, StoreWriteError
+from resnet_edu.runs import store as store_module
 from resnet_edu.train import TrainConfig, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -479,7 +480,7 @@ def test_a_big_store_is_read_in_full_only_when_it_changed_since_a_clean_close(tm
     monkeypatch.setattr(repair, "FULL_CHECK_MAX_BYTES", 0)  # every file counts as big
     checks = []
     real = repair.quick_check
-    monkeypatch.setattr(repair, "quick_check", lambda conn, full=True: checks.append(full) or real(conn, full))
+    monkeypatch.setattr(store_module, "quick_check", lambda conn, full=True: checks.append(full) or real(conn, full))
     root = tmp_path / "runs"
     _store_with_runs(root, runs=2, steps=300)  # opened fresh (full check), closed cleanly
     RunStore(root).close()
