@@ -16,10 +16,10 @@ import streamlit as st
 from resnet_edu import analysis, classroom, devices, models, security
 from resnet_edu.classroom import default_batch_size
 from resnet_edu.data import default_data_root, downloads
-from resnet_edu.disk import describe_write_error
 from resnet_edu.distributed.queue import cuda_card_count
 from resnet_edu.jobs import cached_dataset, group_configs
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
+from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
 from ui import get_manager, language, md_escape, prepare_data, t, teacher_unlocked
 

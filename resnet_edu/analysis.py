@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from resnet_edu.runs import RunNotFound
+from resnet_edu.runs.schema import BLOCK_COLUMNS
 
 TABLE6_PATH = Path(__file__).resolve().parents[1] / "assets" / "table6.csv"
 FINAL_WINDOW = 20  # iterations averaged for "final training error" (same as the CLI's final_train_error)
@@ -290,16 +291,12 @@ def degradation_sentence(summary: pd.DataFrame, lang: str = "en") -> str:
 
 # ---------------------------------------------------------------- incremental, bounded curves
 
-_BUCKET_COLUMNS = ["bucket", "step", "epoch", "wall_seconds", "lr", "error_sum", "error_n", "loss_sum",
-                   "loss_n", "ips_sum", "ips_n"]
-
-
 def _bucketize(steps: pd.DataFrame, stride: int) -> pd.DataFrame:
     """Rows of iterations → one row per block of ``stride`` iterations, with exact sums and counts."""
     finite_loss = steps["train_loss"].where(np.isfinite(steps["train_loss"]))
     frame = pd.DataFrame({
         "bucket": steps["step"].to_numpy() // stride,
-        "step": steps["step"], "epoch": steps["epoch"], "wall_seconds": steps["wall_seconds"], "lr": steps["lr"],
+        "step": steps["step"], "epoch": steps["epoch"], "train_seconds": steps["train_seconds"], "lr": steps["lr"],
         "error_sum": steps["train_error"].fillna(0.0), "error_n": steps["train_error"].notna().astype("int64"),
         "loss_sum": finite_loss.fillna(0.0), "loss_n": finite_loss.notna().astype("int64"),
         "ips_sum": steps["images_per_second"].fillna(0.0),
@@ -310,7 +307,7 @@ def _bucketize(steps: pd.DataFrame, stride: int) -> pd.DataFrame:
 
 def _merge(frame: pd.DataFrame) -> pd.DataFrame:
     return (frame.groupby("bucket", sort=True, as_index=False)
-            .agg(step=("step", "last"), epoch=("epoch", "last"), wall_seconds=("wall_seconds", "last"),
+            .agg(step=("step", "last"), epoch=("epoch", "last"), train_seconds=("train_seconds", "last"),
                  lr=("lr", "last"), error_sum=("error_sum", "sum"), error_n=("error_n", "sum"),
                  loss_sum=("loss_sum", "sum"), loss_n=("loss_n", "sum"),
                  ips_sum=("ips_sum", "sum"), ips_n=("ips_n", "sum")))
@@ -335,7 +332,7 @@ class CurveBuffer:
         self.max_points = max_points
         self.stride = 1
         self.last_step = -1  # pass as since_step to read only what is new
-        self._buckets = pd.DataFrame(columns=_BUCKET_COLUMNS)
+        self._buckets = pd.DataFrame(columns=BLOCK_COLUMNS)
 
     def update(self, new_steps: pd.DataFrame) -> int:
         """Add iterations after ``last_step`` (older ones are ignored); returns how many were added."""
@@ -375,18 +372,18 @@ class CurveBuffer:
             merged["bucket"] = merged["bucket"] // (stride // self.stride)
             self._buckets = _merge(merged)
         self.stride = stride
-        added = store.step_blocks(run_id, stride, since_step=self.last_step)[_BUCKET_COLUMNS]
+        added = store.step_blocks(run_id, stride, since_step=self.last_step)[BLOCK_COLUMNS]
         self._add_blocks(added)
         self.last_step = int(last)
         return len(added)
 
     def frame(self) -> pd.DataFrame:
-        """step, epoch, wall_seconds, lr, train_error, train_loss, images_per_second, n (iterations per point)."""
+        """step, epoch, train_seconds, lr, train_error, train_loss, images_per_second, n (iterations per point)."""
         b = self._buckets
         with np.errstate(invalid="ignore", divide="ignore"):
             out = pd.DataFrame({
                 "step": b["step"].astype("int64"), "epoch": b["epoch"].astype("float64"),
-                "wall_seconds": b["wall_seconds"].astype("float64"), "lr": b["lr"].astype("float64"),
+                "train_seconds": b["train_seconds"].astype("float64"), "lr": b["lr"].astype("float64"),
                 "train_error": (b["error_sum"] / b["error_n"].where(b["error_n"] > 0)).astype("float64"),
                 "train_loss": (b["loss_sum"] / b["loss_n"].where(b["loss_n"] > 0)).astype("float64"),
                 "images_per_second": (b["ips_sum"] / b["ips_n"].where(b["ips_n"] > 0)).astype("float64"),

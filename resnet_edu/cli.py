@@ -276,7 +276,7 @@ def run_summary(store, run_id: str, wall_seconds: float | None = None) -> dict:
 
 def _runs(args: argparse.Namespace) -> int:
     from resnet_edu import distributed
-    from resnet_edu.disk import describe_write_error, is_write_failure
+    from resnet_edu.runs.disk import describe_write_error, is_write_failure
     from resnet_edu.runs import RunNotFound, RunStore, StoreDamaged
 
     launch = distributed.launch_from_env()
@@ -329,7 +329,7 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _prune(store, args: argparse.Namespace) -> int:
-    from resnet_edu.disk import human_bytes
+    from resnet_edu.runs.disk import human_bytes
 
     if args.older_than is None and args.keep_last is None:
         raise UserError("say which runs: --older-than DAYS, --keep-last N, or both")
@@ -353,7 +353,7 @@ def _prune(store, args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UserError(str(error)) from None
     except (OSError, sqlite3.Error) as error:  # a full disk while copying or compacting: nothing was deleted
-        from resnet_edu.disk import describe_write_error
+        from resnet_edu.runs.disk import describe_write_error
 
         raise UserError(describe_write_error(error, store.root, advice="free some space and try again")) from None
     return 0

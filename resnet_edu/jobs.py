@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from resnet_edu.groups import GROUP_KEYS, group_configs
 from resnet_edu.lanes import LaneRun, LaneRunner, cached_dataset
-from resnet_edu.runs import ENDED_STATUSES as ENDED
 from resnet_edu.runs import RunStore
 from resnet_edu.training_process import TrainingProcessManager
 
@@ -42,5 +41,5 @@ def JobManager(store: RunStore | None = None, device: str | None = None, cpu_slo
     raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, not {isolation!r}")
 
 
-__all__ = ["ENDED", "GROUP_KEYS", "ISOLATIONS", "JobManager", "LaneRun", "LaneRunner", "TrainingProcessManager",
+__all__ = ["GROUP_KEYS", "ISOLATIONS", "JobManager", "LaneRun", "LaneRunner", "TrainingProcessManager",
            "cached_dataset", "group_configs"]

@@ -29,7 +29,7 @@ from torch import nn
 
 from resnet_edu import analysis_jobs, devices, models
 from resnet_edu import data as data_module
-from resnet_edu.disk import describe_write_error
+from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint

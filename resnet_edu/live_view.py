@@ -110,8 +110,8 @@ class SharedCurves:
             frames = [f for f in frames if len(f)]
             return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
-        return (stack(steps, ["run_id", "step", "epoch", "wall_seconds", "train_error", "n"]),
-                stack(evals, ["run_id", "step", "epoch", "wall_seconds", "test_error"]),
+        return (stack(steps, ["run_id", "step", "epoch", "train_seconds", "train_error", "n"]),
+                stack(evals, ["run_id", "step", "epoch", "train_seconds", "test_error"]),
                 stack(events, ["run_id", "step", "kind", "detail"]))
 
 

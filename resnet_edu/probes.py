@@ -287,7 +287,7 @@ def checkpoint_weight_norms(path) -> tuple[int, dict[str, float]]:
     at the iterations where one was saved. Conv weights are the 4-D ``*.weight`` tensors.
     ValueError for a file that is not a ResNet Lab checkpoint.
     """
-    from resnet_edu.checkpoints import load_checkpoint
+    from resnet_edu.runs.checkpoints import load_checkpoint
 
     payload = load_checkpoint(path)
     weights = {key.removesuffix(".weight"): tensor for key, tensor in payload["model"].items()

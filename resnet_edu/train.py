@@ -31,9 +31,9 @@ from torch.nn import functional as F
 
 from resnet_edu import models
 from resnet_edu.classroom import default_batch_size
-from resnet_edu.checkpoints import CHECKPOINT_FORMAT, load_checkpoint  # noqa: F401 (re-exported)
 from resnet_edu.devices import PRECISIONS, channels_last_ok, cpu_has_native_bf16, resolve_precision  # noqa: F401
 from resnet_edu.probes import ResponseRecorder, conv_gradient_norms
+from resnet_edu.runs.checkpoints import CHECKPOINT_FORMAT, load_checkpoint  # noqa: F401 (re-exported)
 
 RECIPES = ("classroom", "paper")
 MAX_LR = 100.0  # above this no SGD run can learn anything; lr 10 is allowed (it shows divergence)
@@ -533,7 +533,7 @@ class Trainer:
             self.warming_up = False
         if self.store is not None:
             self.store.log_step(self.run_id, pending.step, epoch=pending.step / self.steps_per_epoch,
-                                wall_seconds=self.train_seconds, train_loss=loss, train_error=error,
+                                train_seconds=self.train_seconds, train_loss=loss, train_error=error,
                                 lr=pending.lr, images_per_second=images_per_second)
             self.store.set_progress(self.run_id, pending.step, self.last_step)
 
@@ -575,7 +575,7 @@ class Trainer:
         total_loss, wrong, count = self._sum_over_processes(torch.stack([total_loss, wrong.float(), counted]))
         loss, error = total_loss / max(1, count), wrong / max(1, count)
         if self.store is not None:
-            self.store.log_eval(self.run_id, self.step, epoch=self.epoch, wall_seconds=self.train_seconds,
+            self.store.log_eval(self.run_id, self.step, epoch=self.epoch, train_seconds=self.train_seconds,
                                 test_loss=loss, test_error=error)
         return loss, error
 

@@ -50,10 +50,10 @@ def _write_runs(root: Path) -> dict[str, str]:
             config = {"family": "cifar", "depth": depth, "shortcuts": shortcuts, "dataset": "synthetic"}
             rid = store.create_run(name, config, group_id="gtest", status="running", total_steps=150)
             for step in range(1, 151):
-                store.log_step(rid, step, epoch=step / STEPS_PER_EPOCH, wall_seconds=0.05 * step, train_loss=1.0,
+                store.log_step(rid, step, epoch=step / STEPS_PER_EPOCH, train_seconds=0.05 * step, train_loss=1.0,
                                train_error=_error(step, offset), lr=0.1, images_per_second=500.0)
             for step in (50, 100, 150):
-                store.log_eval(rid, step, epoch=step / STEPS_PER_EPOCH, wall_seconds=0.05 * step, test_loss=1.0,
+                store.log_eval(rid, step, epoch=step / STEPS_PER_EPOCH, train_seconds=0.05 * step, test_loss=1.0,
                                test_error=_error(step, offset) + 0.05)
             store.set_progress(rid, 150, 150)
             if shortcuts:
@@ -179,14 +179,14 @@ def test_live_run_is_read_incrementally(runs_dir, monkeypatch):
         rid = store.create_run("plain-20", {"family": "cifar", "depth": 20, "shortcuts": False}, group_id="glive",
                                status="running")
         for step in range(1, 31):
-            store.log_step(rid, step, epoch=step / 50, wall_seconds=step * 0.1, train_loss=1.0, train_error=0.5,
+            store.log_step(rid, step, epoch=step / 50, train_seconds=step * 0.1, train_loss=1.0, train_error=0.5,
                            lr=0.1, images_per_second=100.0)
         store.flush()
         at = _open()
         train = _series(_charts(at)[0], "train")[0]
         assert max(_values(train["customdata"])) == 30
         for step in range(31, 61):
-            store.log_step(rid, step, epoch=step / 50, wall_seconds=step * 0.1, train_loss=1.0, train_error=0.4,
+            store.log_step(rid, step, epoch=step / 50, train_seconds=step * 0.1, train_loss=1.0, train_error=0.4,
                            lr=0.1, images_per_second=100.0)
         store.flush()
         at.run()  # what run_every does in the browser
@@ -220,7 +220,7 @@ def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
     store = RunStore(runs_dir)
     try:
         rid = store.list_runs()["run_id"].iloc[0]
-        store.log_step(rid, 151, epoch=151 / STEPS_PER_EPOCH, wall_seconds=8.0, train_loss=1.0, train_error=0.3,
+        store.log_step(rid, 151, epoch=151 / STEPS_PER_EPOCH, train_seconds=8.0, train_loss=1.0, train_error=0.3,
                        lr=0.1, images_per_second=500.0)
         store.flush()
         viewers[0].run()

@@ -32,9 +32,9 @@ def _curve(step: int, offset: float) -> float:
 
 
 def _frames(n_steps: int = 200, spe: int = 50):
-    steps = pd.DataFrame([{"run_id": r, "step": s, "epoch": s / spe, "wall_seconds": 0.1 * s,
+    steps = pd.DataFrame([{"run_id": r, "step": s, "epoch": s / spe, "train_seconds": 0.1 * s,
                            "train_error": _curve(s, off)} for r, off in OFFSETS.items() for s in range(1, n_steps + 1)])
-    evals = pd.DataFrame([{"run_id": r, "step": s, "epoch": s / spe, "wall_seconds": 0.1 * s,
+    evals = pd.DataFrame([{"run_id": r, "step": s, "epoch": s / spe, "train_seconds": 0.1 * s,
                            "test_error": _curve(s, off) + 0.03}
                           for r, off in OFFSETS.items() for s in range(spe, n_steps + 1, spe)])
     events = pd.DataFrame([{"run_id": "rc", "step": 100, "kind": "shortcuts_toggled",
@@ -77,7 +77,7 @@ def test_training_curves_marks_shortcut_toggles():
     assert len(markers) == 1 and list(markers[0].x) == [100]
 
 
-@pytest.mark.parametrize("x, column", [("step", "step"), ("epoch", "epoch"), ("seconds", "wall_seconds")])
+@pytest.mark.parametrize("x, column", [("step", "step"), ("epoch", "epoch"), ("seconds", "train_seconds")])
 def test_training_curves_x_axis_switch(x, column):
     steps, evals, events = _frames()
     fig = plots.training_curves(steps, evals, events, RUNS, x=x)
@@ -115,14 +115,14 @@ def test_training_curves_smoothing_is_a_mean_over_iterations_and_empty_panels_ar
     assert np.allclose(y[20:], 30.0)  # the mean of 0.2 and 0.4, in percent
     assert any("no residual net" in (a.text or "") for a in fig.layout.annotations)
     # rows that are already means of 4 iterations: a 20-iteration window is 5 rows
-    grouped = pd.DataFrame({"run_id": "ra", "step": [4, 8, 12], "epoch": 0.0, "wall_seconds": 0.0,
+    grouped = pd.DataFrame({"run_id": "ra", "step": [4, 8, 12], "epoch": 0.0, "train_seconds": 0.0,
                             "train_error": [0.1, 0.2, 0.3], "n": 4})
     assert plots.smoothed_error(grouped, 8).round(6).tolist() == [0.1, 0.15, 0.25]
 
 
 def test_training_curves_handles_no_data_and_diverged_values_and_korean():
-    empty_steps = pd.DataFrame(columns=["run_id", "step", "epoch", "wall_seconds", "train_error"])
-    empty_evals = pd.DataFrame(columns=["run_id", "step", "epoch", "wall_seconds", "test_error"])
+    empty_steps = pd.DataFrame(columns=["run_id", "step", "epoch", "train_seconds", "train_error"])
+    empty_evals = pd.DataFrame(columns=["run_id", "step", "epoch", "train_seconds", "test_error"])
     fig = plots.training_curves(empty_steps, empty_evals, None, RUNS, lang="ko")
     assert fig.layout.yaxis.title.text == "오류 (%)"
     steps, evals, events = _frames()
@@ -180,11 +180,11 @@ def _fill(store, name, depth, shortcuts, errors, evals=()):
     rid = store.create_run(name, {"family": "cifar", "depth": depth, "shortcuts": shortcuts}, group_id="g",
                            status="running")
     for step, err in enumerate(errors, start=1):
-        store.log_step(rid, step, epoch=step / 50, wall_seconds=0.1 * step, train_loss=1.0, train_error=err, lr=0.1,
+        store.log_step(rid, step, epoch=step / 50, train_seconds=0.1 * step, train_loss=1.0, train_error=err, lr=0.1,
                        images_per_second=100.0)
     store.set_progress(rid, len(errors), 200)
     for step, err in evals:
-        store.log_eval(rid, step, epoch=step / 50, wall_seconds=0.1 * step, test_loss=1.0, test_error=err)
+        store.log_eval(rid, step, epoch=step / 50, train_seconds=0.1 * step, test_loss=1.0, test_error=err)
     store.set_status(rid, "finished")
     return rid
 
@@ -285,7 +285,7 @@ def test_curve_buffer_is_incremental_bounded_and_exact():
     rng = np.random.default_rng(0)
     errors = rng.random(1000)
     rows = pd.DataFrame({"step": np.arange(1, 1001), "epoch": np.arange(1, 1001) / 100,
-                         "wall_seconds": np.arange(1, 1001) * 0.01, "train_loss": 1.0, "train_error": errors,
+                         "train_seconds": np.arange(1, 1001) * 0.01, "train_loss": 1.0, "train_error": errors,
                          "lr": 0.1, "images_per_second": 50.0})
     buffer = analysis.CurveBuffer(max_points=64)
     for start in range(0, 1000, 137):  # arrive in uneven chunks, as a live run does
@@ -351,7 +351,7 @@ def test_shared_views_rebuild_on_lifecycle_at_once_and_on_progress_at_most_every
     assert views.get(store, [run]) is first and views.builds == 1  # nothing changed: shared
 
     def advance(step):
-        store.log_step(run, step, epoch=step / 50, wall_seconds=0.1 * step, train_loss=1.0, train_error=0.5,
+        store.log_step(run, step, epoch=step / 50, train_seconds=0.1 * step, train_loss=1.0, train_error=0.5,
                        lr=0.1, images_per_second=100.0)
         store.flush()
 
@@ -394,7 +394,7 @@ def test_the_run_menu_groups_runs_as_started_and_is_rebuilt_only_when_the_list_c
     assert menu.group_with([shallow, deep]) == group and menu.group_with([shallow]) is None
 
     for step in range(1, 4):  # iterations coming in do not change the menu: the same object is reused
-        store.log_step(deep, step, epoch=0.1, wall_seconds=0.1, train_loss=1.0, train_error=0.5, lr=0.1,
+        store.log_step(deep, step, epoch=0.1, train_seconds=0.1, train_loss=1.0, train_error=0.5, lr=0.1,
                        images_per_second=10.0)
     store.flush()
     assert views.menu(store) is menu

@@ -39,7 +39,7 @@ def store(tmp_path):
 
 
 def _log(store, run_id, step, **kw):
-    values = dict(epoch=step / 100, wall_seconds=step * 0.01, train_loss=2.0 - step / 1000,
+    values = dict(epoch=step / 100, train_seconds=step * 0.01, train_loss=2.0 - step / 1000,
                   train_error=0.9 - step / 10000, lr=0.1, images_per_second=1000.0 + step)
     values.update(kw)
     store.log_step(run_id, step, **values)
@@ -143,21 +143,13 @@ def test_set_progress(store):
     assert store.list_runs().loc[0, "steps_done"] == 30
 
 
-def test_rename_run(store):
-    rid = store.create_run("old", {})
-    store.rename_run(rid, "new name ✓")
-    assert store.get_run(rid)["name"] == "new name ✓"
-    with pytest.raises(RunNotFound):
-        store.rename_run("rmissing0", "x")
-
-
 def test_delete_run_removes_rows_and_checkpoints(store):
     keep = store.create_run("keep", {})
     rid = store.create_run("gone", {})
     for i in range(3):
         _log(store, rid, i)
         _log(store, keep, i)
-    store.log_eval(rid, 2, epoch=0.1, wall_seconds=1, test_loss=1.0, test_error=0.5)
+    store.log_eval(rid, 2, epoch=0.1, train_seconds=1, test_loss=1.0, test_error=0.5)
     store.log_layer_stats(rid, 2, "grad_norm", {"conv1": 1.0})
     store.log_event(rid, 0, "started")
     folder = store.checkpoint_dir(rid)
@@ -207,15 +199,15 @@ def test_nan_inf_and_numpy_values_are_storable(store):
     rid = store.create_run("diverge", {})
     _log(store, rid, 0, train_loss=float("inf"))
     _log(store, rid, 1, train_loss=float("nan"), lr=np.float32(0.05))
-    store.log_step(rid, np.int64(2), epoch=np.float64(0.1), wall_seconds=np.float32(1.5),
+    store.log_step(rid, np.int64(2), epoch=np.float64(0.1), train_seconds=np.float32(1.5),
                    train_loss=np.float32("-inf"), train_error=1.0, lr=0.1, images_per_second=None)
-    store.log_eval(rid, 2, epoch=0.1, wall_seconds=1.5, test_loss=float("inf"), test_error=float("nan"))
+    store.log_eval(rid, 2, epoch=0.1, train_seconds=1.5, test_loss=float("inf"), test_error=float("nan"))
     df = store.steps(rid)
     assert list(df["step"]) == [0, 1, 2]
     assert df.loc[0, "train_loss"] == math.inf
     assert math.isnan(df.loc[1, "train_loss"])
     assert df.loc[1, "lr"] == pytest.approx(0.05)
-    assert df.loc[2, "train_loss"] == -math.inf and df.loc[2, "wall_seconds"] == 1.5
+    assert df.loc[2, "train_loss"] == -math.inf and df.loc[2, "train_seconds"] == 1.5
     ev = store.evals(rid)
     assert ev.loc[0, "test_loss"] == math.inf and math.isnan(ev.loc[0, "test_error"])
 
@@ -233,8 +225,8 @@ def test_discard_after(store):
     rid = store.create_run("resume", {})
     for i in range(10):
         _log(store, rid, i)
-    store.log_eval(rid, 4, epoch=0, wall_seconds=0, test_loss=1, test_error=0.5)
-    store.log_eval(rid, 8, epoch=0, wall_seconds=0, test_loss=1, test_error=0.5)
+    store.log_eval(rid, 4, epoch=0, train_seconds=0, test_loss=1, test_error=0.5)
+    store.log_eval(rid, 8, epoch=0, train_seconds=0, test_loss=1, test_error=0.5)
     store.log_event(rid, 8, "stopped")
     store.discard_after(rid, 5)
     assert list(store.steps(rid)["step"]) == [0, 1, 2, 3, 4, 5]
@@ -246,7 +238,7 @@ def test_evals_round_trip_and_since_step(store):
     rid = store.create_run("e", {})
     assert list(store.evals(rid).columns) == EVAL_COLUMNS
     for k, step in enumerate([99, 199, 299]):
-        store.log_eval(rid, step, epoch=k + 1.0, wall_seconds=10.0 * (k + 1), test_loss=1.5 - k / 10,
+        store.log_eval(rid, step, epoch=k + 1.0, train_seconds=10.0 * (k + 1), test_loss=1.5 - k / 10,
                        test_error=0.6 - k / 10)
     df = store.evals(rid)
     assert list(df.columns) == EVAL_COLUMNS
@@ -271,7 +263,6 @@ def test_layer_stats_keep_insertion_order(store):
     assert df[df["step"] == 10]["value"].tolist() == [10.0, 11.0, 12.0, 13.0, 14.0]
     std = store.layer_stats(rid, "response_std")
     assert list(std["layer"]) == ["layer3.0", "layer1.0"] and std["value"].tolist() == [0.5, 0.25]
-    assert store.layer_stat_kinds(rid) == ["grad_norm", "response_std"]
     assert len(store.layer_stats(rid, "other")) == 0
 
 
@@ -292,55 +283,6 @@ def test_events_round_trip_and_are_committed_at_once(store):
     assert all(isinstance(t, str) and t for t in df["created_at"])
 
 
-def _reference_indices(n: int, m: int) -> list[int]:
-    if n <= m:
-        return list(range(n))
-    if m == 1:
-        return [n - 1]
-    return sorted({(k * (n - 1)) // (m - 1) for k in range(m)})
-
-
-@pytest.mark.parametrize("n,m", [(0, 5), (3, 5), (5, 5), (6, 5), (10, 1), (10, 2), (100, 7), (1001, 50), (37, 36)])
-def test_steps_for_runs_downsampling_keeps_first_and_last(store, n, m):
-    rid = store.create_run("d", {})
-    steps = [3 * i for i in range(n)]  # gaps between steps: indices, not step numbers, count
-    for s in steps:
-        _log(store, rid, s)
-    df = store.steps_for_runs([rid], max_points=m)
-    assert list(df.columns) == ["run_id"] + STEP_COLUMNS
-    expected = [steps[i] for i in _reference_indices(n, m)]
-    assert list(df["step"]) == expected
-    assert len(df) == min(n, m)
-    if n:
-        assert df["step"].iloc[-1] == steps[-1]
-        assert df["step"].iloc[0] == steps[0] or m == 1
-
-
-def test_steps_for_runs_several_runs_since_step_and_missing(store):
-    a = store.create_run("a", {})
-    b = store.create_run("b", {})
-    for i in range(50):
-        _log(store, a, i)
-    for i in range(20):
-        _log(store, b, i)
-    df = store.steps_for_runs([b, a])
-    assert list(df["run_id"].unique()) == [b, a]
-    assert (df.groupby("run_id").size().to_dict()) == {a: 50, b: 20}
-    assert df[df["run_id"] == a]["step"].is_monotonic_increasing
-    inc = store.steps_for_runs([a, b], since_step=17)
-    assert inc.groupby("run_id")["step"].min().to_dict() == {a: 18, b: 18}
-    assert len(inc) == (50 - 18) + (20 - 18)
-    small = store.steps_for_runs([a, b], max_points=10)
-    assert small.groupby("run_id").size().to_dict() == {a: 10, b: 10}
-    assert small.groupby("run_id")["step"].max().to_dict() == {a: 49, b: 19}
-    assert len(store.steps_for_runs([])) == 0
-    assert len(store.steps_for_runs(["rgone0000"])) == 0  # deleted meanwhile: no rows
-    with pytest.raises(RunNotFound):
-        store.steps_for_runs([a, "../../etc"])
-    with pytest.raises(ValueError):
-        store.steps_for_runs([a], max_points=0)
-
-
 def test_versions_change_with_everything_a_chart_draws(store):
     a = store.create_run("a", {})
     b = store.create_run("b", {})
@@ -356,13 +298,11 @@ def test_versions_change_with_everything_a_chart_draws(store):
 
     _log(store, a, 0)
     assert changed()
-    store.log_eval(a, 0, epoch=1.0, wall_seconds=1.0, test_loss=1.0, test_error=0.5)
+    store.log_eval(a, 0, epoch=1.0, train_seconds=1.0, test_loss=1.0, test_error=0.5)
     assert changed()
     store.log_event(a, 0, "shortcuts_toggled", {"enabled": False})
     assert changed()
     store.set_status(a, "running")
-    assert changed()
-    store.rename_run(a, "renamed")
     assert changed()
     assert not changed()  # nothing happened: same version
     with pytest.raises(RunNotFound):
@@ -373,11 +313,11 @@ def test_export_frame_and_csv(store, tmp_path):
     rid = store.create_run("x", {})
     for i in range(6):
         _log(store, rid, i)
-    store.log_eval(rid, 2, epoch=0.02, wall_seconds=0.5, test_loss=1.25, test_error=0.375)
-    store.log_eval(rid, 5, epoch=0.05, wall_seconds=0.9, test_loss=1.0, test_error=0.25)
-    store.log_eval(rid, 9, epoch=0.09, wall_seconds=1.9, test_loss=0.5, test_error=0.125)  # no step row
+    store.log_eval(rid, 2, epoch=0.02, train_seconds=0.5, test_loss=1.25, test_error=0.375)
+    store.log_eval(rid, 5, epoch=0.05, train_seconds=0.9, test_loss=1.0, test_error=0.25)
+    store.log_eval(rid, 9, epoch=0.09, train_seconds=1.9, test_loss=0.5, test_error=0.125)  # no step row
     df = store.export_frame(rid)
-    cols = ["step", "epoch", "wall_seconds", "train_loss", "train_error", "lr", "images_per_second",
+    cols = ["step", "epoch", "train_seconds", "train_loss", "train_error", "lr", "images_per_second",
             "test_loss", "test_error"]
     assert list(df.columns) == cols
     assert list(df["step"]) == [0, 1, 2, 3, 4, 5, 9]
@@ -438,7 +378,6 @@ def test_unknown_or_malformed_run_id_raises_run_not_found(store, bad):
         lambda: store.delete_run(bad),
         lambda: store.set_status(bad, "finished"),
         lambda: store.set_progress(bad, 1),
-        lambda: store.rename_run(bad, "x"),
         lambda: _log(store, bad, 0),
         lambda: store.log_event(bad, 0, "started"),
         lambda: store.record_checkpoint(bad, 0, store.root / "x.pt"),
@@ -553,7 +492,7 @@ def test_concurrent_writers_and_readers(tmp_path):
                     store.log_layer_stats(rid, step, "grad_norm", {"conv1": 1.0, "fc": 2.0})
                     store.set_progress(rid, step + 1, n_steps)
                 if step % 500 == 0:
-                    store.log_eval(rid, step, epoch=0, wall_seconds=0, test_loss=1, test_error=0.5)
+                    store.log_eval(rid, step, epoch=0, train_seconds=0, test_loss=1, test_error=0.5)
                 if step == 1000:
                     store.log_event(rid, step, "shortcuts_toggled", {"enabled": False, "stages": None})
         except BaseException as exc:  # pragma: no cover - reported below
@@ -574,7 +513,7 @@ def test_concurrent_writers_and_readers(tmp_path):
                         seen[rid].extend(steps)
                         last[rid] = steps[-1]
                 store.list_runs()
-                store.steps_for_runs(ids, max_points=100)
+                store.step_blocks(ids[0], stride=10)
                 if finished:
                     break
                 time.sleep(0.005)
@@ -609,6 +548,7 @@ def test_concurrent_writers_and_readers(tmp_path):
 
 # ----------------------------------------------------------------------------- restarts and crashes
 
+# The child stores a clock reading as each row's train_seconds: it tells when the row was logged.
 _CHILD = textwrap.dedent("""
     import os, sys, time
     from resnet_edu.runs import RunStore
@@ -618,7 +558,7 @@ _CHILD = textwrap.dedent("""
     queued = store.create_run("waiting", {}, status="queued")
     if mode == "exit":
         for i in range(100):
-            store.log_step(rid, i, epoch=0.0, wall_seconds=time.time(), train_loss=1.0,
+            store.log_step(rid, i, epoch=0.0, train_seconds=time.time(), train_loss=1.0,
                            train_error=0.5, lr=0.1, images_per_second=None)
         store.log_event(rid, 0, "started")
         store.flush()
@@ -627,7 +567,7 @@ _CHILD = textwrap.dedent("""
     print(rid, queued, flush=True)
     i = 0
     while True:  # until killed
-        store.log_step(rid, i, epoch=0.0, wall_seconds=time.time(), train_loss=1.0,
+        store.log_step(rid, i, epoch=0.0, train_seconds=time.time(), train_loss=1.0,
                        train_error=0.5, lr=0.1, images_per_second=None)
         i += 1
         time.sleep(0.001)
@@ -704,18 +644,18 @@ def test_sigkill_loses_at_most_about_a_second(tmp_path):
     assert steps == list(range(len(steps))), "committed rows must be contiguous"
     # Everything logged more than 1 s before the kill is there: the last row on disk was
     # logged less than 1 s before the kill, and no row before it is missing.
-    assert df["wall_seconds"].iloc[-1] > kill_time - 1.0
+    assert df["train_seconds"].iloc[-1] > kill_time - 1.0
 
 
 
 
 def test_a_failing_immediate_write_keeps_the_buffered_rows(store, monkeypatch):
-    import resnet_edu.runs as runs_module
+    import secrets
 
     rid = store.create_run("keep", {})
     for i in range(3):
         _log(store, rid, i)
     draws = iter([rid[1:], "0badc0de"])  # the first id drawn collides: its INSERT fails
-    monkeypatch.setattr(runs_module.secrets, "token_hex", lambda n: next(draws))
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(draws))
     assert store.create_run("second", {}) == "r0badc0de"
     assert store.steps(rid)["step"].tolist() == [0, 1, 2]

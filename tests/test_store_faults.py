@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from resnet_edu import disk, store_repair
+from resnet_edu.runs import disk
+from resnet_edu.runs import repair
 from resnet_edu.cli import main
 from resnet_edu.jobs import JobManager
 from resnet_edu.runs import RunStore, StoreWriteError
+from resnet_edu.runs import store as store_module
 from resnet_edu.train import TrainConfig, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -231,7 +233,7 @@ def test_a_full_disk_during_training_fails_the_run_with_the_reason_and_keeps_wha
 def test_the_store_keeps_refused_rows_and_tells_the_logging_thread(tmp_path, monkeypatch):
     store = RunStore(tmp_path / "runs")
     run_id = store.create_run("full", {"depth": 8}, status="running")
-    store.log_step(run_id, 1, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.log_step(run_id, 1, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
     store.flush()
     real = store._transaction
     refuse = {"on": True}
@@ -242,16 +244,16 @@ def test_the_store_keeps_refused_rows_and_tells_the_logging_thread(tmp_path, mon
         return real(work)
 
     monkeypatch.setattr(store, "_transaction", transaction)
-    store.log_step(run_id, 2, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.log_step(run_id, 2, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
     with pytest.raises(sqlite3.OperationalError):
         store.flush()
     with pytest.raises(StoreWriteError, match="the disk is full"):  # the training loop hears of it
-        store.log_step(run_id, 3, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
+        store.log_step(run_id, 3, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
                        images_per_second=1)
     refuse["on"] = False  # space again: the kept row is committed, logging works again
     store.flush()
     assert store.write_error is None
-    store.log_step(run_id, 3, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.log_step(run_id, 3, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
     assert list(store.steps(run_id)["step"]) == [1, 2, 3]
     store.close()
 
@@ -259,7 +261,7 @@ def test_the_store_keeps_refused_rows_and_tells_the_logging_thread(tmp_path, mon
 def test_csv_export_to_a_full_disk_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     store = RunStore()
     run_id = store.create_run("r", {"depth": 8}, status="finished")
-    store.log_step(run_id, 1, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.log_step(run_id, 1, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
     store.close()
     code = main(["runs", "export", run_id, "--output", "/dev/full"])
     err = capsys.readouterr().err
@@ -274,7 +276,7 @@ def _store_with_runs(root: Path, runs: int = 6, steps: int = 3000) -> list[str]:
     for k in range(runs):
         run_id = store.create_run(f"run {k}", {"depth": 20}, status="finished")
         for i in range(1, steps + 1):
-            store.log_step(run_id, i, epoch=i / 100, wall_seconds=i / 10, train_loss=1 / i, train_error=0.5,
+            store.log_step(run_id, i, epoch=i / 100, train_seconds=i / 10, train_loss=1 / i, train_error=0.5,
                            lr=0.1, images_per_second=100)
         store.log_event(run_id, steps, "finished")
         ids.append(run_id)
@@ -343,7 +345,7 @@ def test_the_cli_says_so_and_goes_on_or_exits_2_when_it_cannot(tmp_path, monkeyp
     def refuse(*_args):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(store_repair.os, "replace", refuse)
+    monkeypatch.setattr(repair.os, "replace", refuse)
     assert main(["runs", "list"]) == 2
     err = capsys.readouterr().err
     assert "is damaged" in err and "could not be moved aside (Permission denied)" in err
@@ -375,7 +377,7 @@ def test_a_damaged_store_that_cannot_be_moved_stops_the_app_with_the_sentence(tm
     def refuse(*_args):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(store_repair.os, "replace", refuse)
+    monkeypatch.setattr(repair.os, "replace", refuse)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     assert not at.exception
     assert any("could not be moved aside (Permission denied)" in e.value for e in at.error)
@@ -393,7 +395,7 @@ OTHER_APP = textwrap.dedent("""
     deadline = time.monotonic() + float(sys.argv[2])
     while time.monotonic() < deadline:   # log like a training loop, with layer stats
         step += 1
-        store.log_step(run_id, step, epoch=step / 100, wall_seconds=step / 50, train_loss=1.0, train_error=0.5,
+        store.log_step(run_id, step, epoch=step / 100, train_seconds=step / 50, train_loss=1.0, train_error=0.5,
                        lr=0.1, images_per_second=300)
         store.log_layer_stats(run_id, step, "grad_norm", {f"layer{i}": 0.1 for i in range(20)})
         if step % 50 == 0:
@@ -422,7 +424,7 @@ def test_two_apps_on_one_folder_share_it_without_interrupting_or_locking_each_ot
         while other.poll() is None:
             step += 1
             try:
-                mine.log_step(own, step, epoch=0, wall_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
+                mine.log_step(own, step, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
                               images_per_second=1)
                 if step % 20 == 0:
                     mine.log_event(own, step, "checkpoint")
@@ -449,7 +451,7 @@ def test_two_apps_on_one_folder_share_it_without_interrupting_or_locking_each_ot
 
 
 def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_path, monkeypatch):
-    import resnet_edu.runs as runs_module
+    import resnet_edu.runs.connections as runs_module
 
     root = tmp_path / "runs"
     store = RunStore(root)
@@ -475,10 +477,10 @@ def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_
 
 
 def test_a_big_store_is_read_in_full_only_when_it_changed_since_a_clean_close(tmp_path, monkeypatch):
-    monkeypatch.setattr(store_repair, "FULL_CHECK_MAX_BYTES", 0)  # every file counts as big
+    monkeypatch.setattr(repair, "FULL_CHECK_MAX_BYTES", 0)  # every file counts as big
     checks = []
-    real = store_repair.quick_check
-    monkeypatch.setattr(store_repair, "quick_check", lambda conn, full=True: checks.append(full) or real(conn, full))
+    real = repair.quick_check
+    monkeypatch.setattr(store_module, "quick_check", lambda conn, full=True: checks.append(full) or real(conn, full))
     root = tmp_path / "runs"
     _store_with_runs(root, runs=2, steps=300)  # opened fresh (full check), closed cleanly
     RunStore(root).close()

@@ -20,7 +20,7 @@ from resnet_edu.plots.style import KIND_COLOURS, depth_colour, kind_word, style
 CURVE_X = {  # x-axis choice -> (column, English title, Korean title)
     "step": ("step", "iterations", "반복 횟수(iteration)"),
     "epoch": ("epoch", "epochs", "에폭"),
-    "seconds": ("wall_seconds", "training time (s)", "학습 시간(초)"),
+    "seconds": ("train_seconds", "training time (s)", "학습 시간(초)"),
 }
 TRAIN_WIDTH, TEST_WIDTH = 1.6, 3.0  # thin dashed training error, bold test error (Fig. 6, Fig. 4)
 TRAIN_DASH, TEST_DASH = "dash", "solid"
@@ -72,9 +72,9 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
     """Training and test error curves of several runs, plain nets left, residual nets right.
 
     Args:
-        steps_df: run_id, step, epoch, wall_seconds, train_error (fraction) and optionally
+        steps_df: run_id, step, epoch, train_seconds, train_error (fraction) and optionally
             n (iterations each row averages, from ``CurveBuffer``).
-        evals_df: run_id, step, epoch, wall_seconds, test_error.
+        evals_df: run_id, step, epoch, train_seconds, test_error.
         events_df: run_id, step, kind, detail; ``shortcuts_toggled`` events become vertical
             dotted lines (in the run's colour) at the step where the switch was applied.
         runs_df: run_id, name, depth, kind ("plain" / "residual"): which panel and colour.

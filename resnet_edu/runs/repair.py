@@ -21,6 +21,9 @@ when it last closed cleanly (size, time stamp and inode of the file and its WAL,
    damaged page, the rows of each run are read again on their own (a run's rows sit
    together in the file: the damage usually costs one run, not all);
 3. described in one sentence, with the kept file's path, for the app and the CLI to show.
+
+Its own file because salvage works on the raw file, with connections of its own, and runs
+only when ``RunStore`` finds damage while opening.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from resnet_edu.runs.schema import PER_RUN_TABLES, RENAMED_COLUMNS
+
 __all__ = ["is_damage", "needs_full_check", "quick_check", "remember_clean_close", "set_aside_and_salvage"]
 
 logger = logging.getLogger(__name__)
@@ -40,12 +45,11 @@ logger = logging.getLogger(__name__)
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 # Tables in the order they are copied (runs first: the others are read per run when needed).
-_TABLES = ("runs", "steps", "evals", "layer_stats", "events", "analysis_jobs")
-_PER_RUN = ("steps", "evals", "layer_stats", "events")
-_BY_STEP = ("steps", "evals")
+_TABLES = ("runs", *PER_RUN_TABLES, "analysis_jobs")
+_BY_STEP = ("steps", "evals")  # keyed by (run_id, step): a read can start past a damaged page
 FULL_CHECK_MAX_BYTES = 256 * 1024 * 1024  # a full quick_check of this much takes about half a second
-_SMALL_TABLES = ("runs", "evals", "events")
-MARKER = ".checked"  # keyed by (run_id, step): a read can start past a damaged page
+_SMALL_TABLES = ("runs", "evals", "events")  # checked at every open, whatever the file's size
+MARKER = ".checked"  # the file's state at its last clean close, beside runs.sqlite
 
 
 class StoreDamaged(sqlite3.DatabaseError):
@@ -148,15 +152,35 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
         return []
 
 
-def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, columns: list[str],
+def _shared_columns(src: sqlite3.Connection, dst: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
+    """(name in the fresh store, name in the damaged file) of each column both have.
+
+    A file older than the current schema may hold a column under its old name
+    (``schema.RENAMED_COLUMNS``): its values still go into the renamed column.
+    """
+    have = set(_columns(src, table))
+    old_names = {new: old for t, old, new in RENAMED_COLUMNS if t == table}
+    pairs = []
+    for name in _columns(dst, table):
+        if name in have:
+            pairs.append((name, name))
+        elif old_names.get(name) in have:
+            pairs.append((name, old_names[name]))
+    return pairs
+
+
+def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, columns: list[tuple[str, str]],
           where: str = "", args: tuple = ()) -> tuple[int, bool]:
-    """Copy rows until the first unreadable page: (rows copied, whether the read finished)."""
-    names = ", ".join(columns)
+    """Copy rows until the first unreadable page: (rows copied, whether the read finished).
+
+    ``columns`` pairs each column of the fresh store with its name in the damaged file.
+    """
+    names = ", ".join(new for new, _ in columns)
     insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
     copied, finished = 0, True
     cursor = None
     try:
-        cursor = src.execute(f"SELECT {names} FROM {table} {where}", args)
+        cursor = src.execute(f"SELECT {', '.join(old for _, old in columns)} FROM {table} {where}", args)
         while True:
             rows = cursor.fetchmany(5000)
             if not rows:
@@ -169,7 +193,7 @@ def _copy(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, columns:
     return copied, finished
 
 
-def _copy_around_damage(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, columns: list[str],
+def _copy_around_damage(src: sqlite3.Connection, dst: sqlite3.Connection, table: str, columns: list[tuple[str, str]],
                         run_id: str) -> int:
     """One run's rows of a table keyed by (run_id, step): after a damaged page, jump ahead and go on."""
     copied, after, jump = 0, -1, 64
@@ -200,23 +224,19 @@ def _salvage(kept: pathlib.Path, connect: Callable[[], sqlite3.Connection]) -> t
         dst.execute("BEGIN IMMEDIATE")
         finished = {}
         for table in _TABLES:
-            wanted = _columns(dst, table)
-            have = set(_columns(src, table))
-            columns = [c for c in wanted if c in have]
-            if table == "events":
-                columns = [c for c in columns if c != "id"]  # fresh ids, same order
+            columns = [pair for pair in _shared_columns(src, dst, table) if pair[0] != "id"]  # events: fresh ids
             if not columns:
                 finished[table] = False
                 continue
-            order = "ORDER BY id" if table == "events" and "id" in have else ""
+            order = "ORDER BY id" if table == "events" and "id" in _columns(src, table) else ""
             finished[table] = _copy(src, dst, table, columns, order)[1]
         run_ids = [r[0] for r in dst.execute("SELECT run_id FROM runs").fetchall()]
-        for table in _PER_RUN:
+        for table in PER_RUN_TABLES:
             if finished.get(table, True):
                 continue
             # The whole-table read stopped at a damaged page: read each run's rows on its own
             # (a lookup by run id skips pages of other runs).
-            columns = [c for c in _columns(dst, table) if c in set(_columns(src, table)) and c != "id"]
+            columns = [pair for pair in _shared_columns(src, dst, table) if pair[0] != "id"]
             for run_id in run_ids:
                 if table == "events" and dst.execute("SELECT 1 FROM events WHERE run_id = ? LIMIT 1",
                                                      (run_id,)).fetchone():
