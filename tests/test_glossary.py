@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSARY = ROOT / "docs" / "GLOSSARY.md"
-SOURCES = sorted([ROOT / "app.py", ROOT / "ui.py", *ROOT.glob("app_pages/*.py"), *ROOT.glob("resnet_edu/**/*.py")])
+SOURCES = sorted([ROOT / "app.py", ROOT / "ui.py", *ROOT.glob("app_pages/**/*.py"), *ROOT.glob("resnet_edu/**/*.py")])
 HANGUL = re.compile(r"[가-힣]")
 PARTICLES = "은|는|이|가|을|를|과|와|으로|로"
 
