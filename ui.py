@@ -21,6 +21,7 @@ from resnet_edu import security
 from resnet_edu.analysis import markdown_safe
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
+PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}  # every page's charts
 DEFAULT_LANGUAGE = os.environ.get("RESNET_EDU_LANG", "en") if os.environ.get("RESNET_EDU_LANG") in LANGUAGES else "en"
 
 
@@ -36,8 +37,6 @@ def language() -> str:
 def t(en: str, ko: str) -> str:
     """The English or Korean text, whichever this tab reads."""
     return ko if language() == "ko" else en
-
-
 
 
 def md_escape(text: object) -> str:
