@@ -13,7 +13,7 @@ from app_pages.features_sections.loading import modified_time
 from app_pages.features_sections.sources import pretrained_ui, weights_file_ui
 from app_pages.text import features as text
 from resnet_edu import probes, weights
-from ui import send_to_lab, t
+from ui import run_and_twin_ui, send_to_lab, t
 
 FRESH_DEPTHS = [20, 56, 110]
 
@@ -37,20 +37,10 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
     if kind == "trained":
         with_ckpt = table[table["run_id"].isin(checkpoints)]
         labels = dict(zip(with_ckpt["run_id"], with_ckpt["name"]))
-        left, right = st.columns(2)
-        with left:
-            run_id = st.selectbox(t("Run", "실행"), list(labels), format_func=labels.get, key="feat_run")
-        twin = probes.twin_of(table, run_id, with_ckpt)
-        others = [None] + [r for r in labels if r != run_id]
-        other_labels = {None: t("— none —", "— 없음 —"), **labels}
-        # a new run (or a choice that is gone): propose its plain/residual twin
-        if st.session_state.get("feat_twin_for") != run_id or st.session_state.get("feat_other") not in others:
-            st.session_state["feat_twin_for"] = run_id
-            st.session_state["feat_other"] = twin
-        with right:
-            other = st.selectbox(t("Side by side with", "나란히 볼 실행"), others, format_func=other_labels.get,
-                                 key="feat_other", help=t("Its twin of the other kind (same depth) is proposed.",
-                                                          "같은 깊이의 다른 종류(plain 네트워크 ↔ 잔차 네트워크)가 먼저 제안됩니다."))
+        run_id, other = run_and_twin_ui(
+            table, with_ckpt, list(labels), "feat", t("Run", "실행"), t("Side by side with", "나란히 볼 실행"),
+            other_help=t("Its twin of the other kind (same depth) is proposed.",
+                         "같은 깊이의 다른 종류(plain 네트워크 ↔ 잔차 네트워크)가 먼저 제안됩니다."))
         nets = []
         for rid in [run_id, other]:
             if rid is None:
