@@ -1,7 +1,8 @@
 """Streamlit helpers shared by app.py and every page (the library, resnet_edu/, has none).
 
-* ``t(en, ko)`` picks the text of the language chosen in the sidebar: every page writes its
-  strings in both languages side by side, so a translation is never far from its use.
+* ``t(en, ko)`` picks the text of the language chosen in the sidebar: short labels are written
+  in both languages side by side where they are used; a page's longer prose lives in
+  app_pages/text/<page>.py as ``dict(en=..., ko=...)`` entries, drawn with ``t(**entry)``.
 * ``get_manager()`` is the one process-wide JobManager (and through it the RunStore):
   every tab and every page sees the same runs.
 """
@@ -35,7 +36,7 @@ def language() -> str:
 
 
 def t(en: str, ko: str) -> str:
-    """The English or Korean text, whichever this tab reads."""
+    """The English or Korean text, whichever this tab reads (the pages' one en/ko picker)."""
     return ko if language() == "ko" else en
 
 
@@ -129,6 +130,7 @@ def prepare_data(dataset: str = "synthetic", data_root: str | None = None, image
 
 
 def get_store():
+    """The RunStore of the shared JobManager."""
     return get_manager().store
 
 

@@ -16,6 +16,7 @@ def _mine() -> set[str]:
 
 
 def remember(run_ids) -> None:
+    """Note runs this tab started or resumed: its student may stop them."""
     st.session_state[MINE_KEY] = sorted(_mine() | set(run_ids))
 
 
@@ -25,6 +26,7 @@ def may_control(run_id: str) -> bool:
 
 
 def teacher_only() -> str:
+    """The message of a control that only the teacher may use."""
     return t(**text.TEACHER_ONLY)
 
 
@@ -37,6 +39,7 @@ def stop_run(run_id: str) -> None:
 
 
 def stop_every_run() -> None:
+    """on_click of Stop all: teacher only (checked again here)."""
     if teacher_unlocked():
         get_manager().stop_all()
     else:
