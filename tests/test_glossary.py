@@ -74,7 +74,7 @@ def test_the_glossary_table_is_read():
 def test_korean_strings_are_found():
     strings = _all_strings()
     assert len(strings) > 500  # every page is bilingual
-    assert any(path == "app_pages/paper.py" for path, _, _ in strings)
+    assert any(path == "app_pages/text/paper.py" for path, _, _ in strings)  # page prose, read recursively
 
 
 @pytest.mark.parametrize("english, korean, rejected", glossary_rows(), ids=lambda value: str(value)[:30])
