@@ -1,7 +1,8 @@
 """ResNet Lab: `streamlit run app.py`.
 
 The entry point builds the navigation and the sidebar every page shares: the language
-switch, the compute device and the runs now training. Pages live in app_pages/ and stay thin.
+switch, the compute device and the runs now training. Pages live in app_pages/ and stay thin:
+each draws its sections in order, with its longer prose in app_pages/text/.
 """
 
 # Imported first, in the main thread: two tabs importing them at once inside fragments

@@ -1,7 +1,8 @@
 """Streamlit helpers shared by app.py and every page (the library, resnet_edu/, has none).
 
-* ``t(en, ko)`` picks the text of the language chosen in the sidebar: every page writes its
-  strings in both languages side by side, so a translation is never far from its use.
+* ``t(en, ko)`` picks the text of the language chosen in the sidebar: short labels are written
+  in both languages side by side where they are used; a page's longer prose lives in
+  app_pages/text/<page>.py as ``dict(en=..., ko=...)`` entries, drawn with ``t(**entry)``.
 * ``get_manager()`` is the one process-wide JobManager (and through it the RunStore):
   every tab and every page sees the same runs.
 """
@@ -21,6 +22,7 @@ from resnet_edu import security
 from resnet_edu.analysis import markdown_safe
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
+PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}  # every page's charts
 DEFAULT_LANGUAGE = os.environ.get("RESNET_EDU_LANG", "en") if os.environ.get("RESNET_EDU_LANG") in LANGUAGES else "en"
 
 
@@ -34,10 +36,8 @@ def language() -> str:
 
 
 def t(en: str, ko: str) -> str:
-    """The English or Korean text, whichever this tab reads."""
+    """The English or Korean text, whichever this tab reads (the pages' one en/ko picker)."""
     return ko if language() == "ko" else en
-
-
 
 
 def md_escape(text: object) -> str:
@@ -49,6 +49,38 @@ def send_to_lab(en: str, ko: str) -> None:
     """A page with nothing to show yet: say why (in the reader's language) and link to the Lab."""
     st.info(t(en, ko), icon="🧪")
     st.page_link("app_pages/lab.py", label=t("Open the Lab →", "실험실 열기 →"), icon="🧪")
+
+
+def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_label: str, other_label: str,
+                    run_help: str | None = None, other_help: str | None = None) -> tuple[str | None, str | None]:
+    """Pick a trained run, and a second run beside it: its plain/residual twin is proposed.
+
+    Args:
+        table: every run (probes.run_table), where the twin is looked for.
+        with_checkpoint: the rows of ``table`` that have a checkpoint: the runs that can be picked.
+        options: the run ids offered first, in their order (e.g. residual runs with a twin first).
+        key: the page's prefix of the widget keys (``{key}_run``, ``{key}_other``).
+        run_label, other_label, run_help, other_help: the two select boxes' labels and help texts.
+
+    Returns:
+        (run id, the other run's id or None for "none").
+    """
+    from resnet_edu import probes
+
+    labels = dict(zip(with_checkpoint["run_id"], with_checkpoint["name"]))
+    left, right = st.columns(2)
+    with left:
+        run_id = st.selectbox(run_label, options, format_func=labels.get, key=f"{key}_run", help=run_help)
+    twin = probes.twin_of(table, run_id, with_checkpoint)
+    others = [None] + [r for r in with_checkpoint["run_id"] if r != run_id]
+    other_labels = {None: t("— none —", "— 없음 —"), **labels}
+    # a new run (or a choice that is gone): propose its plain/residual twin
+    if st.session_state.get(f"{key}_twin_for") != run_id or st.session_state.get(f"{key}_other") not in others:
+        st.session_state[f"{key}_twin_for"] = run_id
+        st.session_state[f"{key}_other"] = twin
+    with right:
+        other = st.selectbox(other_label, others, format_func=other_labels.get, key=f"{key}_other", help=other_help)
+    return run_id, other
 
 
 def live_analysis_job(job_id: str, draw, every: float = 1.5) -> None:
@@ -98,6 +130,7 @@ def prepare_data(dataset: str = "synthetic", data_root: str | None = None, image
 
 
 def get_store():
+    """The RunStore of the shared JobManager."""
     return get_manager().store
 
 

@@ -10,19 +10,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app_pages.text import degradation as text
 from resnet_edu import plots
 from resnet_edu.live_view import SMOOTH_STEPS, RunMenu
-from ui import drawing_turn, get_store, language, send_to_lab, shared_views, t
+from ui import PLOT_CONFIG, drawing_turn, get_store, language, send_to_lab, shared_views, t
 
 REFRESH_SECONDS = 2
-PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
 def empty_state_ui() -> None:
-    send_to_lab("No runs yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs plain-56) shows the "
-                "degradation problem within a few minutes, and its curves appear here live.",
-                "아직 실행이 없습니다. 실험실에서 시작하세요 — **그림 1** 프리셋(plain-20 대 plain-56)은 몇 분 안에 "
-                "성능 저하 문제를 보여 주고, 그 곡선이 여기에 실시간으로 나타납니다.")
+    send_to_lab(**text.NO_RUNS_YET)
 
 
 def run_picker_ui(menu: RunMenu) -> list[str]:
@@ -69,17 +66,11 @@ def chart_options_ui() -> tuple[str, bool, bool]:
         x = st.radio(t("x-axis", "가로축"), list(plots.CURVE_X), horizontal=True, key="deg_x", format_func=words.get)
     with cols[1]:
         reference = st.toggle(t("Paper values (Table 6)", "논문 값 (표 6)"), value=False, key="deg_reference",
-                              help=t("Final test errors of the paper's ResNets after 164 epochs on CIFAR-10 "
-                                     "(Table 6): where a full run ends, not where your curves should be now.",
-                                     "논문 ResNet을 CIFAR-10에서 164 에폭 학습한 뒤의 최종 테스트 오류(표 6): "
-                                     "지금 곡선이 있어야 할 곳이 아니라, 끝까지 학습했을 때의 도착점입니다."))
+                              help=t(**text.PAPER_LINES_HELP))
     with cols[2]:
         smooth = st.toggle(t(f"Smooth ({SMOOTH_STEPS} iterations)", f"부드럽게 ({SMOOTH_STEPS}회 평균)"),
                            value=True, key="deg_smooth",
-                           help=t("Each iteration's error is measured on one batch of 128 images and jumps "
-                                  "around; averaging 20 iterations shows the trend.",
-                                  "반복마다의 오류는 이미지 128장 한 묶음으로 재기 때문에 들쭉날쭉합니다. "
-                                  "20회를 평균하면 추세가 보입니다."))
+                           help=t(**text.SMOOTH_HELP))
     return x, reference, smooth
 
 
@@ -122,21 +113,13 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
                  "잰 테스트 오류. 세로 점선: 실험실에서 실시간으로 숏컷을 켜고 끈 지점. 선 모양은 논문 그림 6과 "
                  "같습니다(점선: 훈련, 굵은 선: 테스트). 그림 1은 두 오류를 서로 다른 그림에 나눠 그립니다."))
     if reference_on:
-        st.caption(t("Paper lines: final test errors after a full 164-epoch run on CIFAR-10 (Table 6), for the "
-                     "ResNets of the chosen depths. A few-epoch classroom run ends well above them.",
-                     "논문 선: CIFAR-10에서 164 에폭을 다 학습한 뒤의 최종 테스트 오류(표 6), 선택한 깊이의 ResNet 값. "
-                     "몇 에폭짜리 수업용 실행은 그보다 한참 위에서 끝납니다."))
+        st.caption(t(**text.PAPER_LINES_CAPTION))
     st.download_button(t("Download the curves (CSV)", "곡선 데이터 내려받기 (CSV)"),
                        data=_metrics_csv(store, info), file_name="degradation_curves.csv", mime="text/csv",
                        key="deg_csv_curves", on_click="ignore", icon="⬇️")
 
     st.subheader(t("Final error vs depth", "깊이에 따른 최종 오류"))
-    st.caption(t("The paper's claim in one picture, after a full run: without shortcuts the line rises with depth; "
-                 "with them it falls (a few-minute run shows the first half at most). Training error (dashed): mean "
-                 "of the last 20 iterations; test error (bold): the last evaluation.",
-                 "논문의 주장을 한 장에(끝까지 학습했을 때): 숏컷이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다"
-                 "(몇 분짜리 실행으로는 앞의 절반까지만 보입니다). 훈련 오류(점선)는 최근 20회 반복의 평균, 테스트 "
-                 "오류(굵은 선)는 마지막 평가 값입니다."))
+    st.caption(t(**text.PAPER_CLAIM))
     st.plotly_chart(view.error_vs_depth, key="deg_depth", config=PLOT_CONFIG)
     st.dataframe(view.table, hide_index=True, width="stretch")
     st.download_button(t("Download final errors (CSV)", "최종 오류 내려받기 (CSV)"),
@@ -147,24 +130,8 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
 
 # ---------------------------------------------------------------- the page
 st.title(t("Degradation: deeper plain nets train worse", "성능 저하: 더 깊은 plain 네트워크가 더 못 배운다"))
-st.markdown(t(
-    "In the paper's **Fig. 1**, a 56-layer plain net has *higher training error* than a 20-layer one: deeper "
-    "is worse, and since it is training error, it is not overfitting. **Fig. 6** shows that identity "
-    "shortcuts turn it around. These are your runs, drawn the same way, live.",
-    "논문의 **그림 1**에서 56층 plain 네트워크는 20층보다 *훈련 오류가 더 높습니다*. 더 깊은데 더 나쁘고, 훈련 "
-    "오류이므로 과적합이 아닙니다. **그림 6**은 항등 숏컷(identity shortcut)이 이를 뒤집는다는 것을 보여 "
-    "줍니다. 여기에 여러분의 실행이 같은 방식으로, 실시간으로 그려집니다."))
-st.caption(t(
-    "What a few minutes can show: early in training every deeper net learns more slowly, with or without "
-    "shortcuts, so the box below calls a plain gap *the degradation problem* only when a ResNet of the same depth "
-    "keeps up with the shallow plain net (the **Fig. 1 + the fix** preset) or when the gap lasts. ResNet-56 "
-    "overtaking ResNet-20 (Fig. 6, middle) takes the paper tens of thousands of iterations: a classroom run will "
-    "not show it. *Paper values (Table 6)* marks where a full run ends.",
-    "몇 분 안에 볼 수 있는 것: 학습 초기에는 숏컷이 있든 없든 깊은 네트워크일수록 느리게 배웁니다. 그래서 아래 "
-    "상자는 깊이가 같은 ResNet이 얕은 plain 네트워크만큼 빨리 배울 때(**그림 1 + 해법** 프리셋)나 차이가 오래 이어질 "
-    "때에만 plain 네트워크 사이의 차이를 *성능 저하 문제*라고 부릅니다. ResNet-56이 ResNet-20을 앞지르는 것(그림 6 "
-    "가운데)은 논문에서도 수만 번의 반복이 걸립니다. 수업 시간의 실행으로는 볼 수 없습니다. *논문 값 (표 6)* 스위치는 "
-    "끝까지 학습했을 때의 도착점을 보여 줍니다."))
+st.markdown(t(**text.INTRO))
+st.caption(t(**text.WHAT_MINUTES_SHOW))
 
 store = get_store()
 menu = shared_views(str(store.root)).menu(store, language())

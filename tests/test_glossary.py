@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSARY = ROOT / "docs" / "GLOSSARY.md"
-SOURCES = sorted([ROOT / "app.py", ROOT / "ui.py", *ROOT.glob("app_pages/*.py"), *ROOT.glob("resnet_edu/**/*.py")])
+SOURCES = sorted([ROOT / "app.py", ROOT / "ui.py", *ROOT.glob("app_pages/**/*.py"), *ROOT.glob("resnet_edu/**/*.py")])
 HANGUL = re.compile(r"[가-힣]")
 PARTICLES = "은|는|이|가|을|를|과|와|으로|로"
 
@@ -74,7 +74,7 @@ def test_the_glossary_table_is_read():
 def test_korean_strings_are_found():
     strings = _all_strings()
     assert len(strings) > 500  # every page is bilingual
-    assert any(path == "app_pages/paper.py" for path, _, _ in strings)
+    assert any(path == "app_pages/text/paper.py" for path, _, _ in strings)  # page prose, read recursively
 
 
 @pytest.mark.parametrize("english, korean, rejected", glossary_rows(), ids=lambda value: str(value)[:30])

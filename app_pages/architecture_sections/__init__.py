@@ -1,0 +1,1 @@
+"""The Architecture page's sections; app_pages/architecture.py draws them in order."""

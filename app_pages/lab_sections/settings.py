@@ -1,0 +1,162 @@
+"""The Lab's settings: data set, networks, recipe, device. Each returns what it chose; the Start
+section turns them into TrainConfigs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.lab_sections.data_sets import data_state_text, imagenette_size
+from app_pages.text import lab as text
+from resnet_edu import classroom, devices, models
+from resnet_edu.data import downloads
+from resnet_edu.distributed import queue as torchrun_queue
+from resnet_edu.train import RECIPE_NOTES, TrainConfig
+from ui import t, teacher_unlocked
+
+CIFAR_DEPTHS = [20, 32, 44, 56, 110]
+IMAGENET_DEPTHS = [18, 34, 50]
+
+
+def dataset_ui() -> tuple[str, str | None, int]:
+    """(data set, data root or None, image size)."""
+    names = {"synthetic": t("Built-in synthetic shapes (offline, seconds)", "내장 합성 도형 (오프라인, 몇 초)"),
+             "cifar10": "CIFAR-10",
+             "imagenette": t("Imagenette (real photos, 10 ImageNet classes)", "Imagenette (실제 사진, ImageNet 10개 클래스)"),
+             "imagefolder": t("Image folder (ImageNet-style)", "이미지 폴더 (ImageNet식)")}
+    dataset = st.selectbox(t("Data set", "데이터셋"), list(names), format_func=names.get, key="lab_dataset")
+    root, size = None, 32
+    locked = not teacher_unlocked()  # custom data folders are a teacher-only control
+    if dataset == "cifar10":
+        root = st.text_input(t("Data root (empty: RESNET_EDU_DATA or ./data)",
+                               "데이터 폴더 (비우면 RESNET_EDU_DATA 또는 ./data)"),
+                             key="lab_data_root_cifar", disabled=locked).strip() or None
+        if locked:
+            root = None  # the configured data root; a typed value is ignored, not only greyed out
+            st.caption(t(**text.DATA_FOLDERS_TEACHER_ONLY))
+        st.caption(t(**text.CIFAR_FROM_DATA_ROOT))
+    elif dataset == "imagenette":
+        size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=320,
+                                   value=imagenette_size(), step=16, key="lab_image_size_imagenette",
+                                   help=t("Use an ImageNet-style net: CIFAR-style nets need 32 px.",
+                                          "ImageNet식 네트워크를 쓰세요: CIFAR식 네트워크는 32픽셀이 필요합니다.")))
+        st.caption(data_state_text(downloads.imagenette_archive(size)))
+    elif dataset == "imagefolder":
+        root = st.text_input(t("Folder with train/ and val/ (one sub-folder per class)",
+                               "train/과 val/이 있는 폴더 (클래스마다 하위 폴더)"),
+                             key="lab_data_root_folder", placeholder="/data/imagenette2-160",
+                             disabled=locked).strip() or None
+        if locked:
+            root = None
+        size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=512, value=64,
+                                   step=16, key="lab_image_size",
+                                   help=t(**text.IMAGE_FOLDER_SIZE_HELP)))
+    return dataset, root, size
+
+
+def networks_ui() -> tuple[str, list[int], list[str], str | None]:
+    """(family, depths, kinds, problem with the custom depth or None)."""
+    families = {"cifar": t("CIFAR (6n+2 layers)", "CIFAR (6n+2층)"),
+                "imagenet": t("ImageNet-style (18/34/50)", "ImageNet식 (18/34/50)")}
+    family = st.radio(t("Family", "계열"), list(families), horizontal=True, key="lab_family",
+                      format_func=families.get)
+    problem = None
+    if family == "cifar":
+        depths = st.multiselect(t("Depths", "깊이"), CIFAR_DEPTHS, default=[20, 56], key="lab_depths_cifar")
+        custom = st.number_input(t("Custom depth, 6n+2 (optional)", "직접 정한 깊이, 6n+2 (선택)"), min_value=8,
+                                 max_value=models.MAX_CIFAR_DEPTH, value=None, step=6, key="lab_custom_depth",
+                                 placeholder="8, 14, 26, …")
+        if custom is not None:
+            try:
+                TrainConfig(depth=int(custom)).validate()
+                depths = sorted(set(depths) | {int(custom)})
+            except ValueError as error:
+                problem = str(error)
+                st.error(problem)
+    else:
+        depths = st.multiselect(t("Depths", "깊이"), IMAGENET_DEPTHS, default=[18, 34], key="lab_depths_imagenet")
+    kind_words = {"both": t("both (twins)", "둘 다 (쌍둥이)"), "plain": t("plain", "plain 네트워크"),
+                  "residual": t("residual", "잔차 네트워크")}
+    kind = st.radio(t("Shortcuts", "숏컷"), list(kind_words), horizontal=True, key="lab_kind",
+                    format_func=kind_words.get,
+                    help=t(**text.PLAIN_IS_THE_TWIN))
+    kinds = ["plain", "residual"] if kind == "both" else [kind]
+    return family, sorted(depths), kinds, problem
+
+
+def recipe_ui() -> dict:
+    """Length, optimiser and recipe settings as TrainConfig keyword arguments."""
+    cols = st.columns(3)
+    epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=1, max_value=1000, value=3, step=1, key="lab_epochs")
+    max_steps = cols[1].number_input(t("Max iterations", "최대 반복 횟수"), min_value=1, max_value=10_000_000,
+                                     value=None, step=50, key="lab_max_steps", placeholder=t("no limit", "제한 없음"),
+                                     help=t("Stops early; the lr schedule still follows the epochs.",
+                                            "일찍 멈춥니다. 학습률 일정은 그대로 에폭을 따릅니다."))
+    seed = cols[2].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, value=0, step=1, key="lab_seed")
+    cols = st.columns(3)
+    lr = cols[0].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=0.1,
+                              step=0.01, format="%.4f", key="lab_lr")
+    batch = cols[1].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=None, step=16,
+                                 key="lab_batch", placeholder=t("default", "기본값"),
+                                 help=t("Empty: the default of the recipe and device (shown below the settings).",
+                                        "비워 두면 레시피와 장치의 기본값을 씁니다 (설정 아래에 표시)."))
+    recipe_words = {"classroom": t("classroom (default)", "수업용 (기본)"), "paper": t("paper (Sec. 4.2)", "논문 (4.2절)")}
+    recipe = st.radio(t("Recipe", "레시피"), list(recipe_words), format_func=recipe_words.get,
+                      horizontal=True, key="lab_recipe")
+    with st.expander(t("What each recipe changes from the paper (Sec. 4.2)", "각 레시피가 논문(4.2절)과 다른 점")):
+        for name in ("classroom", "paper"):
+            st.markdown(f"**{recipe_words[name]}**")
+            st.markdown("\n".join(f"- {t(en, ko)}" for en, ko in RECIPE_NOTES.get(name, [])))
+    return {"epochs": int(epochs), "max_steps": None if max_steps is None else int(max_steps), "seed": int(seed),
+            "lr": float(lr), "batch_size": None if batch is None else int(batch), "recipe": recipe}
+
+
+def gpus_ui() -> int:
+    """How many GPUs each net of the comparison trains on (torchrun); shown only with 2+ CUDA cards."""
+    cards = torchrun_queue.cuda_card_count()  # looked up at each call: tests stand in other card counts
+    if cards < 2:
+        return 1
+    return int(st.selectbox(
+        t("Train on N GPUs", "GPU N개로 학습"), list(range(1, cards + 1)), key="lab_gpus",
+        format_func=lambda n: t(f"{n} GPU{'s' if n > 1 else ''}", f"GPU {n}개"),
+        help=t(**text.GPUS_HELP)))
+
+
+def advanced_ui() -> tuple[str, bool, int]:
+    """(device, compile, GPUs): where the comparison trains, whether its nets are compiled, on how many GPUs."""
+    with st.expander(t("Advanced: device and compilation", "고급: 장치와 컴파일")):
+        choices = ["auto"] + devices.available_devices()
+        best = devices.available_devices()[0]
+        words = {"auto": t(f"auto (here: {best.upper()})", f"자동 (여기서는 {best.upper()})"), "cpu": "CPU",
+                 "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
+        device = st.selectbox(t("Device", "장치"), choices, format_func=words.get, key="lab_device",
+                              help=t("auto: a CUDA GPU when there is one, else an Apple GPU, else the CPU.",
+                                     "자동: CUDA GPU가 있으면 그것을, 없으면 Apple GPU를, 그것도 없으면 CPU를 씁니다."))
+        compiled = st.checkbox(t("Compile the nets (torch.compile)", "네트워크 컴파일하기 (torch.compile)"),
+                               key="lab_compile", help=t(**text.COMPILE_HELP))
+        gpus = gpus_ui() if device in ("auto", "cuda") else 1
+    return device, compiled, gpus
+
+
+def batch_reason(recipe: str, device: str, dataset: str, batch: int) -> str:
+    """Why the comparison trains in batches of ``batch``: the paper's, or what was measured on a CPU."""
+    if recipe == "paper":
+        return t(f"Batch {batch}, as in the paper (Sec. 4.2).", f"배치 {batch}: 논문(4.2절)과 같습니다.")
+    kind = devices.available_devices()[0] if device == "auto" else device.split(":")[0]
+    if kind != "cpu":
+        return t(f"Batch {batch}, the paper's: on a GPU a smaller batch would not show the gap sooner.",
+                 f"배치 {batch}: 논문과 같습니다. GPU에서는 배치를 줄여도 차이가 더 빨리 보이지 않습니다.")
+    rows = classroom.CPU_MEDIAN_SECONDS[classroom.data_kind(dataset)]
+    precision = devices.resolve_precision("auto", devices.resolve_device("cpu"))
+    precision = precision if precision in rows else next(iter(rows))
+    seconds = ", ".join(f"{size}: {t(f'{median:.0f} s', f'{median:.0f}초')}" if met == 3 else
+                        f"{size}: {t(f'{met} of 3 seeds only', f'시드 3개 중 {met}개에서만')}"
+                        for size, (median, met) in rows[precision].items())
+    data = t("the built-in synthetic set", "내장 합성 데이터셋") if dataset == "synthetic" else t("real photos", "실제 사진")
+    return t(f"Batch {batch}, the classroom default on a CPU for {data}: the fastest batch size that showed the "
+             f"degradation on all three seeds tried. Seconds from the click until plain-56 was clearly behind "
+             f"plain-20 while ResNet-56 kept up ({precision}, median of seeds 0-2, {classroom.CPU_MEASURED_ON}), "
+             f"by batch size: {seconds}.",
+             f"배치 {batch}: CPU의 수업용 기본값({data})입니다. 시험한 시드 3개 모두에서 성능 저하를 보여 준 배치 "
+             f"크기 중 가장 빠릅니다. 클릭부터 ResNet-56이 plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 "
+             f"때까지 걸린 시간 ({precision}, 시드 0-2의 중앙값, {classroom.CPU_MEASURED_ON}), 배치 크기별: "
+             f"{seconds}.")

@@ -1,0 +1,142 @@
+"""Starting a comparison: the settings box, the preset buttons and Start, and the checks that run
+before any run exists (a bad setting is a message, and nothing is created)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from app_pages.lab_sections.access import remember, teacher_only
+from app_pages.lab_sections.data_sets import imagenet_preset_base
+from app_pages.lab_sections.settings import advanced_ui, batch_reason, dataset_ui, networks_ui, recipe_ui
+from app_pages.text import lab as text
+from resnet_edu import security
+from resnet_edu.classroom import default_batch_size
+from resnet_edu.jobs import cached_dataset, group_configs
+from resnet_edu.train import PRESETS, TrainConfig, preset_configs
+from ui import get_manager, md_escape, prepare_data, t, teacher_unlocked
+
+
+def _one_line(error: BaseException) -> str:
+    line = " ".join(str(error).split()) or type(error).__name__
+    return line if len(line) <= 600 else line[:597] + "..."
+
+
+def data_check(configs: list[TrainConfig]) -> tuple[str | None, list[TrainConfig]]:
+    """(problem or None, configs with the checked folder): the data set is checked before any run exists.
+
+    A typed folder must lie in the allowed data roots (resnet_edu.security). An image folder is
+    decoded here, once (cached for the runs and every page), so a file instead of a folder, a
+    single class, an unreadable image or a batch larger than the data is reported at once
+    instead of as a failed run. CIFAR-10 is left to the runs: without the archive they stop
+    with the data layer's message on where to put it.
+    """
+    first = configs[0]
+    if first.dataset == "synthetic":
+        return None, configs
+    root = first.data_root
+    if root is not None:
+        if not teacher_unlocked():
+            return teacher_only(), configs
+        try:
+            root = str(security.check_data_path(root, must_exist=first.dataset == "imagefolder"))
+        except ValueError as error:
+            return _one_line(error), configs
+        configs = [dataclasses.replace(c, data_root=root) for c in configs]
+    if first.dataset != "imagefolder":
+        return None, configs
+    try:
+        with st.spinner(t("Reading the image folder (once; later runs reuse it)…",
+                          "이미지 폴더를 읽는 중 (한 번만; 다음 실행은 다시 씁니다)…")):
+            dataset = cached_dataset(first.dataset, root, first.image_size)
+    except Exception as error:  # BadDataFolder, a permission error, a broken file: a message, never a crash
+        return _one_line(error), configs
+    if first.batch_size > dataset.num_train:
+        return (f"batch size {first.batch_size} is larger than the {dataset.num_train} training images in "
+                f"{root}: choose a batch size of at most {dataset.num_train}"), configs
+    return None, configs
+
+
+def submit(configs: list[TrainConfig], group_name: str, device: str = "auto", gpus: int = 1) -> None:
+    """Start one comparison group; a bad setting is shown as a message and nothing is created."""
+    problem = None
+    try:
+        for config in configs:
+            config.validate()
+        if configs:
+            problem, configs = data_check(configs)
+        if problem is None:
+            extra = {"gpus": gpus} if gpus > 1 else {}  # several GPUs: one torchrun job per net
+            run_ids = get_manager().submit(configs, group_name=group_name, device=device, **extra)
+    except (ValueError, RuntimeError) as error:
+        problem = str(error)
+    if problem is not None:
+        st.error(t(f"Could not start: {problem}", f"시작할 수 없습니다: {problem}"), icon="⚠️")
+        return
+    remember(run_ids)
+    names = md_escape(", ".join(c.run_name for c in configs))
+    st.session_state["lab_flash"] = t(f"Started {len(run_ids)} runs: {names}.", f"실행 {len(run_ids)}개 시작: {names}.")
+    st.rerun()  # redraw the whole app, so the sidebar and the queue start refreshing themselves
+
+
+def folder_problem(dataset: str, root: str | None) -> str | None:
+    """A folder that is missing, a file, or outside the allowed data roots is caught here at once
+    (nothing is read); the contents are checked when Start is pressed (data_check)."""
+    if dataset == "synthetic":
+        return None
+    if dataset == "imagefolder" and not root:
+        if not teacher_unlocked():
+            return t(**text.IMAGE_FOLDER_TEACHER_ONLY)
+        return t("Enter the image folder first.", "먼저 이미지 폴더를 입력하세요.")
+    if root is None:
+        return None
+    try:
+        security.check_data_path(root, must_exist=dataset == "imagefolder")
+    except ValueError as error:
+        return t(**text.folder_unusable(error))
+    return None
+
+
+def start_ui() -> None:
+    """Settings, the preset buttons and the Start button."""
+    with st.container(border=True):
+        left, right = st.columns([1, 1], gap="large")
+        with left:
+            dataset, root, size = dataset_ui()
+            family, depths, kinds, depth_problem = networks_ui()
+        with right:
+            settings = recipe_ui()
+            device, compiled, gpus = advanced_ui()
+            if settings["batch_size"] is None:
+                settings["batch_size"] = default_batch_size(settings["recipe"], device, dataset)
+                st.caption(batch_reason(settings["recipe"], device, dataset, settings["batch_size"]))
+        base = TrainConfig(dataset=dataset, data_root=root, image_size=size, compile=compiled, **settings)
+        problem = folder_problem(dataset, root)
+        if problem:
+            st.error(problem, icon="📁")
+        elif dataset != "imagefolder" or teacher_unlocked():
+            prepare_data(dataset, root, size)  # loaded in the background while the teacher sets up
+
+        st.markdown(t("**Presets** — one click starts the whole comparison with the settings above:",
+                      "**프리셋** — 한 번 누르면 위 설정으로 비교 실험 전체가 시작됩니다:"))
+        cols = st.columns(2)
+        for i, (key, (en, ko)) in enumerate(PRESETS.items()):
+            if cols[i % 2].button(t(en, ko), key=f"lab_preset_{key}", width="stretch", disabled=bool(problem)):
+                preset_base = imagenet_preset_base(base) if key == "imagenet" else base if base.image_size == 32 \
+                    else TrainConfig(**{**base.to_dict(), "image_size": 32})
+                submit(preset_configs(key, preset_base), group_name=en, device=device, gpus=gpus)
+        imagenet_base = imagenet_preset_base(base)
+        if imagenet_base is not base:
+            st.caption(t(**text.imagenet_preset_on_imagenette(imagenet_base.image_size)))
+
+        n = len(depths) * len(kinds)
+        label = t(f"Train {n} net{'s' if n != 1 else ''}", f"네트워크 {n}개 학습")
+        if st.button(label, key="lab_start", type="primary", disabled=bool(problem or depth_problem or n == 0)):
+            configs = group_configs(base, depths, kinds, family=family)
+            submit(configs, group_name=", ".join(c.run_name for c in configs), device=device, gpus=gpus)
+    flash = st.session_state.pop("lab_flash", None)
+    if flash:
+        st.success(flash, icon="🚀")
+        st.page_link("app_pages/degradation.py", label=t("Watch the curves on the Degradation page →",
+                                                     "성능 저하 페이지에서 곡선 보기 →"), icon="📉")

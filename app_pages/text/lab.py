@@ -1,0 +1,84 @@
+"""The Lab's prose: the introduction, data-set notes, help texts and the teacher-only messages."""
+
+INTRO = dict(
+    en="Pick depths, start them together (they see the same batches, in lockstep), and compare. "
+       "The curves live on the **Degradation** page.",
+    ko="깊이를 고르고 함께 시작하면(같은 배치를 같은 속도로 학습) 비교할 수 있습니다. 곡선은 **성능 저하** "
+       "페이지에 있습니다.")
+
+TEACHER_ONLY = dict(en="Teacher only: enter the teacher passcode in the sidebar.",
+                    ko="교사 전용: 사이드바에 교사 암호를 입력하세요.")
+
+DATA_FOLDERS_TEACHER_ONLY = dict(en="Only the teacher chooses data folders (teacher passcode in the sidebar).",
+                                 ko="데이터 폴더는 교사만 정할 수 있습니다 (사이드바의 교사 암호).")
+
+CIFAR_FROM_DATA_ROOT = dict(
+    en="CIFAR-10 is read from the data root (cifar-10-python.tar.gz or its unpacked folder). On an "
+       "offline machine without it the run stops with a message saying where to put the file.",
+    ko="CIFAR-10은 데이터 폴더에서 읽습니다(cifar-10-python.tar.gz 또는 압축을 푼 폴더). 파일이 없는 "
+       "오프라인 컴퓨터에서는 실행이 멈추고 파일을 어디에 두어야 하는지 알려 줍니다.")
+
+IMAGE_FOLDER_SIZE_HELP = dict(
+    en="CIFAR-style nets need 32; ImageNet-style nets adapt their stem to small images (≤ 64 px).",
+    ko="CIFAR식 네트워크는 32가 필요합니다. ImageNet식 네트워크는 작은 이미지(64픽셀 이하)에 맞게 첫 층을 바꿉니다.")
+
+DOWNLOADS_NOTE = dict(
+    en="Downloads run in the training process: MD5-checked, resumed after an interruption, unpacked "
+       "into place only when complete. Offline, an archive put into the data root by hand is "
+       "found, checked and unpacked when a run first uses it. The ImageNet-style preset trains on "
+       "Imagenette when it is here.",
+    ko="다운로드는 학습 프로세스에서 진행됩니다: MD5로 확인하고, 중단되면 이어 받고, 다 풀린 뒤에만 "
+       "제자리에 놓습니다. 오프라인에서는 데이터 폴더에 직접 넣은 압축 파일을 실행이 처음 쓸 때 찾아서 "
+       "확인하고 풉니다. ImageNet식 프리셋은 Imagenette가 있으면 그것으로 학습합니다.")
+
+PLAIN_IS_THE_TWIN = dict(
+    en="A plain net is exactly its residual twin with every shortcut off: same layers, same parameters (option A).",
+    ko="plain 네트워크는 모든 숏컷을 끈 잔차 네트워크와 똑같습니다: 같은 층, 같은 파라미터 (옵션 A).")
+
+GPUS_HELP = dict(
+    en="With 2 or more, each net trains on that many GPUs at once (PyTorch DistributedDataParallel, "
+       "launched with torchrun), one net after another. The batch size is the total over the GPUs, as in "
+       "the paper (128 on 2 GPUs: 64 each).",
+    ko="2개 이상이면 각 네트워크를 그만큼의 GPU로 동시에 학습합니다(PyTorch DistributedDataParallel, torchrun으로 "
+       "실행). 네트워크는 하나씩 차례로 학습합니다. 배치 크기는 논문처럼 모든 GPU를 합친 크기입니다(GPU 2개에 128: "
+       "각 64).")
+
+COMPILE_HELP = dict(  # numbers from benchmarks/compile.py on a 2-core CPU (bf16)
+    en="torch.compile fuses the net's operations into fewer kernels. Measured on a 2-core CPU: about 50 s to "
+       "compile, 20–50 s again after each shortcut switch, then iterations 1.1–1.3x faster, so it pays only after "
+       "1,200–1,600 iterations (a 3-epoch classroom run has 234). Off by default; try it for long runs and on GPUs.",
+    ko="torch.compile은 네트워크의 연산을 더 적은 커널로 합칩니다. 2코어 CPU에서 측정하면 컴파일에 약 50초, 숏컷을 바꿀 "
+       "때마다 다시 20–50초가 들고, 그 뒤 반복이 1.1–1.3배 빨라집니다. 그래서 1,200–1,600번 반복 뒤에야 이득입니다(3에폭 "
+       "수업용 실행은 234번). 기본값은 꺼짐이며, 긴 실행과 GPU에서 써 보세요.")
+
+IMAGE_FOLDER_TEACHER_ONLY = dict(
+    en="Only the teacher chooses the image folder: enter the teacher passcode in the sidebar.",
+    ko="이미지 폴더는 교사만 정할 수 있습니다: 사이드바에 교사 암호를 입력하세요.")
+
+
+def folder_unusable(error: object) -> dict:
+    """A typed data folder that cannot be used, and the layout expected."""
+    return dict(en=f"Cannot use this data folder: {error}. Expected <folder>/train/<class>/*.jpg and "
+                   "<folder>/val/<class>/*.jpg.",
+                ko=f"이 데이터 폴더는 쓸 수 없습니다: {error}. <폴더>/train/<클래스>/*.jpg 와 "
+                   "<폴더>/val/<클래스>/*.jpg 구조가 필요합니다.")
+
+
+def imagenet_preset_on_imagenette(image_size: int) -> dict:
+    return dict(en=f"The ImageNet-style preset trains on Imagenette ({image_size} px), found in the data root.",
+                ko=f"ImageNet식 프리셋은 데이터 폴더에 있는 Imagenette({image_size}픽셀)로 학습합니다.")
+
+
+SWITCH_SHORTCUTS_LIVE = dict(
+    en="**Turn the shortcuts off and watch a ResNet become a plain net, live** — the switch is "
+       "applied between two iterations and marked on every curve.",
+    ko="**숏컷을 끄면 ResNet이 실시간으로 plain 네트워크가 되는 것을 볼 수 있습니다** — 전환은 두 반복 "
+       "사이에 적용되고 모든 곡선에 표시됩니다.")
+
+
+def archive_note(count: int) -> dict:
+    """What Archive would move, and where."""
+    return dict(en=f"{count} ended run(s) would move to `runs/archive/<date>/`, a runs folder of their own "
+                   "(open it with `RESNET_EDU_RUNS_DIR`). Running runs never move.",
+                ko=f"끝난 실행 {count}개가 `runs/archive/<날짜>/`(따로 열 수 있는 실행 폴더, "
+                   "`RESNET_EDU_RUNS_DIR`로 열기)로 옮겨집니다. 학습 중인 실행은 옮기지 않습니다.")
