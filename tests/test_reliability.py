@@ -34,31 +34,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from image_folders import make_tree
+from resnet_edu.cli import main
+from resnet_edu.runs import RunStore
 
-from resnet_edu.cli import main  # noqa: E402
-from resnet_edu.runs import RunStore  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 APP = str(REPO / "app.py")
 LAB = "app_pages/lab.py"
-COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
-
-
-def make_tree(root: Path, classes=("apple", "banana"), per_class: int = 6, val_per_class: int = 1,
-              size: int = 20) -> Path:
-    """A tiny ImageFolder tree: root/train/<class>/*.png and root/val/<class>/*.png."""
-    from PIL import Image
-
-    for i, name in enumerate(classes):
-        for split, count in (("train", per_class), ("val", val_per_class)):
-            folder = root / split / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for j in range(count):
-                shade = tuple(max(0, c - (j % 7) * 9) for c in COLOURS[i % len(COLOURS)])
-                Image.new("RGB", (size, size), shade).save(folder / f"{j}.png")
-    return root
 
 
 @pytest.fixture

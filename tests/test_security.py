@@ -22,12 +22,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from resnet_edu import security
+from resnet_edu.security import check_data_path, data_roots, passcode_matches
 
-from resnet_edu import security  # noqa: E402
-from resnet_edu.security import check_data_path, data_roots, passcode_matches  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 APP = str(REPO / "app.py")
 PASSCODE = "correct horse 🐴 battery"
