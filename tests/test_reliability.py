@@ -191,7 +191,7 @@ def test_lab_cifar10_root_outside_the_data_roots_is_refused(allowed, tmp_path):
 HOSTILE = "../../../etc/passwd 🍎 <script>alert(1)</script> **bold** ![x](http://example.invalid/x.png) 名前"
 
 
-def test_hostile_run_name_is_only_a_name(allowed, isolated_runs_dir, capsys):
+def test_hostile_run_name_is_only_a_name(allowed, runs_dir, capsys):
     tree = make_tree(allowed / "tiny", per_class=16)
     code = main(["train", "--dataset", "imagefolder", "--data-root", str(tree), "--depth", "8", "--epochs", "1",
                  "--max-steps", "2", "--batch-size", "16", "--name", HOSTILE, "--json"])
@@ -200,8 +200,8 @@ def test_hostile_run_name_is_only_a_name(allowed, isolated_runs_dir, capsys):
     run_id = summary["run_id"]
     assert summary["name"] == HOSTILE and summary["steps"] == 2
     # Files are named by run id only: nothing was written anywhere the name points to.
-    assert [p.name for p in (isolated_runs_dir / "checkpoints").iterdir()] == [run_id]
-    everything = [p for p in isolated_runs_dir.parent.rglob("*")]
+    assert [p.name for p in (runs_dir / "checkpoints").iterdir()] == [run_id]
+    everything = [p for p in runs_dir.parent.rglob("*")]
     assert not [p for p in everything if "passwd" in p.name or "script" in p.name]
 
     # The pages show it as text: no exception; the Lab's table has it verbatim.
