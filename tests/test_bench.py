@@ -11,6 +11,7 @@ from resnet_edu.classroom import default_batch_size
 from resnet_edu.train import TrainConfig
 
 
+@pytest.mark.slow
 def test_degradation_runs_each_seed_and_summarises_the_median(monkeypatch):
     real_presets = bench.preset_configs
 

@@ -51,6 +51,7 @@ def test_a_real_process_exits_2_without_a_traceback(tmp_path):
     assert result.stderr.strip() == "error: depth 21 is not 6n+2: try 20 or 26"
 
 
+@pytest.mark.slow
 def test_train_json_contract_then_list_and_export(tmp_path):
     result = cli("train", "--depth", "8", "--epochs", "1", "--max-steps", "3", "--batch-size", "16",
                  "--max-train-images", "64", "--json", env_dir=tmp_path)

@@ -56,6 +56,7 @@ def test_a_group_trains_in_lockstep_to_the_end(manager, monkeypatch):
     assert progress["status"] == "finished" and progress["fraction"] == 1.0
 
 
+@pytest.mark.slow
 def test_stop_from_another_thread(manager):
     (run_id,) = manager.submit([TrainConfig(depth=8, batch_size=32, epochs=50, max_train_images=128)])
     assert wait_until(lambda: manager.progress(run_id)["step"] >= 2)
@@ -67,6 +68,7 @@ def test_stop_from_another_thread(manager):
     assert manager.store.latest_checkpoint(run_id) is not None  # a stopped run can be resumed
 
 
+@pytest.mark.slow
 def test_live_shortcut_toggle_reaches_the_model_and_is_recorded(manager):
     (run_id,) = manager.submit([TrainConfig(depth=8, batch_size=32, epochs=50, max_train_images=128)])
     assert wait_until(lambda: manager.progress(run_id)["step"] >= 1)
@@ -86,6 +88,7 @@ def test_live_shortcut_toggle_reaches_the_model_and_is_recorded(manager):
     assert manager.shortcut_state(run_id) is None
 
 
+@pytest.mark.slow
 def test_a_bad_data_folder_fails_the_run_not_the_app(manager, tmp_path):
     bad = TrainConfig(dataset="imagefolder", data_root=str(tmp_path / "nowhere"), family="imagenet", depth=18,
                       image_size=32, batch_size=8, epochs=1)
@@ -108,6 +111,7 @@ def test_invalid_group_creates_nothing(manager):
     assert manager.store.list_runs().empty
 
 
+@pytest.mark.slow
 def test_divergence_ends_one_run_and_the_others_go_on(manager, monkeypatch):
     """A NaN loss (here: poisoned inputs from step 3 on, for one net only) ends that run as 'diverged'."""
     original = Trainer.train_step
@@ -129,6 +133,7 @@ def test_divergence_ends_one_run_and_the_others_go_on(manager, monkeypatch):
     assert "diverged" in set(manager.store.events(run_ids[0])["kind"])
 
 
+@pytest.mark.slow
 def test_resume_continues_to_the_same_final_step(tmp_path, monkeypatch):
     """Stopped after iteration 5 of 12 (iteration 5 waits until Stop was pressed: no race with the
     clock), resumed in a new manager, the run ends at 12 with each iteration logged once."""

@@ -258,6 +258,7 @@ def _cli(args, runs_dir):
                           env=env, cwd=REPO, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_json_contract(tiny_twins):
     store, (plain_id, _) = tiny_twins
     done = _cli([plain_id, "--grid", "3", "--images", "16", "--span", "0.5", "--seed", "2", "--json"], store.root)
@@ -272,6 +273,7 @@ def test_cli_json_contract(tiny_twins):
     assert again["loss"] == summary["loss"]  # the same seed, the same grid
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, reason", [
     (["--grid", "2"], "3 to 101"),
     (["--grid", "102"], "3 to 101"),
@@ -284,6 +286,7 @@ def test_cli_bad_settings_exit_2_with_one_line(tiny_twins, args, reason):
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_unknown_run_and_run_without_checkpoint_exit_2(tmp_path):
     store = RunStore(tmp_path / "runs")
     try:

@@ -59,6 +59,7 @@ def test_a_step_does_not_wait_for_the_device(monkeypatch):
     assert trainer.steps_recorded == 31 and len(trainer.recent_errors) == 20
 
 
+@pytest.mark.slow
 def test_a_nan_at_iteration_13_ends_that_run_there_and_the_others_go_on(manager, monkeypatch):
     """Metrics are read every 10 iterations; the NaN of iteration 13 is found at 20 and the curve
     ends at 13, where it happened."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from page_helpers import charts, open_page, texts
 
 PAGE = "app_pages/features.py"
@@ -22,6 +24,7 @@ def test_empty_store_offers_fresh_nets_in_both_languages():
     assert "특징 맵" in texts(at) and at.info and "실험실" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_real_tiny_run_side_by_side(tiny_runs):
     at = open_page(PAGE, "en")
     assert at.radio(key="feat_kind").value == "trained"

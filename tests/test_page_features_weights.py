@@ -53,6 +53,7 @@ def test_pretrained_offline_says_where_to_put_the_file():
     assert not at.exception and "resnet50-0676ba61.pth" in " ".join(i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_pretrained_download_runs_in_the_training_process_and_reports_offline(monkeypatch):
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):  # "offline" even with internet
         monkeypatch.setenv(name, "http://127.0.0.1:9")
@@ -150,6 +151,7 @@ def test_weights_uploads_are_teacher_only_when_a_passcode_is_set(monkeypatch):
     assert not at.get("file_uploader")
 
 
+@pytest.mark.slow
 def test_a_trained_run_offers_its_weights_for_download(tiny_runs):
     at = open_page(PAGE, "en")
     assert at.radio(key="feat_kind").value == "trained"

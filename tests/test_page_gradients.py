@@ -53,6 +53,7 @@ def test_the_caveats_a_teacher_expects(lang):
         assert "‖∇W‖ / ‖W‖" in text and "수업 질문" in text and "Veit" in text and "폭발" in text
 
 
+@pytest.mark.slow
 def test_real_tiny_runs(tiny_runs):
     at = open_page(PAGE, "en")
     assert not at.info

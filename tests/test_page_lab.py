@@ -75,6 +75,7 @@ def test_bad_settings_show_a_message_and_start_nothing():
     assert app_manager().store.list_runs().empty
 
 
+@pytest.mark.slow
 def test_preset_starts_runs_and_stop_stops_them():
     at = _open()
     tiny_lab_settings(at, max_steps=5000)  # long enough that Stop comes first
@@ -104,6 +105,7 @@ def test_preset_starts_runs_and_stop_stops_them():
     assert at.dataframe and len(at.dataframe[0].value) == 2
 
 
+@pytest.mark.slow
 def test_shortcut_toggle_reaches_the_running_model():
     """The switch travels to the training process, which applies it between two iterations and
     records it: the store's events are the model's word on what happened."""
@@ -148,6 +150,7 @@ def test_shortcut_toggle_reaches_the_running_model():
     assert manager.wait([run_id], TIMEOUT)
 
 
+@pytest.mark.slow
 def test_missing_cifar10_is_reported_with_the_data_layer_message(tmp_path):
     at = _open()
     tiny_lab_settings(at, max_steps=10)
@@ -165,6 +168,7 @@ def test_missing_cifar10_is_reported_with_the_data_layer_message(tmp_path):
     assert not any("Traceback" in m for m in messages)
 
 
+@pytest.mark.slow
 def test_advanced_settings_offer_only_the_devices_this_machine_has_and_compilation():
     from resnet_edu import devices
 

@@ -28,6 +28,7 @@ def test_data_sets_say_what_is_missing_and_how_to_get_it_offline(lang):
     assert os.environ["RESNET_EDU_DATA"] in text  # where to put the archive
 
 
+@pytest.mark.slow
 def test_imagenet_preset_trains_on_imagenette_when_it_is_here(imagenette_tree):
     at = open_page(PAGE)
     assert "Imagenette (160 px) is ready" in _expander_text(at)
@@ -47,6 +48,7 @@ def test_imagenet_preset_trains_on_imagenette_when_it_is_here(imagenette_tree):
     assert statuses == {"finished"}, [manager.store.get_run(r)["message"] for r in ids]
 
 
+@pytest.mark.slow
 def test_choosing_imagenette_without_it_starts_runs_that_fail_with_the_offline_message():
     at = open_page(PAGE)
     at.selectbox(key="lab_dataset").set_value("imagenette").run()
@@ -66,6 +68,7 @@ def test_choosing_imagenette_without_it_starts_runs_that_fail_with_the_offline_m
     assert any("Imagenette (160 px) is not available" in m and "imagenette2-160.tgz" in m for m in messages), messages
 
 
+@pytest.mark.slow
 def test_get_runs_the_download_in_the_training_process_and_shows_why_it_failed_offline(monkeypatch):
     # Every request of the training process goes to a closed local port: "offline", even on a machine with
     # internet (this test must never download 163 MB).

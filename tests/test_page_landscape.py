@@ -40,6 +40,7 @@ def test_empty_store_points_to_the_lab_in_both_languages():
     assert "실험실" in at.info[0].value and "손실 지형" in texts(at)
 
 
+@pytest.mark.slow
 def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(tiny_twins_dir):
     from resnet_edu.runs import RunStore
 
@@ -78,6 +79,7 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(tiny
     assert {trace["type"] for trace in contours["data"]} == {"contour", "scatter"}
 
 
+@pytest.mark.slow
 def test_a_landscape_job_reports_progress_and_can_be_stopped(tiny_twins_dir):
     from resnet_edu.jobs import JobManager
     from resnet_edu.runs import RunStore

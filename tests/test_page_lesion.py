@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from page_helpers import charts, open_page, texts, values
 from polling import wait_until
 from resnet_edu.runs import RunStore
@@ -37,6 +39,7 @@ def test_empty_store_points_to_the_lab_in_both_languages():
     assert "실험실" in at.info[0].value and "블록 제거" in texts(at)
 
 
+@pytest.mark.slow
 def test_real_tiny_run(tiny_runs):
     at = open_page(PAGE, "en")
     assert not at.info

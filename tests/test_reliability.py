@@ -137,6 +137,7 @@ def test_lab_refuses_bad_folders_at_once_and_creates_no_run(allowed, tmp_path):
     assert _no_runs()
 
 
+@pytest.mark.slow
 def test_lab_checks_the_image_folder_before_any_run_exists(allowed):
     """One class, no images, an unreadable image, a batch larger than the data: one clear error, no run."""
     at = _open()
@@ -226,6 +227,7 @@ def _read_only(db: Path):
         conn.close()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_epoch_then_resume_to_the_same_last_iteration(allowed, tmp_path):
     runs_dir = tmp_path / "crash-runs"

@@ -531,6 +531,7 @@ def test_default_root_from_environment(tmp_path, monkeypatch):
         assert s.db_path.exists()
 
 
+@pytest.mark.slow
 def test_concurrent_writers_and_readers(tmp_path):
     store = RunStore(tmp_path)
     n_steps, n_writers = 2000, 4

@@ -338,6 +338,7 @@ def _listening(port: int) -> set[str]:
 LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc/net/tcp")
 @pytest.mark.parametrize("extra,loopback_only", [([], True), (["--server.address", "0.0.0.0"], False)])
 def test_the_server_listens_on_localhost_unless_the_teacher_opts_in(tmp_path, extra, loopback_only):

@@ -59,6 +59,7 @@ def test_describe_write_error_names_the_disk_and_its_free_space(tmp_path):
 
 # ----------------------------------------------------------------------------- disk full: checkpoint
 
+@pytest.mark.slow
 def test_a_checkpoint_that_hits_the_file_size_limit_keeps_the_previous_one_and_the_run_fails_with_the_reason(
         tmp_path):
     runs_dir = tmp_path / "runs"
@@ -116,6 +117,7 @@ DATA_CACHE_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_data_cache_the_disk_refuses_is_skipped_and_training_data_stays_in_memory(tmp_path):
     tree = make_tree(tmp_path / "data")
     cache = tmp_path / "cache"
@@ -185,6 +187,7 @@ FULL_DISK_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
 def test_a_full_disk_during_training_fails_the_run_with_the_reason_and_keeps_what_was_committed(tmp_path):
     tree = make_tree(tmp_path / "data")
@@ -387,6 +390,7 @@ OTHER_APP = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_apps_on_one_folder_share_it_without_interrupting_or_locking_each_other(tmp_path):
     root = tmp_path / "runs"
     RunStore(root).close()
@@ -473,6 +477,7 @@ def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_
     store.close()
 
 
+@pytest.mark.slow
 def test_a_big_store_is_read_in_full_only_when_it_changed_since_a_clean_close(tmp_path, monkeypatch):
     monkeypatch.setattr(store_repair, "FULL_CHECK_MAX_BYTES", 0)  # every file counts as big
     checks = []
