@@ -37,6 +37,7 @@ def test_degradation_runs_each_seed_and_summarises_the_median(monkeypatch):
     assert summary["median_seconds_to_visible"] > 0 and result["settings"]["batch_size"] == 32
 
 
+@pytest.mark.slow
 def test_degradation_defaults_to_the_labs_settings_for_this_device(monkeypatch):
     _tiny_presets(monkeypatch)
     result = bench.degradation(data="synthetic", preset="fig1", max_steps=2, timeout=120)

@@ -45,6 +45,7 @@ def test_bad_input_exits_2_with_one_line(args, message, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_real_process_exits_2_without_a_traceback(tmp_path):
     result = cli("train", "--depth", "21", env_dir=tmp_path)
     assert result.returncode == 2

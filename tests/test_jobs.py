@@ -14,6 +14,7 @@ from resnet_edu.train import TrainConfig, Trainer
 TINY = TrainConfig(depth=8, batch_size=32, epochs=2, max_train_images=128, probe_every=2)  # 4 steps per epoch
 
 
+@pytest.mark.slow
 def test_a_group_trains_in_lockstep_to_the_end(manager, monkeypatch):
     """Every net takes iteration k on the same batch k before any net takes k+1 (probes on, as in
     the Lab); then all four finish with their curves, evaluations, events and checkpoints."""

@@ -87,6 +87,7 @@ def test_refinement_levels_are_nested_and_end_with_the_full_axis():
 # ---------------------------------------------------------------- the grid
 
 
+@pytest.mark.slow
 def test_grid_centre_is_the_loss_of_the_unperturbed_net_and_weights_come_back(tiny_twins):
     store, (plain_id, _) = tiny_twins
     net = _net(store, plain_id)
@@ -105,6 +106,7 @@ def test_grid_centre_is_the_loss_of_the_unperturbed_net_and_weights_come_back(ti
     assert max(max(row) for row in result["loss"]) > result["center_loss"]  # a real surface, not a constant
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_grid_and_another_seed_another(tiny_twins):
     store, (_, residual_id) = tiny_twins
     settings = LandscapeSettings(grid=3, slice_points=0, interpolation_points=0, seed=7, **FAST)
@@ -115,6 +117,7 @@ def test_the_same_seed_gives_the_same_grid_and_another_seed_another(tiny_twins):
     assert other["loss"] != first["loss"] and other["center_loss"] == first["center_loss"]
 
 
+@pytest.mark.slow
 def test_coarse_to_fine_ends_identical_to_a_direct_fine_grid(tiny_twins):
     store, (plain_id, _) = tiny_twins
     settings = LandscapeSettings(grid=9, slice_points=0, interpolation_points=0, **FAST)
@@ -152,6 +155,7 @@ def test_roughness_tells_a_bowl_from_a_washboard():
 # ---------------------------------------------------------------- initial → trained
 
 
+@pytest.mark.slow
 def test_interpolation_runs_from_the_initial_to_the_trained_net_with_bn_statistics(tiny_twins):
     store, (_, residual_id) = tiny_twins
     net = _net(store, residual_id)
@@ -176,6 +180,7 @@ def test_interpolation_runs_from_the_initial_to_the_trained_net_with_bn_statisti
     assert torch.all(landscape.interpolate_state(net.initial_state, trained, 1.5)["bn1.running_var"] >= 0)
 
 
+@pytest.mark.slow
 def test_without_init_pt_the_path_is_explained_and_the_rest_still_works(tiny_twins_without_init_source):
     folder, (plain_id, _) = tiny_twins_without_init_source
     store = RunStore(folder)
@@ -192,6 +197,7 @@ def test_without_init_pt_the_path_is_explained_and_the_rest_still_works(tiny_twi
 # ---------------------------------------------------------------- as analysis jobs
 
 
+@pytest.mark.slow
 def test_landscape_job_publishes_coarse_first_reports_progress_and_finishes(tiny_twins):
     store, ids = tiny_twins
     context = RecordingContext({"run_ids": ids, "grid": 7, "slice_points": 5, "interpolation_points": 3, **FAST}, store)
@@ -208,6 +214,7 @@ def test_landscape_job_publishes_coarse_first_reports_progress_and_finishes(tiny
     assert plain["slice"]["alphas"] == residual["slice"]["alphas"]
 
 
+@pytest.mark.slow
 def test_landscape_job_stops_soon_with_what_it_has(tiny_twins):
     store, ids = tiny_twins
     context = RecordingContext({"run_ids": ids[:1], "grid": 9, "slice_points": 0, "interpolation_points": 0, **FAST},
@@ -217,6 +224,7 @@ def test_landscape_job_stops_soon_with_what_it_has(tiny_twins):
     assert len(context.published) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("params, message", [
     ({"run_ids": ["rnothere1"]}, "rnothere1"),
     ({"run_ids": []}, "one or two"),
@@ -230,6 +238,7 @@ def test_landscape_job_bad_params_raise_a_sentence(tiny_twins, params, message):
         landscape.landscape_job(RecordingContext(params, store))
 
 
+@pytest.mark.slow
 def test_lesion_job_gives_both_studies_and_stops(tiny_twins):
     from resnet_edu import lesion
 

@@ -36,6 +36,7 @@ def test_the_lane_loop_is_one_function_with_no_device_branch():
         assert "cuda" not in source and "mps" not in source, function.__qualname__
 
 
+@pytest.mark.slow
 def test_a_step_does_not_wait_for_the_device(monkeypatch):
     """30 steps with probes off read the metrics back 3 times (every 10 steps), nothing more."""
     data = make_synthetic(num_train=320, num_test=32, seed=0)

@@ -41,6 +41,7 @@ def test_renders_in_both_languages(lang):
         assert "항등 x" in dots[1] and "숏컷" in "".join(dots)
 
 
+@pytest.mark.slow
 def test_depth_picker_changes_the_table_and_diagrams():
     at = _open()
     assert _total_params(at) == 269_722  # ResNet-20
@@ -111,6 +112,7 @@ def test_follows_the_live_shortcut_state_of_a_running_run():
     assert '"add"' in _dots(at)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_bottleneck_note_explains_the_paper_multiply_adds(lang):
     """Table 1 says 7.6G for ResNet-101; with the stride in the 3x3 conv this net measures 7.80G."""

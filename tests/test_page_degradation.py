@@ -120,6 +120,7 @@ def test_curves_toggle_marker_sentence_and_downloads(runs_dir, lang):
     assert at.dataframe and len(at.dataframe[0].value) == 3
 
 
+@pytest.mark.slow
 def test_overlay_toggle_and_x_axis_switch(runs_dir):
     ids = _write_runs(runs_dir)
     at = _open()
@@ -186,6 +187,7 @@ def test_live_run_is_read_incrementally(runs_dir, monkeypatch):
         store.close()
 
 
+@pytest.mark.slow
 def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
     """A classroom of viewers costs one figure build per change of the runs, not one per viewer;
     new iterations wait for the next rebuild (at most every few seconds), a run ending shows at once."""

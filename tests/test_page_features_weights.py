@@ -75,6 +75,7 @@ def test_pretrained_download_runs_in_the_training_process_and_reports_offline(mo
     assert any("ResNet-18 is not available: the download failed" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_a_pretrained_net_from_torchvisions_cache_on_imagenette_photos(imagenette_tree):
     from resnet_edu import weights
 
@@ -94,6 +95,7 @@ def test_a_pretrained_net_from_torchvisions_cache_on_imagenette_photos(imagenett
     assert len(at.selectbox(key="feat_target").options) == 1001  # explain any of ImageNet's classes
 
 
+@pytest.mark.slow
 def test_a_weights_file_renders_maps_gradcam_and_a_plain_twin():
     at = open_page(PAGE, "en")
     at.radio(key="feat_kind").set_value("file").run()

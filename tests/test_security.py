@@ -293,6 +293,7 @@ def test_teacher_only_controls_are_locked_by_the_passcode(held_data, monkeypatch
     assert other.button(key="lab_delete").disabled and other.multiselect(key="lab_delete_pick").disabled
 
 
+@pytest.mark.slow
 def test_without_a_passcode_everything_is_open(held_data, monkeypatch):
     from ui import get_manager
 

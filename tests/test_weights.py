@@ -38,6 +38,7 @@ def make_run(store: RunStore, config: TrainConfig, num_classes: int = 10) -> str
     return run_id
 
 
+@pytest.mark.slow
 def test_export_then_torchvision_strict_load_gives_the_same_logits(tmp_path, runs_dir, capsys):
     store = RunStore(runs_dir)
     config = TrainConfig(family="imagenet", depth=18, shortcut_type="B", image_size=96, max_steps=1)
