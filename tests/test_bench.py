@@ -11,14 +11,20 @@ from resnet_edu.classroom import default_batch_size
 from resnet_edu.train import TrainConfig
 
 
-def test_degradation_runs_each_seed_and_summarises_the_median(monkeypatch):
+def _tiny_presets(monkeypatch):
+    """The presets' nets as 8- and 14-layer stand-ins under the presets' names, on 256 images."""
     real_presets = bench.preset_configs
 
-    def tiny(preset, base):  # 8- and 14-layer stand-ins under the preset's names, on 256 images
+    def tiny(preset, base):
         return [dataclasses.replace(config, depth=8 if config.depth == 20 else 14, name=config.run_name,
                                     max_train_images=256) for config in real_presets(preset, base)]
 
     monkeypatch.setattr(bench, "preset_configs", tiny)
+
+
+@pytest.mark.slow
+def test_degradation_runs_each_seed_and_summarises_the_median(monkeypatch):
+    _tiny_presets(monkeypatch)
     result = bench.degradation(data="synthetic", preset="fig1", seeds=(0, 1), max_steps=4, batch_size=32,
                                timeout=120)
     assert result["preset"] == "fig1" and "plain56_minus_resnet56" not in result["criterion"]
@@ -31,16 +37,7 @@ def test_degradation_runs_each_seed_and_summarises_the_median(monkeypatch):
     assert summary["median_seconds_to_visible"] > 0 and result["settings"]["batch_size"] == 32
 
 
-def _tiny_presets(monkeypatch):
-    real_presets = bench.preset_configs
-
-    def tiny(preset, base):
-        return [dataclasses.replace(config, depth=8 if config.depth == 20 else 14, name=config.run_name,
-                                    max_train_images=256) for config in real_presets(preset, base)]
-
-    monkeypatch.setattr(bench, "preset_configs", tiny)
-
-
+@pytest.mark.slow
 def test_degradation_defaults_to_the_labs_settings_for_this_device(monkeypatch):
     _tiny_presets(monkeypatch)
     result = bench.degradation(data="synthetic", preset="fig1", max_steps=2, timeout=120)

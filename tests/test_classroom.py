@@ -72,6 +72,7 @@ def test_the_cli_uses_the_default_of_the_device_it_is_asked_for():
 
 # ---------------------------------------------------------------- preparing the data before the click
 
+@pytest.mark.slow
 def test_a_runner_prepares_a_data_set_in_the_background(monkeypatch):
     monkeypatch.setattr(lanes, "_datasets", {})
     runner = JobManager(device="cpu")
@@ -82,6 +83,7 @@ def test_a_runner_prepares_a_data_set_in_the_background(monkeypatch):
     runner.shutdown()
 
 
+@pytest.mark.slow
 def test_the_training_process_understands_prepare(monkeypatch, tmp_path):
     monkeypatch.setattr(lanes, "_datasets", {})
     runners = _Runners(RunStore(tmp_path / "store"))

@@ -45,12 +45,14 @@ def test_bad_input_exits_2_with_one_line(args, message, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_real_process_exits_2_without_a_traceback(tmp_path):
     result = cli("train", "--depth", "21", env_dir=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: depth 21 is not 6n+2: try 20 or 26"
 
 
+@pytest.mark.slow
 def test_train_json_contract_then_list_and_export(tmp_path):
     result = cli("train", "--depth", "8", "--epochs", "1", "--max-steps", "3", "--batch-size", "16",
                  "--max-train-images", "64", "--json", env_dir=tmp_path)

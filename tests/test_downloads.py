@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fakes import RecordingContext
 from polling import wait_until
 from resnet_edu import analysis_jobs
 from resnet_edu.data import DataUnavailable, downloads, load_dataset
@@ -293,24 +294,10 @@ def test_a_corrupted_download_is_deleted_with_a_clear_message(tmp_path, served):
 
 # --------------------------------------------------------------------------- the analysis job
 
-class _Context:
-    def __init__(self, params, stop_after=None):
-        self.params, self.reports, self.published, self.stop_after = params, [], [], stop_after
-
-    def report(self, fraction, message=""):
-        self.reports.append((fraction, message))
-
-    def publish(self, partial):
-        self.published.append(partial)
-
-    def stopped(self):
-        return self.stop_after is not None and len(self.reports) >= self.stop_after
-
-
 def test_download_job_fetches_into_the_data_root(tmp_path, served, monkeypatch):
     server, archive = served
     monkeypatch.setitem(downloads.ARCHIVES, "imagenette-160", archive)
-    result = downloads.download_dataset_job(_Context({"dataset": "imagenette-160"}))
+    result = downloads.download_dataset_job(RecordingContext({"dataset": "imagenette-160"}))
     root = Path(os.environ["RESNET_EDU_DATA"])
     assert result == {"dataset": "imagenette-160", "folder": str(root / "imagenette2-160"), "state": "ready"}
     assert downloads.state(archive, root) == "ready"
@@ -320,7 +307,7 @@ def test_download_job_progress_and_stop(tmp_path, served, monkeypatch):
     server, archive = served
     monkeypatch.setitem(downloads.ARCHIVES, "imagenette-160", archive)
     monkeypatch.setattr(fetch, "REPORT_SECONDS", 0.0)  # report every downloaded chunk
-    context = _Context({"dataset": "imagenette-160"}, stop_after=1)
+    context = RecordingContext({"dataset": "imagenette-160"}, stop_after_reports=1)
     result = downloads.download_dataset_job(context)
     assert result["state"] == "stopped"
     assert context.published[0]["phase"] == "download" and context.published[0]["total_bytes"] == len(server.content)
@@ -349,14 +336,14 @@ def test_download_job_through_the_job_manager_leaves_progress_and_result_in_the_
 
 def test_download_job_refuses_unknown_keys_and_explains_offline(monkeypatch):
     with pytest.raises(ValueError, match="unknown data set"):
-        downloads.download_dataset_job(_Context({"dataset": "../../etc"}))
+        downloads.download_dataset_job(RecordingContext({"dataset": "../../etc"}))
 
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(ValueError, match="cifar-10-python.tar.gz .* on a machine with internet access"):
-        downloads.download_dataset_job(_Context({"dataset": "cifar10"}))
+        downloads.download_dataset_job(RecordingContext({"dataset": "cifar10"}))
 
 
 def test_pretrained_weights_job_offline_gives_the_clear_message(tmp_path, monkeypatch):
@@ -369,9 +356,9 @@ def test_pretrained_weights_job_offline_gives_the_clear_message(tmp_path, monkey
 
     monkeypatch.setattr(torch.hub, "urlopen", offline)  # torchvision's weights API downloads through torch.hub
     with pytest.raises(ValueError, match="ResNet-18 is not available: the download failed .*resnet18-f37072fd.pth"):
-        analysis_jobs.download_job(_Context({"weights": 18}))
+        analysis_jobs.download_job(RecordingContext({"weights": 18}))
     with pytest.raises(ValueError, match="choose one of 18, 34, 50"):
-        analysis_jobs.download_job(_Context({"weights": 19}))
+        analysis_jobs.download_job(RecordingContext({"weights": 19}))
     assert not any((tmp_path / "torch").rglob("*.pth"))
 
 

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
-from resnet_edu import explain  # noqa: E402
-from resnet_edu.models import build_model  # noqa: E402
+from resnet_edu import explain
+from resnet_edu.models import build_model
 
 NETS = [("cifar", 8, {}, 32, ["layer1", "layer2", "layer3"], [16, 32, 64]),
         ("imagenet", 18, {"small_input": True}, 16, ["layer1", "layer2", "layer3", "layer4"], [64, 128, 256, 512])]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny nets: one thread is as fast, and far faster when other processes share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("shortcuts", [True, False], ids=["residual", "plain"])

@@ -12,50 +12,18 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from fakes import RecordingContext
 from resnet_edu import landscape
 from resnet_edu.landscape import LandscapeSettings
 from resnet_edu.models import build_model
 from resnet_edu.runs import RunStore
 
-TESTS = Path(__file__).resolve().parent
-REPO = TESTS.parent
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
-
-from landscape_fixtures import make_tiny_twins  # noqa: E402
-
+REPO = Path(__file__).resolve().parents[1]
 FAST = dict(images=24, batch_size=24, precision="fp32")
-
-
-@pytest.fixture
-def twins(tmp_path_factory):
-    """(store, [plain-8 id, ResNet-8 id]) trained for real, with init.pt."""
-    folder, ids = make_tiny_twins(tmp_path_factory.getbasetemp())
-    store = RunStore(folder)
-    yield store, ids
-    store.close()
 
 
 def _net(store, run_id, images=FAST["images"]):
     return landscape.load_net(store, run_id, images)
-
-
-class FakeContext:
-    """What the training process hands a job (JobContext), recording what the job reports."""
-
-    def __init__(self, params, store, stop_after_publishes=None):
-        self.job_id, self.params, self.store, self.device = "j1", params, store, torch.device("cpu")
-        self.reports, self.published = [], []
-        self.stop_after_publishes = stop_after_publishes
-
-    def report(self, fraction, message=""):
-        self.reports.append((fraction, message))
-
-    def stopped(self):
-        return self.stop_after_publishes is not None and len(self.published) >= self.stop_after_publishes
-
-    def publish(self, partial):
-        self.published.append(json.loads(json.dumps(partial)))  # as the store would keep it
 
 
 # ---------------------------------------------------------------- directions
@@ -119,8 +87,9 @@ def test_refinement_levels_are_nested_and_end_with_the_full_axis():
 # ---------------------------------------------------------------- the grid
 
 
-def test_grid_centre_is_the_loss_of_the_unperturbed_net_and_weights_come_back(twins):
-    store, (plain_id, _) = twins
+@pytest.mark.slow
+def test_grid_centre_is_the_loss_of_the_unperturbed_net_and_weights_come_back(tiny_twins):
+    store, (plain_id, _) = tiny_twins
     net = _net(store, plain_id)
     before = {k: v.clone() for k, v in net.model.state_dict().items()}
     with torch.inference_mode():
@@ -137,8 +106,9 @@ def test_grid_centre_is_the_loss_of_the_unperturbed_net_and_weights_come_back(tw
     assert max(max(row) for row in result["loss"]) > result["center_loss"]  # a real surface, not a constant
 
 
-def test_the_same_seed_gives_the_same_grid_and_another_seed_another(twins):
-    store, (_, residual_id) = twins
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_grid_and_another_seed_another(tiny_twins):
+    store, (_, residual_id) = tiny_twins
     settings = LandscapeSettings(grid=3, slice_points=0, interpolation_points=0, seed=7, **FAST)
     first = landscape.landscape(_net(store, residual_id), settings)
     again = landscape.landscape(_net(store, residual_id), settings)
@@ -147,8 +117,9 @@ def test_the_same_seed_gives_the_same_grid_and_another_seed_another(twins):
     assert other["loss"] != first["loss"] and other["center_loss"] == first["center_loss"]
 
 
-def test_coarse_to_fine_ends_identical_to_a_direct_fine_grid(twins):
-    store, (plain_id, _) = twins
+@pytest.mark.slow
+def test_coarse_to_fine_ends_identical_to_a_direct_fine_grid(tiny_twins):
+    store, (plain_id, _) = tiny_twins
     settings = LandscapeSettings(grid=9, slice_points=0, interpolation_points=0, **FAST)
     snapshots = []
     for step in landscape.compute([_net(store, plain_id)], settings):
@@ -184,8 +155,9 @@ def test_roughness_tells_a_bowl_from_a_washboard():
 # ---------------------------------------------------------------- initial → trained
 
 
-def test_interpolation_runs_from_the_initial_to_the_trained_net_with_bn_statistics(twins):
-    store, (_, residual_id) = twins
+@pytest.mark.slow
+def test_interpolation_runs_from_the_initial_to_the_trained_net_with_bn_statistics(tiny_twins):
+    store, (_, residual_id) = tiny_twins
     net = _net(store, residual_id)
     assert net.initial_state is not None
     settings = LandscapeSettings(grid=3, slice_points=0, interpolation_points=5, **FAST)  # t = -0.5, 0, .5, 1, 1.5
@@ -208,8 +180,9 @@ def test_interpolation_runs_from_the_initial_to_the_trained_net_with_bn_statisti
     assert torch.all(landscape.interpolate_state(net.initial_state, trained, 1.5)["bn1.running_var"] >= 0)
 
 
-def test_without_init_pt_the_path_is_explained_and_the_rest_still_works(tmp_path_factory):
-    folder, (plain_id, _) = make_tiny_twins(tmp_path_factory.getbasetemp(), with_init=False)
+@pytest.mark.slow
+def test_without_init_pt_the_path_is_explained_and_the_rest_still_works(tiny_twins_without_init_source):
+    folder, (plain_id, _) = tiny_twins_without_init_source
     store = RunStore(folder)
     try:
         net = _net(store, plain_id)
@@ -224,9 +197,10 @@ def test_without_init_pt_the_path_is_explained_and_the_rest_still_works(tmp_path
 # ---------------------------------------------------------------- as analysis jobs
 
 
-def test_landscape_job_publishes_coarse_first_reports_progress_and_finishes(twins):
-    store, ids = twins
-    context = FakeContext({"run_ids": ids, "grid": 7, "slice_points": 5, "interpolation_points": 3, **FAST}, store)
+@pytest.mark.slow
+def test_landscape_job_publishes_coarse_first_reports_progress_and_finishes(tiny_twins):
+    store, ids = tiny_twins
+    context = RecordingContext({"run_ids": ids, "grid": 7, "slice_points": 5, "interpolation_points": 3, **FAST}, store)
     result = landscape.landscape_job(context)
     assert result["done"] and [n["run_id"] for n in result["nets"]] == ids
     first = context.published[0]
@@ -240,44 +214,47 @@ def test_landscape_job_publishes_coarse_first_reports_progress_and_finishes(twin
     assert plain["slice"]["alphas"] == residual["slice"]["alphas"]
 
 
-def test_landscape_job_stops_soon_with_what_it_has(twins):
-    store, ids = twins
-    context = FakeContext({"run_ids": ids[:1], "grid": 9, "slice_points": 0, "interpolation_points": 0, **FAST},
+@pytest.mark.slow
+def test_landscape_job_stops_soon_with_what_it_has(tiny_twins):
+    store, ids = tiny_twins
+    context = RecordingContext({"run_ids": ids[:1], "grid": 9, "slice_points": 0, "interpolation_points": 0, **FAST},
                           store, stop_after_publishes=1)
     result = landscape.landscape_job(context)
     assert not result["done"] and len(result["nets"][0]["known"]) == 5
     assert len(context.published) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("params, message", [
     ({"run_ids": ["rnothere1"]}, "rnothere1"),
     ({"run_ids": []}, "one or two"),
     ({"run_ids": "X", "grid": 2}, "3 to 101"),
     ({"run_ids": "X", "images": 0}, "at least 1"),
 ])
-def test_landscape_job_bad_params_raise_a_sentence(twins, params, message):
-    store, ids = twins
+def test_landscape_job_bad_params_raise_a_sentence(tiny_twins, params, message):
+    store, ids = tiny_twins
     params = {**params, "run_ids": [ids[0]] if params["run_ids"] == "X" else params["run_ids"]}
     with pytest.raises(ValueError, match=message):
-        landscape.landscape_job(FakeContext(params, store))
+        landscape.landscape_job(RecordingContext(params, store))
 
 
-def test_lesion_job_gives_both_studies_and_stops(twins):
+@pytest.mark.slow
+def test_lesion_job_gives_both_studies_and_stops(tiny_twins):
     from resnet_edu import lesion
 
-    store, ids = twins
-    context = FakeContext({"run_ids": ids, "count": 50, "ks": [1], "draws": 1}, store)
+    store, ids = tiny_twins
+    context = RecordingContext({"run_ids": ids, "count": 50, "ks": [1], "draws": 1}, store)
     result = lesion.lesion_job(context)
     assert result["done"] and [n["name"] for n in result["nets"]] == ["plain-8", "ResNet-8"]
     for net in result["nets"]:
         assert [row["block"] for row in net["single"]] == ["none", "layer1.0", "layer2.0", "layer3.0"]
         assert {row["k"] for row in net["random"]} == {0, 1}
     assert len(context.published) == 2 and json.dumps(result)
-    stopping = FakeContext({"run_ids": ids, "count": 50, "ks": [1], "draws": 1}, store, stop_after_publishes=1)
+    stopping = RecordingContext({"run_ids": ids, "count": 50, "ks": [1], "draws": 1}, store, stop_after_publishes=1)
     partial = lesion.lesion_job(stopping)
     assert not partial["done"] and len(partial["nets"]) == 1
     with pytest.raises(ValueError, match="draws"):
-        lesion.lesion_job(FakeContext({"run_ids": ids, "draws": 9}, store))
+        lesion.lesion_job(RecordingContext({"run_ids": ids, "draws": 9}, store))
 
 
 # ---------------------------------------------------------------- CLI
@@ -290,8 +267,9 @@ def _cli(args, runs_dir):
                           env=env, cwd=REPO, timeout=300)
 
 
-def test_cli_json_contract(twins):
-    store, (plain_id, _) = twins
+@pytest.mark.slow
+def test_cli_json_contract(tiny_twins):
+    store, (plain_id, _) = tiny_twins
     done = _cli([plain_id, "--grid", "3", "--images", "16", "--span", "0.5", "--seed", "2", "--json"], store.root)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
@@ -304,18 +282,20 @@ def test_cli_json_contract(twins):
     assert again["loss"] == summary["loss"]  # the same seed, the same grid
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, reason", [
     (["--grid", "2"], "3 to 101"),
     (["--grid", "102"], "3 to 101"),
     (["--images", "0"], "at least 1"),
 ])
-def test_cli_bad_settings_exit_2_with_one_line(twins, args, reason):
-    store, (plain_id, _) = twins
+def test_cli_bad_settings_exit_2_with_one_line(tiny_twins, args, reason):
+    store, (plain_id, _) = tiny_twins
     done = _cli([plain_id, *args], store.root)
     assert done.returncode == 2 and reason in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_unknown_run_and_run_without_checkpoint_exit_2(tmp_path):
     store = RunStore(tmp_path / "runs")
     try:

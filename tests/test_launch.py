@@ -20,8 +20,6 @@ from resnet_edu.train import TrainConfig
 from resnet_edu.training_process import TrainingProcessManager
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 
 def test_the_command_is_torchrun_over_the_cli_and_the_cli_accepts_it():

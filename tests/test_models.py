@@ -113,6 +113,7 @@ def test_toggle_changes_output_without_reallocating():
     assert pointers == [p.data_ptr() for p in model.parameters()]
 
 
+@pytest.mark.slow
 def test_toggling_from_another_thread_during_training():
     torch.manual_seed(0)
     model = build_model("cifar", 14)

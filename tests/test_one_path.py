@@ -36,6 +36,7 @@ def test_the_lane_loop_is_one_function_with_no_device_branch():
         assert "cuda" not in source and "mps" not in source, function.__qualname__
 
 
+@pytest.mark.slow
 def test_a_step_does_not_wait_for_the_device(monkeypatch):
     """30 steps with probes off read the metrics back 3 times (every 10 steps), nothing more."""
     data = make_synthetic(num_train=320, num_test=32, seed=0)
@@ -59,13 +60,7 @@ def test_a_step_does_not_wait_for_the_device(monkeypatch):
     assert trainer.steps_recorded == 31 and len(trainer.recent_errors) == 20
 
 
-@pytest.fixture
-def manager(tmp_path):
-    manager = JobManager(RunStore(tmp_path / "store"), device="cpu")
-    yield manager
-    manager.shutdown()
-
-
+@pytest.mark.slow
 def test_a_nan_at_iteration_13_ends_that_run_there_and_the_others_go_on(manager, monkeypatch):
     """Metrics are read every 10 iterations; the NaN of iteration 13 is found at 20 and the curve
     ends at 13, where it happened."""
@@ -88,26 +83,6 @@ def test_a_nan_at_iteration_13_ends_that_run_there_and_the_others_go_on(manager,
     assert steps["train_loss"].iloc[:12].notna().all() and steps["train_error"].iloc[-1] == 1.0
     events = manager.store.events(run_ids[0])
     assert int(events.loc[events["kind"] == "diverged", "step"].iloc[0]) == 13
-
-
-def test_every_net_takes_step_k_on_the_same_batch_before_any_takes_k_plus_1(manager, monkeypatch):
-    taken: list[tuple[str, int, int, int]] = []  # (net, iteration, batch's data pointer, batch's label sum)
-
-    class Recording(Trainer):
-        def train_step(self, images, labels):
-            taken.append((self.config.run_name, self.step + 1, images.data_ptr(), int(labels.sum())))
-            return super().train_step(images, labels)
-
-    monkeypatch.setattr(lanes, "Trainer", Recording)
-    run_ids = manager.submit(group_configs(TINY, depths=[8, 14], kinds=("plain", "residual")))
-    assert manager.wait(run_ids, timeout=300)
-    assert all(manager.store.get_run(r)["status"] == "finished" for r in run_ids)
-    nets = {net for net, *_ in taken}
-    assert len(nets) == 4 and len(taken) == 4 * 8
-    for k in range(1, 9):
-        round_k = taken[4 * (k - 1): 4 * k]  # the k-th block of four calls is iteration k of every net
-        assert {net for net, *_ in round_k} == nets and {step for _, step, *_ in round_k} == {k}
-        assert len({(pointer, label_sum) for *_, pointer, label_sum in round_k}) == 1  # one batch for all
 
 
 class _Wrapper(nn.Module):
@@ -151,32 +126,46 @@ def test_a_compiled_run_trains_and_says_so(manager):
     assert manager.store.events(run_id)["detail"].iloc[0]["compiled"] is True
 
 
-def _imports(path: Path) -> set[str]:
-    """resnet_edu modules a file imports, at the top or inside functions."""
+def _module_name(path: Path) -> str:
+    """resnet_edu/runs/schema.py -> resnet_edu.runs.schema; resnet_edu/runs/__init__.py -> resnet_edu.runs."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: set[str], text: str | None = None) -> set[str]:
+    """The library's modules that a file (or ``text`` read as that file) imports, at the top or inside
+    functions, absolute or relative."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("resnet_edu"):
-            if node.module == "resnet_edu":
-                found.update(f"resnet_edu.{alias.name}" for alias in node.names)
+    for node in ast.walk(ast.parse(path.read_text() if text is None else text)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:  # from . import x / from .schema import y
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                source = f"{base}.{node.module}" if node.module else base
             else:
-                found.add(node.module)
+                source = node.module or ""
+            if not source.startswith("resnet_edu"):
+                continue
+            for alias in node.names:  # `from package import submodule` imports the submodule
+                submodule = f"{source}.{alias.name}"
+                found.add(submodule if submodule in modules else source)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("resnet_edu."))
-    return found
+    return {m for m in found if m in modules and m != name}
 
 
 def test_no_import_cycle_in_the_library():
-    def dotted(path: Path) -> str:  # resnet_edu/plots/curves.py -> resnet_edu.plots.curves; a package's __init__: its name
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-    modules = {dotted(path): path for path in PACKAGE.rglob("*.py") if path != PACKAGE / "__init__.py"}
-    graph = {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
+    """Every module of the package, sub-packages included: no module imports itself back."""
+    paths = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    modules = set(paths)
+    assert "resnet_edu.runs" in modules and "resnet_edu.train" in modules  # the walk sees the library
+    graph = {name: _imports(path, modules) for name, path in paths.items() if name != "resnet_edu"}
     state: dict[str, str] = {}
 
     def visit(name: str, trail: list[str]) -> None:
         state[name] = "open"
-        for target in sorted(graph[name]):
+        for target in sorted(graph.get(name, ())):
             if state.get(target) == "open":
                 cycle = trail[trail.index(target):] + [target] if target in trail else [name, target]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
@@ -187,6 +176,20 @@ def test_no_import_cycle_in_the_library():
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
+
+
+def test_the_cycle_walk_reads_packages_and_relative_imports():
+    """The walk that guards the library resolves a package's ``__init__``, relative imports and
+    ``from package import submodule`` (the files named here need not exist: only their text is read)."""
+    assert _module_name(PACKAGE / "store" / "__init__.py") == "resnet_edu.store"
+    assert _module_name(PACKAGE / "store" / "schema.py") == "resnet_edu.store.schema"
+    modules = {"resnet_edu.store", "resnet_edu.store.schema", "resnet_edu.store.writer", "resnet_edu.train"}
+    init = "from .schema import COLUMNS\nfrom . import writer\nfrom ..train import TrainConfig\nimport os\n"
+    assert _imports(PACKAGE / "store" / "__init__.py", modules, init) == {
+        "resnet_edu.store.schema", "resnet_edu.store.writer", "resnet_edu.train"}
+    writer = "from resnet_edu.store import schema\nfrom resnet_edu import train\nimport resnet_edu.store\n"
+    assert _imports(PACKAGE / "store" / "writer.py", modules, writer) == {
+        "resnet_edu.store.schema", "resnet_edu.train", "resnet_edu.store"}
 
 
 # ------------------------------------------------------------------------------ devices

@@ -1,24 +1,19 @@
 """AppTest for the Architecture page: diagrams follow the controls and a live run's shortcut state."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from page_helpers import app_manager, open_page
+from polling import wait_until
+from resnet_edu.train import TrainConfig
+
 # conftest.py's autouse fixture gives every test its own RESNET_EDU_RUNS_DIR and clears
 # st.cache_resource afterwards (which stops the JobManager).
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
 PAGE = "app_pages/architecture.py"
 
 
 def _open(lang: str = "en") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["lang"] = lang
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(PAGE, lang)
 
 
 def _dots(at: AppTest) -> list[str]:
@@ -46,6 +41,7 @@ def test_renders_in_both_languages(lang):
         assert "항등 x" in dots[1] and "숏컷" in "".join(dots)
 
 
+@pytest.mark.slow
 def test_depth_picker_changes_the_table_and_diagrams():
     at = _open()
     assert _total_params(at) == 269_722  # ResNet-20
@@ -86,59 +82,37 @@ def test_vgg19_cost_is_measured():
     assert _metric(at, "34-layer / VGG-19") == "18.6%"  # the paper: "only 18% of VGG-19"
 
 
-class _FakeStore:
-    damage_report = None  # a healthy runs.sqlite
-
-    def get_run(self, run_id):
-        return {"run_id": run_id, "config": {"family": "cifar", "depth": 32, "shortcut_type": "A"}}
-
-
-class _FakeManager:
-    """Stands in for a JobManager with one live run whose stage 2 shortcuts were switched off."""
-
-    device_label = "CPU · test"
-    store = _FakeStore()
-    running = True
-
-    def active_runs(self):
-        return ["run-live"] if self.running else []
-
-    def progress(self, run_id):
-        return {"run_id": run_id, "name": "ResNet-32", "status": "running", "fraction": 0.5, "step": 5,
-                "total_steps": 10, "epoch": 0, "images_per_second": 100.0, "eta_seconds": 5.0, "message": ""}
-
-    def shortcut_state(self, run_id):
-        return {1: True, 2: False, 3: True} if self.running else None
-
-    def is_active(self, run_id):
-        return True
-
-    def shutdown(self, timeout=10):
-        pass
-
-
-def test_follows_the_live_shortcut_state_of_a_running_run(monkeypatch):
-    import ui
-
-    manager = _FakeManager()
-    monkeypatch.setattr(ui, "get_manager", lambda: manager)
+@pytest.mark.slow
+def test_follows_the_live_shortcut_state_of_a_running_run():
+    """A real ResNet-32 training in the app's own JobManager (on this test's store), its stage-2
+    shortcuts switched off: the page draws that net and that state, then its own controls once it ends."""
     at = _open()
-    at.selectbox(key="arch_follow").set_value("run-live").run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert _total_params(at) == 464_154  # CIFAR ResNet-32, from the run's config
-    stack = _dots(at)[2]
-    assert stack.count("5 shortcuts") == 2 and stack.count("shortcuts off") == 1
-    assert '"add"' not in _dots(at)[0]  # the stage radio starts at layer2, whose shortcuts are off
-    assert any("ResNet-32" in info.value and "32 layers" in info.value for info in at.info)
-    assert at.selectbox(key="arch_net").disabled and at.toggle(key="arch_shortcuts").disabled
+    manager = app_manager()  # the one the page's scripts use
+    (run_id,) = manager.submit([TrainConfig(depth=32, epochs=1, max_steps=100_000, batch_size=8, probe_every=0)])
+    try:
+        assert wait_until(lambda: manager.progress(run_id)["step"] > 0), "the run never took its first iteration"
+        manager.set_shortcuts(run_id, False, stages=[2])
+        assert wait_until(lambda: manager.shortcut_state(run_id) == {1: True, 2: False, 3: True})
+        at.run()  # the page's next tick sees the live run
+        at.selectbox(key="arch_follow").set_value(run_id).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert _total_params(at) == 464_154  # CIFAR ResNet-32, from the run's config
+        stack = _dots(at)[2]
+        assert stack.count("5 shortcuts") == 2 and stack.count("shortcuts off") == 1
+        assert '"add"' not in _dots(at)[0]  # the stage radio starts at layer2, whose shortcuts are off
+        assert any("ResNet-32" in info.value and "32 layers" in info.value for info in at.info)
+        assert at.selectbox(key="arch_net").disabled and at.toggle(key="arch_shortcuts").disabled
+    finally:
+        manager.stop(run_id)
+        assert manager.wait([run_id], timeout=120)
 
-    manager.running = False  # the run ends: back to the page's own controls (ResNet-20), polling stops
-    at.run()
+    at.run()  # the run ended: back to the page's own controls (ResNet-20), polling stops
     assert not at.exception, [e.value for e in at.exception]
     assert _total_params(at) == 269_722 and not at.selectbox(key="arch_net").disabled
     assert '"add"' in _dots(at)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_bottleneck_note_explains_the_paper_multiply_adds(lang):
     """Table 1 says 7.6G for ResNet-101; with the stride in the 3x3 conv this net measures 7.80G."""

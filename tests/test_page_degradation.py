@@ -9,31 +9,19 @@ from __future__ import annotations
 import base64
 import json
 import math
-import sys
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from resnet_edu.runs import RunStore
+
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from resnet_edu.runs import RunStore  # noqa: E402
-
 APP = str(REPO / "app.py")
 PAGE = "app_pages/degradation.py"
 STEPS_PER_EPOCH = 50
-
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
-    yield root
-    st.cache_resource.clear()  # stops the manager of this test (on_release), so the next one starts clean
 
 
 def _error(step: int, offset: float) -> float:
@@ -132,6 +120,7 @@ def test_curves_toggle_marker_sentence_and_downloads(runs_dir, lang):
     assert at.dataframe and len(at.dataframe[0].value) == 3
 
 
+@pytest.mark.slow
 def test_overlay_toggle_and_x_axis_switch(runs_dir):
     ids = _write_runs(runs_dir)
     at = _open()
@@ -198,6 +187,7 @@ def test_live_run_is_read_incrementally(runs_dir, monkeypatch):
         store.close()
 
 
+@pytest.mark.slow
 def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
     """A classroom of viewers costs one figure build per change of the runs, not one per viewer;
     new iterations wait for the next rebuild (at most every few seconds), a run ending shows at once."""
@@ -258,8 +248,11 @@ def test_pages_wait_for_the_cpu_budget_only_while_runs_train_and_once_per_run(ru
 def test_a_bad_page_cpu_budget_setting_falls_back_to_the_default(monkeypatch):
     import ui
 
+    monkeypatch.delenv("RESNET_EDU_PAGE_CPU_CORES", raising=False)
+    default = ui._page_cpu_cores()
+    assert default == max(0.2, 0.1 * (os.cpu_count() or 2))  # a tenth of the machine, at least 0.2
     monkeypatch.setenv("RESNET_EDU_PAGE_CPU_CORES", "0.5")
     assert ui._page_cpu_cores() == 0.5
-    for bad in ("lots", "-1", "nan", "0"):
+    for bad in ("lots", "-1", "nan", "inf", "0"):
         monkeypatch.setenv("RESNET_EDU_PAGE_CPU_CORES", bad)
-        assert ui._page_cpu_cores() >= 0.2
+        assert ui._page_cpu_cores() == default, bad

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-for path in (REPO, TESTS):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs  # noqa: E402,F401
+from page_helpers import charts, open_page, texts
 
 PAGE = "app_pages/features.py"
 
@@ -31,6 +24,7 @@ def test_empty_store_offers_fresh_nets_in_both_languages():
     assert "특징 맵" in texts(at) and at.info and "실험실" in at.info[0].value
 
 
+@pytest.mark.slow
 def test_real_tiny_run_side_by_side(tiny_runs):
     at = open_page(PAGE, "en")
     assert at.radio(key="feat_kind").value == "trained"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +14,8 @@ import pytest
 import torch
 import torchvision
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-for path in (REPO, TESTS):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from polling import wait_until  # noqa: E402
-from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs  # noqa: E402,F401
+from page_helpers import charts, open_page, texts
+from polling import wait_until
 
 PAGE = "app_pages/features.py"
 
@@ -60,6 +53,7 @@ def test_pretrained_offline_says_where_to_put_the_file():
     assert not at.exception and "resnet50-0676ba61.pth" in " ".join(i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_pretrained_download_runs_in_the_training_process_and_reports_offline(monkeypatch):
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):  # "offline" even with internet
         monkeypatch.setenv(name, "http://127.0.0.1:9")
@@ -81,15 +75,13 @@ def test_pretrained_download_runs_in_the_training_process_and_reports_offline(mo
     assert any("ResNet-18 is not available: the download failed" in e.value for e in at.error)
 
 
-def test_a_pretrained_net_from_torchvisions_cache_on_imagenette_photos(tmp_path):
-    from test_page_lab_data import _imagenette_tree
-
+@pytest.mark.slow
+def test_a_pretrained_net_from_torchvisions_cache_on_imagenette_photos(imagenette_tree):
     from resnet_edu import weights
 
     target = weights.pretrained_file(18)  # TORCH_HOME is this test's folder
     target.parent.mkdir(parents=True)
     target.write_bytes(_weights(18))  # random weights under the real file name: never called trained here
-    _imagenette_tree(Path(os.environ["RESNET_EDU_DATA"]))
     at = open_page(PAGE, "en")
     at.radio(key="feat_kind").set_value("pretrained").run()
     at.select_slider(key="feat_pretrained_depth").set_value(18).run()
@@ -103,6 +95,7 @@ def test_a_pretrained_net_from_torchvisions_cache_on_imagenette_photos(tmp_path)
     assert len(at.selectbox(key="feat_target").options) == 1001  # explain any of ImageNet's classes
 
 
+@pytest.mark.slow
 def test_a_weights_file_renders_maps_gradcam_and_a_plain_twin():
     at = open_page(PAGE, "en")
     at.radio(key="feat_kind").set_value("file").run()
@@ -160,6 +153,7 @@ def test_weights_uploads_are_teacher_only_when_a_passcode_is_set(monkeypatch):
     assert not at.get("file_uploader")
 
 
+@pytest.mark.slow
 def test_a_trained_run_offers_its_weights_for_download(tiny_runs):
     at = open_page(PAGE, "en")
     assert at.radio(key="feat_kind").value == "trained"

@@ -1,101 +1,16 @@
 """AppTest of the Gradients page: empty store, a real tiny run (plain-8 and ResNet-8), both languages.
 
-``tiny_runs_dir`` trains the two nets for real once per test session (JobManager + the
-synthetic data set, 20 iterations each); the Features and Lesion page tests reuse it.
+``tiny_runs`` (tests/conftest.py) is a copy of two nets trained for real once per test session
+(JobManager + the synthetic data set, 20 iterations each, a probe every 5th).
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import shutil
-import sys
-from pathlib import Path
-
-import numpy as np
 import pytest
-import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from page_helpers import charts, open_page, texts, values
 
-APP = str(REPO / "app.py")
 PAGE = "app_pages/gradients.py"
-
-
-def train_tiny_runs(base: Path) -> Path:
-    """A finished comparison group (plain-8, ResNet-8) trained for real; made once, then copied per use."""
-    done = base / "tiny_runs_done"
-    source = base / "tiny_runs"
-    if not done.exists():
-        from resnet_edu.jobs import JobManager
-        from resnet_edu.runs import RunStore
-        from resnet_edu.train import TrainConfig
-
-        shutil.rmtree(source, ignore_errors=True)
-        store = RunStore(source)
-        manager = JobManager(store=store, device="cpu")
-        try:
-            base_config = TrainConfig(depth=8, epochs=1, max_steps=20, batch_size=32, probe_every=5,
-                                      max_train_images=640)
-            ids = manager.submit([base_config.__class__(**{**base_config.to_dict(), "shortcuts": s})
-                                  for s in (False, True)], group_name="tiny")
-            assert manager.wait(ids, timeout=300), "the tiny runs did not finish"
-            for run_id in ids:
-                assert store.get_run(run_id)["status"] == "finished", store.get_run(run_id)
-                assert store.latest_checkpoint(run_id) is not None
-        finally:
-            manager.shutdown()
-            store.close()
-        done.touch()
-    return source
-
-
-@pytest.fixture
-def tiny_runs(tmp_path_factory, tmp_path, monkeypatch):
-    """RESNET_EDU_RUNS_DIR = a fresh copy of the tiny runs (pages must only read, but be safe)."""
-    source = train_tiny_runs(tmp_path_factory.getbasetemp())
-    copy = tmp_path / "runs_copy"
-    shutil.copytree(source, copy)
-    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(copy))
-    st.cache_resource.clear()
-    yield copy
-    st.cache_resource.clear()
-
-
-@pytest.fixture(autouse=True)
-def empty_runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(tmp_path / "runs"))
-    yield
-    st.cache_resource.clear()
-
-
-def open_page(page: str, lang: str = "en") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["lang"] = lang
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def charts(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def values(array) -> list:
-    """A plotly array from a chart spec: a plain list, or plotly 7's typed array {"dtype", "bdata"}."""
-    if isinstance(array, dict) and "bdata" in array:
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
-    return list(array)
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    parts += [m.label for m in at.metric] + [s.value for s in at.subheader] + [t.value for t in at.title]
-    return "\n".join(parts)
 
 
 def test_empty_store_shows_the_way_to_the_lab_and_measures_at_init():
@@ -138,6 +53,7 @@ def test_the_caveats_a_teacher_expects(lang):
         assert "‖∇W‖ / ‖W‖" in text and "수업 질문" in text and "Veit" in text and "폭발" in text
 
 
+@pytest.mark.slow
 def test_real_tiny_runs(tiny_runs):
     at = open_page(PAGE, "en")
     assert not at.info

@@ -7,55 +7,26 @@ iterations, an 8-layer net for the toggle). Never sleeps a fixed time: polls the
 from __future__ import annotations
 
 import os
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from page_helpers import app_manager, open_page, tiny_lab_settings
+from polling import wait_until
 
-APP = str(REPO / "app.py")
+REPO = Path(__file__).resolve().parents[1]
 PAGE = "app_pages/lab.py"
 TIMEOUT = 120  # seconds; a first torch step in a fresh thread takes ~1.5 s, data generation ~2 s
-
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
-    monkeypatch.setenv("RESNET_EDU_DATA_ROOTS", os.pathsep.join([str(tmp_path), str(REPO)]))
-    yield root
-    st.cache_resource.clear()  # on_release: the manager stops its threads
-
-
-def _manager():
-    from ui import get_manager  # the same cached JobManager the AppTest script uses
-
-    return get_manager()
-
-
-def _poll(condition, timeout: float = TIMEOUT, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+pytestmark = pytest.mark.usefixtures("lab_data_roots")
 
 
 def _open(lang: str = "en") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["lang"] = lang
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE, lang)
+
+
+def _poll(condition, what: str) -> None:
+    assert wait_until(condition, TIMEOUT), f"timed out after {TIMEOUT} s waiting for {what}"
 
 
 def _switch(at: AppTest, run_id: str, which):
@@ -64,14 +35,6 @@ def _switch(at: AppTest, run_id: str, which):
     found = [w for w in at.toggle if w.key and w.key.startswith(prefix)]
     assert len(found) == 1, [w.key for w in at.toggle]
     return found[0]
-
-
-def _tiny(at: AppTest, max_steps: int) -> None:
-    at.number_input(key="lab_epochs").set_value(1)
-    at.number_input(key="lab_max_steps").set_value(max_steps)
-    at.number_input(key="lab_batch").set_value(8)
-    at.run()
-    assert not at.exception, at.exception
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -109,15 +72,16 @@ def test_bad_settings_show_a_message_and_start_nothing():
     at.button(key="lab_start").click().run()
     assert not at.exception, at.exception
     assert any("32" in e.value for e in at.error)
-    assert _manager().store.list_runs().empty
+    assert app_manager().store.list_runs().empty
 
 
+@pytest.mark.slow
 def test_preset_starts_runs_and_stop_stops_them():
     at = _open()
-    _tiny(at, max_steps=5000)  # long enough that Stop comes first
+    tiny_lab_settings(at, max_steps=5000)  # long enough that Stop comes first
     at.button(key="lab_preset_fig1").click().run()
     assert not at.exception, at.exception
-    manager = _manager()
+    manager = app_manager()
     runs = manager.store.list_runs()
     assert sorted(runs["name"]) == ["plain-20", "plain-56"]
     assert runs["group_id"].nunique() == 1
@@ -141,18 +105,19 @@ def test_preset_starts_runs_and_stop_stops_them():
     assert at.dataframe and len(at.dataframe[0].value) == 2
 
 
+@pytest.mark.slow
 def test_shortcut_toggle_reaches_the_running_model():
     """The switch travels to the training process, which applies it between two iterations and
     records it: the store's events are the model's word on what happened."""
     at = _open()
-    _tiny(at, max_steps=100_000)
+    tiny_lab_settings(at, max_steps=100_000)
     at.multiselect(key="lab_depths_cifar").set_value([])
     at.number_input(key="lab_custom_depth").set_value(8)
     at.radio(key="lab_kind").set_value("residual").run()
     assert at.button(key="lab_start").label == "Train 1 net"
     at.button(key="lab_start").click().run()
     assert not at.exception, at.exception
-    manager = _manager()
+    manager = app_manager()
     (run_id,) = list(manager.store.list_runs()["run_id"])
     _poll(lambda: manager.progress(run_id)["step"] > 0, what="the first iteration")
     assert manager.training_process_pid not in (None, os.getpid())  # trained outside the app's process
@@ -185,14 +150,15 @@ def test_shortcut_toggle_reaches_the_running_model():
     assert manager.wait([run_id], TIMEOUT)
 
 
+@pytest.mark.slow
 def test_missing_cifar10_is_reported_with_the_data_layer_message(tmp_path):
     at = _open()
-    _tiny(at, max_steps=10)
+    tiny_lab_settings(at, max_steps=10)
     at.selectbox(key="lab_dataset").set_value("cifar10").run()
     at.text_input(key="lab_data_root_cifar").input(str(tmp_path / "no-cifar-here")).run()
     at.button(key="lab_preset_fig1").click().run()
     assert not at.exception, at.exception
-    manager = _manager()
+    manager = app_manager()
     ids = list(manager.store.list_runs()["run_id"])
     assert len(ids) == 2 and manager.wait(ids, TIMEOUT)
     at.run()
@@ -202,6 +168,7 @@ def test_missing_cifar10_is_reported_with_the_data_layer_message(tmp_path):
     assert not any("Traceback" in m for m in messages)
 
 
+@pytest.mark.slow
 def test_advanced_settings_offer_only_the_devices_this_machine_has_and_compilation():
     from resnet_edu import devices
 
@@ -211,12 +178,12 @@ def test_advanced_settings_offer_only_the_devices_this_machine_has_and_compilati
     assert device.value == "auto" and at.checkbox(key="lab_compile").value is False
     at.selectbox(key="lab_device").set_value("cpu").run()
     at.checkbox(key="lab_compile").check().run()
-    _tiny(at, max_steps=2)
+    tiny_lab_settings(at, max_steps=2)
     at.radio(key="lab_kind").set_value("residual").run()
     at.multiselect(key="lab_depths_cifar").set_value([20]).run()
     at.button(key="lab_start").click().run()
     assert not at.exception, at.exception
-    manager = _manager()
+    manager = app_manager()
     (run_id,) = list(manager.store.list_runs()["run_id"])
     manager.stop(run_id)  # before the training process spends a minute compiling
     info = manager.store.get_run(run_id)

@@ -1,35 +1,19 @@
 """AppTest of the Lab's real-data parts: where CIFAR-10 and Imagenette stand, and the ImageNet-style preset
-training on Imagenette when it is in the data root (a tiny tree in Imagenette's layout, made here)."""
+training on Imagenette when it is in the data root (a tiny tree in Imagenette's layout: the
+``imagenette_tree`` fixture)."""
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-for path in (REPO, TESTS):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+from page_helpers import app_manager, open_page, tiny_lab_settings
+from polling import wait_until
 
-from polling import wait_until  # noqa: E402
-from test_page_lab import TIMEOUT, _manager, _open, _tiny, runs_dir  # noqa: E402,F401
-
-
-def _imagenette_tree(root: Path) -> None:
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for wnid in ("n01440764", "n03028079"):
-        for split, count in (("train", 8), ("val", 4)):
-            folder = root / "imagenette2-160" / split / wnid
-            folder.mkdir(parents=True)
-            for i in range(count):
-                Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(folder / f"{i}.JPEG")
+PAGE = "app_pages/lab.py"
+TIMEOUT = 120  # seconds: data set preparation and the first iterations, on a loaded machine
+pytestmark = pytest.mark.usefixtures("lab_data_roots")
 
 
 def _expander_text(at) -> str:
@@ -38,23 +22,22 @@ def _expander_text(at) -> str:
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_data_sets_say_what_is_missing_and_how_to_get_it_offline(lang):
-    at = _open(lang)
+    at = open_page(PAGE, lang)
     text = _expander_text(at)
     assert "cifar-10-python.tar.gz" in text and "imagenette2-160.tgz" in text and "imagenette2-320.tgz" in text
     assert os.environ["RESNET_EDU_DATA"] in text  # where to put the archive
 
 
-def test_imagenet_preset_trains_on_imagenette_when_it_is_here():
-    data_root = Path(os.environ["RESNET_EDU_DATA"])
-    _imagenette_tree(data_root)
-    at = _open()
+@pytest.mark.slow
+def test_imagenet_preset_trains_on_imagenette_when_it_is_here(imagenette_tree):
+    at = open_page(PAGE)
     assert "Imagenette (160 px) is ready" in _expander_text(at)
     assert any("trains on Imagenette" in c.value for c in at.caption)
-    _tiny(at, max_steps=2)
+    tiny_lab_settings(at, max_steps=2)
     at.number_input(key="lab_batch").set_value(4).run()
     at.button(key="lab_preset_imagenet").click().run()
     assert not at.exception, at.exception
-    manager = _manager()
+    manager = app_manager()
     runs = manager.store.list_runs()
     assert len(runs) == 4
     assert {c["dataset"] for c in runs["config"]} == {"imagenette"}
@@ -65,17 +48,18 @@ def test_imagenet_preset_trains_on_imagenette_when_it_is_here():
     assert statuses == {"finished"}, [manager.store.get_run(r)["message"] for r in ids]
 
 
+@pytest.mark.slow
 def test_choosing_imagenette_without_it_starts_runs_that_fail_with_the_offline_message():
-    at = _open()
+    at = open_page(PAGE)
     at.selectbox(key="lab_dataset").set_value("imagenette").run()
     assert not at.exception, at.exception
     assert any("Not on this machine" in c.value for c in at.caption)
     at.radio(key="lab_family").set_value("imagenet").run()
-    _tiny(at, max_steps=2)
+    tiny_lab_settings(at, max_steps=2)
     at.multiselect(key="lab_depths_imagenet").set_value([18]).run()
     at.radio(key="lab_kind").set_value("residual").run()
     at.button(key="lab_start").click().run()
-    manager = _manager()
+    manager = app_manager()
     ids = list(manager.store.list_runs()["run_id"])
     assert len(ids) == 1 and manager.wait(ids, TIMEOUT)
     at.run()
@@ -84,6 +68,7 @@ def test_choosing_imagenette_without_it_starts_runs_that_fail_with_the_offline_m
     assert any("Imagenette (160 px) is not available" in m and "imagenette2-160.tgz" in m for m in messages), messages
 
 
+@pytest.mark.slow
 def test_get_runs_the_download_in_the_training_process_and_shows_why_it_failed_offline(monkeypatch):
     # Every request of the training process goes to a closed local port: "offline", even on a machine with
     # internet (this test must never download 163 MB).
@@ -91,10 +76,10 @@ def test_get_runs_the_download_in_the_training_process_and_shows_why_it_failed_o
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    at = _open()
+    at = open_page(PAGE)
     at.button(key="lab_get_cifar10").click().run()
     assert not at.exception, at.exception
-    manager = _manager()
+    manager = app_manager()
     jobs = manager.store.list_analyses(kind="download")
     assert len(jobs) == 1 and jobs.iloc[0]["params"] == {"dataset": "cifar10"}
     job_id = jobs.iloc[0]["job_id"]
@@ -109,5 +94,5 @@ def test_get_runs_the_download_in_the_training_process_and_shows_why_it_failed_o
 
 def test_students_cannot_start_downloads_when_a_passcode_is_set(monkeypatch):
     monkeypatch.setenv("RESNET_EDU_TEACHER_PASSCODE", "s3cret")
-    at = _open()
+    at = open_page(PAGE)
     assert at.button(key="lab_get_imagenette-160").disabled

@@ -8,48 +8,26 @@ server), a second session reads the same result; a job reports progress and can 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-import time
-from pathlib import Path
 
 import pytest
-import streamlit as st
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-for path in (REPO, TESTS):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from landscape_fixtures import make_tiny_twins  # noqa: E402
-from test_page_gradients import charts, empty_runs_dir, open_page, texts  # noqa: E402,F401
+from page_helpers import app_manager, charts, open_page, texts
+from polling import wait_until
 
 PAGE = "app_pages/landscape.py"
 ENDED = ("finished", "stopped", "failed")
 
 
-@pytest.fixture
-def twins_dir(tmp_path_factory, tmp_path, monkeypatch):
-    """RESNET_EDU_RUNS_DIR = a fresh copy of the tiny twins; yields (folder, [plain id, residual id])."""
-    source, ids = make_tiny_twins(tmp_path_factory.getbasetemp())
-    copy = tmp_path / "twins"
-    shutil.copytree(source, copy)
-    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(copy))
-    st.cache_resource.clear()
-    yield copy, ids
-    st.cache_resource.clear()  # stops the app's JobManager and its training process
-
-
 def wait_for(store, job_id: str, done, timeout: float = 300.0) -> dict:
-    """Poll the store (as a page does) until ``done(job)``; never a fixed sleep."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = store.get_analysis(job_id)
-        if job is not None and done(job):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not get there: {store.get_analysis(job_id)}")
+    """Poll the store (as a page does) until ``done(job)``; the job as it was then. Never a fixed sleep."""
+    seen: dict = {}
+
+    def reached() -> bool:
+        seen["job"] = store.get_analysis(job_id)
+        return seen["job"] is not None and bool(done(seen["job"]))
+
+    assert wait_until(reached, timeout), f"job {job_id} did not get there: {seen.get('job')}"
+    return seen["job"]
 
 
 def test_empty_store_points_to_the_lab_in_both_languages():
@@ -62,10 +40,11 @@ def test_empty_store_points_to_the_lab_in_both_languages():
     assert "실험실" in at.info[0].value and "손실 지형" in texts(at)
 
 
-def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(twins_dir):
+@pytest.mark.slow
+def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(tiny_twins_dir):
     from resnet_edu.runs import RunStore
 
-    folder, (plain_id, residual_id) = twins_dir
+    folder, (plain_id, residual_id) = tiny_twins_dir
     at = open_page(PAGE, "en")
     assert not at.info and not charts(at)
     assert at.selectbox(key="landscape_run").value == residual_id
@@ -84,9 +63,7 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(twin
         store.close()
     assert job["status"] == "finished", job["message"]
     result = job["result"]
-    from ui import get_manager
-
-    training_pid = get_manager().training_process_pid
+    training_pid = app_manager().training_process_pid
     assert result["process_id"] == training_pid and training_pid != os.getpid()  # not in the server
     assert [n["name"] for n in result["nets"]] == ["plain-8", "ResNet-8"] and result["done"]
 
@@ -102,11 +79,12 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(twin
     assert {trace["type"] for trace in contours["data"]} == {"contour", "scatter"}
 
 
-def test_a_landscape_job_reports_progress_and_can_be_stopped(twins_dir):
+@pytest.mark.slow
+def test_a_landscape_job_reports_progress_and_can_be_stopped(tiny_twins_dir):
     from resnet_edu.jobs import JobManager
     from resnet_edu.runs import RunStore
 
-    folder, ids = twins_dir
+    folder, ids = tiny_twins_dir
     manager = JobManager(RunStore(folder), isolation="process")
     try:
         job_id = manager.submit_analysis("landscape", {"run_ids": ids, "grid": 51, "images": 24,
@@ -120,5 +98,9 @@ def test_a_landscape_job_reports_progress_and_can_be_stopped(twins_dir):
         manager.shutdown()
     assert stopped["status"] == "stopped"
     assert not stopped["result"]["done"] and stopped["fraction"] < 1
-    with pytest.raises(ValueError):
-        JobManager(RunStore(folder)).submit_analysis("no such kind", {}, run_ids=[])
+    other = JobManager(RunStore(folder))
+    try:
+        with pytest.raises(ValueError):
+            other.submit_analysis("no such kind", {}, run_ids=[])
+    finally:
+        other.shutdown()

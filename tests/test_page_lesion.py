@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import os
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-for path in (REPO, TESTS):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+import pytest
 
-from test_page_gradients import charts, empty_runs_dir, open_page, texts, tiny_runs, values  # noqa: E402,F401
+from page_helpers import charts, open_page, texts, values
+from polling import wait_until
+from resnet_edu.runs import RunStore
 
 PAGE = "app_pages/lesion.py"
 
 
 def wait_for_lesion_job(timeout: float = 300.0) -> dict:
-    """Poll the store until the one lesion job has ended; its final state."""
-    import os
-    import time
-
-    from resnet_edu.runs import RunStore
-
+    """Poll the store until the one lesion job has ended; its final state (it must have finished)."""
     store = RunStore(os.environ["RESNET_EDU_RUNS_DIR"])
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def ended() -> bool:
             jobs = store.list_analyses(kind="lesion")
-            if len(jobs) and jobs.iloc[0]["status"] in ("finished", "stopped", "failed"):
-                job = store.get_analysis(str(jobs.iloc[0]["job_id"]))
-                assert job["status"] == "finished", job["message"]
-                return job
-            time.sleep(0.2)
+            return len(jobs) > 0 and jobs.iloc[0]["status"] in ("finished", "stopped", "failed")
+
+        assert wait_until(ended, timeout), "the lesion job did not end"
+        job = store.get_analysis(str(store.list_analyses(kind="lesion").iloc[0]["job_id"]))
     finally:
         store.close()
-    raise AssertionError("the lesion job did not finish")
+    assert job["status"] == "finished", job["message"]
+    return job
 
 
 def test_empty_store_points_to_the_lab_in_both_languages():
@@ -48,6 +39,7 @@ def test_empty_store_points_to_the_lab_in_both_languages():
     assert "실험실" in at.info[0].value and "블록 제거" in texts(at)
 
 
+@pytest.mark.slow
 def test_real_tiny_run(tiny_runs):
     at = open_page(PAGE, "en")
     assert not at.info

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-import time
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
-from resnet_edu import analysis, plots  # noqa: E402
-from resnet_edu.runs import RunStore  # noqa: E402
+from resnet_edu import analysis, plots
 
 RUNS = pd.DataFrame([
     {"run_id": "ra", "name": "plain-20", "depth": 20, "kind": "plain", "family": "cifar"},
@@ -168,13 +162,6 @@ def test_error_vs_depth_empty():
 
 
 # ---------------------------------------------------------------- analysis
-
-@pytest.fixture
-def store(tmp_path):
-    s = RunStore(tmp_path / "runs")
-    yield s
-    s.close()
-
 
 def _fill(store, name, depth, shortcuts, errors, evals=()):
     rid = store.create_run(name, {"family": "cifar", "depth": depth, "shortcuts": shortcuts}, group_id="g",
@@ -342,11 +329,15 @@ def test_degradation_view_reads_the_store_incrementally_and_keeps_the_order(stor
 
 
 def test_shared_views_rebuild_on_lifecycle_at_once_and_on_progress_at_most_every_min_seconds(store):
+    """A view younger than ``min_seconds`` is shared through new iterations; an older one is rebuilt.
+    The age is set through ``min_seconds`` (an hour: every view is young; zero: every view is old),
+    so no assert depends on how fast this machine runs."""
     from resnet_edu.live_view import SharedViews
 
+    young, old = 3600.0, 0.0
     run = _fill(store, "plain-20", 20, False, [0.9] * 30)
     store.set_status(run, "running")
-    views = SharedViews(min_seconds=0.3, max_entries=2)
+    views = SharedViews(min_seconds=young, max_entries=2)
     first = views.get(store, [run])
     assert views.get(store, [run]) is first and views.builds == 1  # nothing changed: shared
 
@@ -357,14 +348,15 @@ def test_shared_views_rebuild_on_lifecycle_at_once_and_on_progress_at_most_every
 
     advance(31)
     assert views.get(store, [run]) is first and views.builds == 1  # new iteration, view still young
-    time.sleep(0.35)
+    views.min_seconds = old
     second = views.get(store, [run])
     assert views.builds == 2 and _traces(second.curves, "train")[0].customdata[-1] == 31
+    views.min_seconds = young
     advance(32)
     store.set_status(run, "finished")  # a run that ends shows at once, however young the view
     third = views.get(store, [run])
     assert views.builds == 3 and not third.active
-    time.sleep(0.35)
+    views.min_seconds = old
     assert views.get(store, [run]) is third  # old, but nothing changed since: no rebuild
 
     assert views.get(store, [run], lang="ko") is not third and views.builds == 4  # other options: their own view

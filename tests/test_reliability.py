@@ -34,31 +34,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from image_folders import make_tree
+from resnet_edu.cli import main
+from resnet_edu.runs import RunStore
 
-from resnet_edu.cli import main  # noqa: E402
-from resnet_edu.runs import RunStore  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 APP = str(REPO / "app.py")
 LAB = "app_pages/lab.py"
-COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
-
-
-def make_tree(root: Path, classes=("apple", "banana"), per_class: int = 6, val_per_class: int = 1,
-              size: int = 20) -> Path:
-    """A tiny ImageFolder tree: root/train/<class>/*.png and root/val/<class>/*.png."""
-    from PIL import Image
-
-    for i, name in enumerate(classes):
-        for split, count in (("train", per_class), ("val", val_per_class)):
-            folder = root / split / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for j in range(count):
-                shade = tuple(max(0, c - (j % 7) * 9) for c in COLOURS[i % len(COLOURS)])
-                Image.new("RGB", (size, size), shade).save(folder / f"{j}.png")
-    return root
 
 
 @pytest.fixture
@@ -154,6 +137,7 @@ def test_lab_refuses_bad_folders_at_once_and_creates_no_run(allowed, tmp_path):
     assert _no_runs()
 
 
+@pytest.mark.slow
 def test_lab_checks_the_image_folder_before_any_run_exists(allowed):
     """One class, no images, an unreadable image, a batch larger than the data: one clear error, no run."""
     at = _open()
@@ -208,7 +192,7 @@ def test_lab_cifar10_root_outside_the_data_roots_is_refused(allowed, tmp_path):
 HOSTILE = "../../../etc/passwd 🍎 <script>alert(1)</script> **bold** ![x](http://example.invalid/x.png) 名前"
 
 
-def test_hostile_run_name_is_only_a_name(allowed, isolated_runs_dir, capsys):
+def test_hostile_run_name_is_only_a_name(allowed, runs_dir, capsys):
     tree = make_tree(allowed / "tiny", per_class=16)
     code = main(["train", "--dataset", "imagefolder", "--data-root", str(tree), "--depth", "8", "--epochs", "1",
                  "--max-steps", "2", "--batch-size", "16", "--name", HOSTILE, "--json"])
@@ -217,8 +201,8 @@ def test_hostile_run_name_is_only_a_name(allowed, isolated_runs_dir, capsys):
     run_id = summary["run_id"]
     assert summary["name"] == HOSTILE and summary["steps"] == 2
     # Files are named by run id only: nothing was written anywhere the name points to.
-    assert [p.name for p in (isolated_runs_dir / "checkpoints").iterdir()] == [run_id]
-    everything = [p for p in isolated_runs_dir.parent.rglob("*")]
+    assert [p.name for p in (runs_dir / "checkpoints").iterdir()] == [run_id]
+    everything = [p for p in runs_dir.parent.rglob("*")]
     assert not [p for p in everything if "passwd" in p.name or "script" in p.name]
 
     # The pages show it as text: no exception; the Lab's table has it verbatim.
@@ -243,6 +227,7 @@ def _read_only(db: Path):
         conn.close()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_epoch_then_resume_to_the_same_last_iteration(allowed, tmp_path):
     runs_dir = tmp_path / "crash-runs"

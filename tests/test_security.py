@@ -22,12 +22,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from resnet_edu import security
+from resnet_edu.security import check_data_path, data_roots, passcode_matches
 
-from resnet_edu import security  # noqa: E402
-from resnet_edu.security import check_data_path, data_roots, passcode_matches  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 APP = str(REPO / "app.py")
 PASSCODE = "correct horse 🐴 battery"
@@ -295,6 +293,7 @@ def test_teacher_only_controls_are_locked_by_the_passcode(held_data, monkeypatch
     assert other.button(key="lab_delete").disabled and other.multiselect(key="lab_delete_pick").disabled
 
 
+@pytest.mark.slow
 def test_without_a_passcode_everything_is_open(held_data, monkeypatch):
     from ui import get_manager
 
@@ -340,6 +339,7 @@ def _listening(port: int) -> set[str]:
 LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads /proc/net/tcp")
 @pytest.mark.parametrize("extra,loopback_only", [([], True), (["--server.address", "0.0.0.0"], False)])
 def test_the_server_listens_on_localhost_unless_the_teacher_opts_in(tmp_path, extra, loopback_only):

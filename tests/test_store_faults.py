@@ -15,11 +15,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+import image_folders
+from polling import wait_until
 from resnet_edu.runs import disk
 from resnet_edu.runs import repair
 from resnet_edu.cli import main
@@ -29,30 +32,11 @@ from resnet_edu.runs import store as store_module
 from resnet_edu.train import TrainConfig, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
-COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
 
 
-def make_tree(root: Path, per_class: int = 40, size: int = 24) -> Path:
-    """A small ImageFolder tree (4 classes): decodes in a second, unlike the synthetic set."""
-    from PIL import Image
-
-    for i, name in enumerate("abcd"):
-        for split, count in (("train", per_class), ("val", 2)):
-            folder = root / split / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for j in range(count):
-                shade = tuple(max(0, c - (j % 7) * 9) for c in COLOURS[i])
-                Image.new("RGB", (size, size), shade).save(folder / f"{j}.png")
-    return root
-
-
-def wait_until(predicate, timeout=120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+def make_tree(root: Path) -> Path:
+    """A small ImageFolder tree (4 classes, 40 + 2 images each of 24 px)."""
+    return image_folders.make_tree(root, classes=tuple("abcd"), per_class=40, val_per_class=2, size=24)
 
 
 def _env(runs_dir: Path, tmp_path: Path) -> dict:
@@ -77,6 +61,7 @@ def test_describe_write_error_names_the_disk_and_its_free_space(tmp_path):
 
 # ----------------------------------------------------------------------------- disk full: checkpoint
 
+@pytest.mark.slow
 def test_a_checkpoint_that_hits_the_file_size_limit_keeps_the_previous_one_and_the_run_fails_with_the_reason(
         tmp_path):
     runs_dir = tmp_path / "runs"
@@ -134,6 +119,7 @@ DATA_CACHE_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_data_cache_the_disk_refuses_is_skipped_and_training_data_stays_in_memory(tmp_path):
     tree = make_tree(tmp_path / "data")
     cache = tmp_path / "cache"
@@ -170,10 +156,8 @@ FULL_DISK_SCRIPT = textwrap.dedent("""
                          max_train_images=320, probe_every=1)  # 20 iterations per epoch
     (run_id,) = manager.submit([config])
     store = manager.store
-    deadline = time.monotonic() + 120
-    while store.latest_checkpoint(run_id) is None or store.get_run(run_id)["steps_done"] < 22:
-        assert time.monotonic() < deadline, "no checkpoint"
-        time.sleep(0.05)
+    assert wait_until(lambda: store.latest_checkpoint(run_id) is not None
+                      and store.get_run(run_id)["steps_done"] >= 22), "no checkpoint"
     checkpoint = store.latest_checkpoint(run_id)
     # After the checkpoint of iteration 20, fill the disk to the last byte: the next commit of
     # metrics has nowhere to go (the next checkpoint would come at iteration 40).
@@ -205,6 +189,7 @@ FULL_DISK_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
 def test_a_full_disk_during_training_fails_the_run_with_the_reason_and_keeps_what_was_committed(tmp_path):
     tree = make_tree(tmp_path / "data")
@@ -407,6 +392,7 @@ OTHER_APP = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_two_apps_on_one_folder_share_it_without_interrupting_or_locking_each_other(tmp_path):
     root = tmp_path / "runs"
     RunStore(root).close()
@@ -451,6 +437,8 @@ def test_two_apps_on_one_folder_share_it_without_interrupting_or_locking_each_ot
 
 
 def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_path, monkeypatch):
+    """Another process holds the database locked (until this test lets go) far longer than SQLite's own
+    wait: the store's write waits, raises nothing, and lands once the lock is gone."""
     import resnet_edu.runs.connections as runs_module
 
     root = tmp_path / "runs"
@@ -458,24 +446,40 @@ def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_
     run_id = store.create_run("r", {"depth": 8}, status="running")
     monkeypatch.setattr(runs_module, "BUSY_TIMEOUT_MS", 200)  # SQLite's own wait: shorter than the hold
     locker = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sqlite3, sys, time
+        import sqlite3, sys
         conn = sqlite3.connect({str(root / 'runs.sqlite')!r}, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")
         print("locked", flush=True)
-        time.sleep(1.5)
+        sys.stdin.readline()  # held until the test says so
         conn.execute("COMMIT")
-    """)], stdout=subprocess.PIPE, text=True)
+    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    outcome: dict = {}
+
+    def write() -> None:
+        try:
+            fresh = RunStore(root)  # connections made now get the short SQLite wait
+            fresh.set_status(run_id, "finished", "done")  # waits for the other writer, then lands
+            outcome["status"] = fresh.get_run(run_id)["status"]
+            fresh.close()
+        except BaseException as error:  # noqa: BLE001 - reported below
+            outcome["error"] = repr(error)
+
+    writer = threading.Thread(target=write)
     try:
         assert locker.stdout.readline().strip() == "locked"
-        fresh = RunStore(root)  # connections made now get the short SQLite wait
-        fresh.set_status(run_id, "finished", "done")  # waits for the other writer, then lands
-        assert fresh.get_run(run_id)["status"] == "finished"
-        fresh.close()
+        writer.start()
+        writer.join(timeout=1.0)  # five times SQLite's own wait: a store that gave up would have raised by now
+        assert writer.is_alive() and not outcome, outcome  # still waiting for the lock, nothing raised
     finally:
+        locker.stdin.write("release\n")
+        locker.stdin.close()
         locker.wait(timeout=30)
+    writer.join(timeout=120)
+    assert outcome == {"status": "finished"}
     store.close()
 
 
+@pytest.mark.slow
 def test_a_big_store_is_read_in_full_only_when_it_changed_since_a_clean_close(tmp_path, monkeypatch):
     monkeypatch.setattr(repair, "FULL_CHECK_MAX_BYTES", 0)  # every file counts as big
     checks = []

@@ -159,6 +159,7 @@ def _points(values) -> int:
     return len(values or [])
 
 
+@pytest.mark.slow
 def test_a_store_of_100k_step_rows_draws_and_its_reads_are_downsampled(tmp_path, monkeypatch):
     root = tmp_path / "runs"
     built = _benchmark().build_store(root, runs=12, long_runs=3, long_steps=20_000, short_steps=4_000,

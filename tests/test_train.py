@@ -99,6 +99,7 @@ def test_the_trainer_follows_the_warm_up(tiny_data):
     assert trainer.current_lr() == pytest.approx(0.1 * 2 / trainer.linear_warmup)
 
 
+@pytest.mark.slow
 def test_a_tiny_run_learns(tiny_data):
     trainer = tiny_trainer(tiny_data, probe_every=0, epochs=100, recipe="paper")  # lr 0.1 throughout
     images = tiny_data.train_images[:32].float().div(255).sub(0.5).div(0.25)
@@ -115,6 +116,7 @@ def test_a_tiny_run_learns(tiny_data):
     assert trainer.step == 55 and trainer.steps_recorded == 55
 
 
+@pytest.mark.slow
 def test_steps_probes_and_evals_are_recorded(tiny_data, tmp_path):
     store = RunStore(tmp_path / "store")
     config = TrainConfig(depth=8, batch_size=32, epochs=1, probe_every=2)

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from resnet_edu.worker import PARENT_GONE
 REPO = Path(__file__).resolve().parents[1]
 TINY = TrainConfig(depth=8, batch_size=32, epochs=2, max_train_images=128, probe_every=2)  # 4 steps per epoch
 ENDLESS = TrainConfig(depth=8, batch_size=32, epochs=1000, max_train_images=128)
-
+pytestmark = pytest.mark.slow  # every test here starts a training process (a child that makes its data set)
 
 
 @pytest.fixture(scope="module")

@@ -38,8 +38,9 @@ def make_run(store: RunStore, config: TrainConfig, num_classes: int = 10) -> str
     return run_id
 
 
-def test_export_then_torchvision_strict_load_gives_the_same_logits(tmp_path, isolated_runs_dir, capsys):
-    store = RunStore(isolated_runs_dir)
+@pytest.mark.slow
+def test_export_then_torchvision_strict_load_gives_the_same_logits(tmp_path, runs_dir, capsys):
+    store = RunStore(runs_dir)
     config = TrainConfig(family="imagenet", depth=18, shortcut_type="B", image_size=96, max_steps=1)
     run_id = make_run(store, config, num_classes=7)
     store.close()
@@ -68,8 +69,8 @@ def test_export_then_torchvision_strict_load_gives_the_same_logits(tmp_path, iso
     assert loaded.classes == sidecar["classes"] and loaded.image_size == 96 and loaded.notes == []
 
 
-def test_cifar_and_plain_exports_say_why_torchvision_does_not_fit(tmp_path, isolated_runs_dir):
-    store = RunStore(isolated_runs_dir)
+def test_cifar_and_plain_exports_say_why_torchvision_does_not_fit(tmp_path, runs_dir):
+    store = RunStore(runs_dir)
     plain = make_run(store, TrainConfig(depth=8, shortcuts=False))
     path, sidecar_path = weights.export_run(store, plain, tmp_path / "plain8.pt")
     sidecar = json.loads(sidecar_path.read_text())
@@ -84,8 +85,8 @@ def test_cifar_and_plain_exports_say_why_torchvision_does_not_fit(tmp_path, isol
     store.close()
 
 
-def test_export_of_a_run_without_checkpoint_or_unknown_run_exits_2(isolated_runs_dir, tmp_path, capsys):
-    store = RunStore(isolated_runs_dir)
+def test_export_of_a_run_without_checkpoint_or_unknown_run_exits_2(runs_dir, tmp_path, capsys):
+    store = RunStore(runs_dir)
     run_id = store.create_run("empty", TrainConfig().to_dict())
     store.close()
     assert main(["runs", "export", run_id, "--weights", str(tmp_path / "w.pt")]) == 2
