@@ -22,10 +22,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from resnet_edu import models
-from resnet_edu.checkpoints import CHECKPOINT_FORMAT
 from resnet_edu.devices import channels_last_ok, resolve_precision
 from resnet_edu.probes import ResponseRecorder, conv_gradient_norms
 from resnet_edu.train.build import make_model, make_optimizer
+from resnet_edu.train.checkpoint import restore_trainer, save_checkpoint
 from resnet_edu.train.config import TrainConfig
 from resnet_edu.train.recipes import (
     WARMUP_ERROR,
@@ -35,11 +35,17 @@ from resnet_edu.train.recipes import (
     needs_warmup,
 )
 
+
 class Diverged(RuntimeError):
     """The loss became NaN or infinite: the run stops; its curve up to here stays."""
 
 
 READ_EVERY = 10  # iterations between reads of loss and error from the device (one transfer each time)
+# "The training error" of a run at an iteration: the mean over this many iterations up to it.
+# One iteration's error on a batch of 128 jumps by several points; the mean shows the trend. The
+# paper recipe's warm-up, the CLI's final_train_error, the Degradation page and the benchmarks
+# all read it over the same window.
+TRAIN_ERROR_WINDOW = 20
 
 
 class StepClock:
@@ -142,7 +148,7 @@ class Trainer:
         self.steps_recorded = 0  # iterations read back and recorded in the store
         self.warming_up = needs_warmup(config)
         self.linear_warmup = linear_warmup_steps(config, self.total_steps)
-        self.recent_errors: deque[float] = deque(maxlen=20)
+        self.recent_errors: deque[float] = deque(maxlen=TRAIN_ERROR_WINDOW)
         self.train_seconds = 0.0  # time spent in training steps only (no data preparation, no evaluation)
         self.images_per_second: float | None = None  # over the last window of steps read back
         self.last_loss: float | None = None  # training loss of the last iteration read back
@@ -273,7 +279,7 @@ class Trainer:
 
     @property
     def running_error(self) -> float:
-        """Training error over the last 20 iterations read back (the CLI's final_train_error)."""
+        """Training error over the last TRAIN_ERROR_WINDOW iterations read back (the CLI's final_train_error)."""
         return sum(self.recent_errors) / max(1, len(self.recent_errors))
 
     @property
@@ -311,43 +317,10 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------
     def checkpoint(self, path: str | os.PathLike, dataset_info: dict | None = None) -> Path:
-        """Save model + optimizer + config + step; loadable with torch.load(weights_only=True)."""
+        """Save model + optimizer + config + step (:func:`~resnet_edu.train.checkpoint.save_checkpoint`)."""
         self.read_metrics()
-        path = Path(path)
-        payload = {
-            "format": CHECKPOINT_FORMAT,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "config": self.config.to_dict(),
-            "step": self.step,
-            "train_seconds": self.train_seconds,
-            "warming_up": self.warming_up,
-            "recent_errors": list(self.recent_errors),
-            "shortcut_state": {int(k): bool(v) for k, v in models.shortcut_state(self.model).items()},
-            "num_classes": self.num_classes,
-            **(dataset_info or {}),
-        }
-        temporary = path.with_suffix(".tmp")
-        try:
-            # Through a Python file, so a full disk surfaces as OSError(ENOSPC) rather than
-            # torch's zip-writer assertion; fsync so the rename never exposes unwritten data.
-            with open(temporary, "wb") as handle:
-                torch.save(payload, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)  # the previous checkpoint stays until this one is whole
-        except BaseException:
-            temporary.unlink(missing_ok=True)  # a failed write leaves nothing half-done behind
-            raise
-        return path
+        return save_checkpoint(self, path, dataset_info)
 
     def restore(self, payload: dict) -> None:
-        """Continue from a checkpoint loaded with :func:`load_checkpoint`."""
-        self.model.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        self.step = self.steps_recorded = int(payload["step"])
-        self.train_seconds = float(payload.get("train_seconds", 0.0))
-        self.warming_up = bool(payload.get("warming_up", False))
-        self.recent_errors.extend(payload.get("recent_errors", []))
-        for stage, enabled in payload.get("shortcut_state", {}).items():
-            models.set_shortcuts(self.model, bool(enabled), [int(stage)])
+        """Continue from a checkpoint loaded with :func:`~resnet_edu.checkpoints.load_checkpoint`."""
+        restore_trainer(self, payload)
