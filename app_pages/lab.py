@@ -13,6 +13,7 @@ import sqlite3
 import pandas as pd
 import streamlit as st
 
+from app_pages.text.recipe_notes import RECIPE_NOTES
 from resnet_edu import analysis, classroom, devices, models, security
 from resnet_edu.classroom import default_batch_size
 from resnet_edu.data import default_data_root, downloads
@@ -20,7 +21,7 @@ from resnet_edu.disk import describe_write_error
 from resnet_edu.distributed.queue import cuda_card_count
 from resnet_edu.jobs import cached_dataset, group_configs
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
-from resnet_edu.train import PRESETS, RECIPE_NOTES, TrainConfig, preset_configs
+from resnet_edu.train import PRESETS, TrainConfig, preset_configs
 from ui import get_manager, language, md_escape, prepare_data, t, teacher_unlocked
 
 REFRESH_SECONDS = 2
@@ -304,7 +305,7 @@ def recipe_ui() -> dict:
     with st.expander(t("What each recipe changes from the paper (Sec. 4.2)", "각 레시피가 논문(4.2절)과 다른 점")):
         for name in ("classroom", "paper"):
             st.markdown(f"**{recipe_words[name]}**")
-            st.markdown("\n".join(f"- {t(en, ko)}" for en, ko in RECIPE_NOTES.get(name, [])))
+            st.markdown("\n".join(f"- {t(**note)}" for note in RECIPE_NOTES.get(name, [])))
     return {"epochs": int(epochs), "max_steps": None if max_steps is None else int(max_steps), "seed": int(seed),
             "lr": float(lr), "batch_size": None if batch is None else int(batch), "recipe": recipe}
 

@@ -26,7 +26,6 @@ from resnet_edu.train.config import MAX_BATCH, MAX_EPOCHS, MAX_LR, RECIPES, Trai
 from resnet_edu.train.recipes import (
     LINEAR_WARMUP_STEPS,
     PRESETS,
-    RECIPE_NOTES,
     WARMUP_ERROR,
     WARMUP_LR,
     WARMUP_MAX_STEPS,
@@ -40,7 +39,7 @@ from resnet_edu.train.trainer import READ_EVERY, TRAIN_ERROR_WINDOW, Diverged, S
 
 __all__ = [
     "CHECKPOINT_FORMAT", "LINEAR_WARMUP_STEPS", "MAX_BATCH", "MAX_EPOCHS", "MAX_LR", "PRECISIONS", "PRESETS",
-    "READ_EVERY", "RECIPES", "TRAIN_ERROR_WINDOW", "RECIPE_NOTES", "WARMUP_ERROR", "WARMUP_LR", "WARMUP_MAX_STEPS", "Diverged",
+    "READ_EVERY", "RECIPES", "TRAIN_ERROR_WINDOW", "WARMUP_ERROR", "WARMUP_LR", "WARMUP_MAX_STEPS", "Diverged",
     "StepClock", "TrainConfig", "Trainer", "channels_last_ok", "cpu_has_native_bf16", "learning_rate",
     "linear_warmup_steps", "load_checkpoint", "make_model", "make_optimizer", "model_from_checkpoint",
     "needs_warmup", "preset_configs", "resolve_precision", "steps_per_epoch",

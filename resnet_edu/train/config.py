@@ -37,7 +37,7 @@ class TrainConfig:
     image_size: int = 32  # pixels per side the images are resized to (imagefolder)
     max_train_images: int | None = None  # train on the first N images only (quick demos, tests); None: all
     # the recipe
-    recipe: str = "classroom"  # "classroom": labelled changes for few-minute runs; "paper": Sec. 4.2 (RECIPE_NOTES: where it differs)
+    recipe: str = "classroom"  # "classroom": labelled changes for few-minute runs; "paper": Sec. 4.2 (the Lab's recipe notes: where it differs)
     epochs: int = 3  # passes over the training set; the lr schedule follows this length
     max_steps: int | None = None  # stop after this many iterations (the schedule still follows epochs)
     batch_size: int | None = None  # images per SGD step; None: the recipe's default on this device (paper: 128)
