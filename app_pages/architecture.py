@@ -219,7 +219,7 @@ def _table_for_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # Table 1's multiply-adds of the bottleneck nets. Built with stride_in_1x1=True (the released models'
-# placement) models.describe measures 3.86G / 7.57G / 11.28G at 224x224, the paper's numbers.
+# placement) model_summary.describe measures 3.86G / 7.57G / 11.28G at 224x224, the paper's numbers.
 PAPER_BOTTLENECK_MULT_ADDS = {50: "3.8G", 101: "7.6G", 152: "11.3G"}
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from resnet_edu import explain, models, plots, probes, weights
+from resnet_edu import explain, models, plots, run_picking, weights
 from ui import get_manager, get_store, language, send_to_lab, t, teacher_unlocked
 
 MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file checks pixels too)
@@ -137,7 +137,7 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
         left, right = st.columns(2)
         with left:
             run_id = st.selectbox(t("Run", "실행"), list(labels), format_func=labels.get, key="feat_run")
-        twin = probes.twin_of(table, run_id, with_ckpt)
+        twin = run_picking.twin_of(table, run_id, with_ckpt)
         others = [None] + [r for r in labels if r != run_id]
         other_labels = {None: t("— none —", "— 없음 —"), **labels}
         # a new run (or a choice that is gone): propose its plain/residual twin
@@ -159,8 +159,8 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
         return nets, {"name": row["dataset"], "root": row["data_root"], "image_size": int(row["image_size"])}
     depth = st.select_slider(t("Depth (fresh CIFAR nets, He initialisation)", "깊이 (학습 전 CIFAR 네트워크, He 초기화)"),
                              FRESH_DEPTHS, value=56, key="feat_fresh_depth")
-    nets = [(probes.net_name("cifar", depth, False), ("fresh", "cifar", depth, False)),
-            (probes.net_name("cifar", depth, True), ("fresh", "cifar", depth, True))]
+    nets = [(models.net_name("cifar", depth, False), ("fresh", "cifar", depth, False)),
+            (models.net_name("cifar", depth, True), ("fresh", "cifar", depth, True))]
     return nets, {"name": "synthetic", "root": None, "image_size": 32}
 
 
@@ -549,8 +549,8 @@ st.markdown(t(
     "나란히 봅니다."))
 
 store = get_store()
-runs = probes.run_table(store.list_runs())
-checkpoint_of = probes.checkpoints_by_run(store, runs["run_id"])
+runs = run_picking.run_table(store.list_runs())
+checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
 if not checkpoint_of:
     empty_state_ui()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import analysis, plots, probes
+from resnet_edu import analysis, plots, probes, run_picking
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import get_store, language, send_to_lab, t
 
@@ -315,7 +315,7 @@ def response_section(chosen: pd.DataFrame, responses: dict[str, pd.DataFrame], r
 def charts(run_ids: list[str]) -> bool:
     """Everything that changes while runs train; returns whether any chosen run still trains."""
     store = get_store()
-    table = probes.run_table(store.list_runs())
+    table = run_picking.run_table(store.list_runs())
     chosen = table.set_index("run_id").reindex([r for r in run_ids if r in set(table["run_id"])]).reset_index()
     if chosen.empty:
         st.info(t("Choose at least one run above.", "위에서 실행을 하나 이상 고르세요."))
@@ -416,7 +416,7 @@ def init_section() -> None:
 st.title(t("🌊 Gradients: do they vanish?", "🌊 기울기: 정말 사라질까?"))
 intro_ui()
 
-runs = probes.run_table(get_store().list_runs())
+runs = run_picking.run_table(get_store().list_runs())
 runs = runs[runs["steps_done"] > 0]
 if runs.empty:
     empty_state_ui()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import landscape, probes
+from resnet_edu import landscape, run_picking
 from resnet_edu.plots import landscape as landscape_plots
 from ui import get_manager, get_store, language, live_analysis_job, md_escape, send_to_lab, t
 
@@ -33,7 +33,7 @@ def empty_state_ui() -> None:
 def default_run(table: pd.DataFrame, with_ckpt: pd.DataFrame) -> list[str]:
     """Residual runs with a checkpoint, those with a plain twin first, newest first (the Fig. 1 + fix pair)."""
     residual = with_ckpt[with_ckpt["shortcuts"]].sort_values("created_at", ascending=False)
-    paired = [r for r in residual["run_id"] if probes.twin_of(table, r, with_ckpt)]
+    paired = [r for r in residual["run_id"] if run_picking.twin_of(table, r, with_ckpt)]
     return paired + [r for r in residual["run_id"] if r not in paired] + \
         [r for r in with_ckpt.sort_values("created_at", ascending=False)["run_id"] if r not in set(residual["run_id"])]
 
@@ -48,7 +48,7 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:
         run_id = st.selectbox(t("Net", "네트워크"), options, format_func=labels.get, key="landscape_run",
                               help=t("Residual nets with a plain twin come first, newest first.",
                                      "plain 쌍둥이 네트워크가 있는 잔차 네트워크가 먼저, 최근 것부터 나옵니다."))
-    twin = probes.twin_of(table, run_id, with_ckpt)
+    twin = run_picking.twin_of(table, run_id, with_ckpt)
     others = [None] + [r for r in with_ckpt["run_id"] if r != run_id]
     other_labels = {None: t("— none —", "— 없음 —"), **labels}
     if st.session_state.get("landscape_twin_for") != run_id or st.session_state.get("landscape_other") not in others:
@@ -264,8 +264,8 @@ st.markdown(t(
     "있으면 SGD가 따라 내려갈 수 있는 매끄러운 그릇에 놓입니다. *여러분이* 학습한 네트워크로 그 그림을 계산해 보세요."))
 
 store = get_store()
-runs = probes.run_table(store.list_runs())
-checkpoint_of = probes.checkpoints_by_run(store, runs["run_id"])
+runs = run_picking.run_table(store.list_runs())
+checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
 if not checkpoint_of:
     empty_state_ui()
 else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_edu import lesion, plots, probes
+from resnet_edu import lesion, plots, run_picking
 from ui import get_manager, get_store, language, live_analysis_job, md_escape, send_to_lab, t
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -34,12 +34,12 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:
     with_ckpt = table[table["run_id"].isin(checkpoints)]
     residual = with_ckpt[with_ckpt["shortcuts"]]
     labels = dict(zip(with_ckpt["run_id"], with_ckpt["name"]))
-    paired = [r for r in residual["run_id"] if probes.twin_of(table, r, with_ckpt)]
+    paired = [r for r in residual["run_id"] if run_picking.twin_of(table, r, with_ckpt)]
     options = paired + [r for r in residual["run_id"] if r not in paired]  # runs with a twin first
     left, right = st.columns(2)
     with left:
         run_id = st.selectbox(t("Residual net", "잔차 네트워크"), options, format_func=labels.get, key="lesion_run")
-    twin = probes.twin_of(table, run_id, with_ckpt)
+    twin = run_picking.twin_of(table, run_id, with_ckpt)
     others = [None] + [r for r in with_ckpt["run_id"] if r != run_id]
     other_labels = {None: t("— none —", "— 없음 —"), **labels}
     if st.session_state.get("lesion_twin_for") != run_id or st.session_state.get("lesion_other") not in others:
@@ -190,8 +190,8 @@ st.caption(t("Deleting a block keeps only its shortcut: the identity, or — whe
              "0 채우기(옵션 A). 다시 학습하지는 않습니다."))
 
 store = get_store()
-runs = probes.run_table(store.list_runs())
-checkpoint_of = probes.checkpoints_by_run(store, runs["run_id"])
+runs = run_picking.run_table(store.list_runs())
+checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
 has_residual = bool(runs[runs["run_id"].isin(checkpoint_of)]["shortcuts"].any()) if checkpoint_of else False
 if not has_residual:
     empty_state_ui()

@@ -60,12 +60,8 @@ class TrainConfig:
 
     @property
     def run_name(self) -> str:
-        if self.name:
-            return self.name
-        kind = "ResNet" if self.shortcuts else "plain"
-        suffix = "" if self.shortcut_type == ("A" if self.family == "cifar" else "B") else f" ({self.shortcut_type})"
-        prefix = "" if self.family == "cifar" else "ImageNet "
-        return f"{prefix}{kind}-{self.depth}{suffix}"
+        """The name shown in the app: ``name`` if given, else the paper's (e.g. "plain-56", "ResNet-56")."""
+        return self.name or models.net_name(self.family, self.depth, self.shortcuts, self.shortcut_type)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -77,15 +73,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError with a message a student can act on; build nothing."""
-        if self.family == "cifar":
-            models._check_cifar_depth(self.depth)
-        elif self.family == "imagenet":
-            if self.depth not in models.IMAGENET_DEPTHS:
-                raise ValueError(f"ImageNet depth {self.depth!r} is not one of 18, 34, 50, 101, 152")
-        else:
-            raise ValueError(f"unknown family {self.family!r}: use 'cifar' or 'imagenet'")
-        if self.shortcut_type not in models.SHORTCUT_TYPES:
-            raise ValueError(f"unknown shortcut type {self.shortcut_type!r}: use A, B or C")
+        models.check_architecture(self.family, self.depth, self.shortcut_type)  # the rule build_model applies
         if self.recipe not in RECIPES:
             raise ValueError(f"unknown recipe {self.recipe!r}: use 'classroom' or 'paper'")
         if self.precision not in PRECISIONS:
