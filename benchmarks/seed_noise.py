@@ -49,7 +49,7 @@ def train(seeds: list[int], max_steps: int, folder: str) -> float:
         run_ids = []
         for seed in seeds:
             base = TrainConfig(epochs=3, max_steps=max_steps, seed=seed)
-            run_ids += manager.submit(preset_configs("fig1_fix", base), group_name=f"seed {seed}")
+            run_ids += manager.submit(preset_configs("fig1_fix", base))
         manager.wait(run_ids, timeout=3 * 3600)
     finally:
         manager.shutdown()

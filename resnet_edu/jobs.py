@@ -10,7 +10,7 @@ Two managers with one interface (``submit``, ``resume``, ``stop``, ``stop_all``,
   work to a training process and reads everything back from the RunStore.
 
 ``JobManager(store)`` gives the first, ``JobManager(isolation="process")`` the second.
-Neither touches Streamlit: workers write to the RunStore, pages read it.
+Neither touches Streamlit: the lanes write every number to the RunStore, pages read it.
 """
 
 from __future__ import annotations

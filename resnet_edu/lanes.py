@@ -149,8 +149,7 @@ class LaneRunner(GroupManager):
         return devices.device_label(self._device, devices.resolve_precision("auto", self._device))
 
     # ------------------------------------------------------------ submitting
-    def submit(self, configs: Sequence[TrainConfig], group_name: str | None = None,
-               device: str | None = None, gpus: int = 1) -> list[str]:
+    def submit(self, configs: Sequence[TrainConfig], device: str | None = None, gpus: int = 1) -> list[str]:
         """Queue one comparison group; returns its run ids. ValueError (nothing created) on bad input."""
         if gpus > 1:
             raise ValueError("several GPUs train through torchrun: the app's training process launches it "

@@ -32,9 +32,10 @@ import pyarrow as pa
 from resnet_edu import analysis, plots
 from resnet_edu.language import pick
 from resnet_edu.runs import ACTIVE_STATUSES
+from resnet_edu.train import TRAIN_ERROR_WINDOW
 
 MAX_POINTS = 600  # points per training curve sent to browsers: more than a chart's width in pixels
-SMOOTH_STEPS = analysis.FINAL_WINDOW
+SMOOTH_STEPS = TRAIN_ERROR_WINDOW  # the smoothed curve is the training error the analysis reads
 REBUILD_SECONDS = 3.0  # while runs only advance, a view is at most this old (pages refresh every 2 s)
 
 

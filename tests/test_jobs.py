@@ -24,7 +24,7 @@ def manager(tmp_path):
 
 def test_a_group_trains_to_the_end(manager):  # lockstep itself: test_one_path.py
     configs = group_configs(TINY, depths=[8, 14], kinds=("plain", "residual"))
-    run_ids = manager.submit(configs, group_name="fig1")
+    run_ids = manager.submit(configs)
     assert len(run_ids) == 4 and all(manager.is_active(r) for r in run_ids)
     assert manager.wait(run_ids, timeout=300)
     store = manager.store

@@ -41,7 +41,7 @@ def train_tiny_runs(base: Path) -> Path:
             base_config = TrainConfig(depth=8, epochs=1, max_steps=20, batch_size=32, probe_every=5,
                                       max_train_images=640)
             ids = manager.submit([base_config.__class__(**{**base_config.to_dict(), "shortcuts": s})
-                                  for s in (False, True)], group_name="tiny")
+                                  for s in (False, True)])
             assert manager.wait(ids, timeout=300), "the tiny runs did not finish"
             for run_id in ids:
                 assert store.get_run(run_id)["status"] == "finished", store.get_run(run_id)

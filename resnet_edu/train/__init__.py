@@ -5,7 +5,8 @@ lr 0.1 divided by 10 at 32k and 48k of 64k iterations (here: at 50% and 75% of t
 length), pad-4 crop + flip augmentation; ResNet-110 warms up at lr 0.01 until the training
 error is below 80% (about 400 iterations). That is the "paper" recipe. The default
 "classroom" recipe changes one thing, for every net alike: a linear lr warm-up over the first
-100 iterations, so that a few-minute run shows the paper's ordering.
+100 iterations, so that a few-minute run shows the paper's ordering (docs/RECIPE.md has the
+measurements).
 
 One file per concern:
 
@@ -13,15 +14,14 @@ One file per concern:
 * :mod:`~resnet_edu.train.recipes`: the lr schedule, the warm-ups, the preset comparisons;
 * :mod:`~resnet_edu.train.build`: the seeded net and the optimizer a config describes;
 * :mod:`~resnet_edu.train.trainer`: the :class:`Trainer`, one net advanced one step at a time;
-* :mod:`~resnet_edu.train.checkpoint`: a trained net loaded back from its checkpoint.
+* :mod:`~resnet_edu.train.checkpoint`: a checkpoint written atomically, a trained net loaded back.
 
-Everything is importable from ``resnet_edu.train`` itself, as the rest of the Lab does.
+The rest of the Lab imports from ``resnet_edu.train`` itself; these are its names.
 """
 
 from resnet_edu.checkpoints import CHECKPOINT_FORMAT, load_checkpoint
-from resnet_edu.devices import PRECISIONS, channels_last_ok, cpu_has_native_bf16, resolve_precision
 from resnet_edu.train.build import make_model, make_optimizer
-from resnet_edu.train.checkpoint import model_from_checkpoint
+from resnet_edu.train.checkpoint import model_from_checkpoint, write_checkpoint
 from resnet_edu.train.config import MAX_BATCH, MAX_EPOCHS, MAX_LR, RECIPES, TrainConfig
 from resnet_edu.train.recipes import (
     LINEAR_WARMUP_STEPS,
@@ -33,14 +33,12 @@ from resnet_edu.train.recipes import (
     linear_warmup_steps,
     needs_warmup,
     preset_configs,
-    steps_per_epoch,
 )
 from resnet_edu.train.trainer import READ_EVERY, TRAIN_ERROR_WINDOW, Diverged, StepClock, Trainer
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "LINEAR_WARMUP_STEPS", "MAX_BATCH", "MAX_EPOCHS", "MAX_LR", "PRECISIONS", "PRESETS",
-    "READ_EVERY", "RECIPES", "TRAIN_ERROR_WINDOW", "WARMUP_ERROR", "WARMUP_LR", "WARMUP_MAX_STEPS", "Diverged",
-    "StepClock", "TrainConfig", "Trainer", "channels_last_ok", "cpu_has_native_bf16", "learning_rate",
-    "linear_warmup_steps", "load_checkpoint", "make_model", "make_optimizer", "model_from_checkpoint",
-    "needs_warmup", "preset_configs", "resolve_precision", "steps_per_epoch",
+    "CHECKPOINT_FORMAT", "LINEAR_WARMUP_STEPS", "MAX_BATCH", "MAX_EPOCHS", "MAX_LR", "PRESETS", "READ_EVERY",
+    "RECIPES", "TRAIN_ERROR_WINDOW", "WARMUP_ERROR", "WARMUP_LR", "WARMUP_MAX_STEPS", "Diverged", "StepClock",
+    "TrainConfig", "Trainer", "learning_rate", "linear_warmup_steps", "load_checkpoint", "make_model",
+    "make_optimizer", "model_from_checkpoint", "needs_warmup", "preset_configs", "write_checkpoint",
 ]

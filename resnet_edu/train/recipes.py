@@ -56,10 +56,6 @@ def learning_rate(step: int, total_steps: int, base_lr: float, warming_up: bool 
     return base_lr
 
 
-def steps_per_epoch(num_train: int, batch_size: int) -> int:
-    return max(1, num_train // batch_size)
-
-
 # ---------------------------------------------------------------- presets
 
 PRESETS: dict[str, tuple[str, str]] = {

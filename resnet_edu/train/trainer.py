@@ -22,10 +22,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from resnet_edu import models
+from resnet_edu.checkpoints import CHECKPOINT_FORMAT
 from resnet_edu.devices import channels_last_ok, resolve_precision
 from resnet_edu.probes import ResponseRecorder, conv_gradient_norms
 from resnet_edu.train.build import make_model, make_optimizer
-from resnet_edu.train.checkpoint import restore_trainer, save_checkpoint
+from resnet_edu.train.checkpoint import write_checkpoint
 from resnet_edu.train.config import TrainConfig
 from resnet_edu.train.recipes import (
     WARMUP_ERROR,
@@ -317,10 +318,35 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------
     def checkpoint(self, path: str | os.PathLike, dataset_info: dict | None = None) -> Path:
-        """Save model + optimizer + config + step (:func:`~resnet_edu.train.checkpoint.save_checkpoint`)."""
+        """Save model + optimizer + config + step; loadable with torch.load(weights_only=True).
+
+        Args:
+            path: the file; the previous one there stays until this one is whole.
+            dataset_info: what the data set looked like (classes, mean, std, ...), stored alongside.
+        """
         self.read_metrics()
-        return save_checkpoint(self, path, dataset_info)
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "train_seconds": self.train_seconds,
+            "warming_up": self.warming_up,
+            "recent_errors": list(self.recent_errors),
+            "shortcut_state": {int(k): bool(v) for k, v in models.shortcut_state(self.model).items()},
+            "num_classes": self.num_classes,
+            **(dataset_info or {}),
+        }
+        return write_checkpoint(payload, path)
 
     def restore(self, payload: dict) -> None:
         """Continue from a checkpoint loaded with :func:`~resnet_edu.checkpoints.load_checkpoint`."""
-        restore_trainer(self, payload)
+        self.model.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.step = self.steps_recorded = int(payload["step"])
+        self.train_seconds = float(payload.get("train_seconds", 0.0))
+        self.warming_up = bool(payload.get("warming_up", False))
+        self.recent_errors.extend(payload.get("recent_errors", []))
+        for stage, enabled in payload.get("shortcut_state", {}).items():
+            models.set_shortcuts(self.model, bool(enabled), [int(stage)])
