@@ -28,7 +28,6 @@ def make_model(config: TrainConfig, num_classes: int) -> nn.Module:
         return models.build_model(config.family, config.depth, num_classes, shortcuts=config.shortcuts, **opts)
 
 
-
 def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.SGD:
     """SGD with momentum and weight decay (Sec. 4.2), in the fastest form this device has.
 

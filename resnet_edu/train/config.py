@@ -1,8 +1,8 @@
 """What defines a training run: :class:`TrainConfig`, and the checks that refuse a bad one.
 
 Its own file because every part of the Lab reads a config (the pages build one, the store
-keeps one with each run, the trainer follows one) while only the trainer needs torch's
-optimizer and step machinery.
+keeps one with each run, the CLI parses one, the trainer follows one). Which nets exist is
+:func:`resnet_edu.models.check_architecture`'s rule, the one ``build_model`` applies too.
 """
 
 from __future__ import annotations
