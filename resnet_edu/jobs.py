@@ -16,7 +16,8 @@ Neither touches Streamlit: the lanes write every number to the RunStore, pages r
 from __future__ import annotations
 
 from resnet_edu.groups import GROUP_KEYS, group_configs
-from resnet_edu.lanes import LaneRun, LaneRunner, cached_dataset
+from resnet_edu.lanes import LaneRun, LaneRunner
+from resnet_edu.run_data import cached_dataset
 from resnet_edu.runs import ENDED_STATUSES as ENDED
 from resnet_edu.runs import RunStore
 from resnet_edu.training_process import TrainingProcessManager

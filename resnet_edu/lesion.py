@@ -246,7 +246,7 @@ def lesion_settings(params: dict) -> dict:
 
 def _test_set(config, info: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     from resnet_edu import data
-    from resnet_edu.lanes import dataset_of_run
+    from resnet_edu.run_data import dataset_of_run
 
     dataset = dataset_of_run(config)
     count = min(count, dataset.num_test)
