@@ -30,6 +30,7 @@ from resnet_edu import analysis_jobs, devices, models
 from resnet_edu import data as data_module
 from resnet_edu.disk import describe_write_error
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
+from resnet_edu import run_data
 from resnet_edu.run_data import augmentation_for, cached_dataset
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint
@@ -125,23 +126,8 @@ class LaneRunner(GroupManager):
         return run_ids
 
     def prepare(self, dataset: str = "synthetic", data_root: str | None = None, image_size: int = 32) -> threading.Thread:
-        """Get a data set ready before anyone asks for it, in a background thread.
-
-        The app asks for its default data set when it starts, so a teacher's first click does
-        not wait for the images to be generated or decoded, nor for torch's first-use imports:
-        the first iteration then follows the click within a second or two. A data set that
-        cannot be loaded is left alone here; the comparison that asks for it fails with the reason.
-        """
-        def load() -> None:
-            with contextlib.suppress(Exception):
-                cached_dataset(dataset, data_root, image_size)
-            # Building the first optimizer makes torch import its compiler stack (torch._dynamo):
-            # about 2 s on a 2-core CPU, better spent now than after the click.
-            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-
-        thread = threading.Thread(target=load, daemon=True, name=f"resnet-lab-prepare-{dataset}")
-        thread.start()
-        return thread
+        """Get a data set ready before anyone asks for it, in a background thread (:func:`run_data.prepare`)."""
+        return run_data.prepare(dataset, data_root, image_size)
 
     def adopt(self, group_id: str, runs: Sequence[LaneRun]) -> None:
         """Start training runs that already exist in the store (a new group, a resume, the app's group)."""

@@ -2,14 +2,17 @@
 
 Decoding CIFAR-10 or an image folder takes seconds to minutes; the lanes, the torchrun
 processes, the analysis jobs (lesion, landscape) and the pages all ask for the same few data
-sets, so each is decoded once per process and kept. Its own file: the lane loop
-(:mod:`resnet_edu.lanes`) is one of several readers of this cache.
+sets, so each is decoded once per process and kept; :func:`prepare` loads one before the first
+click. Its own file: the lane loop (:mod:`resnet_edu.lanes`) is one of several readers of this cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
+
+import torch
 
 from resnet_edu import data as data_module
 from resnet_edu.train import TrainConfig
@@ -48,3 +51,23 @@ def dataset_of_run(config: TrainConfig) -> data_module.ImageDataset:
         return cached_dataset(config.dataset, config.data_root, config.image_size)
     except (data_module.DataUnavailable, data_module.BadDataFolder) as error:
         raise ValueError(f"the run's data set is not available: {' '.join(str(error).split())}") from None
+
+
+def prepare(dataset: str = "synthetic", data_root: str | None = None, image_size: int = 32) -> threading.Thread:
+    """Get a data set ready before anyone asks for it, in a background thread; returns the thread.
+
+    The app asks for its default data set when it starts, so a teacher's first click does
+    not wait for the images to be generated or decoded, nor for torch's first-use imports:
+    the first iteration then follows the click within a second or two. A data set that
+    cannot be loaded is left alone here; the comparison that asks for it fails with the reason.
+    """
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            cached_dataset(dataset, data_root, image_size)
+        # Building the first optimizer makes torch import its compiler stack (torch._dynamo):
+        # about 2 s on a 2-core CPU, better spent now than after the click.
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+    thread = threading.Thread(target=load, daemon=True, name=f"resnet-lab-prepare-{dataset}")
+    thread.start()
+    return thread
