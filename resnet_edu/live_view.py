@@ -199,7 +199,7 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
     An Arrow table, what ``st.dataframe`` sends to the browser: from a pandas frame it would
     convert again on every draw, the largest single cost of re-running the page (measured).
     """
-    window = analysis.FINAL_WINDOW  # iterations the final training error averages
+    window = TRAIN_ERROR_WINDOW  # iterations the final training error averages
     train_error = pick(lang, f"training error % (last {window})", f"훈련 오류 % (최근 {window}회)")
     return pa.Table.from_pandas(pd.DataFrame({
         pick(lang, "run", "실행"): summary["name"],
