@@ -56,7 +56,7 @@ def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_la
     """Pick a trained run, and a second run beside it: its plain/residual twin is proposed.
 
     Args:
-        table: every run (probes.run_table), where the twin is looked for.
+        table: every run (run_picking.run_table), where the twin is looked for.
         with_checkpoint: the rows of ``table`` that have a checkpoint: the runs that can be picked.
         options: the run ids offered first, in their order (e.g. residual runs with a twin first).
         key: the page's prefix of the widget keys (``{key}_run``, ``{key}_other``).
@@ -65,13 +65,13 @@ def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_la
     Returns:
         (run id, the other run's id or None for "none").
     """
-    from resnet_edu import probes
+    from resnet_edu import run_picking
 
     labels = dict(zip(with_checkpoint["run_id"], with_checkpoint["name"]))
     left, right = st.columns(2)
     with left:
         run_id = st.selectbox(run_label, options, format_func=labels.get, key=f"{key}_run", help=run_help)
-    twin = probes.twin_of(table, run_id, with_checkpoint)
+    twin = run_picking.twin_of(table, run_id, with_checkpoint)
     others = [None] + [r for r in with_checkpoint["run_id"] if r != run_id]
     other_labels = {None: t("— none —", "— 없음 —"), **labels}
     # a new run (or a choice that is gone): propose its plain/residual twin

@@ -17,15 +17,15 @@ from app_pages.features_sections.loading import PHOTOS, imagenet_label, load_ima
 from app_pages.features_sections.nets import empty_state_ui, nets_ui
 from app_pages.features_sections.views import explain_view_ui, image_ui, results_ui, view_ui
 from app_pages.text import features as text
-from resnet_edu import explain, plots, probes, weights
+from resnet_edu import explain, plots, run_picking, weights
 from ui import PLOT_CONFIG, get_store, t
 
 st.title(t("🔍 Features: what the nets see", "🔍 특징 맵: 네트워크가 보는 것"))
 st.markdown(t(**text.INTRO))
 
 store = get_store()
-runs = probes.run_table(store.list_runs())
-checkpoint_of = probes.checkpoints_by_run(store, runs["run_id"])
+runs = run_picking.run_table(store.list_runs())
+checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
 if not checkpoint_of:
     empty_state_ui()
 

@@ -14,7 +14,7 @@ import streamlit as st
 from app_pages.gradients_sections.at_init import init_section
 from app_pages.gradients_sections.during_training import charts, empty_state_ui, run_picker_ui
 from app_pages.text import gradients as text
-from resnet_edu import probes
+from resnet_edu import run_picking
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import get_store, t
 
@@ -32,7 +32,7 @@ def intro_ui() -> None:
 st.title(t("🌊 Gradients: do they vanish?", "🌊 기울기: 정말 사라질까?"))
 intro_ui()
 
-runs = probes.run_table(get_store().list_runs())
+runs = run_picking.run_table(get_store().list_runs())
 runs = runs[runs["steps_done"] > 0]
 if runs.empty:
     empty_state_ui()

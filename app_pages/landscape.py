@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_pages.landscape_sections.result import charts_ui, reading_ui
 from app_pages.text import landscape as text
-from resnet_edu import probes
+from resnet_edu import run_picking
 from ui import get_manager, get_store, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab, t
 
 GRIDS = [5, 9, 15, 21, 31, 51]
@@ -31,7 +31,7 @@ def empty_state_ui() -> None:
 def default_run(table: pd.DataFrame, with_ckpt: pd.DataFrame) -> list[str]:
     """Residual runs with a checkpoint, those with a plain twin first, newest first (the Fig. 1 + fix pair)."""
     residual = with_ckpt[with_ckpt["shortcuts"]].sort_values("created_at", ascending=False)
-    paired = [r for r in residual["run_id"] if probes.twin_of(table, r, with_ckpt)]
+    paired = [r for r in residual["run_id"] if run_picking.twin_of(table, r, with_ckpt)]
     return paired + [r for r in residual["run_id"] if r not in paired] + \
         [r for r in with_ckpt.sort_values("created_at", ascending=False)["run_id"] if r not in set(residual["run_id"])]
 
@@ -128,8 +128,8 @@ st.title(t("🏔️ Loss landscape: why shortcuts make deep nets trainable",
 st.markdown(t(**text.INTRO))
 
 store = get_store()
-runs = probes.run_table(store.list_runs())
-checkpoint_of = probes.checkpoints_by_run(store, runs["run_id"])
+runs = run_picking.run_table(store.list_runs())
+checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
 if not checkpoint_of:
     empty_state_ui()
 else:

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.text import lesion as text
-from resnet_edu import lesion, plots, probes
+from resnet_edu import lesion, plots, run_picking
 from ui import (PLOT_CONFIG, get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui,
                 send_to_lab, t)
 
@@ -29,7 +29,7 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:
     """The residual run and the run to compare it with (its plain twin by default)."""
     with_ckpt = table[table["run_id"].isin(checkpoints)]
     residual = with_ckpt[with_ckpt["shortcuts"]]
-    paired = [r for r in residual["run_id"] if probes.twin_of(table, r, with_ckpt)]
+    paired = [r for r in residual["run_id"] if run_picking.twin_of(table, r, with_ckpt)]
     options = paired + [r for r in residual["run_id"] if r not in paired]  # runs with a twin first
     run_id, other = run_and_twin_ui(
         table, with_ckpt, options, "lesion", t("Residual net", "잔차 네트워크"), t("Compare with", "비교할 네트워크"),
@@ -154,8 +154,8 @@ st.markdown(t(**text.INTRO))
 st.caption(t(**text.WHAT_DELETING_KEEPS))
 
 store = get_store()
-runs = probes.run_table(store.list_runs())
-checkpoint_of = probes.checkpoints_by_run(store, runs["run_id"])
+runs = run_picking.run_table(store.list_runs())
+checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
 has_residual = bool(runs[runs["run_id"].isin(checkpoint_of)]["shortcuts"].any()) if checkpoint_of else False
 if not has_residual:
     empty_state_ui()

@@ -501,7 +501,7 @@ def main() -> dict:
     depths = [int(d) for d in args.depths.split(",") if d.strip()]
     configs = [TrainConfig(depth=d, batch_size=args.batch_size, epochs=1000, name=f"load-ResNet-{d}") for d in depths]
     t0 = time.monotonic()
-    run_ids = manager.submit(configs, group_name="classroom load")
+    run_ids = manager.submit(configs)
     memory.training_pid = manager.training_process_pid
     deadline = time.monotonic() + 600
     while min(manager.progress(r)["step"] for r in run_ids) < 3:

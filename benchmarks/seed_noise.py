@@ -5,7 +5,7 @@
 Trains plain-20, plain-56 and ResNet-56 in lockstep (the Lab's "Fig. 1 + the fix" preset,
 built-in synthetic data, classroom recipe, 3-epoch schedule) once per seed, then reads every
 run as the page does: training error as the mean of the last 20 iterations
-(``analysis.FINAL_WINDOW``). For each checkpoint iteration it prints each net's error per
+(``resnet_edu.train.TRAIN_ERROR_WINDOW``). For each checkpoint iteration it prints each net's error per
 seed, the gaps (plain-56 − plain-20, ResNet-56 − plain-20) per seed, and their spread over
 seeds (sample std). The seed changes the initial weights and the batch order; the synthetic
 images stay the same. Prints JSON; asserts nothing. ``--runs-dir`` keeps the runs (e.g. for
@@ -24,17 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resnet_edu.analysis import FINAL_WINDOW  # noqa: E402
 from resnet_edu.bench import _environment  # noqa: E402
 from resnet_edu.jobs import JobManager  # noqa: E402
 from resnet_edu.runs import RunStore  # noqa: E402
-from resnet_edu.train import TrainConfig, preset_configs  # noqa: E402
+from resnet_edu.train import TRAIN_ERROR_WINDOW, TrainConfig, preset_configs  # noqa: E402
 
 NETS = ("plain-20", "plain-56", "ResNet-56")
 
 
 def _window_mean(steps, at: int) -> float:
-    rows = steps[steps["step"] <= at].tail(FINAL_WINDOW)
+    rows = steps[steps["step"] <= at].tail(TRAIN_ERROR_WINDOW)
     return round(100 * float(rows["train_error"].mean()), 2)
 
 
@@ -50,7 +49,7 @@ def train(seeds: list[int], max_steps: int, folder: str) -> float:
         run_ids = []
         for seed in seeds:
             base = TrainConfig(epochs=3, max_steps=max_steps, seed=seed)
-            run_ids += manager.submit(preset_configs("fig1_fix", base), group_name=f"seed {seed}")
+            run_ids += manager.submit(preset_configs("fig1_fix", base))
         manager.wait(run_ids, timeout=3 * 3600)
     finally:
         manager.shutdown()
@@ -71,7 +70,7 @@ def read(folder: str) -> dict:
     seeds = sorted(seed for seed, nets in steps.items() if set(nets) == set(NETS))
     length = min(int(steps[seed][net]["step"].max()) for seed in seeds for net in NETS)
     table = []
-    for at in range(FINAL_WINDOW, length + 1, 10):
+    for at in range(TRAIN_ERROR_WINDOW, length + 1, 10):
         errors = {net: [_window_mean(steps[seed][net], at) for seed in seeds] for net in NETS}
         gap_plain = [round(p56 - p20, 2) for p56, p20 in zip(errors["plain-56"], errors["plain-20"])]
         gap_res = [round(r56 - p20, 2) for r56, p20 in zip(errors["ResNet-56"], errors["plain-20"])]
@@ -85,7 +84,7 @@ def read(folder: str) -> dict:
 def measure(seeds: list[int], max_steps: int, folder: str) -> dict:
     seconds = train(seeds, max_steps, folder) if seeds else 0.0
     return {"environment": _environment(), "trained_seeds": seeds, "max_steps": max_steps,
-            "window": f"mean training error of the last {FINAL_WINDOW} iterations (%)",
+            "window": f"mean training error of the last {TRAIN_ERROR_WINDOW} iterations (%)",
             "wall_seconds": seconds, **read(folder)}
 
 

@@ -4,7 +4,7 @@ Pure functions of the run store's data: no Streamlit, no plotting. The Degradati
 the CLI use them to turn curves into the paper's claim:
 
 * ``summarize_runs``: one row per run — depth, plain or residual, final training error
-  (mean of the last 20 iterations, as the CLI's ``final_train_error``), last test error.
+  (mean of the last ``TRAIN_ERROR_WINDOW`` iterations, as the CLI's ``final_train_error``), last test error.
 * ``degradation_sentence``: the current runs in one or two sentences, in English or Korean
   ("plain-56's training error is 7.3 points above plain-20's at iteration 120: ...").
 * ``CurveBuffer``: a run's training curve read incrementally (``since_step``) and kept at
@@ -25,14 +25,14 @@ import pandas as pd
 
 from resnet_edu.runs import RunNotFound
 from resnet_edu.runs.schema import BLOCK_COLUMNS
+from resnet_edu.train import TRAIN_ERROR_WINDOW
 
 TABLE6_PATH = Path(__file__).resolve().parents[1] / "assets" / "table6.csv"
-FINAL_WINDOW = 20  # iterations averaged for "final training error" (same as the CLI's final_train_error)
 MIN_STEPS_TO_READ = 20  # fewer iterations than this: too early to say anything
 # Differences of training error (percentage points) within NOISE_POINTS read as "no clear gap":
 # what two runs that differ only by their seed can differ by. Measured with
 # benchmarks/seed_noise.py (the Fig. 1 + fix preset, synthetic data, classroom recipe, seeds 0-2,
-# 100 iterations): the seed-to-seed std of one net's 20-iteration training error over
+# 100 iterations): the seed-to-seed std of one net's training error (TRAIN_ERROR_WINDOW mean) over
 # iterations 40-100 was 0.8-5.1 points (RMS 2.6). Two independent runs then differ with a std
 # of about sqrt(2) * 2.6 = 3.7 points; two of those is 7.4, rounded to 7.5 (docs/RECIPE.md).
 NOISE_POINTS = 7.5
@@ -60,17 +60,17 @@ def load_table6(path: str | Path | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------- one row per run
 
 def _final_values(store, run_id: str, steps_done: int, at_step: int | None) -> tuple[float, int, float, float, int]:
-    """(mean training error of the last FINAL_WINDOW iterations, last step, epoch, last test error, its step)."""
+    """(mean training error of the last TRAIN_ERROR_WINDOW iterations, last step, epoch, last test error, its step)."""
     end = steps_done if at_step is None else min(steps_done, at_step)
-    since = max(-1, end - 3 * FINAL_WINDOW)
+    since = max(-1, end - 3 * TRAIN_ERROR_WINDOW)
     steps = store.steps(run_id, since_step=since)
     if at_step is not None:
         steps = steps[steps["step"] <= at_step]
-    if len(steps) < FINAL_WINDOW and since > -1:  # progress lagged, or steps were logged sparsely
+    if len(steps) < TRAIN_ERROR_WINDOW and since > -1:  # progress lagged, or steps were logged sparsely
         steps = store.steps(run_id)
         if at_step is not None:
             steps = steps[steps["step"] <= at_step]
-    tail = steps.tail(FINAL_WINDOW)
+    tail = steps.tail(TRAIN_ERROR_WINDOW)
     train_error = float(tail["train_error"].mean()) if len(tail) else math.nan
     last_step = int(tail["step"].iloc[-1]) if len(tail) else 0
     epoch = float(tail["epoch"].iloc[-1]) if len(tail) else 0.0
@@ -92,8 +92,8 @@ def summarize_runs(store, run_ids: Iterable[str], at_step: int | None = None) ->
         at_step: read every run as it was at this iteration (to compare runs of unequal
             length at the same point); None: at its last logged iteration.
 
-    Errors are fractions in [0, 1]; ``final_train_error`` is the mean over the last 20
-    iterations (NaN before the first), ``final_test_error`` the last test-set evaluation
+    Errors are fractions in [0, 1]; ``final_train_error`` is the mean over the last
+    ``TRAIN_ERROR_WINDOW`` iterations (NaN before the first), ``final_test_error`` the last test-set evaluation
     (NaN before the first).
     """
     rows = []

@@ -10,8 +10,8 @@ scripts in benchmarks/); nothing here asserts a timing.
 * :func:`degradation` runs the Fig. 1 comparison (plain-20, plain-56, and with "the fix"
   ResNet-56) in lockstep through the JobManager, for one or several seeds, and reports the
   seconds and iterations until the degradation is visible: plain-56's training error (mean of
-  the last 20 steps) at least 5 points above plain-20's, and with the fix ResNet-56 at least 5
-  points below plain-56 and at most 2 above plain-20.
+  the last ``TRAIN_ERROR_WINDOW`` steps) at least 5 points above plain-20's, and with the fix
+  ResNet-56 at least 5 points below plain-56 and at most 2 above plain-20.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from torch.nn import functional as F
 
 from resnet_edu import data as data_module
 from resnet_edu.models import build_model
-from resnet_edu.train import TrainConfig, cpu_has_native_bf16, preset_configs, resolve_precision
+from resnet_edu.devices import cpu_has_native_bf16, resolve_precision
+from resnet_edu.train import TRAIN_ERROR_WINDOW, TrainConfig, preset_configs
 
 SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
 
@@ -181,7 +182,7 @@ def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = Non
     return results
 
 
-def _running_error(frame, window: int = 20):
+def _running_error(frame, window: int = TRAIN_ERROR_WINDOW):
     return frame.set_index("step")["train_error"].rolling(window, min_periods=1).mean()
 
 
@@ -215,10 +216,10 @@ def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: fl
                 if first_step_at is None and all(len(f) for f in frames.values()):
                     first_step_at = time.monotonic() - submitted
                 common = min(len(f) for f in frames.values())
-                if common >= 20 and met_at is None:
+                if common >= TRAIN_ERROR_WINDOW and met_at is None:
                     errors = {name: _running_error(f.iloc[:common]) for name, f in frames.items()}
                     holds = _criterion_holds(errors, preset, gap)
-                    holds = holds[holds.index >= 20]
+                    holds = holds[holds.index >= TRAIN_ERROR_WINDOW]
                     if holds.any():
                         met_at, met_step = time.monotonic() - submitted, int(holds.idxmax())
                         snapshot = {name: round(float(e.loc[met_step]), 4) for name, e in errors.items()}
@@ -229,7 +230,7 @@ def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: fl
             for name, run in run_ids.items():
                 steps = manager.store.steps(run)
                 final[name] = {"steps": int(len(steps)),
-                               "train_error_last20": round(float(steps["train_error"].tail(20).mean()), 4)
+                               "train_error_last20": round(float(steps["train_error"].tail(TRAIN_ERROR_WINDOW).mean()), 4)
                                if len(steps) else None,
                                "images_per_second": round(float(steps["images_per_second"].median()), 1)
                                if len(steps) else None}
@@ -257,7 +258,7 @@ def degradation(quick: bool = False, data: str | None = None, timeout: float = 6
     if preset not in ("fig1", "fig1_fix"):
         raise ValueError(f"preset must be 'fig1' or 'fig1_fix', not {preset!r}")
     sources = [data] if data else ["synthetic"] + ([str(SUBSET)] if SUBSET.is_dir() else [])
-    criterion = {"plain56_minus_plain20": f">= {gap:.2f}", "window": "mean of the last 20 iterations"}
+    criterion = {"plain56_minus_plain20": f">= {gap:.2f}", "window": f"mean of the last {TRAIN_ERROR_WINDOW} iterations"}
     if preset == "fig1_fix":
         criterion.update({"plain56_minus_resnet56": f">= {gap:.2f}", "resnet56_minus_plain20": "<= 0.02"})
     settings = {"epochs": 3, "max_steps": max_steps or (120 if quick else 300), "precision": precision,

@@ -244,6 +244,8 @@ def _status_line(text: str) -> None:
 
 def run_summary(store, run_id: str, wall_seconds: float | None = None) -> dict:
     """The JSON contract of `train --json` (documented in the README), computed from the store."""
+    from resnet_edu.train import TRAIN_ERROR_WINDOW
+
     info = store.get_run(run_id)
     steps = store.steps(run_id)
     evals = store.evals(run_id)
@@ -251,7 +253,7 @@ def run_summary(store, run_id: str, wall_seconds: float | None = None) -> dict:
     speeds = steps["images_per_second"].dropna()
     speeds = speeds[speeds > 0]
     train_seconds = float((batch_size / speeds).sum()) if len(speeds) else 0.0
-    final_train = float(steps["train_error"].tail(20).mean()) if len(steps) else None
+    final_train = float(steps["train_error"].tail(TRAIN_ERROR_WINDOW).mean()) if len(steps) else None
     final_test = float(evals["test_error"].iloc[-1]) if len(evals) else None
     last_epoch = float(steps["epoch"].iloc[-1]) if len(steps) else 0.0
 

@@ -10,13 +10,14 @@ Two managers with one interface (``submit``, ``resume``, ``stop``, ``stop_all``,
   work to a training process and reads everything back from the RunStore.
 
 ``JobManager(store)`` gives the first, ``JobManager(isolation="process")`` the second.
-Neither touches Streamlit: workers write to the RunStore, pages read it.
+Neither touches Streamlit: the lanes write every number to the RunStore, pages read it.
 """
 
 from __future__ import annotations
 
 from resnet_edu.groups import GROUP_KEYS, group_configs
-from resnet_edu.lanes import LaneRun, LaneRunner, cached_dataset
+from resnet_edu.lanes import LaneRun, LaneRunner
+from resnet_edu.run_data import cached_dataset
 from resnet_edu.runs import RunStore
 from resnet_edu.training_process import TrainingProcessManager
 

@@ -17,7 +17,6 @@ It never touches Streamlit and never raises into its host: a run that fails is s
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
 import time
 import traceback
@@ -31,6 +30,8 @@ from resnet_edu import analysis_jobs, devices, models
 from resnet_edu import data as data_module
 from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
+from resnet_edu import run_data
+from resnet_edu.run_data import augmentation_for, cached_dataset
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint
 
@@ -62,42 +63,6 @@ class _Lane:
     runs: list[LaneRun]
     seconds_per_round: float | None = None
     thread: threading.Thread | None = None
-
-
-_datasets: dict[tuple, data_module.ImageDataset] = {}
-_datasets_lock = threading.Lock()
-
-
-def cached_dataset(name: str, root: str | None = None, image_size: int = 32, progress=None,
-                   max_train: int | None = None) -> data_module.ImageDataset:
-    """Load a data set once per process (decoded tensors are shared by every run and page).
-
-    ``max_train`` keeps a class-balanced subset of the training images, the same one every time
-    (an image folder stores its images class by class: its first N would be the first classes only).
-    """
-    key = (name, root, image_size)
-    with _datasets_lock:
-        if key not in _datasets:
-            _datasets[key] = data_module.load_dataset(name, root=root, image_size=image_size, progress=progress)
-        dataset = _datasets[key]
-    if max_train is not None and max_train < dataset.num_train:
-        keep = data_module.balanced_subset(dataset.train_labels, max_train)
-        dataset = dataclasses.replace(dataset, train_images=dataset.train_images[keep],
-                                      train_labels=dataset.train_labels[keep])
-    return dataset
-
-
-def augmentation_for(config: TrainConfig) -> str:
-    """The BatchStream augmentation of a run: Sec. 3.4's scale + colour for ImageNet nets on an image folder."""
-    return "imagenet" if config.dataset == "imagefolder" and config.family == "imagenet" else "cifar"
-
-
-def dataset_of_run(config: TrainConfig) -> data_module.ImageDataset:
-    """The data set a run trained on, for an analysis of it; ValueError with a sentence when it is not here."""
-    try:
-        return cached_dataset(config.dataset, config.data_root, config.image_size)
-    except (data_module.DataUnavailable, data_module.BadDataFolder) as error:
-        raise ValueError(f"the run's data set is not available: {' '.join(str(error).split())}") from None
 
 
 def _device_stream(device: torch.device):
@@ -149,8 +114,7 @@ class LaneRunner(GroupManager):
         return devices.device_label(self._device, devices.resolve_precision("auto", self._device))
 
     # ------------------------------------------------------------ submitting
-    def submit(self, configs: Sequence[TrainConfig], group_name: str | None = None,
-               device: str | None = None, gpus: int = 1) -> list[str]:
+    def submit(self, configs: Sequence[TrainConfig], device: str | None = None, gpus: int = 1) -> list[str]:
         """Queue one comparison group; returns its run ids. ValueError (nothing created) on bad input."""
         if gpus > 1:
             raise ValueError("several GPUs train through torchrun: the app's training process launches it "
@@ -162,23 +126,8 @@ class LaneRunner(GroupManager):
         return run_ids
 
     def prepare(self, dataset: str = "synthetic", data_root: str | None = None, image_size: int = 32) -> threading.Thread:
-        """Get a data set ready before anyone asks for it, in a background thread.
-
-        The app asks for its default data set when it starts, so a teacher's first click does
-        not wait for the images to be generated or decoded, nor for torch's first-use imports:
-        the first iteration then follows the click within a second or two. A data set that
-        cannot be loaded is left alone here; the comparison that asks for it fails with the reason.
-        """
-        def load() -> None:
-            with contextlib.suppress(Exception):
-                cached_dataset(dataset, data_root, image_size)
-            # Building the first optimizer makes torch import its compiler stack (torch._dynamo):
-            # about 2 s on a 2-core CPU, better spent now than after the click.
-            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-
-        thread = threading.Thread(target=load, daemon=True, name=f"resnet-lab-prepare-{dataset}")
-        thread.start()
-        return thread
+        """Get a data set ready before anyone asks for it, in a background thread (:func:`run_data.prepare`)."""
+        return run_data.prepare(dataset, data_root, image_size)
 
     def adopt(self, group_id: str, runs: Sequence[LaneRun]) -> None:
         """Start training runs that already exist in the store (a new group, a resume, the app's group)."""

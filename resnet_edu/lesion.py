@@ -96,14 +96,6 @@ def _report(progress: Progress | None, done: int, total: int, message: str) -> N
         progress(min(1.0, done / max(1, total)), message)
 
 
-def _stem(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return model.maxpool(model.relu(model.bn1(model.conv1(x))))  # as ResNet.forward, up to the stages
-
-
-def _head(model: nn.Module, h: torch.Tensor) -> torch.Tensor:
-    return model.fc(torch.flatten(model.avgpool(h), 1))
-
-
 @torch.inference_mode()
 def _wrong_answers(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                    deletions: Sequence[Sequence[str]], batch_size: int,
@@ -123,13 +115,13 @@ def _wrong_answers(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     for b, start in enumerate(range(0, images.shape[0], batch_size)):
         x = images[start:start + batch_size].to(device, dtype=torch.float32)
         y = labels[start:start + batch_size].to(device)
-        h = _stem(model, x)
+        h = model.forward_stem(x)  # ResNet.forward's own stem and head, around this walk through the blocks
         inputs = []
         for _, block in blocks:
             inputs.append(h)
             h = block(h)
         features = h
-        wrong_full += int((_head(model, features).argmax(dim=1) != y).sum())
+        wrong_full += int((model.forward_head(features).argmax(dim=1) != y).sum())
         for n, names in enumerate(deletions):
             _report(progress, b * len(deletions) + n, batches * len(deletions), ", ".join(names) or "none")
             first = min((position[name] for name in names), default=len(blocks))
@@ -137,7 +129,7 @@ def _wrong_answers(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
             with removed(model, names):
                 for _, block in blocks[first:]:
                     h = block(h)
-            wrong[n] += int((_head(model, h).argmax(dim=1) != y).sum())
+            wrong[n] += int((model.forward_head(h).argmax(dim=1) != y).sum())
     return wrong_full, wrong
 
 
@@ -254,7 +246,7 @@ def lesion_settings(params: dict) -> dict:
 
 def _test_set(config, info: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     from resnet_edu import data
-    from resnet_edu.lanes import dataset_of_run
+    from resnet_edu.run_data import dataset_of_run
 
     dataset = dataset_of_run(config)
     count = min(count, dataset.num_test)

@@ -32,9 +32,10 @@ import pyarrow as pa
 from resnet_edu import analysis, plots
 from resnet_edu.language import pick
 from resnet_edu.runs import ACTIVE_STATUSES
+from resnet_edu.train import TRAIN_ERROR_WINDOW
 
 MAX_POINTS = 600  # points per training curve sent to browsers: more than a chart's width in pixels
-SMOOTH_STEPS = analysis.FINAL_WINDOW
+SMOOTH_STEPS = TRAIN_ERROR_WINDOW  # the smoothed curve is the training error the analysis reads
 REBUILD_SECONDS = 3.0  # while runs only advance, a view is at most this old (pages refresh every 2 s)
 
 
@@ -198,7 +199,7 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
     An Arrow table, what ``st.dataframe`` sends to the browser: from a pandas frame it would
     convert again on every draw, the largest single cost of re-running the page (measured).
     """
-    window = analysis.FINAL_WINDOW  # iterations the final training error averages
+    window = TRAIN_ERROR_WINDOW  # iterations the final training error averages
     train_error = pick(lang, f"training error % (last {window})", f"훈련 오류 % (최근 {window}회)")
     return pa.Table.from_pandas(pd.DataFrame({
         pick(lang, "run", "실행"): summary["name"],

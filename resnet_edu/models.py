@@ -35,7 +35,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
-import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -246,16 +245,26 @@ class ResNet(nn.Module):
     def stages(self) -> list[nn.Sequential]:
         return [getattr(self, f"layer{index}") for index in range(1, self.num_stages + 1)]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    # The forward pass in three named pieces: the lesion study runs the stem and the head around
+    # its own walk through the blocks, and so computes exactly what forward computes.
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """Image to the first stage's input: conv1, BN, ReLU (and the max-pool of ImageNet nets)."""
         x = self.conv1(x)  # CIFAR: (B, 16, 32, 32); ImageNet: (B, 64, 112, 112)
         x = self.bn1(x)
         x = self.relu(x)
-        x = self.maxpool(x)  # ImageNet: (B, 64, 56, 56)
-        for stage in self.stages:
-            x = stage(x)  # CIFAR: (B, 64, 8, 8) after layer3; ImageNet: (B, 512 * e, 7, 7) after layer4
+        return self.maxpool(x)  # ImageNet: (B, 64, 56, 56)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's output to class scores: global average pooling, then the fc layer."""
         x = self.avgpool(x)  # (B, C, 1, 1)
         x = torch.flatten(x, 1)  # (B, C)
         return self.fc(x)  # (B, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.forward_stem(x)
+        for stage in self.stages:
+            x = stage(x)  # CIFAR: (B, 64, 8, 8) after layer3; ImageNet: (B, 512 * e, 7, 7) after layer4
+        return self.forward_head(x)
 
 
 def _nearest_cifar_depths(depth: int) -> tuple[int, int]:
@@ -280,7 +289,30 @@ def estimate_cifar_cost(depth: int, batch_size: int = 128) -> tuple[int, float]:
     return params, gib
 
 
-def _check_cifar_depth(depth: int) -> None:
+def default_shortcut_type(family: str) -> str:
+    """The paper's shortcut option of a family: A (zero-padding) for CIFAR (Sec. 4.2), B for ImageNet (Table 2)."""
+    return "A" if family == "cifar" else "B"
+
+
+def check_architecture(family: str, depth: int, shortcut_type: str | None = None) -> None:
+    """Raise ValueError, with a message a student can act on, unless the paper has such a net.
+
+    The one rule both :func:`build_model` and ``TrainConfig.validate`` apply, so a config that
+    validates always builds.
+
+    Args:
+        family: ``"cifar"`` (depth 6n+2, at most 1202) or ``"imagenet"`` (18, 34, 50, 101, 152).
+        depth: weighted layers, as the paper counts them.
+        shortcut_type: ``"A"``, ``"B"``, ``"C"``, or None for the family's default.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}: use 'cifar' (depth 6n+2) or 'imagenet' (18/34/50/101/152)")
+    if shortcut_type is not None and shortcut_type not in SHORTCUT_TYPES:
+        raise ValueError(f"unknown shortcut_type {shortcut_type!r}: use 'A' (zero-padding), 'B' or 'C' (projections)")
+    if family == "imagenet":
+        if depth not in IMAGENET_DEPTHS:
+            raise ValueError(f"ImageNet depth {depth!r} is not one of 18, 34, 50, 101, 152")
+        return
     if isinstance(depth, bool) or not isinstance(depth, int):
         raise ValueError(f"depth must be a whole number such as 20 or 56, not {depth!r}")
     if depth < 8:
@@ -314,28 +346,22 @@ def build_model(family: str, depth: int, num_classes: int = 10, shortcuts: bool 
     unknown = sorted(set(opts) - allowed_opts)
     if unknown:
         raise ValueError(f"unknown option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed_opts))}")
-    if family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r}: use 'cifar' (depth 6n+2) or 'imagenet' (18/34/50/101/152)")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive whole number, not {num_classes!r}")
-    shortcut_type = opts.get("shortcut_type", "A" if family == "cifar" else "B")
-    if shortcut_type not in SHORTCUT_TYPES:
-        raise ValueError(f"unknown shortcut_type {shortcut_type!r}: use 'A' (zero-padding), 'B' or 'C' (projections)")
+    shortcut_type = opts.get("shortcut_type", default_shortcut_type(family))
+    check_architecture(family, depth, shortcut_type)
     common = dict(num_classes=num_classes, shortcut_type=shortcut_type,
                   zero_init_residual=bool(opts.get("zero_init_residual", False)))
 
     if family == "cifar":
         if opts.get("small_input") or opts.get("stride_in_1x1"):
             raise ValueError("small_input and stride_in_1x1 apply to the 'imagenet' family only")
-        _check_cifar_depth(depth)
         n = (depth - 2) // 6
         model = ResNet(BasicBlock, [n, n, n], CIFAR_WIDTHS, stem="cifar", **common)
     else:
         layouts = {18: (BasicBlock, [2, 2, 2, 2]), 34: (BasicBlock, [3, 4, 6, 3]),
                    50: (Bottleneck, [3, 4, 6, 3]), 101: (Bottleneck, [3, 4, 23, 3]),
                    152: (Bottleneck, [3, 8, 36, 3])}
-        if depth not in layouts:
-            raise ValueError(f"ImageNet depth {depth!r} is not one of 18, 34, 50, 101, 152")
         block, blocks_per_stage = layouts[depth]
         stem = "small" if opts.get("small_input") else "imagenet"
         model = ResNet(block, blocks_per_stage, IMAGENET_WIDTHS, stem=stem,
@@ -388,107 +414,19 @@ def count_parameters(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-def _format_shape(shape: Sequence[int]) -> str:
-    return "×".join(str(size) for size in shape)
-
-
-def describe(model: nn.Module, input_size: Sequence[int] = (3, 32, 32), per_block: bool = False) -> pd.DataFrame:
-    """The paper's Table 1 for a real model: one row per stage (or per block).
-
-    Columns: ``layer`` (torchvision name), ``output_size`` (C×H×W), ``blocks``,
-    ``weight_layers`` (convs and fc on the main path, as the paper counts depth),
-    ``parameters`` and ``mult_adds``, measured by running one image through the model
-    under ``torch.utils.flop_counter.FlopCounterMode`` (FLOPs / 2). The last row is the total.
-    ``df.attrs["notes"]`` holds remarks such as the ResNet-50 stride placement.
-    """
-    rows_of = ["conv1"] + [f"layer{i}" for i in range(1, model.num_stages + 1)] + ["fc"]
-    if per_block:
-        rows_of = ["conv1"] + [name for name, _ in residual_blocks(model)] + ["fc"]
-    modules = dict(model.named_modules())
-    output_sizes: dict[str, tuple[int, ...]] = {}
-    hooks = []
-    for name in rows_of:
-        def record(_module, _inputs, output, name=name):
-            output_sizes[name] = tuple(output.shape[1:])
-        hooks.append(modules[name].register_forward_hook(record))
-
-    was_training = model.training
-    model.eval()
-    x = torch.zeros(1, *input_size, device=next(model.parameters()).device)
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    try:
-        with torch.no_grad(), counter:
-            model(x)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    flop_counts = counter.get_flop_counts()
-    root = type(model).__name__  # FlopCounterMode names modules "<RootClass>.<path>"
-
-    def mult_adds(name: str) -> int:
-        return sum(flop_counts.get(f"{root}.{name}", {}).values()) // 2
-
-    def weight_layers(name: str) -> int:
-        if name in ("conv1", "fc"):
-            return 1
-        convs = [m for n, m in modules[name].named_modules() if isinstance(m, nn.Conv2d) and "downsample" not in n]
-        return len(convs)
-
-    rows = []
-    for name in rows_of:
-        module = modules[name]
-        params = count_parameters(module)
-        if name == "conv1":
-            params += count_parameters(model.bn1)
-        blocks = len(module) if isinstance(module, nn.Sequential) else (1 if isinstance(module, RESIDUAL_BLOCKS) else 0)
-        rows.append({"layer": name, "output_size": _format_shape(output_sizes[name]), "blocks": blocks,
-                     "weight_layers": weight_layers(name), "parameters": params, "mult_adds": mult_adds(name)})
-    frame = pd.DataFrame(rows)
-    total = {"layer": "total", "output_size": _format_shape(output_sizes["fc"]), "blocks": int(frame["blocks"].sum()),
-             "weight_layers": int(frame["weight_layers"].sum()), "parameters": count_parameters(model),
-             "mult_adds": sum(flop_counts.get("Global", {}).values()) // 2}
-    frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
-
-    notes = []
-    if any(isinstance(block, Bottleneck) for _, block in residual_blocks(model)):
-        notes.append("Bottleneck stride: the paper puts it in the first 1x1 conv (ResNet-50: 3.8G multiply-adds, "
-                     "Table 1); torchvision's v1.5 puts it in the 3x3 conv (4.1G), slightly more accurate. "
-                     "Build with stride_in_1x1=True for the paper's version.")
-    if not all(shortcut_state(model).values()):
-        notes.append("Some shortcuts are off: those blocks compute a plain F(x), with the same parameters.")
-    if model.shortcut_type != "A":
-        notes.append(f"Option {model.shortcut_type}: projection shortcuts (1x1 conv + BN) add parameters "
-                     "(counted in the stage rows, not in weight_layers, as the paper counts depth).")
-    frame.attrs["notes"] = notes
-    return frame
-
-
-def depth_of(model: nn.Module) -> int:
-    """Weighted layers on the main path, as the paper counts them (e.g. 56 for ResNet-56)."""
-    convs = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and "downsample" not in n]
-    return len(convs) + 1
-
-
-def cifar_depths(max_depth: int = 110) -> list[int]:
-    """All valid CIFAR depths up to max_depth: 8, 14, 20, 26, ..."""
-    return list(range(8, max_depth + 1, 6))
-
-
-def is_valid_cifar_depth(depth: int) -> bool:
-    try:
-        _check_cifar_depth(depth)
-    except ValueError:
-        return False
-    return True
+def net_name(family: str, depth: int, shortcuts: bool, shortcut_type: str | None = None) -> str:
+    """The paper's naming: "plain-56" or "ResNet-56"; "ImageNet ResNet-34" for the ImageNet family,
+    and the shortcut option when it is not the family's default, e.g. "ResNet-56 (B)"."""
+    kind = "ResNet" if shortcuts else "plain"
+    option = shortcut_type or default_shortcut_type(family)
+    suffix = "" if option == default_shortcut_type(family) else f" ({option})"
+    prefix = "" if family == "cifar" else "ImageNet "
+    return f"{prefix}{kind}-{depth}{suffix}"
 
 
 __all__ = [
-    "BasicBlock", "Bottleneck", "ResNet", "ZeroPadShortcut", "build_model", "count_parameters", "describe",
-    "depth_of", "estimate_cifar_cost", "is_valid_cifar_depth", "make_shortcut", "residual_blocks",
-    "set_shortcuts", "shortcut_state", "cifar_depths", "FAMILIES", "IMAGENET_DEPTHS", "SHORTCUT_TYPES",
-    "MAX_CIFAR_DEPTH",
+    "BasicBlock", "Bottleneck", "ResNet", "ZeroPadShortcut", "build_model", "check_architecture", "count_parameters",
+    "default_shortcut_type", "estimate_cifar_cost", "make_shortcut", "net_name", "residual_blocks", "set_shortcuts",
+    "shortcut_state", "FAMILIES", "IMAGENET_DEPTHS", "SHORTCUT_TYPES", "MAX_CIFAR_DEPTH",
 ]
 

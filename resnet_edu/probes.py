@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from resnet_edu.models import Bottleneck, residual_blocks
+from resnet_edu.models import Bottleneck, net_name, residual_blocks
 
 
 def conv_gradient_norms(model: nn.Module) -> dict[str, float]:
@@ -189,13 +189,8 @@ def measure_at_init(family: str, depth: int, shortcuts: bool, batch: tuple[torch
         torch.manual_seed(seed)
         model = build_model(family, depth, num_classes=num_classes, shortcuts=shortcuts, **opts)
     result = measure(model, x, y)
-    result.update(name=net_name(family, depth, shortcuts), depth=depth, shortcuts=shortcuts)
+    result.update(name=net_name(family, depth, shortcuts, opts.get("shortcut_type")), depth=depth, shortcuts=shortcuts)
     return result
-
-
-def net_name(family: str, depth: int, shortcuts: bool) -> str:
-    """The paper's naming: "plain-56" or "ResNet-56"."""
-    return f"ResNet-{depth}" if shortcuts else f"plain-{depth}"
 
 
 # --------------------------------------------------------------------------- reading recorded stats
@@ -206,11 +201,6 @@ def stage_of_layer(name: str) -> int:
     """0 for the stem ("conv1", "bn1"), else the stage number of "layerK.…"."""
     head = name.split(".")[0]
     return int(head.removeprefix("layer")) if head.startswith("layer") else 0
-
-
-def short_layer_name(name: str) -> str:
-    """"layer2.3.conv1" -> "2.3.conv1"; the stem keeps its name."""
-    return name.removeprefix("layer")
 
 
 def layer_order(stats: pd.DataFrame) -> list[str]:
@@ -334,57 +324,3 @@ def thin_columns(matrix: pd.DataFrame, max_columns: int = 200) -> pd.DataFrame:
         return matrix
     keep = np.unique(np.linspace(0, matrix.shape[1] - 1, max_columns).round().astype(int))
     return matrix.iloc[:, keep]
-
-
-# --------------------------------------------------------------------------- choosing runs to compare
-
-RUN_TABLE_COLUMNS = ["run_id", "name", "group_id", "status", "family", "depth", "shortcuts", "recipe",
-                     "dataset", "data_root", "image_size", "created_at", "steps_done"]
-
-
-def checkpoints_by_run(store, run_ids) -> dict[str, str]:
-    """{run id: path of its latest checkpoint} for the runs that have one (pages pick trained nets from it)."""
-    paths = {run_id: store.latest_checkpoint(run_id) for run_id in run_ids}
-    return {run_id: str(path) for run_id, path in paths.items() if path is not None}
-
-
-def run_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """``RunStore.list_runs()`` flattened for choosing and pairing runs: config fields as columns.
-
-    ``name`` is made unique within the table (a clash gets the run id appended).
-    """
-    if runs.empty:
-        return pd.DataFrame(columns=RUN_TABLE_COLUMNS)
-    config = runs["config"]
-    table = pd.DataFrame({
-        "run_id": runs["run_id"].to_numpy(), "name": runs["name"].astype(str).to_numpy(),
-        "group_id": runs["group_id"].fillna(runs["run_id"]).to_numpy(), "status": runs["status"].to_numpy(),
-        "family": [c.get("family", "cifar") for c in config], "depth": [int(c.get("depth", 0)) for c in config],
-        "shortcuts": [bool(c.get("shortcuts", True)) for c in config],
-        "recipe": [c.get("recipe", "") for c in config], "dataset": [c.get("dataset", "synthetic") for c in config],
-        "data_root": [c.get("data_root") for c in config], "image_size": [int(c.get("image_size", 32)) for c in config],
-        "created_at": runs["created_at"].to_numpy(), "steps_done": runs["steps_done"].to_numpy(),
-    })
-    clash = table["name"].duplicated(keep=False)
-    table.loc[clash, "name"] = table.loc[clash, "name"] + " · " + table.loc[clash, "run_id"]
-    return table
-
-
-def twin_of(table: pd.DataFrame, run_id: str, candidates: pd.DataFrame | None = None) -> str | None:
-    """The run's twin: same family and depth, the other kind (plain ↔ residual), same group if possible.
-
-    Args:
-        table: :func:`run_table` rows.
-        candidates: restrict the choice (e.g. runs that have a checkpoint); default ``table``.
-    """
-    rows = table[table["run_id"] == run_id]
-    if rows.empty:
-        return None
-    me = rows.iloc[0]
-    pool = table if candidates is None else candidates
-    match = pool[(pool["family"] == me["family"]) & (pool["depth"] == me["depth"])
-                 & (pool["shortcuts"] != me["shortcuts"]) & (pool["run_id"] != run_id)]
-    if match.empty:
-        return None
-    same_group = match[match["group_id"] == me["group_id"]]
-    return str((same_group if len(same_group) else match).iloc[0]["run_id"])

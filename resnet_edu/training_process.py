@@ -165,8 +165,7 @@ class TrainingProcessManager(GroupManager):
                 child.send(request)
 
     # ------------------------------------------------------------ training
-    def submit(self, configs: Sequence[TrainConfig], group_name: str | None = None,
-               device: str | None = None, gpus: int = 1) -> list[str]:
+    def submit(self, configs: Sequence[TrainConfig], device: str | None = None, gpus: int = 1) -> list[str]:
         """Queue one comparison group in the training process; returns its run ids.
 
         ``gpus`` > 1 trains each net with torchrun over that many CUDA cards, one net after another

@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from polling import wait_until
-from resnet_edu import cli, classroom, devices, lanes
+from resnet_edu import classroom, cli, devices, run_data
 from resnet_edu.classroom import PAPER_BATCH_SIZE, default_batch_size
 from resnet_edu.jobs import JobManager
 from resnet_edu.runs import RunStore
@@ -74,22 +74,22 @@ def test_the_cli_uses_the_default_of_the_device_it_is_asked_for():
 
 @pytest.mark.slow
 def test_a_runner_prepares_a_data_set_in_the_background(monkeypatch):
-    monkeypatch.setattr(lanes, "_datasets", {})
+    monkeypatch.setattr(run_data, "_datasets", {})
     runner = JobManager(device="cpu")
     runner.prepare("synthetic").join(300)
-    assert ("synthetic", None, 32) in lanes._datasets
+    assert ("synthetic", None, 32) in run_data._datasets
     runner.prepare("imagefolder", "/no/such/folder").join(60)  # cannot load: left to the run to report
-    assert ("imagefolder", "/no/such/folder", 32) not in lanes._datasets
+    assert ("imagefolder", "/no/such/folder", 32) not in run_data._datasets
     runner.shutdown()
 
 
 @pytest.mark.slow
 def test_the_training_process_understands_prepare(monkeypatch, tmp_path):
-    monkeypatch.setattr(lanes, "_datasets", {})
+    monkeypatch.setattr(run_data, "_datasets", {})
     runners = _Runners(RunStore(tmp_path / "store"))
     carry_out(runners, {"op": "prepare", "device": "cpu", "dataset": "synthetic", "data_root": None,
                         "image_size": 32})
-    assert wait_until(lambda: ("synthetic", None, 32) in lanes._datasets, timeout=300)
+    assert wait_until(lambda: ("synthetic", None, 32) in run_data._datasets, timeout=300)
     for runner in runners.all():
         runner.shutdown()
     runners.store.close()

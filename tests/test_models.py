@@ -9,11 +9,10 @@ import torch
 import torchvision
 from torch import nn
 
+from resnet_edu.model_summary import describe, weight_layers
 from resnet_edu.models import (
     build_model,
     count_parameters,
-    depth_of,
-    describe,
     residual_blocks,
     set_shortcuts,
     shortcut_state,
@@ -43,7 +42,7 @@ def test_forward_shape_no_nan_and_every_parameter_learns(family, depth, opts, si
     out.square().sum().backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert missing == []
-    assert depth_of(model) == depth
+    assert weight_layers(model) == depth
 
 
 # PAPER.md Table 6 (CIFAR, option A) and torchvision's counts (ImageNet, 1000 classes).

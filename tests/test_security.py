@@ -209,7 +209,7 @@ def test_md_escape_keeps_names_as_text():
 def held_data(monkeypatch):
     """Submitted runs stay 'queued' (their data set is still 'loading') until the test lets go: no CPU spent."""
     from resnet_edu import data as data_module
-    from resnet_edu import lanes
+    from resnet_edu import run_data
 
     gate = threading.Event()
     tiny = data_module.ImageDataset(
@@ -222,7 +222,7 @@ def held_data(monkeypatch):
         return tiny
 
     monkeypatch.setattr(data_module, "load_dataset", loading)
-    monkeypatch.setattr(lanes, "_datasets", {})
+    monkeypatch.setattr(run_data, "_datasets", {})
     yield gate
     gate.set()
 

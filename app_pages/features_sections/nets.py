@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages.features_sections.loading import modified_time
 from app_pages.features_sections.sources import pretrained_ui, weights_file_ui
 from app_pages.text import features as text
-from resnet_edu import probes, weights
+from resnet_edu import models, weights
 from ui import run_and_twin_ui, send_to_lab, t
 
 FRESH_DEPTHS = [20, 56, 110]
@@ -52,8 +52,8 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
         return nets, {"name": row["dataset"], "root": row["data_root"], "image_size": int(row["image_size"])}
     depth = st.select_slider(t("Depth (fresh CIFAR nets, He initialisation)", "깊이 (학습 전 CIFAR 네트워크, He 초기화)"),
                              FRESH_DEPTHS, value=56, key="feat_fresh_depth")
-    nets = [(probes.net_name("cifar", depth, False), ("fresh", "cifar", depth, False)),
-            (probes.net_name("cifar", depth, True), ("fresh", "cifar", depth, True))]
+    nets = [(models.net_name("cifar", depth, False), ("fresh", "cifar", depth, False)),
+            (models.net_name("cifar", depth, True), ("fresh", "cifar", depth, True))]
     return nets, {"name": "synthetic", "root": None, "image_size": 32}
 
 

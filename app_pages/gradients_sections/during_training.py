@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages.gradients_sections import csv_text, ratio_text
 from app_pages.text import gradients as text
-from resnet_edu import analysis, plots, probes
+from resnet_edu import analysis, plots, probes, run_picking
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import PLOT_CONFIG, get_store, language, send_to_lab, t
 
@@ -181,7 +181,7 @@ def response_section(chosen: pd.DataFrame, responses: dict[str, pd.DataFrame], r
 def charts(run_ids: list[str]) -> bool:
     """Everything that changes while runs train; returns whether any chosen run still trains."""
     store = get_store()
-    table = probes.run_table(store.list_runs())
+    table = run_picking.run_table(store.list_runs())
     chosen = table.set_index("run_id").reindex([r for r in run_ids if r in set(table["run_id"])]).reset_index()
     if chosen.empty:
         st.info(t("Choose at least one run above.", "위에서 실행을 하나 이상 고르세요."))

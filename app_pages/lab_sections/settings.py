@@ -10,7 +10,8 @@ from app_pages.text import lab as text
 from resnet_edu import classroom, devices, models
 from resnet_edu.data import downloads
 from resnet_edu.distributed import queue as torchrun_queue
-from resnet_edu.train import RECIPE_NOTES, TrainConfig
+from app_pages.text.recipe_notes import RECIPE_NOTES
+from resnet_edu.train import TrainConfig
 from ui import t, teacher_unlocked
 
 CIFAR_DEPTHS = [20, 32, 44, 56, 110]
@@ -105,7 +106,7 @@ def recipe_ui() -> dict:
     with st.expander(t("What each recipe changes from the paper (Sec. 4.2)", "각 레시피가 논문(4.2절)과 다른 점")):
         for name in ("classroom", "paper"):
             st.markdown(f"**{recipe_words[name]}**")
-            st.markdown("\n".join(f"- {t(en, ko)}" for en, ko in RECIPE_NOTES.get(name, [])))
+            st.markdown("\n".join(f"- {t(**note)}" for note in RECIPE_NOTES.get(name, [])))
     return {"epochs": int(epochs), "max_steps": None if max_steps is None else int(max_steps), "seed": int(seed),
             "lr": float(lr), "batch_size": None if batch is None else int(batch), "recipe": recipe}
 

@@ -58,7 +58,7 @@ def data_check(configs: list[TrainConfig]) -> tuple[str | None, list[TrainConfig
     return None, configs
 
 
-def submit(configs: list[TrainConfig], group_name: str, device: str = "auto", gpus: int = 1) -> None:
+def submit(configs: list[TrainConfig], device: str = "auto", gpus: int = 1) -> None:
     """Start one comparison group; a bad setting is shown as a message and nothing is created."""
     problem = None
     try:
@@ -68,7 +68,7 @@ def submit(configs: list[TrainConfig], group_name: str, device: str = "auto", gp
             problem, configs = data_check(configs)
         if problem is None:
             extra = {"gpus": gpus} if gpus > 1 else {}  # several GPUs: one torchrun job per net
-            run_ids = get_manager().submit(configs, group_name=group_name, device=device, **extra)
+            run_ids = get_manager().submit(configs, device=device, **extra)
     except (ValueError, RuntimeError) as error:
         problem = str(error)
     if problem is not None:
@@ -125,7 +125,7 @@ def start_ui() -> None:
             if cols[i % 2].button(t(en, ko), key=f"lab_preset_{key}", width="stretch", disabled=bool(problem)):
                 preset_base = imagenet_preset_base(base) if key == "imagenet" else base if base.image_size == 32 \
                     else TrainConfig(**{**base.to_dict(), "image_size": 32})
-                submit(preset_configs(key, preset_base), group_name=en, device=device, gpus=gpus)
+                submit(preset_configs(key, preset_base), device=device, gpus=gpus)
         imagenet_base = imagenet_preset_base(base)
         if imagenet_base is not base:
             st.caption(t(**text.imagenet_preset_on_imagenette(imagenet_base.image_size)))
@@ -134,7 +134,7 @@ def start_ui() -> None:
         label = t(f"Train {n} net{'s' if n != 1 else ''}", f"네트워크 {n}개 학습")
         if st.button(label, key="lab_start", type="primary", disabled=bool(problem or depth_problem or n == 0)):
             configs = group_configs(base, depths, kinds, family=family)
-            submit(configs, group_name=", ".join(c.run_name for c in configs), device=device, gpus=gpus)
+            submit(configs, device=device, gpus=gpus)
     flash = st.session_state.pop("lab_flash", None)
     if flash:
         st.success(flash, icon="🚀")

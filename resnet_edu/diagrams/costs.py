@@ -13,7 +13,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_edu.diagrams.network import idle_shortcut_parameters
-from resnet_edu.models import build_model, describe
+from resnet_edu.model_summary import describe
+from resnet_edu.models import build_model
 
 
 def paper_stage_names(family: str, num_stages: int) -> list[str]:
@@ -39,7 +40,7 @@ def input_size_of(family: str) -> tuple[int, int, int]:
 
 
 def stage_table(family: str, depth: int, shortcut_type: str = "A", shortcuts: bool = True):
-    """``models.describe`` of the net at its paper input size (224 px / 32 px), Table 1 names added.
+    """``model_summary.describe`` of the net at its paper input size (224 px / 32 px), Table 1 names added.
 
     ``parameters`` counts the parameters in use: switched-off projection shortcuts are left
     out (they are in ``parameters_built``), so a plain net's count matches the paper's.

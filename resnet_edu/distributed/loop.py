@@ -28,7 +28,7 @@ from resnet_edu.distributed.control import Control, ShortcutInbox
 from resnet_edu.distributed.failures import c10d_store, failure_key, failure_message, first_line, peer_lost
 from resnet_edu.distributed.processes import Launch
 from resnet_edu.distributed.trainer import DistributedTrainer
-from resnet_edu.lanes import augmentation_for
+from resnet_edu.run_data import augmentation_for
 from resnet_edu.runs import RunStore
 from resnet_edu.train import Diverged, TrainConfig
 

@@ -34,7 +34,7 @@ class Net:
 def training_images(config, info: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``count`` training images of the run's data set, normalised as the run saw them (no augmentation)."""
     from resnet_edu import data
-    from resnet_edu.lanes import dataset_of_run
+    from resnet_edu.run_data import dataset_of_run
 
     dataset = dataset_of_run(config)
     count = min(count, dataset.num_train)

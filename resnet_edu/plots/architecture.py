@@ -1,7 +1,7 @@
 """What depth costs: the ILSVRC depth race, and parameters and multiply-adds per net and stage.
 
 The Paper and Architecture pages' charts. Their own file because they read tables (the
-ILSVRC winners, ``models.describe``, measured costs), not training runs.
+ILSVRC winners, ``model_summary.describe``, measured costs), not training runs.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def ilsvrc_figure(table, *, lang: str = "en", height: int = 430) -> go.Figure:
 
 
 def stage_cost_figure(frame, *, lang: str = "en", height: int = 360) -> go.Figure:
-    """Parameters and multiply-adds per stage (rows of ``models.describe`` without the total)."""
+    """Parameters and multiply-adds per stage (rows of ``model_summary.describe`` without the total)."""
     rows = frame[frame["layer"] != "total"]
     names = [f"{paper} ({layer})" if paper != layer else layer
              for paper, layer in zip(rows.get("paper_name", rows["layer"]), rows["layer"])]
