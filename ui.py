@@ -19,7 +19,7 @@ import time
 import streamlit as st
 
 from resnet_edu import security
-from resnet_edu.analysis import markdown_safe
+from resnet_edu.labels import markdown_safe
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}  # every page's charts

@@ -1,4 +1,4 @@
-"""`python -m resnet_edu ...`: see resnet_edu/cli.py."""
+"""`python -m resnet_edu ...`: see resnet_edu/cli/."""
 
 import sys
 

@@ -29,7 +29,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pyarrow as pa
 
-from resnet_edu import analysis, plots
+from resnet_edu import analysis, labels, plots
 from resnet_edu.language import pick
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.train import TRAIN_ERROR_WINDOW
@@ -127,7 +127,7 @@ def runs_info(selected: pd.DataFrame) -> pd.DataFrame:
         "family": [c.get("family", "cifar") for c in config],
     })
     clash = info["name"].duplicated(keep=False)
-    info.loc[clash, "name"] = [f"{n} · {analysis.clock_label(c)}" for n, c in
+    info.loc[clash, "name"] = [f"{n} · {labels.clock_label(c)}" for n, c in
                                zip(info.loc[clash, "name"], selected.loc[clash.to_numpy(), "created_at"])]
     clash = info["name"].duplicated(keep=False)  # same minute too: fall back to the id
     info.loc[clash, "name"] = info.loc[clash, "name"] + " · " + info.loc[clash, "run_id"]
@@ -178,11 +178,11 @@ class RunMenu:
             members.setdefault(group, []).append(run_id)
             names.setdefault(group, []).append(name)
             first_created[group] = created_at  # rows are newest first: the last one seen is the first started
-            run_labels[run_id] = (f"{name} · {analysis.clock_label(created_at)} · "
-                                  f"{analysis.status_word(status, lang)}")
+            run_labels[run_id] = (f"{name} · {labels.clock_label(created_at)} · "
+                                  f"{labels.status_word(status, lang)}")
             if status in ACTIVE_STATUSES:
                 active.add(run_id)
-        group_labels = {group: f"{analysis.clock_label(first_created[group])} · {', '.join(dict.fromkeys(names[group]))}"
+        group_labels = {group: f"{labels.clock_label(first_created[group])} · {', '.join(dict.fromkeys(names[group]))}"
                         for group in members}
         return cls(rows=tuple(rows), groups=tuple(members), members=members, run_labels=run_labels,
                    group_labels=group_labels, active=frozenset(active))
@@ -208,7 +208,7 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
         pick(lang, "iterations", "반복"): summary["steps"],
         train_error: (100 * summary["final_train_error"]).round(2),
         pick(lang, "test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
-        pick(lang, "status", "상태"): summary["status"].map(lambda status: analysis.status_word(status, lang)),
+        pick(lang, "status", "상태"): summary["status"].map(lambda status: labels.status_word(status, lang)),
     }), preserve_index=False)
 
 

@@ -62,12 +62,12 @@ def _train_args(*extra: str) -> argparse.Namespace:
 
 
 def test_the_cli_uses_the_default_of_the_device_it_is_asked_for():
-    assert cli._config_from_args(_train_args("--device", "cpu")).batch_size == default_batch_size("classroom", "cpu")
-    assert (cli._config_from_args(_train_args("--device", "cpu", "--dataset", "cifar10")).batch_size
+    assert cli.config_from_args(_train_args("--device", "cpu")).batch_size == default_batch_size("classroom", "cpu")
+    assert (cli.config_from_args(_train_args("--device", "cpu", "--dataset", "cifar10")).batch_size
             == classroom.CPU_BATCH_SIZE["real"])
-    assert cli._config_from_args(_train_args("--device", "cuda")).batch_size == 128
-    assert cli._config_from_args(_train_args("--recipe", "paper", "--device", "cpu")).batch_size == 128
-    assert cli._config_from_args(_train_args("--batch-size", "48")).batch_size == 48
+    assert cli.config_from_args(_train_args("--device", "cuda")).batch_size == 128
+    assert cli.config_from_args(_train_args("--recipe", "paper", "--device", "cpu")).batch_size == 128
+    assert cli.config_from_args(_train_args("--batch-size", "48")).batch_size == 48
 
 
 # ---------------------------------------------------------------- preparing the data before the click

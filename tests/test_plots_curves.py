@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 
-from resnet_edu import analysis, plots
+from resnet_edu import analysis, labels, plots
 
 RUNS = pd.DataFrame([
     {"run_id": "ra", "name": "plain-20", "depth": 20, "kind": "plain", "family": "cifar"},
@@ -289,10 +289,10 @@ def test_curve_buffer_is_incremental_bounded_and_exact():
 
 
 def test_labels_and_table6():
-    assert analysis.toggle_label({"enabled": False, "stages": None}) == "shortcuts off"
-    assert analysis.toggle_label({"enabled": True, "stages": [2]}) == "stage 2 on"
-    assert analysis.toggle_label({"enabled": True, "stages": [1, 3]}, lang="ko") == "1, 3단계 숏컷 켬"
-    assert analysis.seconds_label(185) == "3 min 05 s" and analysis.seconds_label(None) == "–"
+    assert labels.toggle_label({"enabled": False, "stages": None}) == "shortcuts off"
+    assert labels.toggle_label({"enabled": True, "stages": [2]}) == "stage 2 on"
+    assert labels.toggle_label({"enabled": True, "stages": [1, 3]}, lang="ko") == "1, 3단계 숏컷 켬"
+    assert labels.seconds_label(185) == "3 min 05 s" and labels.seconds_label(None) == "–"
     table6 = analysis.load_table6()
     assert table6.set_index("depth").loc[56, "test_error_paper_pct"] == 6.97
     assert {"params_millions", "test_error_akamaster_pct", "source"} <= set(table6.columns)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages.gradients_sections import csv_text, ratio_text
 from app_pages.text import gradients as text
-from resnet_edu import analysis, plots, probes, run_picking
+from resnet_edu import labels, plots, probes, run_picking
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import PLOT_CONFIG, get_store, language, send_to_lab, t
 
@@ -31,7 +31,7 @@ def run_picker_ui(table: pd.DataFrame) -> list[str]:
 
     def group_label(group_id: str) -> str:
         members = table[table["group_id"] == group_id]
-        return f"{analysis.clock_label(members['created_at'].iloc[-1])} · {', '.join(members['name'])}"
+        return f"{labels.clock_label(members['created_at'].iloc[-1])} · {', '.join(members['name'])}"
 
     def pick_group() -> None:
         st.session_state["grad_runs"] = table.loc[table["group_id"] == st.session_state["grad_group"],
@@ -43,14 +43,14 @@ def run_picker_ui(table: pd.DataFrame) -> list[str]:
         st.session_state["grad_group"] = groups[0]
         pick_group()
     st.session_state["grad_runs"] = [r for r in st.session_state.get("grad_runs", []) if r in set(table["run_id"])]
-    labels = dict(zip(table["run_id"], table["name"]))
+    run_names = dict(zip(table["run_id"], table["name"]))
     left, right = st.columns([2, 3])
     with left:
         st.selectbox(t("Comparison", "비교 실험"), groups, format_func=group_label, key="grad_group",
                      on_change=pick_group, help=t("Runs started together in the Lab (newest first).",
                                                   "실험실에서 함께 시작한 실행들(최신순)."))
     with right:
-        st.multiselect(t("Runs", "실행"), list(labels), format_func=labels.get, key="grad_runs")
+        st.multiselect(t("Runs", "실행"), list(run_names), format_func=run_names.get, key="grad_runs")
     return list(st.session_state["grad_runs"])
 
 

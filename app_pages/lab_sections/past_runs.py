@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages.lab_sections.access import remember, teacher_only
 from app_pages.text import lab as text
-from resnet_edu import analysis
+from resnet_edu import labels
 from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from ui import get_manager, language, md_escape, t, teacher_unlocked
@@ -35,11 +35,11 @@ def past_runs_ui() -> None:
                  icon="⚠️")
     table = pd.DataFrame({
         t("run", "실행"): past["name"],
-        t("status", "상태"): past["status"].map(lambda s: analysis.status_word(s, lang)),
+        t("status", "상태"): past["status"].map(lambda s: labels.status_word(s, lang)),
         t("iterations", "반복"): [f"{d:,}/{int(tot):,}" if pd.notna(tot) else f"{d:,}"
                                  for d, tot in zip(past["steps_done"], past["total_steps"])],
         t("data", "데이터"): [c.get("dataset", "") for c in past["config"]],
-        t("started", "시작"): past["created_at"].map(analysis.clock_label),
+        t("started", "시작"): past["created_at"].map(labels.clock_label),
         t("message", "메시지"): past["message"].fillna(""),
         "id": past["run_id"],
     })
@@ -51,10 +51,10 @@ def past_runs_ui() -> None:
             continue
         shown += 1
         left, right = st.columns([5, 1])
-        left.markdown(t(f"**{md_escape(row.name)}** (`{row.run_id}`) was {analysis.status_word(row.status)} at "
+        left.markdown(t(f"**{md_escape(row.name)}** (`{row.run_id}`) was {labels.status_word(row.status)} at "
                         f"iteration {row.steps_done:,}: continue from its last checkpoint.",
                         f"**{md_escape(row.name)}** (`{row.run_id}`)은 반복 {row.steps_done:,}에서 "
-                        f"{analysis.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
+                        f"{labels.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
         if right.button(t("Resume", "이어서 학습"), key=f"lab_resume_{row.run_id}", width="stretch"):
             try:
                 manager.resume(row.run_id)
@@ -94,12 +94,12 @@ def delete_ui(past: pd.DataFrame) -> None:
     with st.expander(t("Delete runs (teacher)", "실행 삭제 (교사)")):
         if not teacher:
             st.caption(teacher_only())
-        labels = {row.run_id: f"{row.name} · {analysis.status_word(row.status, language())} · {row.run_id}"
-                  for row in deletable.itertuples(index=False)}
+        choices = {row.run_id: f"{row.name} · {labels.status_word(row.status, language())} · {row.run_id}"
+                   for row in deletable.itertuples(index=False)}
         picked = st.session_state.get("lab_delete_pick")
-        if picked and not set(picked) <= set(labels):  # deleted meanwhile (another tab)
-            st.session_state["lab_delete_pick"] = [r for r in picked if r in labels]
-        chosen = st.multiselect(t("Runs to delete", "지울 실행"), list(labels), format_func=labels.get,
+        if picked and not set(picked) <= set(choices):  # deleted meanwhile (another tab)
+            st.session_state["lab_delete_pick"] = [r for r in picked if r in choices]
+        chosen = st.multiselect(t("Runs to delete", "지울 실행"), list(choices), format_func=choices.get,
                                 key="lab_delete_pick", disabled=not teacher)
         sure = st.checkbox(t("Yes, delete their curves and checkpoints for good",
                              "네, 곡선과 체크포인트를 완전히 지웁니다"), key="lab_delete_sure", disabled=not teacher)

@@ -85,7 +85,7 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
         lang: "en" or "ko".
         uirevision: keeps zoom and legend choices across live refreshes.
     """
-    from resnet_edu.analysis import toggle_label  # analysis imports no plotting: no cycle
+    from resnet_edu.labels import toggle_label
 
     if x not in CURVE_X:
         raise ValueError(f"x must be one of {', '.join(CURVE_X)}, not {x!r}")

@@ -1,0 +1,99 @@
+"""The command line's grammar: every command, option and default, and the one-line errors.
+
+A mistake in the arguments is a :class:`UserError`: ``main`` prints it as one line and exits
+with status 2, never with argparse's usage dump or a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_BAD_INPUT = 2
+
+
+class UserError(Exception):
+    """Something the user can fix: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + message; we print one line
+        raise UserError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m resnet_edu", description="ResNet Lab without the app.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train one network and record it in the run store")
+    train.add_argument("--family", default="cifar", choices=["cifar", "imagenet"])
+    train.add_argument("--depth", type=int, default=20, help="6n+2 for cifar (20, 56, 110); 18/34/50/101/152")
+    train.add_argument("--plain", action="store_true", help="the plain twin: no shortcut connections")
+    train.add_argument("--shortcut-type", default=None, choices=["A", "B", "C"])
+    train.add_argument("--dataset", default="synthetic", choices=["synthetic", "cifar10", "imagefolder"])
+    train.add_argument("--data-root", default=None)
+    train.add_argument("--image-size", type=int, default=32)
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--max-train-images", type=int, default=None, help="train on the first N images only")
+    train.add_argument("--max-steps", type=int, default=None)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--lr", type=float, default=0.1)
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="images per iteration (default: 128, the paper's, with --recipe paper; with the classroom "
+                            "recipe the measured default of the device: smaller on a CPU, see resnet_edu/classroom.py)")
+    train.add_argument("--recipe", default="classroom", choices=["classroom", "paper"])
+    train.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    train.add_argument("--probe-every", type=int, default=10)
+    train.add_argument("--name", default=None)
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                       help="auto: CUDA, else Apple's MPS, else the CPU")
+    train.add_argument("--compile", action="store_true", help="torch.compile the net (slower start, maybe faster steps)")
+    train.add_argument("--sync-bn", action="store_true",
+                       help="under torchrun on CUDA: batch norm over the global batch "
+                            "(default: per process, as in the paper)")
+    train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    train.add_argument("--run-id", default=None,
+                       help="under torchrun: train this queued run (created by the app) with its stored settings")
+
+    runs = commands.add_parser("runs", help="list, export or resume recorded runs")
+    run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
+    listing = run_commands.add_parser("list", help="one line per run")
+    listing.add_argument("--json", action="store_true")
+    export = run_commands.add_parser("export", help="a run's metrics, or its trained weights")
+    export.add_argument("run_id")
+    export.add_argument("--csv", action="store_true", help="CSV on stdout (the default)")
+    export.add_argument("--weights", default=None, metavar="FILE",
+                        help="write the latest weights as a plain state_dict to FILE, and FILE's .json beside it")
+    export.add_argument("--output", default=None, help="write to this file instead of stdout")
+    resume = run_commands.add_parser("resume", help="continue an interrupted run from its last checkpoint")
+    resume.add_argument("run_id")
+    resume.add_argument("--json", action="store_true")
+    resume.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                        help="under torchrun: where each process trains")
+    switch = run_commands.add_parser("shortcuts", help="switch the shortcuts of a run training under torchrun")
+    switch.add_argument("run_id")
+    state = switch.add_mutually_exclusive_group(required=True)
+    state.add_argument("--on", dest="enabled", action="store_true")
+    state.add_argument("--off", dest="enabled", action="store_false")
+    switch.add_argument("--stages", type=int, nargs="+", default=None, help="only these stages (1-based)")
+
+    prune = run_commands.add_parser("prune", help="archive (or delete) old ended runs")
+    prune.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="runs created before this")
+    prune.add_argument("--keep-last", type=int, default=None, metavar="N", help="always keep the newest N runs")
+    prune.add_argument("--delete", action="store_true", help="delete instead of moving to runs/archive/")
+    prune.add_argument("--dry-run", action="store_true", help="only list the runs that would go")
+    prune.add_argument("--compact", action="store_true", help="then shrink runs.sqlite (VACUUM; nothing may train)")
+
+    landscape = commands.add_parser("landscape", help="the loss surface around a trained run (Li et al. 2018)")
+    landscape.add_argument("run_id")
+    landscape.add_argument("--grid", type=int, default=15, help="points per axis (3 to 101; the paper: 51)")
+    landscape.add_argument("--images", type=int, default=128, help="training images the loss is measured on")
+    landscape.add_argument("--span", type=float, default=1.0, help="the grid covers [-span, span]^2")
+    landscape.add_argument("--seed", type=int, default=0, help="seed of the two random directions")
+    landscape.add_argument("--json", action="store_true", help="print a JSON object as the last line")
+
+    bench = commands.add_parser("bench", help="throughput and time-to-degradation benchmarks (JSON)")
+    bench.add_argument("--which", default="all", choices=["all", "throughput", "degradation"])
+    bench.add_argument("--quick", action="store_true", help="smaller, faster settings")
+    return parser
+
+
