@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-root", default=None)
     train.add_argument("--image-size", type=int, default=32)
     train.add_argument("--epochs", type=int, default=3)
-    train.add_argument("--max-train-images", type=int, default=None, help="train on a class-balanced subset of N images")
+    train.add_argument("--max-train-images", type=int, default=None,
+                       help="train on a class-balanced subset of N images")
     train.add_argument("--max-steps", type=int, default=None)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--lr", type=float, default=0.1)

@@ -35,7 +35,7 @@ class TrainConfig:
     dataset: str = "synthetic"  # "synthetic" (built in, offline), "cifar10" or "imagefolder"
     data_root: str | None = None  # folder of cifar10 / imagefolder data; None: RESNET_EDU_DATA or ./data
     image_size: int = 32  # pixels per side the images are resized to (imagefolder)
-    max_train_images: int | None = None  # a class-balanced subset of N training images (quick demos, tests); None: all
+    max_train_images: int | None = None  # a class-balanced subset of N images (quick demos, tests); None: all
     # the recipe
     recipe: str = "classroom"  # "classroom": labelled changes for few-minute runs; "paper": Sec. 4.2 (the Lab's recipe notes: where it differs)
     epochs: int = 3  # passes over the training set; the lr schedule follows this length
