@@ -73,16 +73,23 @@ def relative_at_checkpoint(store, run_id: str, stats: pd.DataFrame) -> dict[str,
     return result if result["ratio"] == result["ratio"] else None  # nan: nothing recorded by then
 
 
+def per_run(chosen: pd.DataFrame, stats: dict[str, pd.DataFrame], measure) -> list[tuple]:
+    """(run row, ``measure`` of its layer statistics labelled with the run) for each run that has one."""
+    measured = []
+    for row in chosen.itertuples(index=False):
+        frame = measure(stats[row.run_id])
+        if not frame.empty:
+            measured.append((row, frame.assign(run_id=row.run_id, name=row.name, depth=row.depth,
+                                               shortcuts=row.shortcuts)))
+    return measured
+
+
 def ratio_section(chosen: pd.DataFrame, stats: dict[str, pd.DataFrame], revision: str) -> None:
     lang = language()
     st.subheader(t("At a glance: first conv vs last conv", "한눈에: 첫 합성곱 vs 마지막 합성곱"))
-    frames, summaries = [], []
-    for row in chosen.itertuples(index=False):
-        ratios = probes.ratio_over_time(stats[row.run_id])
-        if ratios.empty:
-            continue
-        frames.append(ratios.assign(run_id=row.run_id, name=row.name, depth=row.depth, shortcuts=row.shortcuts))
-        summaries.append((row, probes.ratio_summary(ratios)))
+    measured = per_run(chosen, stats, probes.ratio_over_time)
+    frames = [frame for _, frame in measured]
+    summaries = [(row, probes.ratio_summary(frame)) for row, frame in measured]
     if not frames:
         st.info(t("No gradient norms recorded yet for these runs (they appear after the first few iterations).",
                   "이 실행들에는 아직 기울기 크기 기록이 없습니다(처음 몇 번의 반복 뒤에 나타납니다)."))
@@ -148,13 +155,9 @@ def response_section(chosen: pd.DataFrame, responses: dict[str, pd.DataFrame], r
     lang = language()
     st.subheader(t("Layer responses (the paper's Fig. 7)", "층 응답 (논문 그림 7)"))
     st.markdown(t(**text.FIG7_INTRO))
-    frames, steps = [], []
-    for row in chosen.itertuples(index=False):
-        profile = probes.profile_at(responses[row.run_id])
-        if profile.empty:
-            continue
-        frames.append(profile.assign(run_id=row.run_id, name=row.name, depth=row.depth, shortcuts=row.shortcuts))
-        steps.append(f"{row.name}: {int(profile['step'].iloc[0])}")
+    measured = per_run(chosen, responses, probes.profile_at)
+    frames = [frame for _, frame in measured]
+    steps = [f"{row.name}: {int(frame['step'].iloc[0])}" for row, frame in measured]
     if not frames:
         st.info(t("No layer responses recorded yet.", "아직 기록된 층 응답이 없습니다."))
         return
