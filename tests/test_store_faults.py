@@ -149,6 +149,15 @@ FULL_DISK_SCRIPT = textwrap.dedent("""
     from resnet_edu.jobs import JobManager
     from resnet_edu.runs import RunStore
     from resnet_edu.train import TrainConfig, load_checkpoint
+
+    def wait_until(predicate, timeout=180.0):  # this script runs alone: tests/polling.py is not importable here
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return False
+
     runs = mount / "runs"
     manager = JobManager(RunStore(runs), device="cpu")
     # probe_every=1: per-layer statistics every iteration, so the metrics grow fast
