@@ -71,15 +71,6 @@ def settings_ui() -> tuple[dict, bool]:
     return {"grid": int(grid), "images": int(images), "span": float(span), "seed": int(seed)}, clicked
 
 
-def latest_job(store, run_ids: list[str]) -> str | None:
-    """The newest landscape job of exactly these runs (any tab's), or None."""
-    jobs = store.list_analyses(kind="landscape", run_id=run_ids[0])
-    for _, job in jobs.iterrows():
-        if sorted(job["run_ids"]) == sorted(run_ids):
-            return str(job["job_id"])
-    return None
-
-
 # ---------------------------------------------------------------- the result
 
 def job_ui(job_id: str) -> None:
@@ -140,7 +131,7 @@ else:
             get_manager().submit_analysis("landscape", {"run_ids": chosen, **params}, run_ids=chosen)
         except ValueError as error:
             st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(error)}"))
-    job_id = latest_job(store, chosen)
+    job_id = store.latest_analysis("landscape", chosen)
     if job_id is None:
         st.caption(t(**text.HOW_LONG))
     else:

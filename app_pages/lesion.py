@@ -114,15 +114,6 @@ def results_ui(result: dict) -> None:
                        on_click="ignore", icon="⬇️")
 
 
-def latest_job(store, run_ids: list[str]) -> str | None:
-    """The newest lesion job of exactly these runs (any tab's), or None."""
-    jobs = store.list_analyses(kind="lesion", run_id=run_ids[0])
-    for _, job in jobs.iterrows():
-        if sorted(job["run_ids"]) == sorted(run_ids):
-            return str(job["job_id"])
-    return None
-
-
 def job_ui(job_id: str) -> None:
     """The job's progress (with Stop) or its result; refreshes itself while the job runs."""
 
@@ -168,7 +159,7 @@ else:
                                                      "draws": draws}, run_ids=chosen)
         except ValueError as error:
             st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(error)}"))
-    job_id = latest_job(store, chosen)
+    job_id = store.latest_analysis("lesion", chosen)
     if job_id is not None:
         job_ui(job_id)
     else:

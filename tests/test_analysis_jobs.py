@@ -110,3 +110,19 @@ def test_jobs_left_running_by_a_dead_process_are_failed_on_the_next_open(tmp_pat
         assert job["status"] == "failed" and "ended" in job["message"]
     finally:
         reopened.close()
+
+
+def test_the_latest_analysis_of_exactly_these_runs(tmp_path):
+    from resnet_edu.runs import RunStore
+
+    store = RunStore(tmp_path / "store")
+    a = store.create_run("plain-8", {"depth": 8})
+    b = store.create_run("ResNet-8", {"depth": 8})
+    first = store.create_analysis("lesion", {}, [a, b])
+    store.create_analysis("lesion", {}, [a])  # about one of them only
+    store.create_analysis("landscape", {}, [a, b])  # another kind
+    assert store.latest_analysis("lesion", [b, a]) == first
+    newer = store.create_analysis("lesion", {}, [b, a])
+    assert store.latest_analysis("lesion", [a, b]) == newer
+    assert store.latest_analysis("lesion", [b]) is None and store.latest_analysis("lesion", []) is None
+    store.close()

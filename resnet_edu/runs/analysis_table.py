@@ -83,6 +83,16 @@ class AnalysisJobsMixin:
         frame["run_ids"] = frame["run_ids"].map(lambda text: loads(text, []))
         return frame
 
+    def latest_analysis(self, kind: str, run_ids: Iterable[str]) -> str | None:
+        """The newest job of ``kind`` about exactly these runs (whichever tab started it), or None."""
+        wanted = sorted(run_ids)
+        if not wanted:
+            return None
+        for _, job in self.list_analyses(kind=kind, run_id=wanted[0]).iterrows():
+            if sorted(job["run_ids"]) == wanted:
+                return str(job["job_id"])
+        return None
+
     def fail_orphaned_analyses(self, reason: str) -> list[str]:
         """Queued/running jobs whose process is gone become ``failed`` with ``reason``."""
         rows = self._read(f"SELECT job_id, owner, owner_pid FROM analysis_jobs WHERE status IN {ACTIVE_SQL}", ())
