@@ -28,6 +28,7 @@ from torch import nn
 
 from resnet_edu import analysis_jobs, devices, models
 from resnet_edu import data as data_module
+from resnet_edu.runs.checkpoints import INIT_CHECKPOINT, LAST_CHECKPOINT
 from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
 from resnet_edu import run_data
@@ -400,7 +401,7 @@ class LaneRunner(GroupManager):
             self.store.discard_after(run.run_id, trainer.step)
             self.store.log_event(run.run_id, trainer.step, "resumed", {"checkpoint": run.resume_from})
         else:  # the starting point, for analyses that compare a net with its initial self
-            trainer.checkpoint(self.store.checkpoint_dir(run.run_id) / "init.pt", dataset_info)
+            trainer.checkpoint(self.store.checkpoint_dir(run.run_id) / INIT_CHECKPOINT, dataset_info)
         for enabled, stages in run.pending_toggles:
             trainer.request_shortcuts(enabled, stages)
         with self._lock:
@@ -436,7 +437,7 @@ class LaneRunner(GroupManager):
     def _checkpoint(self, run: LaneRun, dataset_info: dict) -> None:
         trainer = run.trainer
         trainer.read_metrics()
-        path = self.store.checkpoint_dir(run.run_id) / "last.pt"
+        path = self.store.checkpoint_dir(run.run_id) / LAST_CHECKPOINT
         # Every iteration up to the checkpoint is committed before the checkpoint exists, so a
         # crash can never leave a checkpoint ahead of the curve (resuming would leave a gap).
         self.store.flush()

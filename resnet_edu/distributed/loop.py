@@ -30,6 +30,7 @@ from resnet_edu.distributed.processes import Launch
 from resnet_edu.distributed.trainer import DistributedTrainer
 from resnet_edu.run_data import augmentation_for
 from resnet_edu.runs import RunStore
+from resnet_edu.runs.checkpoints import INIT_CHECKPOINT, LAST_CHECKPOINT
 from resnet_edu.train import Diverged, TrainConfig
 
 # Test-only: a folder where every rank writes what it ended with (weights digest, switches applied).
@@ -95,8 +96,8 @@ def train_loop(launch: Launch, config: TrainConfig, run_id: str, decision: dict,
                 store.log_event(run_id, trainer.step, "resumed", {"checkpoint": decision.get("checkpoint"),
                                                                   "world_size": launch.world_size})
         else:  # the starting point, for analyses that compare a net with its initial self
-            trainer.checkpoint(store.checkpoint_dir(run_id) / "init.pt" if store is not None else Path("init.pt"),
-                               dataset_info)
+            folder = store.checkpoint_dir(run_id) if store is not None else Path()
+            trainer.checkpoint(folder / INIT_CHECKPOINT, dataset_info)
         if store is not None:
             store.set_status(run_id, "running", "")
             store.set_progress(run_id, trainer.step, trainer.last_step)
@@ -174,7 +175,7 @@ def _device_label(device: torch.device, precision: str, launch: Launch) -> str:
 
 def _checkpoint(trainer: DistributedTrainer, store: RunStore | None, run_id: str, dataset_info: dict) -> None:
     trainer.read_metrics()
-    path = store.checkpoint_dir(run_id) / "last.pt" if store is not None else Path("last.pt")  # rank 0 writes
+    path = (store.checkpoint_dir(run_id) if store is not None else Path()) / LAST_CHECKPOINT  # rank 0 writes
     if store is not None:
         store.flush()  # every iteration up to the checkpoint is committed before it exists
     trainer.checkpoint(path, dataset_info)

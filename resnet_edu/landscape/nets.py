@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-INIT_CHECKPOINT = "init.pt"  # written by the training lane before a run's first step
+from resnet_edu.runs.checkpoints import INIT_CHECKPOINT
 
 
 @dataclass

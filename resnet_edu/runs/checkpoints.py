@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import torch
 
 CHECKPOINT_FORMAT = "resnet-lab-checkpoint-1"
+INIT_CHECKPOINT = "init.pt"  # a run's weights before its first step: where the landscape's path starts
+LAST_CHECKPOINT = "last.pt"  # the newest checkpoint (each epoch's end, a stop): what resume reads
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
