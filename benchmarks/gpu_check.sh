@@ -3,7 +3,8 @@
 #   1. the tests marked `cuda` (a lane on the GPU: steps, evaluation, checkpoint, live switch, resume),
 #   2. benchmarks/throughput.py: the engine vs the conventional loop, and against the card's matmul peak,
 #   3. benchmarks/degradation.py: seconds from submit until Fig. 1 + fix shows the degradation,
-#   4. a paper-recipe ResNet-56 run for 3 minutes: how many iterations, at what speed and error.
+#   4. benchmarks/first_step.py: seconds from the click to the first point, through the training process,
+#   5. a paper-recipe ResNet-56 run for 3 minutes: how many iterations, at what speed and error.
 # Each result is a file in $OUT (or ./gpu-check-output). A dry run on a CPU machine:
 #   GPU_CHECK_DEVICE=cpu GPU_CHECK_QUICK=1 benchmarks/gpu_check.sh
 set -uo pipefail
@@ -39,6 +40,10 @@ timeout 200 python benchmarks/throughput.py --device "$device" ${quick:+--quick 
 step "time to degradation: Fig. 1 + fix"
 timeout 200 python benchmarks/degradation.py --data synthetic --timeout 150 ${quick:+--quick} \
   > "$out/degradation.json" 2>> "$out/gpu_check.log"; echo "exit $?" | tee -a "$out/gpu_check.log"
+
+step "first point after the click: cold and prepared"
+timeout 150 python benchmarks/first_step.py --think 10 \
+  > "$out/first_step.json" 2>> "$out/gpu_check.log"; echo "exit $?" | tee -a "$out/gpu_check.log"
 
 step "paper recipe, ResNet-56, ${long_run_seconds} s (stopped by SIGINT, checkpointed)"
 timeout -s INT "$long_run_seconds" python -m resnet_edu train --depth 56 --recipe paper --epochs 164 \
