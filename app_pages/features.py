@@ -24,8 +24,7 @@ st.title(t("🔍 Features: what the nets see", "🔍 특징 맵: 네트워크가
 st.markdown(t(**text.INTRO))
 
 store = get_store()
-runs = run_picking.run_table(store.list_runs())
-checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
+runs, checkpoint_of = run_picking.trained_runs(store)
 if not checkpoint_of:
     empty_state_ui()
 

@@ -119,8 +119,7 @@ st.title(t("🏔️ Loss landscape: why shortcuts make deep nets trainable",
 st.markdown(t(**text.INTRO))
 
 store = get_store()
-runs = run_picking.run_table(store.list_runs())
-checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
+runs, checkpoint_of = run_picking.trained_runs(store)
 if not checkpoint_of:
     empty_state_ui()
 else:

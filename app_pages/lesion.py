@@ -145,8 +145,7 @@ st.markdown(t(**text.INTRO))
 st.caption(t(**text.WHAT_DELETING_KEEPS))
 
 store = get_store()
-runs = run_picking.run_table(store.list_runs())
-checkpoint_of = run_picking.checkpoints_by_run(store, runs["run_id"])
+runs, checkpoint_of = run_picking.trained_runs(store)
 has_residual = bool(runs[runs["run_id"].isin(checkpoint_of)]["shortcuts"].any()) if checkpoint_of else False
 if not has_residual:
     empty_state_ui()

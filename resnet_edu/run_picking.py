@@ -41,6 +41,13 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def trained_runs(store) -> tuple[pd.DataFrame, dict[str, str]]:
+    """(every run as :func:`run_table`, {run id: latest checkpoint} of those that have one): what a
+    page that looks inside trained nets starts from."""
+    table = run_table(store.list_runs())
+    return table, checkpoints_by_run(store, table["run_id"])
+
+
 def twin_of(table: pd.DataFrame, run_id: str, candidates: pd.DataFrame | None = None) -> str | None:
     """The run's twin: same family and depth, the other kind (plain ↔ residual), same group if possible.
 
