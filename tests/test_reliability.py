@@ -233,13 +233,16 @@ def test_sigkill_mid_epoch_then_resume_to_the_same_last_iteration(allowed, tmp_p
     runs_dir = tmp_path / "crash-runs"
     env = {**os.environ, "RESNET_EDU_RUNS_DIR": str(runs_dir), "OMP_NUM_THREADS": "2"}
     # An image folder, not the synthetic set: generating 12,000 synthetic images costs each new
-    # process 15-30 s on a busy 2-core machine; 330 small PNGs decode in about a second (cached on disk).
-    tree = make_tree(allowed / "crash", classes=("a", "b", "c", "d"), per_class=80, val_per_class=2, size=32)
-    per_epoch, epochs = 320 // 16, 3
+    # process 15-30 s on a busy 2-core machine; 650 small PNGs decode in about a second (cached on disk).
+    # Many small batches make a long epoch: the kill must land mid-epoch even on a fast machine, where
+    # an iteration takes a few milliseconds and the store commits only every 0.25 s (FLUSH_INTERVAL_S).
+    tree = make_tree(allowed / "crash", classes=("a", "b", "c", "d"), per_class=160, val_per_class=2, size=32)
+    images, batch, epochs = 640, 4, 2
+    per_epoch = images // batch
     total = per_epoch * epochs
     args = [sys.executable, "-m", "resnet_edu", "train", "--dataset", "imagefolder", "--data-root", str(tree),
-            "--depth", "8", "--epochs", str(epochs), "--batch-size", "16", "--max-train-images", "320",
-            "--json"]
+            "--depth", "8", "--epochs", str(epochs), "--batch-size", str(batch), "--max-train-images",
+            str(images), "--json"]
     child = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[tuple[float, int]] = []  # (time, last committed iteration) as a reader saw it
     try:
