@@ -311,7 +311,7 @@ def check_architecture(family: str, depth: int, shortcut_type: str | None = None
         raise ValueError(f"unknown shortcut_type {shortcut_type!r}: use 'A' (zero-padding), 'B' or 'C' (projections)")
     if family == "imagenet":
         if depth not in IMAGENET_DEPTHS:
-            raise ValueError(f"ImageNet depth {depth!r} is not one of 18, 34, 50, 101, 152")
+            raise ValueError(f"ImageNet depth {depth!r} is not one of {', '.join(map(str, IMAGENET_DEPTHS))}")
         return
     if isinstance(depth, bool) or not isinstance(depth, int):
         raise ValueError(f"depth must be a whole number such as 20 or 56, not {depth!r}")

@@ -6,10 +6,10 @@ import streamlit as st
 
 import ui
 from app_pages.text import architecture as text
+from resnet_edu.models import IMAGENET_DEPTHS
 from ui import t
 
 CIFAR_DEPTHS = (20, 32, 44, 56, 110)
-IMAGENET_DEPTHS = (18, 34, 50, 101, 152)
 NETS = [f"cifar-{depth}" for depth in CIFAR_DEPTHS] + [f"imagenet-{depth}" for depth in IMAGENET_DEPTHS]
 DEFAULT_TYPE = {"cifar": "A", "imagenet": "B"}  # the paper's CIFAR nets use A; torchvision's ImageNet nets B
 NO_RUN = "—"

@@ -1,5 +1,7 @@
 """The Degradation page's prose: the paper's Fig. 1, what a few minutes of training can show, and how to read the curves."""
 
+from resnet_edu.train import TRAIN_ERROR_WINDOW
+
 NO_RUNS_YET = dict(
     en="No runs yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs plain-56) shows the degradation "
        "problem within a few minutes, and its curves appear here live.",
@@ -24,9 +26,9 @@ PAPER_LINES_CAPTION = dict(
 PAPER_CLAIM = dict(
     en="The paper's claim in one picture, after a full run: without shortcuts the line rises with depth; with "
        "them it falls (a few-minute run shows the first half at most). Training error (dashed): mean of the "
-       "last 20 iterations; test error (bold): the last evaluation.",
+       f"last {TRAIN_ERROR_WINDOW} iterations; test error (bold): the last evaluation.",
     ko="논문의 주장을 한 장에(끝까지 학습했을 때): 숏컷이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다(몇 분짜리 실행으로는 앞의 절반까지만 보입니다). 훈련 오류(점선)는 최근 "
-       "20회 반복의 평균, 테스트 오류(굵은 선)는 마지막 평가 값입니다.")
+       f"{TRAIN_ERROR_WINDOW}회 반복의 평균, 테스트 오류(굵은 선)는 마지막 평가 값입니다.")
 
 INTRO = dict(
     en="In the paper's **Fig. 1**, a 56-layer plain net has *higher training error* than a 20-layer one: "

@@ -5,6 +5,8 @@ the library's: resnet_edu.train.recipes (schedule, warm-ups) and resnet_edu.trai
 docs/RECIPE.md has the measurements behind the classroom recipe.
 """
 
+from resnet_edu.train import TRAIN_ERROR_WINDOW
+
 # Each recipe in words, by the name TrainConfig.recipe takes; where it differs from the paper.
 RECIPE_NOTES: dict[str, list[dict[str, str]]] = {
     "paper": [
@@ -19,11 +21,11 @@ RECIPE_NOTES: dict[str, list[dict[str, str]]] = {
         dict(en="Warm-up: the paper starts ResNet-110 at lr 0.01 until its training error is below 80% (about 400 "
                 "iterations), then returns to 0.1. Here every CIFAR net of 110 or more layers does so, plain twins "
                 "too (the paper does not say how plain-110 started; twins share one schedule); the error is the mean "
-                "of the last 20 iterations; and the warm-up ends after 400 iterations at the latest, so a net that "
+                f"of the last {TRAIN_ERROR_WINDOW} iterations; and the warm-up ends after 400 iterations at the latest, so a net that "
                 "never gets below 80% does not stay at 0.01 for the whole run.",
              ko="워밍업: 논문은 ResNet-110을 훈련 오류가 80% 아래로 내려갈 때까지(약 400번 반복) 학습률 0.01로 학습한 뒤 "
                 "0.1로 돌아갑니다. 여기서는 110층 이상인 CIFAR 네트워크 모두에 적용하고 plain 쌍둥이도 같습니다(논문은 "
-                "plain-110을 어떻게 시작했는지 말하지 않으며, 쌍둥이는 같은 학습 일정을 씁니다). 오류는 최근 20번 반복의 "
+                f"plain-110을 어떻게 시작했는지 말하지 않으며, 쌍둥이는 같은 학습 일정을 씁니다). 오류는 최근 {TRAIN_ERROR_WINDOW}번 반복의 "
                 "평균이며, 80% 아래로 내려가지 못하는 네트워크가 끝까지 0.01에 머물지 않도록 워밍업은 늦어도 400번 반복 "
                 "뒤에 끝납니다."),
         dict(en="Length and data: the paper trains 64k iterations (≈ 164 epochs) on all 50k CIFAR-10 training images "

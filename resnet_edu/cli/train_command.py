@@ -1,7 +1,7 @@
 """``train``: one run from the command line (or one process of a torchrun job), and its JSON summary.
 
 The summary (:func:`run_summary`) is the contract outside scripts read: run_id, final training
-error over the last 20 iterations, final test error, steps, epochs, images per second of
+error over the last TRAIN_ERROR_WINDOW (20) iterations, final test error, steps, epochs, images per second of
 training time, real wall seconds and the device.
 """
 

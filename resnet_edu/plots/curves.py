@@ -200,7 +200,7 @@ def error_vs_depth(summary_df: pd.DataFrame, reference: pd.DataFrame | None = No
     """Final error against depth, one line for plain nets and one for residual nets.
 
     The paper's claim in one picture: the plain line rises with depth, the residual line
-    falls. Training error (dashed, as in the paper's Fig. 6) is the mean of the last 20
+    falls. Training error (dashed, as in the paper's Fig. 6) is the mean of the last TRAIN_ERROR_WINDOW (20)
     iterations; test error (bold) the last evaluation. Several runs of one kind and depth are
     averaged.
 
