@@ -107,21 +107,57 @@ def matmul_peak_gflops(device: torch.device, dtype: torch.dtype = torch.float32,
     return 2 * size**3 / best / 1e9
 
 
-def training_gflop_per_image(depth: int, device: torch.device) -> float:
-    """Floating-point operations of one training step (forward + backward) per image, counted by torch."""
+def training_gflop_per_image(depth: int, device: torch.device, only_convolutions: bool = False) -> float:
+    """Floating-point operations of one training step (forward + backward) per image, counted by torch.
+
+    only_convolutions: count the convolutions alone (forward and backward), which are all but
+    a few thousandths of the total.
+    """
     from torch.utils.flop_counter import FlopCounterMode
 
     model = build_model("cifar", depth).to(device)
     images = torch.randn(8, 3, 32, 32, device=device)
     with FlopCounterMode(display=False) as counter:
         F.cross_entropy(model(images), torch.zeros(8, dtype=torch.long, device=device)).backward()
-    return counter.get_total_flops() / 8 / 1e9
+    if not only_convolutions:
+        return counter.get_total_flops() / 8 / 1e9
+    per_op = counter.get_flop_counts()["Global"]
+    return sum(flops for op, flops in per_op.items() if "convolution" in str(op)) / 8 / 1e9
+
+
+# Which kind of work each CPU operator of a training step does (matched against its name, in order).
+OPERATOR_KINDS = (("convolution", ("convolution",)), ("batch_norm", ("batch_norm",)),
+                  ("relu", ("relu", "threshold_backward", "clamp_min")))
+
+
+def cpu_time_by_kind(step, batches, steps: int = 3) -> dict[str, float]:
+    """Where a CPU training step spends its time: the share of convolutions, batch norm, ReLU, and
+    everything else (the residual additions, the optimizer, the loss, copies), from torch.profiler.
+
+    Self time of each operator, so nothing is counted twice. The convolutions are the step's
+    arithmetic; the rest moves memory: the part a fused kernel (torch.compile) could save.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(steps):
+            step(*next(batches))
+    seconds = dict.fromkeys([kind for kind, _ in OPERATOR_KINDS] + ["other"], 0.0)
+    for event in profiler.key_averages():
+        if not event.key.startswith("aten::"):
+            continue  # autograd and optimizer wrappers: their aten operators are counted themselves
+        kind = next((kind for kind, names in OPERATOR_KINDS if any(name in event.key for name in names)), "other")
+        seconds[kind] += event.self_cpu_time_total / 1e6
+    total = sum(seconds.values()) or 1.0
+    return {kind: round(value / total, 3) for kind, value in seconds.items()}
 
 
 def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = None, device: str | None = None) -> dict:
     """Images per second: the engine (the Trainer of every lane) vs a conventional loop, same model and data.
 
-    Also the fraction of this device's measured matmul peak that each engine row reaches.
+    Also the fraction of this device's measured matmul peak that each engine row reaches and, on a
+    CPU, where its time goes (``cpu_time_by_kind``) and the fraction of the peak its convolutions
+    alone reach: the ceiling for the whole step, were batch norm, ReLU and the rest free.
     """
     from resnet_edu.devices import resolve_device
     from resnet_edu.train import Trainer
@@ -144,6 +180,7 @@ def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = Non
                "batch_size": batch_size, "timed_steps": steps, "matmul_peak_gflops": peaks, "nets": []}
     for depth in depths:
         gflop = training_gflop_per_image(depth, device)
+        conv_gflop = training_gflop_per_image(depth, device, only_convolutions=True)
         row = {"net": f"ResNet-{depth}", "training_gflop_per_image": round(gflop, 3)}
         for precision in precisions:
             stream = data_module.BatchStream(dataset, batch_size, seed=0, device=device, channels_last=True)
@@ -155,10 +192,17 @@ def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = Non
                 trainer.read_metrics()
                 sync()
 
-            ips = _time_steps(trainer.train_step, iter(stream), warmup, steps, batch_size, engine_sync)
+            batches = iter(stream)
+            ips = _time_steps(trainer.train_step, batches, warmup, steps, batch_size, engine_sync)
             row[f"engine_{precision}"] = round(ips, 1)
             row[f"engine_{precision}_gflops"] = round(ips * gflop, 1)
             row[f"engine_{precision}_fraction_of_{precision}_peak"] = round(ips * gflop / peaks[precision], 3)
+            if device.type == "cpu":  # the ceiling: how fast the convolutions alone run, in the same steps
+                shares = cpu_time_by_kind(trainer.train_step, batches, steps=2 if quick else 3)
+                row[f"engine_{precision}_time_shares"] = shares
+                conv_gflops = ips * conv_gflop / (shares["convolution"] or 1.0)
+                row[f"engine_{precision}_convolutions_fraction_of_{precision}_peak"] = round(
+                    conv_gflops / peaks[precision], 3)
 
         torch.manual_seed(0)
         model = build_model("cifar", depth).to(device)

@@ -62,3 +62,27 @@ def test_the_criterion_follows_the_preset():
     assert not bool(bench._criterion_holds(errors, "fig1_fix", 0.05).iloc[0])  # ResNet-56 is not yet the cure
     errors["ResNet-56"] = pd.Series([0.51])
     assert bool(bench._criterion_holds(errors, "fig1_fix", 0.05).iloc[0])
+
+
+def test_the_step_time_is_split_by_kind_of_operator_and_the_convolutions_hold_the_arithmetic():
+    import torch
+    from torch.nn import functional as F
+
+    from resnet_edu.models import build_model
+
+    assert bench.training_gflop_per_image(8, torch.device("cpu"), only_convolutions=True) > \
+        0.99 * bench.training_gflop_per_image(8, torch.device("cpu")) > 0
+
+    model = build_model("cifar", 8)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+    def step(images, labels):
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    batch = (torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3]))
+    shares = bench.cpu_time_by_kind(step, iter([batch] * 2), steps=2)
+    assert list(shares) == ["convolution", "batch_norm", "relu", "other"]
+    assert all(share > 0 for share in shares.values()) and sum(shares.values()) == pytest.approx(1, abs=0.01)
