@@ -20,6 +20,7 @@ import streamlit as st
 
 from resnet_edu import security
 from resnet_edu.labels import markdown_safe
+from resnet_edu.language import pick
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}  # every page's charts
@@ -36,8 +37,8 @@ def language() -> str:
 
 
 def t(en: str, ko: str) -> str:
-    """The English or Korean text, whichever this tab reads (the pages' one en/ko picker)."""
-    return ko if language() == "ko" else en
+    """The English or Korean text, whichever this tab reads (the library's picker, for pages)."""
+    return pick(language(), en, ko)
 
 
 def md_escape(text: object) -> str:
