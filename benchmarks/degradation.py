@@ -31,7 +31,8 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", default="0", help="comma-separated, e.g. 0,1,2 (the summary gives the median)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="default: the Lab's default for this device (resnet_edu.classroom)")
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=None,
+                        help="default: the Lab's (the recipe's lr for the batch size, resnet_edu.classroom)")
     parser.add_argument("--probe-every", type=int, default=None,
                         help="gradient-norm probes every N iterations (default: the Lab's; 0: none)")
     args = parser.parse_args()

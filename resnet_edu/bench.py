@@ -283,7 +283,7 @@ def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: fl
     stuck = [name for name, row in final.items() if name.startswith("ResNet")
              and row["train_error_last20"] is not None and row["train_error_last20"] > STUCK_ERROR]
     return {"data": kind if kind == "synthetic" else Path(source).name, "seed": seed,
-            "batch_size": configs[0].batch_size, "visible": met_at is not None,
+            "batch_size": configs[0].batch_size, "lr": configs[0].lr, "visible": met_at is not None,
             "seconds_to_visible": round(met_at, 1) if met_at else None, "iteration_visible": met_step,
             "errors_when_visible": snapshot, "seconds_to_first_step": round(first_step_at or 0, 1),
             "resnet_stuck_near_chance": stuck, "final": final}
@@ -291,7 +291,7 @@ def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: fl
 
 def degradation(quick: bool = False, data: str | None = None, timeout: float = 600.0, gap: float = 0.05,
                 precision: str = "auto", recipe: str = "classroom", max_steps: int | None = None,
-                preset: str = "fig1_fix", seeds=(0,), batch_size: int | None = None, lr: float = 0.1,
+                preset: str = "fig1_fix", seeds=(0,), batch_size: int | None = None, lr: float | None = None,
                 probe_every: int | None = None) -> dict:
     """Seconds and iterations from submit until the Fig. 1 degradation is visible (see module doc).
 
@@ -306,8 +306,9 @@ def degradation(quick: bool = False, data: str | None = None, timeout: float = 6
     if preset == "fig1_fix":
         criterion.update({"plain56_minus_resnet56": f">= {gap:.2f}", "resnet56_minus_plain20": "<= 0.02"})
     settings = {"epochs": 3, "max_steps": max_steps or (120 if quick else 300), "precision": precision,
-                "recipe": recipe, "lr": lr,
+                "recipe": recipe,
                 "batch_size": batch_size,  # None: what the Lab chooses on this device for the data set
+                "lr": lr,  # None: what the Lab chooses for the recipe and batch size
                 "probe_every": TrainConfig.probe_every if probe_every is None else probe_every}
     results = {"environment": _environment(), "preset": preset, "settings": settings, "criterion": criterion,
                "runs": [], "summary": []}

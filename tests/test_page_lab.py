@@ -86,6 +86,8 @@ def test_preset_starts_runs_and_stop_stops_them():
     assert sorted(runs["name"]) == ["plain-20", "plain-56"]
     assert runs["group_id"].nunique() == 1
     ids = list(runs["run_id"])
+    configs = [manager.store.get_run(run_id)["config"] for run_id in ids]
+    assert {(config["batch_size"], config["lr"]) for config in configs} == {(8, 0.1 * 8 / 128)}  # lr scaled to the batch
     assert at.success, "a confirmation"
     _poll(lambda: all(manager.progress(r)["step"] > 0 for r in ids), what="the first iterations")
     at.run()  # a queue tick

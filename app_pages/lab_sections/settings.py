@@ -94,8 +94,10 @@ def recipe_ui() -> dict:
                                             "일찍 멈춥니다. 학습률 일정은 그대로 에폭을 따릅니다."))
     seed = cols[2].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, value=0, step=1, key="lab_seed")
     cols = st.columns(3)
-    lr = cols[0].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=0.1,
-                              step=0.01, format="%.4f", key="lab_lr")
+    lr = cols[0].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=None,
+                              step=0.01, format="%.4f", key="lab_lr", placeholder=t("default", "기본값"),
+                              help=t("Empty: the recipe's default for the batch size (shown below the settings).",
+                                     "비워 두면 배치 크기에 맞춘 레시피의 기본값을 씁니다 (설정 아래에 표시)."))
     batch = cols[1].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=None, step=16,
                                  key="lab_batch", placeholder=t("default", "기본값"),
                                  help=t("Empty: the default of the recipe and device (shown below the settings).",
@@ -108,7 +110,8 @@ def recipe_ui() -> dict:
             st.markdown(f"**{recipe_words[name]}**")
             st.markdown("\n".join(f"- {t(**note)}" for note in RECIPE_NOTES.get(name, [])))
     return {"epochs": int(epochs), "max_steps": None if max_steps is None else int(max_steps), "seed": int(seed),
-            "lr": float(lr), "batch_size": None if batch is None else int(batch), "recipe": recipe}
+            "lr": None if lr is None else float(lr), "batch_size": None if batch is None else int(batch),
+            "recipe": recipe}
 
 
 def gpus_ui() -> int:
@@ -138,6 +141,20 @@ def advanced_ui() -> tuple[str, bool, int]:
     return device, compiled, gpus
 
 
+def lr_reason(recipe: str, batch: int, lr: float) -> str:
+    """Why the comparison starts at learning rate ``lr``: the paper's, or the paper's scaled to the batch."""
+    if recipe == "paper" or batch == classroom.PAPER_BATCH_SIZE:
+        return t(f"Learning rate {lr:g}, as in the paper (Sec. 4.2).", f"학습률 {lr:g}: 논문(4.2절)과 같습니다.")
+    return t(f"Learning rate {lr:g}: the paper's {classroom.PAPER_LR:g} is for batches of "
+             f"{classroom.PAPER_BATCH_SIZE}; a batch of {batch} averages its gradient over {batch}/"
+             f"{classroom.PAPER_BATCH_SIZE} as many images, so it takes that fraction of the step (the linear "
+             f"scaling rule). With "
+             f"{classroom.PAPER_LR:g} at small batches ResNet-56 fell behind plain-20 in its first minute.",
+             f"학습률 {lr:g}: 논문의 {classroom.PAPER_LR:g}는 배치 {classroom.PAPER_BATCH_SIZE}용입니다. 배치 {batch}는 "
+             f"{batch}/{classroom.PAPER_BATCH_SIZE}만큼의 이미지로 기울기를 평균하므로 그만큼만 걸음을 옮깁니다(선형 "
+             f"스케일링 규칙). 작은 배치에서 {classroom.PAPER_LR:g}를 쓰면 ResNet-56이 첫 1분 동안 plain-20에 뒤처졌습니다.")
+
+
 def batch_reason(recipe: str, device: str, dataset: str, batch: int) -> str:
     """Why the comparison trains in batches of ``batch``: the paper's, or what was measured on a CPU."""
     if recipe == "paper":
@@ -147,17 +164,19 @@ def batch_reason(recipe: str, device: str, dataset: str, batch: int) -> str:
         return t(f"Batch {batch}, the paper's: on a GPU a smaller batch would not show the gap sooner.",
                  f"배치 {batch}: 논문과 같습니다. GPU에서는 배치를 줄여도 차이가 더 빨리 보이지 않습니다.")
     rows = classroom.CPU_MEDIAN_SECONDS[classroom.data_kind(dataset)]
-    precision = devices.resolve_precision("auto", devices.resolve_device("cpu"))
-    precision = precision if precision in rows else next(iter(rows))
-    seconds = ", ".join(f"{size}: {t(f'{median:.0f} s', f'{median:.0f}초')}" if met == 3 else
-                        f"{size}: {t(f'{met} of 3 seeds only', f'시드 3개 중 {met}개에서만')}"
-                        for size, (median, met) in rows[precision].items())
+    here = devices.resolve_precision("auto", devices.resolve_device("cpu"))
+    order = sorted(rows, key=lambda precision: precision != here)  # this CPU's precision first
+    seconds = "; ".join(f"{precision}: " + ", ".join(
+        f"{size}: {t(f'{median:.0f} s', f'{median:.0f}초')}" if met == 3 else
+        f"{size}: {t(f'{met} of 3 seeds only', f'시드 3개 중 {met}개에서만')}"
+        for size, (median, met) in rows[precision].items()) for precision in order)
     data = t("the built-in synthetic set", "내장 합성 데이터셋") if dataset == "synthetic" else t("real photos", "실제 사진")
-    return t(f"Batch {batch}, the classroom default on a CPU for {data}: the fastest batch size that showed the "
-             f"degradation on all three seeds tried. Seconds from the click until plain-56 was clearly behind "
-             f"plain-20 while ResNet-56 kept up ({precision}, median of seeds 0-2, {classroom.CPU_MEASURED_ON}), "
-             f"by batch size: {seconds}.",
-             f"배치 {batch}: CPU의 수업용 기본값({data})입니다. 시험한 시드 3개 모두에서 성능 저하를 보여 준 배치 "
-             f"크기 중 가장 빠릅니다. 클릭부터 ResNet-56이 plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 "
-             f"때까지 걸린 시간 ({precision}, 시드 0-2의 중앙값, {classroom.CPU_MEASURED_ON}), 배치 크기별: "
-             f"{seconds}.")
+    return t(f"Batch {batch}, the classroom default on a CPU for {data}: of the batch sizes that showed the "
+             f"degradation on all three seeds tried, in fp32 and in bf16, the one that showed it soonest in fp32 "
+             f"(a CPU without native bf16). Seconds from the click until plain-56 was clearly behind plain-20 "
+             f"while ResNet-56 kept up (median of seeds 0-2, {classroom.CPU_MEASURED_ON}; this CPU trains in "
+             f"{here}), by batch size: {seconds}.",
+             f"배치 {batch}: CPU의 수업용 기본값({data})입니다. 시험한 시드 3개 모두에서 fp32와 bf16 둘 다 성능 저하를 "
+             f"보여 준 배치 크기 중, fp32(bf16을 기본 지원하지 않는 CPU)에서 가장 빨리 보여 준 크기입니다. 클릭부터 "
+             f"ResNet-56이 plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 때까지 걸린 시간 (시드 0-2의 중앙값, "
+             f"{classroom.CPU_MEASURED_ON}; 이 CPU는 {here}로 학습), 배치 크기별: {seconds}.")

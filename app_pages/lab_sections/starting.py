@@ -9,10 +9,11 @@ import streamlit as st
 
 from app_pages.lab_sections.access import remember, teacher_only
 from app_pages.lab_sections.data_sets import imagenet_preset_base
-from app_pages.lab_sections.settings import advanced_ui, batch_reason, dataset_ui, networks_ui, recipe_ui
+from app_pages.lab_sections.settings import (advanced_ui, batch_reason, dataset_ui, lr_reason, networks_ui,
+                                             recipe_ui)
 from app_pages.text import lab as text
 from resnet_edu import security
-from resnet_edu.classroom import default_batch_size
+from resnet_edu.classroom import default_batch_size, default_learning_rate
 from resnet_edu.jobs import cached_dataset, group_configs
 from resnet_edu.train import PRESETS, TrainConfig, preset_configs
 from ui import get_manager, md_escape, prepare_data, t, teacher_unlocked
@@ -111,6 +112,9 @@ def start_ui() -> None:
             if settings["batch_size"] is None:
                 settings["batch_size"] = default_batch_size(settings["recipe"], device, dataset)
                 st.caption(batch_reason(settings["recipe"], device, dataset, settings["batch_size"]))
+            if settings["lr"] is None:
+                settings["lr"] = default_learning_rate(settings["recipe"], settings["batch_size"])
+                st.caption(lr_reason(settings["recipe"], settings["batch_size"], settings["lr"]))
         base = TrainConfig(dataset=dataset, data_root=root, image_size=size, compile=compiled, **settings)
         problem = folder_problem(dataset, root)
         if problem:

@@ -38,12 +38,19 @@ RECIPE_NOTES: dict[str, list[dict[str, str]]] = {
                 "찍기 수준에 머묾). 이 현상을 보여 줄 때 이 레시피를 쓰세요."),
     ],
     "classroom": [
-        dict(en="Like the paper, but the learning rate rises linearly from 0.001 to 0.1 over the first 100 "
-                "iterations (a gradual warm-up, Goyal et al. 2017), the same for every net, plain or residual, of "
-                "any depth. It replaces the paper's constant 0.01 warm-up of ResNet-110.",
-             ko="논문과 같되, 학습률을 처음 100번의 반복 동안 0.001에서 0.1까지 선형으로 올립니다(점진적 워밍업, Goyal 외 "
-                "2017). 깊이와 상관없이 plain 네트워크와 잔차 네트워크 모두 똑같이 적용하며, 논문에서 ResNet-110에만 쓴 0.01 고정 "
-                "워밍업을 대신합니다."),
+        dict(en="Like the paper, but the learning rate rises linearly from 1% of its base value to the base value "
+                "over the first 100 iterations (a gradual warm-up, Goyal et al. 2017), the same for every net, plain "
+                "or residual, of any depth. It replaces the paper's constant 0.01 warm-up of ResNet-110.",
+             ko="논문과 같되, 학습률을 처음 100번의 반복 동안 기준값의 1%에서 기준값까지 선형으로 올립니다(점진적 워밍업, "
+                "Goyal 외 2017). 깊이와 상관없이 plain 네트워크와 잔차 네트워크 모두 똑같이 적용하며, 논문에서 ResNet-110에만 쓴 "
+                "0.01 고정 워밍업을 대신합니다."),
+        dict(en="The base learning rate follows the batch size: the paper's 0.1 is for batches of 128, so a batch of 32 "
+                "starts at 0.025 (0.1 × 32/128, the linear scaling rule, Goyal et al. 2017). On a CPU the classroom "
+                "trains in small batches, which show the degradation sooner; with 0.1 there, ResNet-56 fell behind "
+                "plain-20 in its first minute.",
+             ko="기준 학습률은 배치 크기를 따릅니다. 논문의 0.1은 배치 128용이므로 배치 32는 0.025(0.1 × 32/128, 선형 스케일링 "
+                "규칙, Goyal 외 2017)에서 시작합니다. CPU에서는 성능 저하가 더 빨리 보이도록 작은 배치로 학습하는데, 거기서 "
+                "0.1을 쓰면 ResNet-56이 첫 1분 동안 plain-20에 뒤처졌습니다."),
         dict(en="Why: with lr 0.1 from the first step, a ResNet-56 in a few-minute run can blow up and sit at chance "
                 "for hundreds of iterations — behind plain-56, the opposite of the paper. Shorter warm-ups (20 or 46 "
                 "iterations) still let it blow up on some seeds; zero-initialising the residual branches kept it "

@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train on a class-balanced subset of N images")
     train.add_argument("--max-steps", type=int, default=None)
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--lr", type=float, default=0.1)
+    train.add_argument("--lr", type=float, default=None,
+                       help="initial learning rate (default: 0.1, the paper's, with --recipe paper; with the classroom "
+                            "recipe 0.1 x batch size / 128, the linear scaling rule)")
     train.add_argument("--batch-size", type=int, default=None,
                        help="images per iteration (default: 128, the paper's, with --recipe paper; with the classroom "
                             "recipe the measured default of the device: smaller on a CPU, see resnet_edu/classroom.py)")

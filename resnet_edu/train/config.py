@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from resnet_edu import models
-from resnet_edu.classroom import default_batch_size
+from resnet_edu.classroom import PAPER_BATCH_SIZE, default_batch_size, default_learning_rate
 from resnet_edu.devices import PRECISIONS
 
 RECIPES = ("classroom", "paper")
@@ -41,7 +41,7 @@ class TrainConfig:
     epochs: int = 3  # passes over the training set; the lr schedule follows this length
     max_steps: int | None = None  # stop after this many iterations (the schedule still follows epochs)
     batch_size: int | None = None  # images per SGD step; None: the recipe's default on this device (paper: 128)
-    lr: float = 0.1  # initial learning rate (Sec. 4.2: 0.1)
+    lr: float | None = None  # initial learning rate; None: the recipe's default (paper: 0.1; classroom: 0.1 x batch / 128)
     momentum: float = 0.9
     weight_decay: float = 1e-4
     seed: int = 0  # initial weights and batch order; the synthetic images themselves never change
@@ -57,6 +57,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.batch_size is None:  # the measured classroom default of the device "auto" picks
             object.__setattr__(self, "batch_size", default_batch_size(self.recipe, dataset=self.dataset))
+        if self.lr is None:  # the paper's 0.1, scaled to the batch by the classroom recipe
+            batch = self.batch_size
+            if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+                batch = PAPER_BATCH_SIZE  # no size at all: validate() says so; the lr must not fail first
+            object.__setattr__(self, "lr", default_learning_rate(self.recipe, batch))
 
     @property
     def run_name(self) -> str:
