@@ -150,9 +150,10 @@ def lr_reason(recipe: str, batch: int, lr: float) -> str:
              f"{classroom.PAPER_BATCH_SIZE} as many images, so it takes that fraction of the step (the linear "
              f"scaling rule). With "
              f"{classroom.PAPER_LR:g} at small batches ResNet-56 fell behind plain-20 in its first minute.",
-             f"학습률 {lr:g}: 논문의 {classroom.PAPER_LR:g}는 배치 {classroom.PAPER_BATCH_SIZE}용입니다. 배치 {batch}는 "
-             f"{batch}/{classroom.PAPER_BATCH_SIZE}만큼의 이미지로 기울기를 평균하므로 그만큼만 걸음을 옮깁니다(선형 "
-             f"스케일링 규칙). 작은 배치에서 {classroom.PAPER_LR:g}를 쓰면 ResNet-56이 첫 1분 동안 plain-20에 뒤처졌습니다.")
+             f"학습률 {lr:g}: 논문의 학습률({classroom.PAPER_LR:g})은 배치 {classroom.PAPER_BATCH_SIZE}용이므로, 배치 "
+             f"크기의 비율({batch}/{classroom.PAPER_BATCH_SIZE})을 곱했습니다(선형 스케일링 규칙). 작은 배치는 더 적은 "
+             f"이미지로 기울기를 평균하므로 걸음도 그만큼 줄입니다. 작은 배치에서 논문 값을 그대로 쓰면 ResNet-56이 첫 "
+             f"1분 동안 plain-20에 뒤처졌습니다.")
 
 
 def batch_reason(recipe: str, device: str, dataset: str, batch: int) -> str:
@@ -167,16 +168,15 @@ def batch_reason(recipe: str, device: str, dataset: str, batch: int) -> str:
     here = devices.resolve_precision("auto", devices.resolve_device("cpu"))
     order = sorted(rows, key=lambda precision: precision != here)  # this CPU's precision first
     seconds = "; ".join(f"{precision}: " + ", ".join(
-        f"{size}: {t(f'{median:.0f} s', f'{median:.0f}초')}" if met == 3 else
-        f"{size}: {t(f'{met} of 3 seeds only', f'시드 3개 중 {met}개에서만')}"
+        t(f"{median:.0f} s at {size}", f"배치 {size}에서 {median:.0f}초") if met == 3 else
+        t(f"at {size} on {met} of 3 seeds only", f"배치 {size}에서는 시드 3개 중 {met}개에서만")
         for size, (median, met) in rows[precision].items()) for precision in order)
     data = t("the built-in synthetic set", "내장 합성 데이터셋") if dataset == "synthetic" else t("real photos", "실제 사진")
-    return t(f"Batch {batch}, the classroom default on a CPU for {data}: of the batch sizes that showed the "
-             f"degradation on all three seeds tried, in fp32 and in bf16, the one that showed it soonest in fp32 "
-             f"(a CPU without native bf16). Seconds from the click until plain-56 was clearly behind plain-20 "
-             f"while ResNet-56 kept up (median of seeds 0-2, {classroom.CPU_MEASURED_ON}; this CPU trains in "
-             f"{here}), by batch size: {seconds}.",
-             f"배치 {batch}: CPU의 수업용 기본값({data})입니다. 시험한 시드 3개 모두에서 fp32와 bf16 둘 다 성능 저하를 "
-             f"보여 준 배치 크기 중, fp32(bf16을 기본 지원하지 않는 CPU)에서 가장 빨리 보여 준 크기입니다. 클릭부터 "
-             f"ResNet-56이 plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 때까지 걸린 시간 (시드 0-2의 중앙값, "
-             f"{classroom.CPU_MEASURED_ON}; 이 CPU는 {here}로 학습), 배치 크기별: {seconds}.")
+    return t(f"Batch {batch}, the classroom default on a CPU for {data}. Of the batch sizes that showed the "
+             f"degradation on all three seeds in both fp32 and bf16, it showed it soonest in fp32 (a CPU without "
+             f"native bf16). Median seconds from the click until plain-56 was clearly behind plain-20 while "
+             f"ResNet-56 kept up (seeds 0-2, {classroom.CPU_MEASURED_ON}; this CPU trains in {here}) — {seconds}.",
+             f"배치 {batch}: CPU의 수업용 기본값({data})입니다. 시드 3개 모두에서 fp32와 bf16 둘 다 성능 저하를 보여 준 "
+             f"배치 크기 중 fp32(bf16을 기본 지원하지 않는 CPU)에서 가장 빨리 보여 주었습니다. 클릭부터 ResNet-56이 "
+             f"plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 때까지 걸린 시간의 중앙값 (시드 0-2, "
+             f"{classroom.CPU_MEASURED_ON}; 이 CPU의 정밀도: {here}) — {seconds}.")
