@@ -14,13 +14,14 @@ import streamlit as st
 import torch  # noqa: F401
 
 from resnet_edu.runs import StoreDamaged
-from ui import LANGUAGES, get_manager, language, prepare_data, t, teacher_sidebar
+from ui import LANGUAGES, get_manager, language, prepare_data, resend_choices, t, teacher_sidebar
 
 st.set_page_config(page_title="ResNet Lab", page_icon="🧱", layout="wide")
 
 language()  # settle this tab's language before any page text is drawn
 with st.sidebar:
-    st.radio("Language / 언어", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True)
+    st.radio("Language / 언어", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True,
+             on_change=resend_choices)
     teacher_sidebar()
 
 PAGES = [

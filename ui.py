@@ -36,6 +36,24 @@ def language() -> str:
     return chosen
 
 
+def resend_choices() -> None:
+    """After a language switch: send every widget its own value again, so choices shown in words follow.
+
+    A radio or select box whose options are shown through ``t`` (``format_func``) tells the
+    browser its choice as the words of the old language; once those words change, the browser
+    finds no option with them and shows nothing chosen. Setting each value again (the same
+    value) makes Streamlit send the choice in the new words. Only plain values are set again:
+    buttons (True/False) and uploads refuse being set, and show no words that change.
+    """
+    def plain(value) -> bool:
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+    for key in list(st.session_state):
+        value = st.session_state[key]
+        if key != "lang" and (plain(value) or isinstance(value, list) and value and all(map(plain, value))):
+            st.session_state[key] = value
+
+
 def t(en: str, ko: str) -> str:
     """The English or Korean text, whichever this tab reads (the library's picker, for pages)."""
     return pick(language(), en, ko)

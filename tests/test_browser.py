@@ -94,6 +94,19 @@ def test_start_a_run_toggle_shortcuts_and_watch_the_curve(server):
             page.goto(f"{url}/lab")
             wait_for_app(page)
 
+            # A choice shown in words stays chosen when the words change language, and back.
+            page.get_by_role("radiogroup", name="Recipe").get_by_text("paper (Sec. 4.2)").click()
+            wait_for_app(page)
+            page.get_by_text("한국어", exact=True).click()
+            wait_for_app(page)
+            assert page.get_by_role("radio", name="논문 (4.2절)").is_checked()
+            assert page.get_by_role("radio", name="CIFAR (6n+2층)").is_checked()
+            page.get_by_text("English", exact=True).click()
+            wait_for_app(page)
+            assert page.get_by_role("radio", name="paper (Sec. 4.2)").is_checked()
+            page.get_by_role("radiogroup", name="Recipe").get_by_text("classroom (default)").click()
+            wait_for_app(page)
+
             # A short comparison: ResNet-20 and ResNet-56, 60 iterations of 32 images.
             page.get_by_role("spinbutton", name="Max iterations").fill("60")
             page.get_by_role("spinbutton", name="Max iterations").press("Enter")

@@ -56,6 +56,19 @@ def test_lab_renders(lang):
     assert at.multiselect(key="lab_depths_imagenet").value == [18, 34]
 
 
+def test_choices_shown_in_words_keep_their_value_across_a_language_switch():
+    """Switching language keeps every choice and redraws the page in the new words (that the browser
+    also *shows* the choice, which it holds as the old words, is checked in test_browser.py)."""
+    at = _open()
+    at.radio(key="lab_recipe").set_value("paper").run()
+    at.radio(key="lab_family").set_value("imagenet").run()
+    at.radio(key="lang").set_value("ko").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="lab_recipe").value == "paper" and at.radio(key="lab_family").value == "imagenet"
+    assert at.radio(key="lab_recipe").index == 1, "the choice shown, in Korean"
+    assert any(caption.value.startswith("배치 128:") for caption in at.caption)
+
+
 def test_bad_settings_show_a_message_and_start_nothing():
     at = _open()
     at.number_input(key="lab_custom_depth").set_value(10).run()
