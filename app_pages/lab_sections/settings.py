@@ -141,9 +141,9 @@ def advanced_ui() -> tuple[str, bool, int]:
     return device, compiled, gpus
 
 
-def lr_reason(recipe: str, batch: int, lr: float) -> str:
-    """Why the comparison starts at learning rate ``lr``: the paper's, or the paper's scaled to the batch."""
-    if recipe == "paper" or batch == classroom.PAPER_BATCH_SIZE:
+def lr_reason(batch: int, lr: float) -> str:
+    """Why the comparison starts at the default learning rate ``lr``: the paper's, or the paper's scaled to the batch."""
+    if lr == classroom.PAPER_LR:
         return t(f"Learning rate {lr:g}, as in the paper (Sec. 4.2).", f"학습률 {lr:g}: 논문(4.2절)과 같습니다.")
     return t(f"Learning rate {lr:g}: the paper's {classroom.PAPER_LR:g} is for batches of "
              f"{classroom.PAPER_BATCH_SIZE}; a batch of {batch} averages its gradient over {batch}/"

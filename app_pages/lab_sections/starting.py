@@ -114,7 +114,7 @@ def start_ui() -> None:
                 st.caption(batch_reason(settings["recipe"], device, dataset, settings["batch_size"]))
             if settings["lr"] is None:
                 settings["lr"] = default_learning_rate(settings["recipe"], settings["batch_size"])
-                st.caption(lr_reason(settings["recipe"], settings["batch_size"], settings["lr"]))
+                st.caption(lr_reason(settings["batch_size"], settings["lr"]))
         base = TrainConfig(dataset=dataset, data_root=root, image_size=size, compile=compiled, **settings)
         problem = folder_problem(dataset, root)
         if problem:
