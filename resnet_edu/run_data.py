@@ -41,8 +41,9 @@ def cached_dataset(name: str, root: str | None = None, image_size: int = 32, pro
 
 
 def augmentation_for(config: TrainConfig) -> str:
-    """The BatchStream augmentation of a run: Sec. 3.4's scale + colour for ImageNet nets on an image folder."""
-    return "imagenet" if config.dataset == "imagefolder" and config.family == "imagenet" else "cifar"
+    """The BatchStream augmentation of a run: Sec. 3.4's scale + colour for ImageNet nets on folders of photos
+    (Imagenette or any image folder); Sec. 4.2's pad-and-crop + flip everywhere else."""
+    return "imagenet" if config.dataset in data_module.PHOTO_FOLDERS and config.family == "imagenet" else "cifar"
 
 
 def dataset_of_run(config: TrainConfig) -> data_module.ImageDataset:

@@ -444,3 +444,26 @@ def test_a_quick_subset_of_an_image_folder_keeps_every_class():
     assert torch.equal(keep, balanced_subset(labels, 250))  # the same subset every time
     uneven = torch.tensor([0] * 5 + [1] * 95)
     assert torch.bincount(uneven[balanced_subset(uneven, 20)]).tolist() == [5, 15]  # all of the small class
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("family, depth", [("cifar", 20), ("imagenet", 18)])
+def test_every_data_set_gets_the_papers_augmentation_for_its_net(dataset, family, depth):
+    """Sec. 3.4 (scale + colour) for ImageNet-style nets on folders of photos, Imagenette included;
+    Sec. 4.2 (pad, crop, flip) for everything else."""
+    from resnet_edu.run_data import augmentation_for
+    from resnet_edu.train import TrainConfig
+
+    size = 64 if family == "imagenet" else 32
+    config = TrainConfig(family=family, depth=depth, dataset=dataset, image_size=size)
+    config.validate()
+    photos = dataset in ("imagenette", "imagefolder")
+    assert augmentation_for(config) == ("imagenet" if family == "imagenet" and photos else "cifar")
+    assert augmentation_for(config) in data.AUGMENTATIONS
+
+
+def test_an_unknown_data_set_is_refused_with_the_list():
+    from resnet_edu.train import TrainConfig
+
+    with pytest.raises(ValueError, match="synthetic, cifar10, imagenette, imagefolder"):
+        TrainConfig(dataset="mnist").validate()

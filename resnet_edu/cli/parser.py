@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from resnet_edu.data.catalog import DATASETS
+
 EXIT_BAD_INPUT = 2
 
 
@@ -29,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--depth", type=int, default=20, help="6n+2 for cifar (20, 56, 110); 18/34/50/101/152")
     train.add_argument("--plain", action="store_true", help="the plain twin: no shortcut connections")
     train.add_argument("--shortcut-type", default=None, choices=["A", "B", "C"])
-    train.add_argument("--dataset", default="synthetic", choices=["synthetic", "cifar10", "imagefolder"])
+    train.add_argument("--dataset", default="synthetic", choices=DATASETS)
     train.add_argument("--data-root", default=None)
     train.add_argument("--image-size", type=int, default=32)
     train.add_argument("--epochs", type=int, default=3)

@@ -21,7 +21,7 @@ scaled to the image size).
 """
 
 from resnet_edu.data.augment import AUGMENTATIONS, crop_flip, normalize, scale_crop_light
-from resnet_edu.data.catalog import DATASETS, load_dataset
+from resnet_edu.data.catalog import DATASETS, PHOTO_FOLDERS, load_dataset
 from resnet_edu.data.cifar import CIFAR10_CLASSES, load_cifar10, resize_images
 from resnet_edu.data.dataset import ImageDataset, channel_stats, derive_seed
 from resnet_edu.data.folders import BadDataFolder, load_imagefolder
@@ -34,7 +34,7 @@ from resnet_edu.data.synthetic_shapes import SYNTHETIC_CLASSES
 from resnet_edu.data.uploads import BadImage, load_image_file
 
 __all__ = [
-    "DATASETS", "AUGMENTATIONS", "SYNTHETIC_CLASSES", "CIFAR10_CLASSES",
+    "DATASETS", "PHOTO_FOLDERS", "AUGMENTATIONS", "SYNTHETIC_CLASSES", "CIFAR10_CLASSES",
     "DataUnavailable", "BadDataFolder", "BadImage", "ImageDataset",
     "load_dataset", "make_synthetic", "load_cifar10", "load_imagefolder", "load_imagenette", "default_data_root",
     "BatchStream", "test_batches", "normalize", "crop_flip", "scale_crop_light", "balanced_subset",

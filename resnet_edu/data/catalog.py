@@ -18,6 +18,7 @@ from resnet_edu.data.imagenette import load_imagenette
 from resnet_edu.data.synthetic import make_synthetic
 
 DATASETS = ("synthetic", "cifar10", "imagenette", "imagefolder")
+PHOTO_FOLDERS = ("imagenette", "imagefolder")  # full-size photos, resized: where Sec. 3.4's augmentation applies
 
 
 def load_dataset(name: str, *, root: str | os.PathLike | None = None, image_size: int = 32, seed: int = 0,

@@ -14,6 +14,7 @@ from typing import Any
 
 from resnet_edu import models
 from resnet_edu.classroom import PAPER_BATCH_SIZE, default_batch_size, default_learning_rate
+from resnet_edu.data.catalog import DATASETS
 from resnet_edu.devices import PRECISIONS
 
 RECIPES = ("classroom", "paper")
@@ -32,7 +33,7 @@ class TrainConfig:
     shortcuts: bool = True  # False: the plain twin (same layers, no shortcut addition)
     shortcut_type: str = "A"  # "A" zero-pad identity, "B" projection when the shape changes, "C" always
     # the data
-    dataset: str = "synthetic"  # "synthetic" (built in, offline), "cifar10" or "imagefolder"
+    dataset: str = "synthetic"  # one of data.DATASETS: "synthetic" (built in, offline), "cifar10", "imagenette", "imagefolder"
     data_root: str | None = None  # folder of cifar10 / imagefolder data; None: RESNET_EDU_DATA or ./data
     image_size: int = 32  # pixels per side the images are resized to (imagefolder)
     max_train_images: int | None = None  # a class-balanced subset of N images (quick demos, tests); None: all
@@ -79,6 +80,8 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ValueError with a message a student can act on; build nothing."""
         models.check_architecture(self.family, self.depth, self.shortcut_type)  # the rule build_model applies
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown data set {self.dataset!r}: choose one of {', '.join(DATASETS)}")
         if self.recipe not in RECIPES:
             raise ValueError(f"unknown recipe {self.recipe!r}: use 'classroom' or 'paper'")
         if self.precision not in PRECISIONS:
