@@ -38,7 +38,7 @@ def run_picker_ui(menu: RunMenu) -> list[str]:
         st.session_state["deg_runs"] = st.session_state["_deg_selected"]
 
     def keep_selection() -> None:
-        st.session_state["_deg_selected"] = list(st.session_state["deg_runs"])
+        st.session_state["_deg_selected"] = [r for r in st.session_state["deg_runs"] if r in menu.run_labels]
 
     left, right = st.columns([2, 3])
     with left:
@@ -47,15 +47,18 @@ def run_picker_ui(menu: RunMenu) -> list[str]:
             st.session_state["deg_group"] = current
         elif st.session_state.get("deg_group") not in menu.members:
             st.session_state["deg_group"] = latest
-        st.selectbox(t("Comparison", "비교 실험"), menu.groups, format_func=menu.group_labels.get, key="deg_group",
+        st.selectbox(t("Comparison", "비교 실험"), menu.groups, format_func=menu.group_label, key="deg_group",
                      on_change=pick_group,
                      help=t("Runs started together with one click in the Lab (newest first).",
                             "실험실에서 한 번에 함께 시작한 실행들(최신순)."))
     with right:
-        st.multiselect(t("Runs", "실행"), list(menu.run_labels), format_func=menu.run_labels.get, key="deg_runs",
-                       on_change=keep_selection,
+        st.multiselect(t("Runs", "실행"), list(menu.run_labels), format_func=menu.run_label, key="deg_runs",
+                       on_change=keep_selection, placeholder=t("Choose runs", "실행을 고르세요"),
                        help=t("Add or remove any run, from any comparison.", "어느 비교 실험의 실행이든 넣고 뺄 수 있습니다."))
-    return list(st.session_state["deg_runs"])
+    chosen = [r for r in st.session_state["deg_runs"] if r in menu.run_labels]
+    if chosen:  # where each run is, beside the picker: its label never changes while it trains or ends
+        st.caption(menu.status_line(chosen, language()))
+    return chosen
 
 
 def chart_options_ui() -> tuple[str, bool, bool]:
@@ -134,7 +137,7 @@ st.markdown(t(**text.INTRO))
 st.caption(t(**text.WHAT_MINUTES_SHOW))
 
 store = get_store()
-menu = shared_views(str(store.root)).menu(store, language())
+menu = shared_views(str(store.root)).menu(store)
 with drawing_turn(runs_train=bool(menu.active)):  # see drawing_turn: the whole page, one tab at a time
     if not menu.groups:
         empty_state_ui()

@@ -12,7 +12,8 @@ once. What the views are made of, each shared the same way:
 * :class:`SharedCurves`: the training curves, read incrementally into one ``CurveBuffer``
   per run for all sessions;
 * :class:`PreparedFigure`: a figure whose dict form (what the browser receives) is made once;
-* :class:`RunMenu`: the run picker's menu, rebuilt only when a run starts, ends or changes;
+* :class:`RunMenu`: the run picker's menu (labels that never carry a status), rebuilt only when
+  a run starts, ends or changes;
 * :class:`CpuBudget`: paces the drawing itself, so that tabs never take the CPU training needs.
 
 No Streamlit here: the app keeps one SharedViews and one CpuBudget per server.
@@ -30,6 +31,7 @@ import plotly.graph_objects as go
 import pyarrow as pa
 
 from resnet_edu import analysis, labels, plots
+from resnet_edu.run_picking import distinct_names
 from resnet_edu.language import pick
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.train import TRAIN_ERROR_WINDOW
@@ -126,11 +128,7 @@ def runs_info(selected: pd.DataFrame) -> pd.DataFrame:
         "kind": [analysis.run_kind(c) for c in config],
         "family": [c.get("family", "cifar") for c in config],
     })
-    clash = info["name"].duplicated(keep=False)
-    info.loc[clash, "name"] = [f"{n} · {labels.clock_label(c)}" for n, c in
-                               zip(info.loc[clash, "name"], selected.loc[clash.to_numpy(), "created_at"])]
-    clash = info["name"].duplicated(keep=False)  # same minute too: fall back to the id
-    info.loc[clash, "name"] = info.loc[clash, "name"] + " · " + info.loc[clash, "run_id"]
+    info["name"] = distinct_names(info["name"], selected["created_at"])
     return info
 
 
@@ -154,38 +152,57 @@ class PreparedFigure(go.Figure):
 
 @dataclass(frozen=True)
 class RunMenu:
-    """The runs a picker offers, grouped the way they were started, labelled in one language.
+    """The runs a picker offers, grouped the way they were started.
 
     Built from ``RunStore.run_menu()`` rows; a new menu is needed only when those rows change
-    (a run starts, ends, is renamed or deleted), not when iterations come in.
+    (a run starts, ends, is renamed or deleted), not when iterations come in. The labels are
+    made of names and start times only: they stay the same while a run trains, ends or fails,
+    and in both languages, so a browser showing an older menu still names the same runs. A
+    run's status is told apart from its label (:meth:`status_line`).
     """
 
     rows: tuple  # RunStore.run_menu() as it was when the menu was built
     groups: tuple[str, ...]  # comparison groups, newest first; a run started alone is its own group
     members: dict[str, list[str]]  # group -> its run ids, newest first
-    run_labels: dict[str, str]  # run id -> "plain-20 · 11-28 09:15 · training"
+    run_labels: dict[str, str]  # run id -> "plain-20 · 11-28 09:15" (never its status)
     group_labels: dict[str, str]  # group -> "11-28 09:15 · plain-20, plain-56"
+    statuses: dict[str, str]  # run id -> its status in the store
     active: frozenset[str]  # runs queued or training
 
     @classmethod
-    def build(cls, rows: list[tuple], lang: str = "en") -> RunMenu:
+    def build(cls, rows: list[tuple]) -> RunMenu:
         members: dict[str, list[str]] = {}
         names: dict[str, list[str]] = {}
         first_created: dict[str, str] = {}
-        run_labels, active = {}, set()
+        statuses = {}
         for run_id, name, group_id, status, created_at in rows:
             group = group_id or run_id
             members.setdefault(group, []).append(run_id)
             names.setdefault(group, []).append(name)
             first_created[group] = created_at  # rows are newest first: the last one seen is the first started
-            run_labels[run_id] = (f"{name} · {labels.clock_label(created_at)} · "
-                                  f"{labels.status_word(status, lang)}")
-            if status in ACTIVE_STATUSES:
-                active.add(run_id)
+            statuses[run_id] = status
+        run_labels = dict(zip([row[0] for row in rows],
+                              distinct_names([row[1] for row in rows], [row[4] for row in rows], always_time=True)))
         group_labels = {group: f"{labels.clock_label(first_created[group])} · {', '.join(dict.fromkeys(names[group]))}"
                         for group in members}
+        active = frozenset(run_id for run_id, status in statuses.items() if status in ACTIVE_STATUSES)
         return cls(rows=tuple(rows), groups=tuple(members), members=members, run_labels=run_labels,
-                   group_labels=group_labels, active=frozenset(active))
+                   group_labels=group_labels, statuses=statuses, active=active)
+
+    def run_label(self, run_id: object) -> str:
+        """The run's label; a run no longer in the menu (deleted since) is named by what was sent."""
+        return self.run_labels.get(run_id, str(run_id))
+
+    def group_label(self, group: object) -> str:
+        """The group's label; a group no longer in the menu is named by what was sent."""
+        return self.group_labels.get(group, str(group))
+
+    def status_line(self, run_ids: list[str], lang: str = "en") -> str:
+        """Where the chosen runs are: "🟢 plain-20: training · ⚪ ResNet-20: finished"."""
+        marks = {"running": "🟢", "queued": "⏳", "finished": "✅", "stopped": "⏹️", "diverged": "⚠️",
+                 "failed": "❌", "interrupted": "⏸️"}
+        return " · ".join(f"{marks.get(self.statuses[r], '•')} {self.run_labels[r]}: "
+                          f"{labels.status_word(self.statuses[r], lang)}" for r in run_ids if r in self.statuses)
 
     def group_with(self, run_ids: list[str]) -> str | None:
         """The group whose runs are exactly these (in any order), if there is one."""
@@ -279,15 +296,16 @@ class SharedViews:
         self.curves = SharedCurves()
         self.builds = 0  # how many views were built (for tests and benchmarks)
         self._entries: OrderedDict[tuple, dict] = OrderedDict()
-        self._menus: dict[str, RunMenu] = {}  # language -> the newest menu
+        self._menu: RunMenu | None = None  # the newest menu
         self._lock = threading.Lock()
 
-    def menu(self, store, lang: str = "en") -> RunMenu:
-        """The run picker's menu: rebuilt only when a run starts, ends, is renamed or deleted."""
+    def menu(self, store) -> RunMenu:
+        """The run picker's menu (the same in every language): rebuilt only when a run starts, ends, is
+        renamed or deleted."""
         rows = tuple(store.run_menu())
-        menu = self._menus.get(lang)
+        menu = self._menu
         if menu is None or menu.rows != rows:
-            menu = self._menus[lang] = RunMenu.build(list(rows), lang)
+            menu = self._menu = RunMenu.build(list(rows))
         return menu
 
     def get(self, store, run_ids: list[str], **options) -> DegradationView | None:

@@ -1,4 +1,5 @@
-"""Picking runs to compare: the store's runs as a flat table, their checkpoints, a run's plain/residual twin.
+"""Picking runs to compare: the store's runs as a flat table, their checkpoints, a run's plain/residual twin,
+and the names a picker shows for them.
 
 The Gradients, Features, Lesion and Landscape pages all offer "a trained run and its twin" to
 look at side by side; this is the one place that decides what a twin is. Its own file: it reads
@@ -7,10 +8,53 @@ the run store's listing and knows nothing of probes, models or plots.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 import pandas as pd
+
+from resnet_edu.labels import clock_label
 
 RUN_TABLE_COLUMNS = ["run_id", "name", "group_id", "status", "family", "depth", "shortcuts", "recipe",
                      "dataset", "data_root", "image_size", "created_at", "steps_done"]
+
+
+def _clock_with_seconds(iso: str | None) -> str:
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%m-%d %H:%M:%S")
+    except (TypeError, ValueError):
+        return ""
+
+
+def _number_repeats(labels: list[str]) -> list[str]:
+    """The second and later copies of a label get " (2)", " (3)"… (the list keeps its order)."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
+def distinct_names(names: Sequence[str], created_at: Sequence[str | None], always_time: bool = False) -> list[str]:
+    """Run names a person can tell apart, without run ids: a name shared by several runs gets the
+    time the run started ("plain-20 · 11-28 09:15"), with seconds where the minute is shared too,
+    and a number after that. None of it changes while a run trains or ends, so a picker that
+    shows these names keeps its choice.
+
+    Args:
+        names: the runs' names, in the order of ``created_at``.
+        created_at: when each run was created (ISO time stamps, as the store keeps them).
+        always_time: give every run its start time, not only those whose name is shared (a picker of
+            all the runs ever made, where a new run may later share the name).
+    """
+    names = [str(n) for n in names]
+    counts = pd.Series(names).value_counts()
+    labels = [f"{n} · {clock_label(c)}" if always_time or counts[n] > 1 else n for n, c in zip(names, created_at)]
+    counts = pd.Series(labels).value_counts()
+    labels = [f"{n} · {_clock_with_seconds(c)}" if counts[label] > 1 else label
+              for label, n, c in zip(labels, names, created_at)]
+    return _number_repeats(labels)
 
 
 def checkpoints_by_run(store, run_ids) -> dict[str, str]:
@@ -22,7 +66,7 @@ def checkpoints_by_run(store, run_ids) -> dict[str, str]:
 def run_table(runs: pd.DataFrame) -> pd.DataFrame:
     """``RunStore.list_runs()`` flattened for choosing and pairing runs: config fields as columns.
 
-    ``name`` is made unique within the table (a clash gets the run id appended).
+    ``name`` is made unique within the table (see :func:`distinct_names`: a shared name gets the start time).
     """
     if runs.empty:
         return pd.DataFrame(columns=RUN_TABLE_COLUMNS)
@@ -36,8 +80,7 @@ def run_table(runs: pd.DataFrame) -> pd.DataFrame:
         "data_root": [c.get("data_root") for c in config], "image_size": [int(c.get("image_size", 32)) for c in config],
         "created_at": runs["created_at"].to_numpy(), "steps_done": runs["steps_done"].to_numpy(),
     })
-    clash = table["name"].duplicated(keep=False)
-    table.loc[clash, "name"] = table.loc[clash, "name"] + " · " + table.loc[clash, "run_id"]
+    table["name"] = distinct_names(table["name"], table["created_at"])
     return table
 
 

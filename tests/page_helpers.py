@@ -58,3 +58,13 @@ def tiny_lab_settings(at: AppTest, max_steps: int) -> None:
     at.number_input(key="lab_batch").set_value(8)
     at.run()
     assert not at.exception, at.exception
+
+
+def browser_sends(at: AppTest, key: str, labels: list[str]) -> None:
+    """At the next run, the multiselect ``key`` reports ``labels``, as a browser does: the words it shows,
+    which may be older than the page's current options (the page changed them since it was drawn)."""
+    from streamlit.runtime.state.common import TESTING_KEY
+
+    widget = at.multiselect(key=key)
+    widget.set_value(list(labels))
+    at.session_state[TESTING_KEY][widget.id] = str  # the labels go out as they are

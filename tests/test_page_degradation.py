@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from page_helpers import browser_sends
 from resnet_edu.runs import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -256,3 +257,58 @@ def test_a_bad_page_cpu_budget_setting_falls_back_to_the_default(monkeypatch):
     for bad in ("lots", "-1", "nan", "inf", "0"):
         monkeypatch.setenv("RESNET_EDU_PAGE_CPU_CORES", bad)
         assert ui._page_cpu_cores() == default, bad
+
+
+def _running_group(root: Path) -> dict[str, str]:
+    """plain-20 and ResNet-20 of one comparison, still training (a few logged iterations each)."""
+    store = RunStore(root)
+    ids = {}
+    try:
+        for name, shortcuts in (("plain-20", False), ("ResNet-20", True)):
+            config = {"family": "cifar", "depth": 20, "shortcuts": shortcuts, "dataset": "synthetic"}
+            rid = store.create_run(name, config, group_id="gend", status="running", total_steps=100)
+            for step in range(1, 41):
+                store.log_step(rid, step, epoch=step / STEPS_PER_EPOCH, train_seconds=0.05 * step, train_loss=1.0,
+                               train_error=_error(step, 0.0), lr=0.1, images_per_second=500.0)
+            store.set_progress(rid, 40, 100)
+            ids[name] = rid
+        store.flush()
+    finally:
+        store.close()
+    return ids
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+@pytest.mark.parametrize("ending", ["finished", "stopped", "failed", "deleted"])
+def test_the_page_survives_its_runs_ending_while_it_is_open(runs_dir, ending, lang):
+    """Watch a comparison train, let it end (or be stopped, fail, be deleted), then click: no exception,
+    the choice of runs kept, and no run still said to be training."""
+    ids = _running_group(runs_dir)
+    at = _open(lang)
+    assert set(at.multiselect(key="deg_runs").value) == set(ids.values())
+    shown = list(at.multiselect(key="deg_runs").values)  # the labels the browser shows while they train
+    store = RunStore(runs_dir)
+    try:
+        if ending == "deleted":
+            store.delete_run(ids["plain-20"])
+        else:
+            for rid in ids.values():
+                store.set_status(rid, ending)
+    finally:
+        store.close()
+    at.run()  # the tick that sees the end redraws the page
+    assert not at.exception, at.exception
+    # The browser keeps the choice it showed while the runs trained, and the next click sends it back
+    # in the words it shows (a browser sends labels, not ids).
+    browser_sends(at, "deg_runs", shown)
+    at.radio(key="deg_x").set_value("epoch").run()
+    assert not at.exception, at.exception
+    at.radio(key="lang").set_value("ko" if lang == "en" else "en").run()  # the sidebar's language switch
+    assert not at.exception, at.exception
+    at.radio(key="deg_x").set_value("step").run()
+    assert not at.exception, at.exception
+    kept = set(ids.values()) - ({ids["plain-20"]} if ending == "deleted" else set())
+    assert set(at.multiselect(key="deg_runs").value) == kept
+    assert _charts(at), "the curves are still drawn"
+    labels = " ".join(at.multiselect(key="deg_runs").options)
+    assert "training" not in labels and "학습 중" not in labels

@@ -382,7 +382,8 @@ def test_the_run_menu_groups_runs_as_started_and_is_rebuilt_only_when_the_list_c
     assert menu.groups == (alone, group)  # a run started alone is its own group
     assert menu.members[group] == [deep, shallow] and menu.active == {shallow, deep, alone}
     assert menu.group_labels[group].endswith("· plain-56, plain-20")
-    assert menu.run_labels[deep].startswith("plain-56 · ") and menu.run_labels[deep].endswith("· queued")
+    assert menu.run_labels[deep].startswith("plain-56 · ") and "queued" not in menu.run_labels[deep]
+    assert "queued" in menu.status_line([deep])
     assert menu.group_with([shallow, deep]) == group and menu.group_with([shallow]) is None
 
     for step in range(1, 4):  # iterations coming in do not change the menu: the same object is reused
@@ -390,11 +391,11 @@ def test_the_run_menu_groups_runs_as_started_and_is_rebuilt_only_when_the_list_c
                        images_per_second=10.0)
     store.flush()
     assert views.menu(store) is menu
+    label = menu.run_labels[deep]
     store.set_status(deep, "finished")  # an ending run does
     menu = views.menu(store)
-    assert deep not in menu.active and menu.run_labels[deep].endswith("· finished")
-    korean = views.menu(store, "ko")
-    assert korean is not menu and korean.run_labels[deep] != menu.run_labels[deep]
+    assert deep not in menu.active and menu.run_labels[deep] == label  # a label never says the status
+    assert "finished" in menu.status_line([deep]) and "완료" in menu.status_line([deep], "ko")
     store.delete_run(alone)
     assert views.menu(store).groups == (group,)
 
@@ -450,3 +451,18 @@ def test_line_styles_are_the_papers_in_every_training_chart():
     by = {(tr.meta["kind"], tr.meta["series"]): tr.line for tr in depth.data if "kind" in (tr.meta or {})}
     assert by[("plain", "train")].dash == "dash" and by[("plain", "test")].dash in (None, "solid")
     assert by[("plain", "test")].width > by[("plain", "train")].width
+
+
+def test_runs_that_share_a_name_are_told_apart_by_their_start_time_never_their_id():
+    from resnet_edu.run_picking import distinct_names
+
+    names = ["plain-20", "plain-20", "ResNet-20", "plain-20"]
+    created = ["2025-11-28T09:15:00+00:00", "2025-11-28T10:40:00+00:00", "2025-11-28T10:40:00+00:00",
+               "2025-11-28T10:40:30+00:00"]
+    labels = distinct_names(names, created)
+    assert labels[2] == "ResNet-20"  # a name nobody else has stays as it is
+    assert len(set(labels)) == 4 and all(label.startswith(name) for label, name in zip(labels, names))
+    assert labels[1].count(":") == 2 and labels[3].count(":") == 2  # the same minute: seconds tell them apart
+    same = distinct_names(["plain-20", "plain-20"], [created[0], created[0]])
+    assert same[0] != same[1] and same[1].endswith("(2)")
+    assert distinct_names(["a"], [created[0]], always_time=True)[0].startswith("a · ")
