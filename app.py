@@ -13,6 +13,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
+from resnet_edu import devices
 from resnet_edu.runs import StoreDamaged
 from ui import LANGUAGES, get_manager, language, prepare_data, resend_choices, t, teacher_sidebar
 
@@ -59,7 +60,7 @@ def running_jobs_sidebar() -> None:
     active = manager.active_runs()
     if polling and not active:
         st.rerun()  # the last run ended: redraw the page with final results and stop polling
-    st.caption(t(f"Device: **{manager.device_label}**", f"장치: **{manager.device_label}**"))
+    st.caption(t(f"Device: **{manager.device_label}**", f"장치: **{devices.label_in('ko', manager.device_label)}**"))
     if not active:
         st.caption(t("No run is training.", "학습 중인 실행이 없습니다."))
         return

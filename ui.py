@@ -37,21 +37,45 @@ def language() -> str:
 
 
 def resend_choices() -> None:
-    """After a language switch: send every widget its own value again, so choices shown in words follow.
+    """After a language switch: send every choice shown in words again, so it stays visibly chosen.
 
-    A radio or select box whose options are shown through ``t`` (``format_func``) tells the
-    browser its choice as the words of the old language; once those words change, the browser
-    finds no option with them and shows nothing chosen. Setting each value again (the same
-    value) makes Streamlit send the choice in the new words. Only plain values are set again:
-    buttons (True/False) and uploads refuse being set, and show no words that change.
+    A radio, select box or multiselect whose options are shown through ``t`` (``format_func``)
+    tells the browser its choice as the words of the old language; once those words change, the
+    browser finds no option with them and shows nothing chosen. Setting each value again (the
+    same value) makes Streamlit send the choice in the new words. Only text values and lists of
+    them are set again: the app's choices in words are keyed by text ("plain", "paper", a run
+    id), while numbers and True/False are shown as themselves. Setting those too would give a
+    number box with a default (``value=3``) a value through the Session State API, which
+    Streamlit logs as a warning on every switch.
     """
-    def plain(value) -> bool:
-        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    def text(value) -> bool:
+        return isinstance(value, str)
 
     for key in list(st.session_state):
         value = st.session_state[key]
-        if key != "lang" and (plain(value) or isinstance(value, list) and value and all(map(plain, value))):
+        if key != "lang" and (text(value) or isinstance(value, list) and value and all(map(text, value))):
             st.session_state[key] = value
+
+
+KEPT_SETTINGS = "_kept_settings"  # {widget key: its value}: settings this tab keeps while other pages are shown
+
+
+def kept_setting(key: str, default=None) -> str:
+    """The key of a setting this tab keeps across pages (``default`` until it is changed).
+
+    Streamlit forgets the value of every widget that a page run does not draw, so after a visit
+    to another page a page's settings would be back at their defaults. Each value is mirrored
+    in a plain session_state entry and given back to its widget before the widget is drawn.
+    Draw the widget with this key and no ``value=``/``default=``/``index=`` of its own: a
+    widget with both a default and a value set through session_state makes Streamlit log a
+    warning.
+    """
+    kept = st.session_state.setdefault(KEPT_SETTINGS, {})
+    if key in st.session_state:
+        kept[key] = st.session_state[key]
+    else:
+        st.session_state[key] = kept.get(key, default)
+    return key
 
 
 def t(en: str, ko: str) -> str:
@@ -74,6 +98,11 @@ def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_la
                     run_help: str | None = None, other_help: str | None = None) -> tuple[str | None, str | None]:
     """Pick a trained run, and a second run beside it: its plain/residual twin is proposed.
 
+    The select boxes show run names (a shared name gets its start time, never the run's id or
+    status), so they keep their choice while runs end, fail or are deleted. The choice is kept
+    for the tab in plain session-state keys (``_{key}_kept``): Streamlit forgets a widget's
+    value when another page is shown, and a student coming back finds the nets as they left them.
+
     Args:
         table: every run (run_picking.run_table), where the twin is looked for.
         with_checkpoint: the rows of ``table`` that have a checkpoint: the runs that can be picked.
@@ -87,18 +116,32 @@ def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_la
     from resnet_edu import run_picking
 
     labels = dict(zip(with_checkpoint["run_id"], with_checkpoint["name"]))
+    run_key, other_key, kept_key, twin_key = f"{key}_run", f"{key}_other", f"_{key}_kept", f"{key}_twin_for"
+    if not options:
+        return None, None
+    kept = st.session_state.get(kept_key) or {}
+    if st.session_state.get(run_key) not in options:  # forgotten on a page change, or its run was deleted
+        st.session_state[run_key] = kept.get("run") if kept.get("run") in options else options[0]
     left, right = st.columns(2)
     with left:
-        run_id = st.selectbox(run_label, options, format_func=labels.get, key=f"{key}_run", help=run_help)
+        run_id = st.selectbox(run_label, options, format_func=lambda r: labels.get(r, str(r)), key=run_key,
+                              help=run_help, placeholder=t("Choose a run", "실행을 고르세요"))
+    if run_id not in options:  # the browser named a run deleted since it drew the box
+        run_id = options[0]
     twin = run_picking.twin_of(table, run_id, with_checkpoint)
     others = [None] + [r for r in with_checkpoint["run_id"] if r != run_id]
     other_labels = {None: t("— none —", "— 없음 —"), **labels}
-    # a new run (or a choice that is gone): propose its plain/residual twin
-    if st.session_state.get(f"{key}_twin_for") != run_id or st.session_state.get(f"{key}_other") not in others:
-        st.session_state[f"{key}_twin_for"] = run_id
-        st.session_state[f"{key}_other"] = twin
+    if other_key not in st.session_state and kept.get("run") == run_id and kept.get("other") in others:
+        st.session_state[other_key] = kept["other"]  # back from another page: the net it had beside it
+    elif st.session_state.get(twin_key) != run_id or st.session_state.get(other_key, "gone") not in others:
+        st.session_state[other_key] = twin  # a new run (or a choice that is gone): propose its twin
+    st.session_state[twin_key] = run_id
     with right:
-        other = st.selectbox(other_label, others, format_func=other_labels.get, key=f"{key}_other", help=other_help)
+        other = st.selectbox(other_label, others, format_func=lambda r: other_labels.get(r, str(r)), key=other_key,
+                             help=other_help, placeholder=t("Choose a run to compare", "비교할 실행을 고르세요"))
+    if other not in others:
+        other = twin
+    st.session_state[kept_key] = {"run": run_id, "other": other}
     return run_id, other
 
 

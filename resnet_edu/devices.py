@@ -21,6 +21,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,11 +101,49 @@ def channels_last_ok(device: torch.device) -> bool:
     return device.type != "mps"
 
 
+CPU_THREADS_ENV = "RESNET_EDU_CPU_THREADS"  # a whole number: train with at most that many threads
+
+
 def cpu_threads() -> int:
-    """The cores this process may use (a container or taskset can allow fewer than the machine has)."""
+    """The cores this process may use (a container or taskset can allow fewer than the machine has),
+    or fewer where RESNET_EDU_CPU_THREADS says so (e.g. 1: leave a core to the app and the browser)."""
     if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+        cores = max(1, len(os.sched_getaffinity(0)))
+    else:
+        cores = max(1, os.cpu_count() or 1)
+    text = os.environ.get(CPU_THREADS_ENV, "").strip()
+    return min(cores, int(text)) if text.isdigit() and int(text) > 0 else cores
+
+
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """The processor's name as the operating system reports it, e.g. "AMD EPYC 9B14 96-Core Processor".
+
+    Read from /proc/cpuinfo on Linux (or from ``cpuinfo``, that file's text), else from Python's
+    ``platform`` module; "(R)" and "(TM)" marks are dropped. "a CPU" when nothing names it.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            cpuinfo = ""
+    name = ""
+    for line in cpuinfo.splitlines():
+        field, _, value = line.partition(":")
+        if field.strip().lower() in ("model name", "hardware", "cpu model") and value.strip():
+            name = value
+            break
+    if not name:
+        name = platform.processor() or ""
+    name = re.sub(r"\((?:R|TM)\)", "", name, flags=re.IGNORECASE)
+    return " ".join(name.split()) or "a CPU"
+
+
+def label_in(lang: str, label: str) -> str:
+    """A :func:`device_label` in ``lang`` ("en" or "ko"): the counts of threads and processes in words."""
+    if lang != "ko":
+        return label
+    label = re.sub(r"\b(\d+) threads?\b", r"스레드 \1개", label)
+    return re.sub(r"\b(\d+) process(?:es)?\b", r"프로세스 \1개", label)
 
 
 _CARD_QUESTION = (
@@ -145,4 +185,5 @@ def device_label(device: torch.device, precision: str | None = None) -> str:
         return f"{card['name']} · {precision}"
     if device.type == "mps":
         return f"Apple GPU (MPS) · {precision or 'fp32'}"
-    return f"CPU · {cpu_threads()} threads · {precision or resolve_precision('auto', device)}"
+    threads = cpu_threads()
+    return f"CPU · {threads} thread{'s' if threads != 1 else ''} · {precision or resolve_precision('auto', device)}"

@@ -151,6 +151,13 @@ def lab(monkeypatch):
     st.cache_resource.clear()
 
 
+def _expander_markdown(at) -> str:
+    """The text behind the Lab's "How these defaults were measured" ("" when it is not shown)."""
+    return "\n".join(m.value for expander in at.expander if expander.label in ("How these defaults were measured",
+                                                                              "이 기본값을 정한 측정")
+                     for m in expander.markdown)
+
+
 def test_the_lab_shows_the_default_batch_and_its_reason(lab):
     expected = default_batch_size("classroom", "auto", "synthetic")
     captions = [caption.value for caption in lab.caption]
@@ -161,11 +168,26 @@ def test_the_lab_shows_the_default_batch_and_its_reason(lab):
     assert not any(caption.value.startswith("Batch ") for caption in lab.caption)
 
 
+@pytest.mark.skipif(devices.available_devices()[0] != "cpu", reason="the CPU's measurements are shown on a CPU")
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_measurements_behind_the_cpu_batch_name_their_machine_and_this_one(lab, lang):
+    lab.radio(key="lang").set_value(lang).run()
+    plain = [caption.value for caption in lab.caption if caption.value.startswith(("Batch 32", "배치 32"))]
+    assert plain and not any(word in plain[0] for word in ("fp32", "bf16", "seed", "시드")), plain  # plain words
+    details = _expander_markdown(lab)
+    measured_on = classroom.CPU_MEASURED_ON if lang == "en" else classroom.CPU_MEASURED_ON_KO
+    assert measured_on in details and "fp32" in details and "bf16" in details
+    assert devices.cpu_name() in details  # this computer, named as it is
+    assert f"{devices.cpu_threads()} core" in details or f"코어 {devices.cpu_threads()}개" in details
+
+
 def test_the_lab_scales_the_default_learning_rate_to_the_batch_and_says_why(lab):
     lab.number_input(key="lab_batch").set_value(32).run()
-    assert any(caption.value.startswith("Learning rate 0.025: the paper's 0.1 is for batches of 128")
+    assert any(caption.value.startswith("Learning rate 0.025: the paper's 0.1, made smaller")
                for caption in lab.caption), [caption.value for caption in lab.caption]
+    assert "0.1 × 32/128 = 0.025 (the linear scaling rule" in _expander_markdown(lab)
     lab.radio(key="lab_recipe").set_value("paper").run()
     assert any(caption.value.startswith("Learning rate 0.1, as in the paper") for caption in lab.caption)
     lab.number_input(key="lab_lr").set_value(0.2).run()  # a chosen lr needs no reason
     assert not any(caption.value.startswith("Learning rate") for caption in lab.caption)
+    assert "linear scaling rule" not in _expander_markdown(lab)

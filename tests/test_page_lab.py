@@ -101,7 +101,7 @@ def test_preset_starts_runs_and_stop_stops_them():
     ids = list(runs["run_id"])
     configs = [manager.store.get_run(run_id)["config"] for run_id in ids]
     assert {(config["batch_size"], config["lr"]) for config in configs} == {(8, 0.1 * 8 / 128)}  # lr scaled to the batch
-    assert at.success, "a confirmation"
+    assert [m.value for m in at.success][0].startswith("Started 2 runs: plain-20, plain-56"), "a confirmation"
     _poll(lambda: all(manager.progress(r)["step"] > 0 for r in ids), what="the first iterations")
     at.run()  # a queue tick
     assert not at.exception, at.exception
@@ -201,6 +201,82 @@ def test_advanced_settings_offer_only_the_devices_this_machine_has_and_compilati
     manager = app_manager()
     (run_id,) = list(manager.store.list_runs()["run_id"])
     manager.stop(run_id)  # before the training process spends a minute compiling
+    assert at.success[0].value.startswith("Started 1 run: ")
     info = manager.store.get_run(run_id)
     assert info["device"] == "cpu" and info["config"]["compile"] is True
     assert manager.wait([run_id], timeout=TIMEOUT)
+
+
+def test_settings_are_kept_while_another_page_is_shown():
+    at = _open()
+    at.selectbox(key="lab_dataset").set_value("imagefolder").run()
+    at.text_input(key="lab_data_root_folder").input("/data/my-photos").run()
+    at.number_input(key="lab_image_size").set_value(96).run()
+    at.radio(key="lab_family").set_value("imagenet").run()
+    at.multiselect(key="lab_depths_imagenet").set_value([34]).run()
+    at.radio(key="lab_kind").set_value("residual").run()
+    at.number_input(key="lab_epochs").set_value(7)
+    at.number_input(key="lab_max_steps").set_value(250)
+    at.number_input(key="lab_seed").set_value(5)
+    at.number_input(key="lab_lr").set_value(0.05)
+    at.number_input(key="lab_batch").set_value(48)
+    at.radio(key="lab_recipe").set_value("paper")
+    at.checkbox(key="lab_compile").check().run()
+    at.switch_page("app_pages/degradation.py").run()
+    at.switch_page("app_pages/architecture.py").run()  # two page runs without the Lab: its widgets are gone
+    assert "lab_epochs" not in at.session_state
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="lab_dataset").value == "imagefolder"
+    assert at.text_input(key="lab_data_root_folder").value == "/data/my-photos"
+    assert at.number_input(key="lab_image_size").value == 96
+    assert at.radio(key="lab_family").value == "imagenet"
+    assert at.multiselect(key="lab_depths_imagenet").value == [34]
+    assert at.radio(key="lab_kind").value == "residual"
+    assert [at.number_input(key=k).value for k in ("lab_epochs", "lab_max_steps", "lab_seed", "lab_lr", "lab_batch")] \
+        == [7, 250, 5, 0.05, 48]
+    assert at.radio(key="lab_recipe").value == "paper" and at.checkbox(key="lab_compile").value is True
+    # and the settings of the other family, never changed, are still their defaults
+    at.radio(key="lab_family").set_value("cifar").run()
+    assert at.multiselect(key="lab_depths_cifar").value == [20, 56]
+
+
+@pytest.fixture
+def session_state_warnings(monkeypatch):
+    """The messages Streamlit logs when a widget has a default and also a value set via session_state."""
+    import logging
+
+    from streamlit.elements.lib import policies
+
+    logged: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            logged.append(record.getMessage())
+
+    # AppTest runs without a Streamlit Runtime, where the check is skipped; the warning is logged once
+    # per process (so a flag from an earlier test is cleared).
+    monkeypatch.setattr(policies, "runtime", type("Runtime", (), {"exists": staticmethod(lambda: True)}))
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    catch = Catch()
+    policies._LOGGER.addHandler(catch)
+    yield logged
+    policies._LOGGER.removeHandler(catch)
+
+
+@pytest.mark.parametrize("page", [PAGE, "app_pages/gradients.py", "app_pages/paper.py"])
+def test_a_language_switch_logs_no_session_state_warning(page, session_state_warnings):
+    at = open_page(page)
+    if page == PAGE:  # settings changed from their defaults, then the page left and opened again
+        at.number_input(key="lab_epochs").set_value(5).run()
+        at.multiselect(key="lab_depths_cifar").set_value([20, 32]).run()
+        at.switch_page("app_pages/paper.py").run()
+        at.switch_page(PAGE).run()
+    at.radio(key="lang").set_value("ko").run()
+    at.radio(key="lang").set_value("en").run()
+    assert not at.exception, at.exception
+    assert not [m for m in session_state_warnings if "Session State API" in m], session_state_warnings
+    if page == PAGE:
+        assert at.number_input(key="lab_epochs").value == 5
+        assert at.multiselect(key="lab_depths_cifar").value == [20, 32]
+

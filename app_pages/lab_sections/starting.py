@@ -9,8 +9,8 @@ import streamlit as st
 
 from app_pages.lab_sections.access import remember, teacher_only
 from app_pages.lab_sections.data_sets import imagenet_preset_base
-from app_pages.lab_sections.settings import (advanced_ui, batch_reason, dataset_ui, lr_reason, networks_ui,
-                                             recipe_ui)
+from app_pages.lab_sections.defaults import batch_reason, defaults_details, lr_reason
+from app_pages.lab_sections.settings import advanced_ui, dataset_ui, networks_ui, recipe_ui
 from app_pages.text import lab as text
 from resnet_edu import security
 from resnet_edu.classroom import default_batch_size, default_learning_rate
@@ -77,7 +77,9 @@ def submit(configs: list[TrainConfig], device: str = "auto", gpus: int = 1) -> N
         return
     remember(run_ids)
     names = md_escape(", ".join(c.run_name for c in configs))
-    st.session_state["lab_flash"] = t(f"Started {len(run_ids)} runs: {names}.", f"실행 {len(run_ids)}개 시작: {names}.")
+    count = len(run_ids)
+    st.session_state["lab_flash"] = t(f"Started {count} run{'s' if count != 1 else ''}: {names}.",
+                                      f"실행 {count}개 시작: {names}.")
     st.rerun()  # redraw the whole app, so the sidebar and the queue start refreshing themselves
 
 
@@ -99,6 +101,24 @@ def folder_problem(dataset: str, root: str | None) -> str | None:
     return None
 
 
+def defaults_ui(settings: dict, device: str, dataset: str) -> None:
+    """Fill in the batch size and learning rate left empty, each with a plain reason; the measurements
+    behind them in an expander."""
+    recipe = settings["recipe"]
+    batch_is_default, lr_is_default = settings["batch_size"] is None, settings["lr"] is None
+    if batch_is_default:
+        settings["batch_size"] = default_batch_size(recipe, device, dataset)
+        st.caption(batch_reason(recipe, device, dataset, settings["batch_size"]))
+    if lr_is_default:
+        settings["lr"] = default_learning_rate(recipe, settings["batch_size"])
+        st.caption(lr_reason(settings["batch_size"], settings["lr"]))
+    details = defaults_details(recipe, device, dataset, settings["batch_size"], settings["lr"],
+                               batch_is_default=batch_is_default, lr_is_default=lr_is_default)
+    if details:
+        with st.expander(t("How these defaults were measured", "이 기본값을 정한 측정")):
+            st.markdown(details)
+
+
 def start_ui() -> None:
     """Settings, the preset buttons and the Start button."""
     with st.container(border=True):
@@ -109,12 +129,7 @@ def start_ui() -> None:
         with right:
             settings = recipe_ui()
             device, compiled, gpus = advanced_ui()
-            if settings["batch_size"] is None:
-                settings["batch_size"] = default_batch_size(settings["recipe"], device, dataset)
-                st.caption(batch_reason(settings["recipe"], device, dataset, settings["batch_size"]))
-            if settings["lr"] is None:
-                settings["lr"] = default_learning_rate(settings["recipe"], settings["batch_size"])
-                st.caption(lr_reason(settings["batch_size"], settings["lr"]))
+            defaults_ui(settings, device, dataset)
         base = TrainConfig(dataset=dataset, data_root=root, image_size=size, compile=compiled, **settings)
         problem = folder_problem(dataset, root)
         if problem:
