@@ -87,9 +87,32 @@ def test_get_runs_the_download_in_the_training_process_and_shows_why_it_failed_o
     at.run()
     assert not at.exception, at.exception
     messages = [e.value for e in at.error]
-    assert any("CIFAR-10 is not available: the download from" in m and "cifar-10-python.tar.gz" in m
-               for m in messages), messages
+    assert any(m.startswith("Could not get CIFAR-10") and "cifar-10-python.tar.gz" in m for m in messages), messages
+    details = [c.value for c in at.caption if c.value.startswith("Details: ")]
+    assert details and "the download from" in details[0]  # the data layer's own reason, below
     assert at.button(key="lab_get_cifar10")  # offered again
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_failed_get_says_what_to_do_offline_and_offers_get_again(lang):
+    at = open_page(PAGE, lang)
+    store = app_manager().store
+    job_id = store.create_analysis("download", {"dataset": "imagenette-160"})
+    at.run()  # the download is under way: progress and Stop, no Get
+    assert at.button(key="lab_download_stop_imagenette-160")
+    assert not any(b.key == "lab_get_imagenette-160" for b in at.button)
+    store.update_analysis(job_id, status="failed", message="Imagenette (160 px) is not available: the download "
+                          "from https://example.invalid/imagenette2-160.tgz failed (<urlopen error [Errno -3] "
+                          "Temporary failure in name resolution>).")
+    at.run()
+    assert not at.exception, at.exception
+    assert not any(b.key == "lab_download_stop_imagenette-160" for b in at.button)
+    assert at.button(key="lab_get_imagenette-160")  # offered again
+    (message,) = [e.value for e in at.error]
+    assert "imagenette2-160.tgz" in message and os.environ["RESNET_EDU_DATA"] in message  # what to put where
+    assert message.startswith("Could not get Imagenette (160 px): this computer is probably offline"
+                              if lang == "en" else "Imagenette (160 px)을(를) 받지 못했습니다")
+    assert any("Temporary failure in name resolution" in c.value for c in at.caption)  # the reason, as details
 
 
 def test_students_cannot_start_downloads_when_a_passcode_is_set(monkeypatch):

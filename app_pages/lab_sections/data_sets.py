@@ -13,7 +13,7 @@ from app_pages.text import lab as text
 from resnet_edu import devices
 from resnet_edu.data import default_data_root, downloads
 from resnet_edu.train import TrainConfig
-from ui import get_manager, t, teacher_unlocked
+from ui import get_manager, md_escape, t, teacher_unlocked
 
 
 def imagenette_size() -> int:
@@ -79,6 +79,18 @@ def _stop_download(job_id: str) -> None:
         st.session_state["lab_download_error"] = teacher_only()
 
 
+def failed_download_text(archive: downloads.Archive) -> str:
+    """A failed Get, in plain words: the usual cause, and how to bring the data set in by hand."""
+    folder = default_data_root().resolve()
+    size = f"{archive.approx_bytes / 2**20:,.0f} MB"
+    return t(f"Could not get {archive.title}: this computer is probably offline (or the server did not answer). "
+             f"Without internet, download {archive.filename} ({size}, {archive.url}) on another computer and put "
+             f"it in {folder}: the Lab finds it there and unpacks it on first use. Online again? Press Get.",
+             f"{archive.title}을(를) 받지 못했습니다: 이 컴퓨터가 인터넷에 연결되어 있지 않은 것 같습니다 (또는 서버가 "
+             f"응답하지 않았습니다). 인터넷 없이 쓰려면 다른 컴퓨터에서 {archive.filename}({size}, {archive.url})을 "
+             f"받아 {folder}에 넣으세요: 실험실이 찾아서 처음 쓸 때 압축을 풉니다. 다시 연결되면 받기를 누르세요.")
+
+
 def download_line(result: dict | None, message: str) -> str:
     """Bytes, speed and time left of a download job, from what it published."""
     result = result or {}
@@ -110,8 +122,12 @@ def data_sets_ui() -> None:
         @st.fragment(run_every=REFRESH_SECONDS if busy else None)
         def panel() -> None:
             latest = latest_downloads(store)
-            if busy and not any(job["status"] in DOWNLOADING for job in latest.values()):
-                st.rerun()  # a download ended: redraw the page (its data set is ready) and stop polling
+            downloading = any(job["status"] in DOWNLOADING for job in latest.values())
+            if busy != downloading:
+                # A download ended: redraw the page (its data set is ready) and stop polling. Or Get was
+                # just clicked (this panel re-ran alone, set up without polling): redraw the page so
+                # the panel polls, and shows the download's progress, its end or its failure.
+                st.rerun()
             error = st.session_state.pop("lab_download_error", None)
             if error:
                 st.error(error)
@@ -133,8 +149,10 @@ def data_sets_ui() -> None:
                     right.button(label, key=f"lab_get_{archive.key}", width="stretch",
                                  on_click=_get_data, args=(archive.key,), disabled=not teacher,
                                  help=None if teacher else teacher_only())
-                    if job is not None and job["status"] == "failed" and job["message"]:
-                        st.error(job["message"], icon="📡")
+                    if job is not None and job["status"] == "failed":
+                        st.error(failed_download_text(archive), icon="📡")
+                        if job["message"]:  # the data layer's own words (English), for whoever fixes it
+                            st.caption(t("Details: ", "자세히: ") + md_escape(job["message"]))
                     elif job is not None and job["status"] == "stopped":
                         st.caption(t("Stopped; Get continues from where it stopped.",
                                      "멈췄습니다. 받기를 누르면 멈춘 곳부터 이어 받습니다."))
