@@ -11,12 +11,18 @@ scripts in benchmarks/); nothing here asserts a timing.
   ResNet-56) in lockstep through the JobManager, for one or several seeds, and reports the
   seconds and iterations until the degradation is visible: plain-56's training error (mean of
   the last ``TRAIN_ERROR_WINDOW`` steps) at least 5 points above plain-20's, and with the fix
-  ResNet-56 at least 5 points below plain-56 and at most 2 above plain-20.
+  ResNet-56 at least 5 points below plain-56 and at most 2 above plain-20
+  (:func:`degradation_iteration` reads it off the runs' steps).
+* For benchmarks of whole process trees (``benchmarks/classroom_time.py``): :func:`process_tree`
+  and :func:`cpu_seconds_between` read the CPU time of a process and everything under it from
+  Linux's /proc; :func:`cpu_facts` names the CPU and its bf16 features.
 """
 
 from __future__ import annotations
 
+import os
 import platform
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -241,6 +247,99 @@ def _criterion_holds(errors: dict, preset: str, gap: float):
     return holds
 
 
+def degradation_iteration(frames: dict, preset: str = "fig1_fix", gap: float = 0.05) -> tuple[int | None, dict]:
+    """The first iteration at which the criterion of :func:`degradation` holds, and the errors there.
+
+    ``frames``: run name ("plain-20", "plain-56", "ResNet-56") -> its steps (``RunStore.steps``:
+    ``step``, ``train_error``), read up to the last iteration all of them reached. (None, {}) while
+    it does not hold yet, or before every run has ``TRAIN_ERROR_WINDOW`` iterations.
+    """
+    common = min((len(frame) for frame in frames.values()), default=0)
+    if common < TRAIN_ERROR_WINDOW:
+        return None, {}
+    errors = {name: _running_error(frame.iloc[:common]) for name, frame in frames.items()}
+    holds = _criterion_holds(errors, preset, gap)
+    holds = holds[holds.index >= TRAIN_ERROR_WINDOW]
+    if not holds.any():
+        return None, {}
+    step = int(holds.idxmax())
+    return step, {name: round(float(error.loc[step]), 4) for name, error in errors.items()}
+
+
+# ---------------------------------------------------------------- CPU time of process trees (Linux /proc)
+def _proc_stat(pid: int) -> tuple[int, int, float] | None:
+    """(parent pid, start time in clock ticks, user + system CPU seconds) of a live process, else None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces and parentheses
+    try:
+        return int(fields[1]), int(fields[19]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (IndexError, ValueError):
+        return None
+
+
+def process_tree(root: int, stats: dict[int, tuple[int, int, float]] | None = None) -> dict[int, tuple[int, float]]:
+    """{pid: (start time, CPU seconds)} of ``root`` and every process under it.
+
+    ``stats``: {pid: (parent, start, cpu)} of every process (default: read from /proc now).
+    """
+    if stats is None:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                stat = _proc_stat(int(entry.name))
+                if stat is not None:
+                    stats[int(entry.name)] = stat
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _start, _cpu) in stats.items():
+        children.setdefault(parent, []).append(pid)
+    tree, todo = {}, [root] if root in stats else []
+    while todo:
+        pid = todo.pop()
+        if pid in tree:
+            continue
+        tree[pid] = (stats[pid][1], stats[pid][2])
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def cpu_seconds_between(before: dict[int, tuple[int, float]], after: dict[int, tuple[int, float]]) -> float:
+    """CPU seconds a set of processes used between two :func:`process_tree` readings.
+
+    A process seen both times counts its difference; one started in between counts all of its
+    time; one that ended in between is lost (its last part cannot be read any more).
+    """
+    total = 0.0
+    for pid, (start, cpu) in after.items():
+        then = before.get(pid)
+        total += cpu - then[1] if then is not None and then[0] == start else cpu
+    return total
+
+
+def cpu_facts() -> dict:
+    """The CPU's model name (as lscpu gives it), whether it has AMX / AVX512-BF16, and the cores usable."""
+    name = None
+    try:
+        answer = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, check=True)
+        name = next((line.split(":", 1)[1].strip() for line in answer.stdout.splitlines()
+                     if line.startswith("Model name")), None)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        flags = []
+    return {"model_name": name or cpu_name(), "amx": "amx_bf16" in flags, "avx512_bf16": "avx512_bf16" in flags,
+            "cores": cpu_threads_usable()}
+
+
+def cpu_threads_usable() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: float, base_settings: dict) -> dict:
     from resnet_edu.jobs import JobManager
     from resnet_edu.runs import RunStore
@@ -260,13 +359,10 @@ def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: fl
                 if first_step_at is None and all(len(f) for f in frames.values()):
                     first_step_at = time.monotonic() - submitted
                 common = min(len(f) for f in frames.values())
-                if common >= TRAIN_ERROR_WINDOW and met_at is None:
-                    errors = {name: _running_error(f.iloc[:common]) for name, f in frames.items()}
-                    holds = _criterion_holds(errors, preset, gap)
-                    holds = holds[holds.index >= TRAIN_ERROR_WINDOW]
-                    if holds.any():
-                        met_at, met_step = time.monotonic() - submitted, int(holds.idxmax())
-                        snapshot = {name: round(float(e.loc[met_step]), 4) for name, e in errors.items()}
+                if met_at is None:
+                    step, errors = degradation_iteration(frames, preset, gap)
+                    if step is not None:
+                        met_at, met_step, snapshot = time.monotonic() - submitted, step, errors
                 if not manager.active_runs() or met_at is not None and common >= (met_step or 0) + 40:
                     break
                 time.sleep(0.25)

@@ -23,6 +23,12 @@ results — back from the store, the single source every tab shares. The protoco
 * End of input (the app closed or died) stops every run with a checkpoint; then the child exits.
 * If the child dies (killed, out of memory), its unfinished runs end ``failed`` with its exit
   code, committed iterations stay, and the next Start begins a new child.
+
+How the child's OpenMP threads wait between parallel regions is a setting
+(:func:`training_environment`): ``RESNET_EDU_OMP_WAIT_POLICY`` = ``PASSIVE`` (sleep at once),
+``ACTIVE`` (spin) or ``default`` (libgomp's own: spin a little, then sleep; ``GOMP_SPINCOUNT``
+sets how long). An ``OMP_WAIT_POLICY`` set by whoever starts the app wins over all of them.
+``benchmarks/classroom_time.py`` measures the choices on the class's path.
 """
 
 from __future__ import annotations
@@ -30,12 +36,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,8 +52,43 @@ from resnet_edu.groups import GroupManager, progress_from_store, stage_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import TrainConfig
 
+# OpenMP threads that sleep while they wait, instead of spinning: when page scripts take a core, a
+# spinning thread burns the other one waiting for its preempted partner (2 cores, 30 tabs watching:
+# 104 -> 160 img/s); alone, spinning is faster (347 vs 313 img/s). Measure with classroom_time.py.
 WAIT_POLICY = "PASSIVE"  # for the training process's OpenMP threads (an OMP_WAIT_POLICY you set wins)
+WAIT_POLICY_ENV = "RESNET_EDU_OMP_WAIT_POLICY"  # PASSIVE, ACTIVE or default (leave OMP_WAIT_POLICY unset)
+WAIT_POLICIES = ("PASSIVE", "ACTIVE", "default")
 PARENT_GONE = "the app was closed: resume the run from the Lab"
+
+
+def wait_policy(environ: Mapping[str, str] | None = None) -> str:
+    """The wait policy the training process gets: PASSIVE, ACTIVE or "default" (see the module doc)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("OMP_WAIT_POLICY", "").strip():
+        return environ["OMP_WAIT_POLICY"].strip().upper()
+    text = environ.get(WAIT_POLICY_ENV, "").strip()
+    if not text:
+        return WAIT_POLICY
+    chosen = next((policy for policy in WAIT_POLICIES if policy.lower() == text.lower()), None)
+    if chosen is None:
+        logging.getLogger(__name__).warning("%s=%r is not one of %s: using %s", WAIT_POLICY_ENV, text,
+                                            ", ".join(WAIT_POLICIES), WAIT_POLICY)
+        return WAIT_POLICY
+    return chosen
+
+
+def training_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of the training process: this one's, with the package importable and the
+    OpenMP wait policy of :func:`wait_policy` ("default" leaves OMP_WAIT_POLICY unset)."""
+    env = dict(os.environ if environ is None else environ)
+    package_parent = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    policy = wait_policy(env)
+    if policy == "default":
+        env.pop("OMP_WAIT_POLICY", None)
+    else:
+        env["OMP_WAIT_POLICY"] = policy
+    return env
 
 
 class TrainingProcess:
@@ -58,13 +100,7 @@ class TrainingProcess:
     """
 
     def __init__(self, store_root: str | os.PathLike, on_exit: Callable[[TrainingProcess, int | None], None]) -> None:
-        package_parent = str(Path(__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
-        # OpenMP threads that sleep while they wait, instead of spinning: when page scripts take
-        # a core, a spinning thread burns the other one waiting for its preempted partner. On the
-        # 2-core machine, 30 tabs watching: training 104 -> 160 img/s; alone: 347 -> 313 img/s.
-        env.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
+        env = training_environment()
         self._send_lock = threading.Lock()
         self._child = subprocess.Popen([sys.executable, "-m", "resnet_edu.worker"], stdin=subprocess.PIPE,
                                        text=True, encoding="utf-8", bufsize=1, env=env)
