@@ -269,7 +269,7 @@ def build_degradation_view(store, run_ids: list[str], *, x: str = "step", refere
     return DegradationView(
         info=info,
         active=bool(selected["status"].isin(ACTIVE_STATUSES).any()),
-        sentence=analysis.degradation_sentence(aligned, lang),
+        sentence=analysis.degradation_sentence(aligned, lang, curves=steps),
         curves=PreparedFigure(plots.training_curves(
             steps, evals, events, info, x=x, reference=table6, smooth_steps=SMOOTH_STEPS if smooth else 0,
             lang=lang, uirevision=revision)),
@@ -285,7 +285,7 @@ class SharedViews:
     """The views every session draws, built at most once per change and per ``min_seconds``.
 
     A view is rebuilt when the chosen runs change in a way a student must see at once (a run
-    starts, ends, is renamed, or is deleted) and otherwise, while iterations come in, when it
+    starts, gets its first iteration, ends, is renamed, or is deleted) and otherwise, while iterations come in, when it
     is ``min_seconds`` old. One build at a time per selection (the others wait, then share
     it); at most ``max_entries`` selections are kept, the least recently drawn dropped first.
     """
@@ -312,7 +312,9 @@ class SharedViews:
         """The view of these runs (see :func:`build_degradation_view` for the options)."""
         versions = store.versions(run_ids)
         current = tuple((run_id, *versions.get(run_id, ())) for run_id in run_ids)
-        lifecycle = tuple((run_id, *versions.get(run_id, ())[:2]) for run_id in run_ids)  # status, name
+        # status, name, and whether it has an iteration yet: the first point shows at once
+        lifecycle = tuple((run_id, *versions.get(run_id, ())[:2], bool(versions.get(run_id, (0, 0, 0))[2]))
+                          for run_id in run_ids)
         key = (tuple(run_ids), tuple(sorted(options.items())))
         with self._lock:
             entry = self._entries.setdefault(key, {"lock": threading.Lock(), "view": None, "version": None,

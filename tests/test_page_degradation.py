@@ -107,11 +107,11 @@ def test_curves_toggle_marker_sentence_and_downloads(runs_dir, lang):
     text = " ".join(m.value for m in at.markdown)
     captions = " ".join(c.value for c in at.caption)
     if lang == "en":
-        # ResNet-56 keeps up with plain-20, so the comparison can name the degradation problem.
-        assert "plain-56's training error is 12.0 points above plain-20's at iteration 150" in text
-        assert "keeps up with plain-20" in text and "not overfitting" in text
+        # Both gaps (plain-56 above plain-20, ResNet-56 below plain-56) have lasted: the degradation problem.
+        assert "now by 12.0 and 16.0 points (iteration 150)" in text
+        assert "the degradation problem" in text and "not overfitting" in text
         assert "Dashed: training error" in captions and "Bold, with dots: test error" in captions
-        assert "tens of thousands of iterations" in captions
+        assert "Early speed is not the degradation problem" in captions
     else:
         assert "12.0%p" in text and "과적합" in text and "성능 저하(degradation) 문제입니다" in text
         assert "점선: 훈련 오류" in captions and "굵은 선: 에폭마다" in captions

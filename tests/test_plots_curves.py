@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -193,79 +192,6 @@ def test_summarize_runs_final_errors(store):
     assert at60.loc[a, "steps"] == 60 and at60.loc[a, "final_train_error"] == pytest.approx(0.9)
     assert at60.loc[a, "final_test_error"] == pytest.approx(0.5)
     assert analysis.common_step(summary) == 10
-
-
-def _row(name, depth, kind, err, steps=200, family="cifar"):
-    return {"run_id": name, "name": name, "family": family, "depth": depth, "kind": kind, "steps": steps,
-            "final_train_error": err, "final_test_error": err}
-
-
-def test_degradation_sentence_reads_the_gap_in_both_languages():
-    summary = pd.DataFrame([_row("plain-20", 20, "plain", 0.200), _row("plain-56", 56, "plain", 0.312)])
-    en = analysis.degradation_sentence(summary, "en")
-    assert "plain-56's training error is 11.2 points above plain-20's (iteration 200)" in en
-    ko = analysis.degradation_sentence(summary, "ko")
-    assert "11.2%p" in ko and "지금까지는" in ko
-
-
-NOISE = analysis.NOISE_POINTS / 100  # as a fraction, like the errors
-
-
-def test_degradation_is_named_only_when_the_comparison_can_show_it():
-    """Early on every deeper net learns more slowly, residual or not: a plain gap alone is "so far"."""
-    gap = NOISE + 0.05
-    short = pd.DataFrame([_row("plain-20", 20, "plain", 0.30, steps=200),
-                          _row("plain-56", 56, "plain", 0.30 + gap, steps=200)])
-    text = analysis.degradation_sentence(short, "en")
-    assert text.startswith("So far") and "the degradation problem" in text and "Not yet proof" in text
-    assert "not overfitting" not in text
-
-    # A ResNet twin of the deep net that keeps up with the shallow plain net: now it can be named.
-    twin = pd.concat([short, pd.DataFrame([_row("ResNet-56", 56, "residual", 0.30 + NOISE / 2, steps=200)])])
-    text = analysis.degradation_sentence(twin, "en")
-    assert "keeps up with plain-20" in text and "— the degradation problem" in text and "not overfitting" in text
-    ko = analysis.degradation_sentence(twin, "ko")
-    assert "이것이 성능 저하(degradation) 문제입니다" in ko
-
-    # A twin that is itself far behind the shallow net shows nothing yet: still "so far".
-    slow_twin = pd.concat([short, pd.DataFrame([_row("ResNet-56", 56, "residual", 0.30 + 3 * NOISE, steps=200)])])
-    assert analysis.degradation_sentence(slow_twin, "en").startswith("So far")
-
-    # Without a twin, a gap larger than the noise that lasts long enough is named.
-    long = short.assign(steps=analysis.MIN_STEPS_FOR_VERDICT)
-    text = analysis.degradation_sentence(long, "en")
-    assert text.startswith(f"After {analysis.MIN_STEPS_FOR_VERDICT} iterations") and "degradation problem" in text
-
-    # A gap within the run-to-run noise is no gap, however long the run.
-    within = pd.DataFrame([_row("plain-20", 20, "plain", 0.30, steps=5000),
-                           _row("plain-56", 56, "plain", 0.30 + NOISE * 0.9, steps=5000)])
-    assert "no clear gap" in analysis.degradation_sentence(within, "en")
-
-
-def test_noise_threshold_is_the_measured_one():
-    # docs/RECIPE.md gives the seed-to-seed spread this threshold comes from; keep them in step.
-    recipe = (Path(__file__).resolve().parents[1] / "docs" / "RECIPE.md").read_text(encoding="utf-8")
-    assert f"NOISE_POINTS = {analysis.NOISE_POINTS:g}" in recipe
-    assert f"MIN_STEPS_FOR_VERDICT = {analysis.MIN_STEPS_FOR_VERDICT}" in recipe
-
-
-def test_degradation_sentence_cases():
-    fixed = pd.DataFrame([_row("plain-20", 20, "plain", 0.20), _row("plain-56", 56, "plain", 0.20 + NOISE + 0.05),
-                          _row("ResNet-20", 20, "residual", 0.20 + NOISE + 0.05), _row("ResNet-56", 56, "residual", 0.19)])
-    text = analysis.degradation_sentence(fixed, "en")
-    assert "points above" in text and "deeper is better (Fig. 6, middle)" in text and "At 56 layers" in text
-    behind = pd.DataFrame([_row("ResNet-20", 20, "residual", 0.20), _row("ResNet-56", 56, "residual", 0.20 + NOISE + 0.1)])
-    text = analysis.degradation_sentence(behind, "en")
-    assert "Expected in a short run" in text and "tens of thousands of iterations" in text and "Table 6" in text
-    no_gap = pd.DataFrame([_row("plain-20", 20, "plain", 0.30), _row("plain-56", 56, "plain", 0.305)])
-    assert "no clear gap" in analysis.degradation_sentence(no_gap)
-    better = pd.DataFrame([_row("plain-20", 20, "plain", 0.30), _row("plain-56", 56, "plain", 0.30 - NOISE - 0.05)])
-    assert "below" in analysis.degradation_sentence(better)
-    early = pd.DataFrame([_row("plain-20", 20, "plain", 0.9, steps=5), _row("plain-56", 56, "plain", 0.9, steps=5)])
-    assert "Too early" in analysis.degradation_sentence(early)
-    one = pd.DataFrame([_row("plain-20", 20, "plain", 0.3)])
-    assert "second plain net" in analysis.degradation_sentence(one)
-    assert "start a comparison" in analysis.degradation_sentence(pd.DataFrame(columns=analysis.SUMMARY_COLUMNS))
 
 
 def test_curve_buffer_is_incremental_bounded_and_exact():
