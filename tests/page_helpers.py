@@ -60,11 +60,61 @@ def tiny_lab_settings(at: AppTest, max_steps: int) -> None:
     assert not at.exception, at.exception
 
 
-def browser_sends(at: AppTest, key: str, labels: list[str]) -> None:
-    """At the next run, the multiselect ``key`` reports ``labels``, as a browser does: the words it shows,
-    which may be older than the page's current options (the page changed them since it was drawn)."""
+def browser_sends(at: AppTest, key: str, labels) -> None:
+    """At the next run, the select box or multiselect ``key`` reports ``labels``, as a browser does: the
+    words it shows, which may be older than the page's current options (the page changed them since)."""
     from streamlit.runtime.state.common import TESTING_KEY
 
-    widget = at.multiselect(key=key)
-    widget.set_value(list(labels))
+    widget = at.multiselect(key=key) if isinstance(labels, list) else at.selectbox(key=key)
+    if not isinstance(labels, list) and labels not in widget.options:
+        widget.options.append(labels)  # the browser still lists a run that is gone from the page's options
+    widget.set_value(labels)
     at.session_state[TESTING_KEY][widget.id] = str  # the labels go out as they are
+
+
+def end_runs_while_open(page: str, folder, run_ids: list[str], ending: str, pickers: dict[str, str],
+                        click, lang: str = "en") -> AppTest:
+    """Open ``page`` while ``run_ids`` train, end them as ``ending`` says (finished, stopped, failed, or
+    the last one deleted), then click as a student would, with the browser still showing the old
+    choices (``pickers``: widget key -> "select" or "multi"), and switch the language. Asserts that
+    nothing raised and that no picker calls a run "training"; returns the AppTest."""
+    from resnet_edu.runs import RunStore
+
+    store = RunStore(folder)
+    try:
+        for run_id in run_ids:
+            store.set_status(run_id, "running")
+    finally:
+        store.close()
+    at = open_page(page, lang)
+    shown = {key: list(at.multiselect(key=key).values) if kind == "multi" else _shown(at.selectbox(key=key))
+             for key, kind in pickers.items()}
+    store = RunStore(folder)
+    try:
+        if ending == "deleted":
+            store.delete_run(run_ids[-1])
+        for run_id in run_ids[: -1 if ending == "deleted" else None]:
+            store.set_status(run_id, "finished" if ending == "deleted" else ending)
+    finally:
+        store.close()
+    at.run()  # the page's next run sees the end
+    assert not at.exception, at.exception
+    for key, labels in shown.items():
+        if labels is not None:
+            browser_sends(at, key, labels)
+    click(at)
+    at.run()
+    assert not at.exception, at.exception
+    at.radio(key="lang").set_value("ko" if lang == "en" else "en").run()  # the sidebar's language switch
+    assert not at.exception, at.exception
+    for key, kind in pickers.items():
+        widget = at.multiselect(key=key) if kind == "multi" else at.selectbox(key=key)
+        words = " ".join(str(option) for option in widget.options)
+        assert "training" not in words and "학습 중" not in words
+    return at
+
+
+def _shown(selectbox) -> str | None:
+    """The label a select box shows for its choice (None when nothing is chosen)."""
+    value = selectbox.value
+    return None if value is None else selectbox.format_func(value)

@@ -73,6 +73,14 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(tiny
     assert "the plain surface" in texts(at) and "What the paper shows" in texts(at)
     assert len(at.get("download_button")) == 1
 
+    # Work kept: another page, then back: the same nets, and the finished landscape shown again.
+    at.switch_page("app_pages/lesion.py").run()
+    assert not at.exception, at.exception
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="landscape_other").value == plain_id
+    assert len(charts(at)) == 4 and at.select_slider(key="landscape_grid").value == 5
+
     second = open_page(PAGE, "ko")  # another tab: the same job, read back from the store
     assert len(charts(second)) == 4 and "논문이 보여 주는 것" in texts(second)
     contours = charts(second)[0]

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from page_helpers import charts, open_page, texts, values
+from page_helpers import charts, end_runs_while_open, open_page, texts, values
 from polling import wait_until
 from resnet_edu.runs import RunStore
 
@@ -66,3 +66,23 @@ def test_real_tiny_run(tiny_runs):
     at.run()  # the stored results, now in Korean
     assert not at.exception, at.exception
     assert len(charts(at)) == 2 and "블록을 하나씩 지울 때" in texts(at)
+
+    # Work kept: another page, then back: the same two nets, and their finished study shown again.
+    chosen = (at.selectbox(key="lesion_run").value, at.selectbox(key="lesion_other").value)
+    at.switch_page("app_pages/gradients.py").run()
+    assert not at.exception, at.exception
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert (at.selectbox(key="lesion_run").value, at.selectbox(key="lesion_other").value) == chosen
+    assert len(charts(at)) == 2 and "블록을 하나씩 지울 때" in texts(at)
+    assert at.slider(key="lesion_kmax").value == 2  # the settings too
+
+
+@pytest.mark.parametrize("ending", ["finished", "stopped", "failed", "deleted"])
+def test_the_pickers_survive_their_runs_ending_while_the_page_is_open(tiny_twins_dir, ending):
+    folder, (plain_id, residual_id) = tiny_twins_dir
+    at = end_runs_while_open(PAGE, folder, [residual_id, plain_id], ending,
+                             {"lesion_run": "select", "lesion_other": "select"},
+                             click=lambda at: at.slider(key="lesion_kmax").set_value(2))
+    assert at.selectbox(key="lesion_run").value == residual_id
+    assert at.selectbox(key="lesion_other").value == (None if ending == "deleted" else plain_id)
