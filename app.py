@@ -51,15 +51,42 @@ if manager.store.damage_report:  # set aside at start-up: say where the old file
 prepare_data()  # the built-in data set, loaded by the training process while the teacher reads
 
 
-polling = bool(manager.active_runs())
+# The sidebar's poll: every 2 s while runs train; every 0.5 s while a run waits for its first
+# iteration (it is committed about 1.5 s after the click: the page then redraws at once, instead
+# of at its chart's next refresh); and, while nothing trains, one store read every 5 s, so a tab
+# opened before a comparison starts (a student's) notices it and redraws the page.
+TRAINING_POLL_SECONDS, STARTING_POLL_SECONDS, IDLE_POLL_SECONDS = 2.0, 0.5, 5.0
 
 
-@st.fragment(run_every=2.0 if polling else None)
-def running_jobs_sidebar() -> None:
-    """Runs now training, with progress; refreshes itself only while something runs."""
+def _runs_now() -> dict[str, tuple[str, bool]]:
+    """run id -> (status, has an iteration in the store) of every run training or queued: one read."""
     active = manager.active_runs()
-    if polling and not active:
-        st.rerun()  # the last run ended: redraw the page with final results and stop polling
+    versions = manager.store.versions(active) if active else {}
+    return {run_id: (versions[run_id][0], bool(versions[run_id][2])) for run_id in active if run_id in versions}
+
+
+def _redraw_page(at_draw: dict[str, tuple[str, bool]], now: dict[str, tuple[str, bool]]) -> bool:
+    """Should the whole page be drawn again? When a run started or ended, one went from queued to
+    running, or every run that waited for its first iteration at the last draw now has it."""
+    if now.keys() != at_draw.keys() or any(now[run_id][0] != at_draw[run_id][0] for run_id in now):
+        return True
+    waiting = [run_id for run_id, (status, stepped) in at_draw.items() if status == "running" and not stepped]
+    return bool(waiting) and all(now[run_id][1] for run_id in waiting)
+
+
+runs_at_draw = _runs_now()
+starting = any(status == "running" and not stepped for status, stepped in runs_at_draw.values())
+
+
+@st.fragment(run_every=STARTING_POLL_SECONDS if starting else TRAINING_POLL_SECONDS if runs_at_draw
+             else IDLE_POLL_SECONDS)
+def running_jobs_sidebar() -> None:
+    """Runs now training, with progress. When a run starts, gets its first iteration or ends,
+    the whole page is drawn again (new runs in the pickers, first points, final results)."""
+    runs_now = _runs_now()
+    if _redraw_page(runs_at_draw, runs_now):
+        st.rerun()
+    active = list(runs_now)
     st.caption(t(f"Device: **{manager.device_label}**", f"장치: **{devices.label_in('ko', manager.device_label)}**"))
     if not active:
         st.caption(t("No run is training.", "학습 중인 실행이 없습니다."))
