@@ -25,8 +25,12 @@ with st.sidebar:
              on_change=resend_choices)
     teacher_sidebar()
 
+# The home page is served at "/" only (Streamlit gives the default page no other URL), so the same page
+# is also a hidden page at /paper. Links and switches to "app_pages/paper.py" find the home page first.
+PAPER_TITLE = t("The paper", "논문")
 PAGES = [
-    st.Page("app_pages/paper.py", title=t("The paper", "논문"), icon="📄", default=True, url_path="paper"),
+    st.Page("app_pages/paper.py", title=PAPER_TITLE, icon="📄", default=True, url_path="home"),
+    st.Page("app_pages/paper.py", title=PAPER_TITLE, icon="📄", url_path="paper", visibility="hidden"),
     st.Page("app_pages/lab.py", title=t("Lab", "실험실"), icon="🧪", url_path="lab"),
     st.Page("app_pages/degradation.py", title=t("Degradation", "성능 저하"), icon="📉", url_path="degradation"),
     st.Page("app_pages/architecture.py", title=t("Architecture", "구조"), icon="🏗️", url_path="architecture"),

@@ -93,3 +93,64 @@ def test_the_lab_offers_n_gpus_and_says_why_it_cannot_start_without_them(monkeyp
     at.button(key="lab_start").click().run()
     assert not at.exception, at.exception
     assert any("needs 2 CUDA cards" in error.value for error in at.error)  # this machine trains on its CPU
+
+
+# ---------------------------------------------------------------- every page's URL, on a real server
+
+PAGE_URLS = {"/": "Deep Residual Learning", "/paper": "Deep Residual Learning", "/lab": "Lab",
+             "/degradation": "Degradation", "/architecture": "Architecture", "/gradients": "Gradients",
+             "/features": "Features", "/lesion": "Lesion study", "/landscape": "Loss landscape"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
+def test_every_page_opens_at_its_own_url(tmp_path):
+    """A shared link (/paper, /lab, …) opens that page: `streamlit run app.py` in headless Chromium.
+    (AppTest cannot open URLs: Streamlit's browser side picks the page from the path.)"""
+    import os
+    import socket
+    import subprocess
+    import urllib.request
+
+    from polling import wait_until
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "RESNET_EDU_RUNS_DIR": str(tmp_path / "runs"), "RESNET_EDU_DATA": str(tmp_path / "data"),
+           "RESNET_EDU_PREPARE": "0"}
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                               "--server.port", str(port), "--server.address", "127.0.0.1",
+                               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                              cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return urllib.request.urlopen(f"{base}/_stcore/health", timeout=2).read() == b"ok"
+        except OSError:
+            return False
+
+    try:
+        assert wait_until(healthy, 120), (tmp_path / "server.log").read_text()[-2000:]
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            page = browser.new_page()
+            opened = {}
+            for path in [*PAGE_URLS, "/no-such-page"]:
+                page.goto(base + path)
+                page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+                page.wait_for_selector("h1", timeout=60_000)
+                opened[path] = (page.locator("h1").first.inner_text(), "Page not found" in page.inner_text("body"))
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    for path, title in PAGE_URLS.items():
+        heading, not_found = opened[path]
+        assert title in heading and not not_found, (path, opened[path])
+    assert opened["/no-such-page"][1], "an unknown path still says so"

@@ -95,3 +95,13 @@ def test_ilsvrc_metric_is_a_green_drop_in_both_languages(lang):
 def test_the_landscape_item_links_to_the_landscape_page():
     at = _open("en")
     assert any("landscape" in element.proto.page for element in at.get("page_link"))
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_teacher_sees_where_to_start(lang):
+    at = _open(lang)
+    start = next(m.value for m in at.markdown if m.value.startswith(("**Start here**", "**여기서 시작하세요**")))
+    steps = " ".join(m.value for m in at.markdown if m.value.startswith(("1. ", "2. ")))
+    assert ("Fig. 1 + the fix" if lang == "en" else "그림 1 + 해법") in steps, (start, steps)
+    pages = [element.proto.page for element in at.get("page_link")]
+    assert pages[:2] == ["lab", "degradation"]  # first the Lab, then Degradation (the pages' URLs)

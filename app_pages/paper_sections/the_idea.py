@@ -33,6 +33,17 @@ def headline_ui() -> None:
                        help=t("Test error, Table 6 (best of 5 runs; mean 6.61 ± 0.16).", "테스트 오류, 표 6 (5회 중 최고; 평균 6.61 ± 0.16)."))
 
 
+def start_here_ui() -> None:
+    """A teacher's first three steps: the Lab's "Fig. 1 + the fix", then the Degradation page."""
+    with st.container(border=True):
+        st.markdown(t(**text.START_HERE))
+        steps = [t(**step) for step in text.START_HERE_STEPS]
+        st.markdown(f"1. {steps[0]}")
+        link("lab", "Open the Lab →", "실험실 열기 →", "🧪")
+        st.markdown(f"2. {steps[1]}\n3. {steps[2]}")
+        link("degradation", "Open Degradation →", "성능 저하 열기 →", "📉")
+
+
 def revolution_of_depth_ui() -> None:
     """ILSVRC winners year by year: depth went from 8 to 152 layers."""
     st.header(t("The revolution of depth", "깊이의 혁명"))

@@ -166,3 +166,18 @@ CITE = dict(
        "770–778. Numbers on this page are the paper's (tables and figures named beside them).",
     ko="인용: K. He, X. Zhang, S. Ren, J. Sun. Deep Residual Learning for Image Recognition. CVPR 2016, pp. "
        "770–778. 이 페이지의 수치는 논문의 것이며, 해당 표와 그림 번호를 함께 적었습니다.")
+
+START_HERE = dict(
+    en="**Start here** — the paper's first result, live, in a few minutes, with nothing to download:",
+    ko="**여기서 시작하세요** — 논문의 첫 결과를 몇 분 안에, 아무것도 내려받지 않고 직접 봅니다:")
+
+START_HERE_STEPS = [
+    dict(en="Open the **Lab**.", ko="**실험실**을 엽니다."),
+    dict(en="Click **Fig. 1 + the fix**: plain-20, plain-56 and ResNet-56 start training side by side on the "
+            "built-in images.",
+         ko="**그림 1 + 해법**을 누릅니다: plain-20, plain-56, ResNet-56이 내장 이미지로 나란히 학습을 시작합니다."),
+    dict(en="Open **Degradation** and watch: the deeper plain net falls behind the shallower one, while the "
+            "residual net of the same depth keeps up.",
+         ko="**성능 저하** 페이지를 열고 지켜봅니다: 더 깊은 plain 네트워크는 얕은 네트워크보다 뒤처지고, 같은 깊이의 잔차 "
+            "네트워크는 따라갑니다."),
+]
