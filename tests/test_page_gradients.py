@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from page_helpers import charts, open_page, texts, values
+from page_helpers import charts, end_runs_while_open, open_page, texts, values
 
 PAGE = "app_pages/gradients.py"
 
@@ -56,7 +56,7 @@ def test_the_caveats_a_teacher_expects(lang):
 @pytest.mark.slow
 def test_real_tiny_runs(tiny_runs):
     at = open_page(PAGE, "en")
-    assert not at.info
+    assert "Lab" not in " ".join(i.value for i in at.info)  # no empty state
     assert len(at.multiselect(key="grad_runs").value) == 2  # the newest comparison is shown
     specs = charts(at)
     assert len(specs) == 3  # ratio over time, one heatmap figure for depth 8 (plain | residual), Fig. 7
@@ -77,6 +77,8 @@ def test_real_tiny_runs(tiny_runs):
     assert "same He initialisation (no branch starts at zero)" in captions
     assert captions.count("‖∇W‖ / ‖W‖ (weights of the checkpoint, it. 16)") == 2  # last record before the final save
     assert "start every residual branch at zero" not in captions
+    note = " ".join(i.value for i in at.info)  # 20 iterations: Fig. 7 is flat, and the page says why
+    assert "nearly flat at 1" in note and "of the paper's 64,000" in note and "γ" in note
     assert len(at.get("download_button")) == 3
     at.session_state["lang"] = "ko"
     at.run()
@@ -86,3 +88,38 @@ def test_real_tiny_runs(tiny_runs):
     assert not at.exception, at.exception
     ratio, heat, _ = charts(at)
     assert len([trace for trace in heat["data"] if trace["type"] == "heatmap"]) == 1
+
+
+@pytest.mark.parametrize("ending", ["finished", "failed", "deleted"])
+def test_the_picker_survives_its_runs_ending_while_the_page_is_open(tiny_twins_dir, ending):
+    from resnet_edu.runs import RunStore
+
+    folder, (plain_id, residual_id) = tiny_twins_dir
+    store = RunStore(folder)
+    try:
+        for run_id in (plain_id, residual_id):
+            store.set_progress(run_id, 6, 6)
+    finally:
+        store.close()
+    at = end_runs_while_open(PAGE, folder, [residual_id, plain_id], ending, {"grad_runs": "multi"},
+                             click=lambda at: at.multiselect(key="grad_init_depths").set_value([8]))
+    kept = {residual_id} if ending == "deleted" else {plain_id, residual_id}
+    assert set(at.multiselect(key="grad_runs").value) == kept
+
+
+def test_the_chosen_runs_come_back_after_another_page(tiny_twins_dir):
+    from resnet_edu.runs import RunStore
+
+    folder, (plain_id, residual_id) = tiny_twins_dir
+    store = RunStore(folder)
+    try:
+        for run_id in (plain_id, residual_id):
+            store.set_progress(run_id, 6, 6)
+    finally:
+        store.close()
+    at = open_page(PAGE)
+    at.multiselect(key="grad_runs").set_value([plain_id]).run()
+    at.switch_page("app_pages/lesion.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="grad_runs").value == [plain_id]

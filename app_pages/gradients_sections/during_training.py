@@ -13,6 +13,7 @@ from resnet_edu.runs import ACTIVE_STATUSES
 from ui import PLOT_CONFIG, get_store, language, send_to_lab, t
 
 MAX_COLUMNS = 200  # recorded iterations per heatmap sent to the browser
+EARLY_SHARE = 0.05  # runs shorter than this share of the paper's training are told why Fig. 7 is still flat
 
 
 @st.cache_data(ttl=2, show_spinner=False, max_entries=256)
@@ -31,27 +32,41 @@ def run_picker_ui(table: pd.DataFrame) -> list[str]:
 
     def group_label(group_id: str) -> str:
         members = table[table["group_id"] == group_id]
+        if members.empty:  # a comparison deleted since the browser drew the box
+            return str(group_id)
         return f"{labels.clock_label(members['created_at'].iloc[-1])} · {', '.join(members['name'])}"
 
     def pick_group() -> None:
         st.session_state["grad_runs"] = table.loc[table["group_id"] == st.session_state["grad_group"],
                                                   "run_id"].tolist()
 
-    # First visit, or a comparison started since this tab last looked: show the newest one.
-    if st.session_state.get("_grad_latest_group") != groups[0] or st.session_state.get("grad_group") not in groups:
+    # First visit, or a comparison started since this tab last looked: show the newest one. Back from
+    # another page (Streamlit forgot the widgets): the runs this tab chose, kept in a plain key.
+    kept = st.session_state.get("_grad_kept") or {}
+    if st.session_state.get("_grad_latest_group") != groups[0]:
         st.session_state["_grad_latest_group"] = groups[0]
         st.session_state["grad_group"] = groups[0]
         pick_group()
+    elif "grad_group" not in st.session_state and kept.get("group") in groups:
+        st.session_state["grad_group"] = kept["group"]
+        st.session_state["grad_runs"] = kept.get("runs", [])
+    elif st.session_state.get("grad_group") not in groups:
+        st.session_state["grad_group"] = groups[0]
+        pick_group()
     st.session_state["grad_runs"] = [r for r in st.session_state.get("grad_runs", []) if r in set(table["run_id"])]
-    run_names = dict(zip(table["run_id"], table["name"]))
+    run_names = dict(zip(table["run_id"], table["name"]))  # names never carry a status: they hold while runs end
     left, right = st.columns([2, 3])
     with left:
         st.selectbox(t("Comparison", "비교 실험"), groups, format_func=group_label, key="grad_group",
                      on_change=pick_group, help=t("Runs started together in the Lab (newest first).",
-                                                  "실험실에서 함께 시작한 실행들(최신순)."))
+                                                  "실험실에서 함께 시작한 실행들(최신순)."),
+                     placeholder=t("Choose a comparison", "비교 실험을 고르세요"))
     with right:
-        st.multiselect(t("Runs", "실행"), list(run_names), format_func=run_names.get, key="grad_runs")
-    return list(st.session_state["grad_runs"])
+        st.multiselect(t("Runs", "실행"), list(run_names), format_func=lambda r: run_names.get(r, str(r)),
+                       key="grad_runs", placeholder=t("Choose runs", "실행을 고르세요"))
+    chosen = [r for r in st.session_state["grad_runs"] if r in run_names]
+    st.session_state["_grad_kept"] = {"group": st.session_state["grad_group"], "runs": chosen}
+    return chosen
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -162,6 +177,9 @@ def response_section(chosen: pd.DataFrame, responses: dict[str, pd.DataFrame], r
         st.info(t("No layer responses recorded yet.", "아직 기록된 층 응답이 없습니다."))
         return
     table = pd.concat(frames, ignore_index=True)
+    longest = int(table["step"].max())
+    if longest < EARLY_SHARE * text.PAPER_CIFAR_ITERATIONS:  # short runs: say why the picture is flat
+        st.info(t(**text.fig7_early(longest, float(table["value"].min()), float(table["value"].max()))), icon="📏")
     log_scale = st.toggle(t("Log scale", "로그 척도"), value=False, key="grad_resp_log",
                           help=t("When one net's responses dwarf the others'.", "한 네트워크의 응답이 너무 커서 나머지가 안 보일 때."))
     st.plotly_chart(plots.response_figure(table, lang=lang, log=log_scale, uirevision=revision),

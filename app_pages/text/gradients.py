@@ -104,3 +104,24 @@ AT_INIT_CHART_CAPTION = dict(
        "toward the input, or grow? What does the shortcut change?",
     ko="합성곱 층마다 점 하나, 왼쪽이 입력 쪽입니다. 로그 축에서 곧은 직선은 층마다 같은 배율로 변한다는 뜻, 즉 깊이에 따라 지수적으로 변합니다. plain 네트워크의 기울기는 입력 "
        "쪽으로 갈수록 사라지나요, 커지나요? 숏컷은 무엇을 바꾸나요?")
+
+
+PAPER_CIFAR_ITERATIONS = 64_000  # Sec. 4.2: CIFAR-10 training ends at 64k iterations
+
+
+def fig7_early(longest: int, low: float, high: float) -> dict:
+    """Why Fig. 7 is flat for short runs, with these runs' own numbers: the longest run's latest
+    recorded iteration, and the smallest and largest response measured (every layer, every run)."""
+    share = 100 * longest / PAPER_CIFAR_ITERATIONS
+    return dict(
+        en=f"**Why these lines are nearly flat at 1.** The longest of these runs has trained {longest:,} "
+           f"iterations, {share:.2g}% of the paper's {PAPER_CIFAR_ITERATIONS:,}. Batch norm makes each layer's "
+           "output standard deviation 1, then multiplies it by a learned scale (γ) that starts at 1; after a few "
+           f"hundred iterations γ has barely moved, so every layer measures between {low:.2f} and {high:.2f} here. "
+           "The paper's ordering (ResNets below plain nets, deeper ResNets lower still) is what γ learns over a "
+           "long run: train a pair for many epochs to see it appear.",
+        ko=f"**이 선들이 거의 1에 평평한 이유.** 여기서 가장 오래 학습한 실행도 {longest:,}번 반복했을 뿐이며, 논문의 "
+           f"{PAPER_CIFAR_ITERATIONS:,}번의 {share:.2g}%입니다. 배치 정규화는 각 층 출력의 표준편차를 1로 맞춘 뒤 학습되는 "
+           "배율(γ)을 곱하는데, γ는 1에서 시작합니다. 수백 번 반복한 뒤에도 γ는 거의 움직이지 않아, 여기서 모든 층이 "
+           f"{low:.2f}와 {high:.2f} 사이로 잽니다. 논문의 순서(ResNet이 plain 네트워크보다 낮고, 깊은 ResNet일수록 더 낮음)는 "
+           "긴 학습 동안 γ가 배우는 것입니다. 한 쌍을 여러 에폭 학습하면 나타나는 것을 볼 수 있습니다.")
