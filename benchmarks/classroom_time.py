@@ -18,8 +18,8 @@ For each seed, two measurements in a row, under the same scenario (the same hog,
   DOM), and the degradation criterion of ``resnet_edu.bench.degradation`` (plain-56 >= 5
   points above plain-20, ResNet-56 >= 5 below plain-56 and <= 2 above plain-20, means of the
   last 20 iterations), found in the store the page reads and timestamped when the page's chart
-  reaches that iteration (when the class could see it). Also the group's iterations/s (from
-  its 5th iteration to the criterion) and the CPU cores used, over the same time, by the
+  reaches that iteration (when the class could see it). Also the group's iterations/s (lockstep
+  rounds, from its 5th to the criterion) and the CPU cores used, over the same time, by the
   training process, the server (without its training process), the browser, the extra
   viewers, the hog and this harness, from /proc.
 * **headless**: the same configs (read back from the app's store) in a fresh process with
@@ -115,6 +115,12 @@ def first_time(samples: list[tuple[float, dict]], runs: list[str], at_least: int
         if reached and (all(reached) if every else any(reached)):
             return t
     return None
+
+
+def rounds_done(store, run_ids: list[str]) -> int:
+    """Lockstep rounds every run has done (``steps_done``, set each round; the steps rows come in
+    blocks of up to 10, as the trainer reads its metrics)."""
+    return min((int(store.get_run(run_id).get("steps_done") or 0) for run_id in run_ids), default=0)
 
 
 def parse_env(pairs: list[str]) -> dict[str, str]:
@@ -361,7 +367,7 @@ def headless_main(spec_path: str) -> None:
                     frames[name] = new if frames[name] is None else pd.concat([frames[name], new], ignore_index=True)
                 now = time.monotonic() - submitted
                 common = min(len(frame) for frame in frames.values())
-                samples.append((now, common))
+                samples.append((now, rounds_done(manager.store, list(run_ids.values()))))
                 if first_step_at is None and common:
                     first_step_at = now
                 step, errors_now = bench.degradation_iteration(frames, spec["preset"])
@@ -499,7 +505,7 @@ def app_path(args, seed: int, env: dict, hog_pid: int | None) -> dict:
                         new = store.steps(run_id, since_step=since)
                         frames[name] = new if frame is None else pd.concat([frame, new], ignore_index=True)
                     common = min(len(frame) for frame in frames.values())
-                    store_samples.append((now, common))
+                    store_samples.append((now, rounds_done(store, list(run_ids.values()))))
                     if common and "first_step_in_store" not in marks:
                         marks["first_step_in_store"] = now
                     if met_step is None:

@@ -151,3 +151,19 @@ def test_the_training_threads_can_be_fewer_than_the_cores(monkeypatch):
     for bad in ("0", "-1", "two", ""):
         monkeypatch.setenv(devices.CPU_THREADS_ENV, bad)
         assert devices.cpu_threads() == cores
+
+
+def test_the_group_s_rounds_are_those_every_run_has_done(runs_dir):
+    from resnet_edu.runs import RunStore
+
+    module = _benchmark()
+    store = RunStore(runs_dir)
+    try:
+        runs = [store.create_run(name, {"depth": 20}, status="running") for name in ("plain-20", "plain-56")]
+        assert module.rounds_done(store, runs) == 0
+        store.set_progress(runs[0], 7, 100)
+        store.set_progress(runs[1], 6, 100)
+        store.flush()
+        assert module.rounds_done(store, runs) == 6 and module.rounds_done(store, []) == 0
+    finally:
+        store.close()
