@@ -19,7 +19,12 @@ from ui import LANGUAGES, get_manager, language, prepare_data, resend_choices, t
 
 st.set_page_config(page_title="ResNet Lab", page_icon="🧱", layout="wide")
 
-language()  # settle this tab's language before any page text is drawn
+if language() == "ko":  # settles this tab's language before any page text is drawn
+    # Korean breaks lines between any two syllables by default, which leaves one-syllable orphans in
+    # titles and cuts labels in narrow columns mid-word; break headings and widget labels between
+    # words only, as Korean typesetting does.
+    st.html("<style>h1, h2, h3, [data-testid='stWidgetLabel'] p "
+            "{ word-break: keep-all; overflow-wrap: break-word; }</style>")
 with st.sidebar:
     st.radio("Language / 언어", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", horizontal=True,
              on_change=resend_choices)

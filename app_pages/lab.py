@@ -17,7 +17,7 @@ from app_pages.lab_sections.starting import start_ui
 from app_pages.text import lab as text
 from ui import t
 
-st.title(t("Lab: train plain and residual nets", "실험실: plain 네트워크와 잔차 네트워크 학습시키기"))
+st.title(t("Lab: train plain and residual nets", "실험실: plain과 잔차 네트워크 학습"))
 st.markdown(t(**text.INTRO))
 start_ui()
 data_sets_ui()

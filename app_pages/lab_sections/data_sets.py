@@ -87,7 +87,7 @@ def failed_download_text(archive: downloads.Archive) -> str:
              f"Without internet, download {archive.filename} ({size}, {archive.url}) on another computer and put "
              f"it in {folder}: the Lab finds it there and unpacks it on first use. Online again? Press Get.",
              f"{archive.title}을(를) 받지 못했습니다: 이 컴퓨터가 인터넷에 연결되어 있지 않은 것 같습니다 (또는 서버가 "
-             f"응답하지 않았습니다). 인터넷 없이 쓰려면 다른 컴퓨터에서 {archive.filename}({size}, {archive.url})을 "
+             f"응답하지 않았습니다). 인터넷 없이 쓰려면 다른 컴퓨터에서 {archive.filename}({size}, {archive.url})을(를) "
              f"받아 {folder}에 넣으세요: 실험실이 찾아서 처음 쓸 때 압축을 풉니다. 다시 연결되면 받기를 누르세요.")
 
 

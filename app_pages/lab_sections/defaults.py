@@ -25,7 +25,7 @@ def lr_reason(batch: int, lr: float) -> str:
     if lr == classroom.PAPER_LR:
         return t(f"Learning rate {lr:g}, as in the paper (Sec. 4.2).", f"학습률 {lr:g}: 논문(4.2절)과 같습니다.")
     return t(f"Learning rate {lr:g}: the paper's {classroom.PAPER_LR:g}, made smaller in step with the smaller "
-             f"batch.", f"학습률 {lr:g}: 논문의 {classroom.PAPER_LR:g}을 작아진 배치만큼 줄였습니다.")
+             f"batch.", f"학습률 {lr:g}: 논문의 학습률({classroom.PAPER_LR:g})을 작아진 배치만큼 줄였습니다.")
 
 
 def defaults_details(recipe: str, device: str, dataset: str, batch: int, lr: float, *, batch_is_default: bool,
@@ -77,5 +77,5 @@ def _cpu_batch_measurements(dataset: str, batch: int) -> str:
         f"해법\"을 누른 뒤 ResNet-56이 plain-20을 따라가는 동안 plain-56이 뚜렷이 뒤처질 때까지 걸린 시간의 "
         f"중앙값 (시드 0, 1, 2) —\n{lines}\n\n"
         f"{batch}은(는) 두 숫자 형식 모두에서 모든 시드가 성능 저하를 보여 주었고 fp32(bf16을 기본 지원하지 않는 "
-        f"CPU, 대부분의 노트북)에서 가장 빨랐던 배치 크기입니다. 이 컴퓨터: {machine}, {here}로 학습; 여기서 걸리는 "
+        f"CPU, 대부분의 노트북)에서 가장 빨랐던 배치 크기입니다. 이 컴퓨터: {machine}, 학습 형식 {here}; 여기서 걸리는 "
         f"시간은 다를 것입니다.")

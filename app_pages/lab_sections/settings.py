@@ -90,8 +90,8 @@ def recipe_ui() -> dict:
     cols = st.columns(3)
     epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=1, max_value=1000, step=1,
                                   key=kept_setting("lab_epochs", 3))
-    max_steps = cols[1].number_input(t("Max iterations", "최대 반복 횟수"), min_value=1, max_value=10_000_000,
-                                     value=None, step=50, key=kept_setting("lab_max_steps"), placeholder=t("no limit", "제한 없음"),
+    max_steps = cols[1].number_input(t("Max iterations", "최대 반복"), min_value=1, max_value=10_000_000,
+                                     value=None, step=50, key=kept_setting("lab_max_steps"), placeholder=t("no limit", "무제한"),
                                      help=t("Stops early; the lr schedule still follows the epochs.",
                                             "일찍 멈춥니다. 학습률 일정은 그대로 에폭을 따릅니다."))
     seed = cols[2].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, step=1,

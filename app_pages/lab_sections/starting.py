@@ -122,7 +122,7 @@ def defaults_ui(settings: dict, device: str, dataset: str) -> None:
 def start_ui() -> None:
     """Settings, the preset buttons and the Start button."""
     with st.container(border=True):
-        left, right = st.columns([1, 1], gap="large")
+        left, right = st.columns([4, 5], gap="large")  # the right side holds rows of three number boxes
         with left:
             dataset, root, size = dataset_ui()
             family, depths, kinds, depth_problem = networks_ui()
