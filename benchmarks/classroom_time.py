@@ -46,6 +46,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -543,6 +544,9 @@ def app_path(args, seed: int, env: dict, hog_pid: int | None) -> dict:
             store.close()
         log = server.stop()
         result["server_tracebacks"] = log.count("Traceback (most recent call last)")
+        if result["server_tracebacks"]:
+            result["server_log_tail"] = log[-3000:]
+        shutil.rmtree(runs_dir, ignore_errors=True)
     return result
 
 
