@@ -104,10 +104,11 @@ class LaneRunner(GroupManager):
         self._slots = threading.BoundedSemaphore(lanes)
         self._analysis_slot = threading.BoundedSemaphore(1)
         self._lock = threading.RLock()
+        # Only what is queued or training: a run that ends leaves both (its record is in the store).
         self._runs: dict[str, LaneRun] = {}
         self._lanes: list[_Lane] = []
         self._analyses: dict[str, threading.Event] = {}
-        self._analysis_threads: list[threading.Thread] = []
+        self._analysis_threads: set[threading.Thread] = set()  # jobs still running
         self._closing_event = threading.Event()
 
     @property
@@ -237,13 +238,17 @@ class LaneRunner(GroupManager):
             self._analyses[job_id] = stop
 
         def body() -> None:
-            with self._analysis_slot:
-                analysis_jobs.run_job(job_id, self.store, self._device, stop)
-            with self._lock:
-                self._analyses.pop(job_id, None)
+            try:
+                with self._analysis_slot:
+                    analysis_jobs.run_job(job_id, self.store, self._device, stop)
+            finally:  # an ended job leaves nothing behind: its result is in the store
+                with self._lock:
+                    self._analyses.pop(job_id, None)
+                    self._analysis_threads.discard(threading.current_thread())
 
         thread = threading.Thread(target=body, daemon=True, name=f"resnet-lab-{job_id}")
-        self._analysis_threads.append(thread)
+        with self._lock:
+            self._analysis_threads.add(thread)
         thread.start()
 
     def stop_analysis(self, job_id: str) -> None:
@@ -254,7 +259,7 @@ class LaneRunner(GroupManager):
 
     # ------------------------------------------------------------ reading
     def known_runs(self) -> list[str]:
-        """Every run this runner has trained or queued since it started."""
+        """The runs this runner has queued or is training (an ended run is forgotten: the store has it)."""
         with self._lock:
             return list(self._runs)
 
@@ -295,7 +300,7 @@ class LaneRunner(GroupManager):
         self._closing_event.set()
         self.stop_all(reason="the app was shut down: resume the run from the Lab")
         with self._lock:
-            threads = [lane.thread for lane in self._lanes if lane.thread is not None] + self._analysis_threads
+            threads = [lane.thread for lane in self._lanes if lane.thread is not None] + list(self._analysis_threads)
         deadline = time.monotonic() + timeout
         for thread in threads:
             if thread is not threading.current_thread():
@@ -314,6 +319,22 @@ class LaneRunner(GroupManager):
         if message is not None:
             run.message = message
         run.status = status
+        if status in ENDED_STATUSES:
+            self._release(run)
+
+    def _release(self, run: LaneRun) -> None:
+        """Let go of an ended run: its trainer (model, gradients, optimizer state, probe hooks, compiled
+        graph) becomes garbage, and the run is forgotten; progress and status come from the store."""
+        trainer = run.trainer
+        with self._lock:
+            run.trainer = None
+            run.pending_toggles = []
+            if self._runs.get(run.run_id) is run:  # a resume may already train it again under the same id
+                del self._runs[run.run_id]
+        if trainer is not None:
+            trainer.responses.remove()  # the forward hooks on the model
+            trainer.compiled = None
+            trainer.optimizer.state.clear()
 
     def _lane_main(self, lane: _Lane) -> None:
         """Thread body: wait for a slot, prepare the data, then train the lane's runs in lockstep."""
@@ -330,6 +351,12 @@ class LaneRunner(GroupManager):
                 if run.status not in ENDED_STATUSES:
                     self._set_status(run, "failed", message[:500])
             traceback.print_exc()
+        finally:
+            for run in lane.runs:  # a run that never reached an end of its own (e.g. closing at once)
+                if run.status in ENDED_STATUSES:
+                    self._release(run)
+            with self._lock:
+                self._lanes = [other for other in self._lanes if other is not lane]
 
     def _dataset(self, config: TrainConfig, runs: Sequence[LaneRun]) -> data_module.ImageDataset:
         said = [0.0]

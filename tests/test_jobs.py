@@ -177,3 +177,117 @@ def test_resume_continues_to_the_same_final_step(tmp_path, monkeypatch):
             second.resume(run_id)
     finally:
         second.shutdown()
+
+
+def _recording_models(monkeypatch) -> list:
+    """Weak references to every model a LaneRunner builds from now on; runs named "failing" fail at step 2,
+    "diverging" diverge there."""
+    import weakref
+
+    from resnet_edu.train import Diverged
+
+    models_made = []
+
+    class Recorded(Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            models_made.append(weakref.ref(self.model))
+
+        def train_step(self, images, labels):
+            if self.step >= 1 and self.config.name in ("failing", "diverging"):
+                raise (Diverged if self.config.name == "diverging" else RuntimeError)("made to end here")
+            return super().train_step(images, labels)
+
+    monkeypatch.setattr(lanes, "Trainer", Recorded)
+    return models_made
+
+
+def _end_runs_every_way(runner) -> dict[str, str]:
+    """One run of each ending in one runner: finished, stopped, failed, diverged. Returns {ending: run_id}."""
+    (finished,) = runner.submit([TINY])
+    assert runner.wait([finished], timeout=300)
+    failing, diverging = runner.submit([dataclasses.replace(TINY, name="failing"),
+                                        dataclasses.replace(TINY, name="diverging")])
+    assert runner.wait([failing, diverging], timeout=300)
+    (stopped,) = runner.submit([dataclasses.replace(TINY, epochs=50)])
+    assert wait_until(lambda: runner.store.get_run(stopped)["steps_done"] >= 1)
+    runner.stop(stopped)
+    assert runner.wait([stopped], timeout=120)
+    ids = {"finished": finished, "failed": failing, "diverged": diverging, "stopped": stopped}
+    assert {ending: runner.store.get_run(run_id)["status"] for ending, run_id in ids.items()} == {
+        ending: ending for ending in ids}
+    return ids
+
+
+def test_ended_runs_let_go_of_their_models(tmp_path, monkeypatch):
+    """Finished, stopped, failed and diverged runs leave nothing behind in the runner that trained them;
+    what a page asks of them afterwards comes from the store, and a stopped one still resumes."""
+    import gc
+
+    made = _recording_models(monkeypatch)
+    runner = lanes.LaneRunner(RunStore(tmp_path / "store"), device="cpu")
+    try:
+        ids = _end_runs_every_way(runner)
+        assert len(made) == 4  # one model per run (the failing and diverging nets were built too)
+        gc.collect()
+        assert [ref() for ref in made] == [None] * len(made), "an ended run's model is still alive"
+        assert runner.known_runs() == [] and runner.active_runs() == []
+        progress = runner.progress(ids["finished"])
+        assert progress["status"] == "finished" and progress["step"] == 8 and progress["fraction"] == 1.0
+        assert runner.progress(ids["stopped"])["status"] == "stopped"
+        # after the end: stop does nothing, a switch is refused as for any run not training, resume works
+        runner.stop(ids["finished"])
+        with pytest.raises(KeyError):
+            runner.set_shortcuts(ids["finished"], False)
+        assert runner.shortcut_state(ids["finished"]) is None and runner.model(ids["finished"]) is None
+        runner.resume(ids["stopped"])
+        assert runner.is_active(ids["stopped"])
+        runner.stop(ids["stopped"])
+        assert runner.wait([ids["stopped"]], timeout=120)
+        assert wait_until(lambda: not runner.known_runs())
+    finally:
+        runner.shutdown()
+    gc.collect()
+    assert all(ref() is None for ref in made)
+
+
+def test_ended_analysis_jobs_are_pruned(tmp_path, monkeypatch):
+    from resnet_edu import analysis_jobs
+
+    monkeypatch.setitem(analysis_jobs.KINDS, "nothing", f"{__name__}:_nothing_job")
+    runner = lanes.LaneRunner(RunStore(tmp_path / "store"), device="cpu")
+    try:
+        jobs = [runner.submit_analysis("nothing", {}) for _ in range(3)]
+        assert wait_until(lambda: all(runner.store.get_analysis(j)["status"] == "finished" for j in jobs))
+        assert wait_until(lambda: not runner._analysis_threads and not runner._analyses)
+    finally:
+        runner.shutdown()
+
+
+def _nothing_job(context) -> dict:
+    return {"done": True}
+
+
+@pytest.mark.cuda
+def test_ended_runs_give_their_gpu_memory_back(tmp_path, monkeypatch):
+    import gc
+
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    made = _recording_models(monkeypatch)
+    runner = lanes.LaneRunner(RunStore(tmp_path / "store"), device="cuda")
+    try:
+        # the first run warms up what stays for the process's life (CUDA context, cuDNN, the data set's copy)
+        (warm,) = runner.submit([TINY])
+        assert runner.wait([warm], timeout=300)
+        gc.collect()
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        _end_runs_every_way(runner)
+        gc.collect()
+        torch.cuda.synchronize()
+        assert all(ref() is None for ref in made)
+        assert torch.cuda.memory_allocated() <= before
+    finally:
+        runner.shutdown()
