@@ -95,7 +95,8 @@ def send_to_lab(en: str, ko: str) -> None:
 
 
 def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_label: str, other_label: str,
-                    run_help: str | None = None, other_help: str | None = None) -> tuple[str | None, str | None]:
+                    run_help: str | None = None, other_help: str | None = None,
+                    propose=None) -> tuple[str | None, str | None]:
     """Pick a trained run, and a second run beside it: its plain/residual twin is proposed.
 
     The select boxes show run names (a shared name gets its start time, never the run's id or
@@ -109,6 +110,7 @@ def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_la
         options: the run ids offered first, in their order (e.g. residual runs with a twin first).
         key: the page's prefix of the widget keys (``{key}_run``, ``{key}_other``).
         run_label, other_label, run_help, other_help: the two select boxes' labels and help texts.
+        propose: ``propose(run_id)`` -> the run to propose beside it (default: its plain/residual twin).
 
     Returns:
         (run id, the other run's id or None for "none").
@@ -128,7 +130,7 @@ def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_la
                               help=run_help, placeholder=t("Choose a run", "실행을 고르세요"))
     if run_id not in options:  # the browser named a run deleted since it drew the box
         run_id = options[0]
-    twin = run_picking.twin_of(table, run_id, with_checkpoint)
+    twin = propose(run_id) if propose is not None else run_picking.twin_of(table, run_id, with_checkpoint)
     others = [None] + [r for r in with_checkpoint["run_id"] if r != run_id]
     other_labels = {None: t("— none —", "— 없음 —"), **labels}
     if other_key not in st.session_state and kept.get("run") == run_id and kept.get("other") in others:

@@ -26,16 +26,37 @@ def empty_state_ui() -> None:
 
 
 def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:
-    """The residual run and the run to compare it with (its plain twin by default)."""
+    """The residual run and the run to compare it with: its plain twin if the twin has learned
+    something, otherwise a plain net that has (and the page says why)."""
     with_ckpt = table[table["run_id"].isin(checkpoints)]
     residual = with_ckpt[with_ckpt["shortcuts"]]
     paired = [r for r in residual["run_id"] if run_picking.twin_of(table, r, with_ckpt)]
     options = paired + [r for r in residual["run_id"] if r not in paired]  # runs with a twin first
+    state = run_picking.learning_state(get_store(), with_ckpt["run_id"])
     run_id, other = run_and_twin_ui(
         table, with_ckpt, options, "lesion", t("Residual net", "잔차 네트워크"), t("Compare with", "비교할 네트워크"),
-        other_help=t("Its plain twin (same depth, same comparison) is proposed.",
-                     "같은 깊이, 같은 비교 실험의 plain 쌍둥이 네트워크가 먼저 제안됩니다."))
+        other_help=t("A plain net that has learned something is proposed: its twin (same depth, same comparison) "
+                     "if the twin has, otherwise the deepest plain net that has.",
+                     "무언가를 배운 plain 네트워크가 제안됩니다. 쌍둥이(같은 깊이, 같은 비교 실험)가 배웠다면 쌍둥이, 아니면 "
+                     "배운 plain 네트워크 중 가장 깊은 것."),
+        propose=lambda r: run_picking.lesion_partner(table, r, with_ckpt, state))
+    partner_note_ui(table, with_ckpt, state, run_id, other)
     return [r for r in (run_id, other) if r is not None]
+
+
+def partner_note_ui(table: pd.DataFrame, with_ckpt: pd.DataFrame, state: pd.DataFrame, run_id: str,
+                    other: str | None) -> None:
+    """Say why the proposed partner is not the twin, or why the chosen one cannot show the contrast yet."""
+    names = dict(zip(table["run_id"], table["name"]))
+    rows = state.set_index("run_id")
+    twin = run_picking.twin_of(table, run_id, with_ckpt)
+    if twin is not None and twin != other and not rows.loc[twin, "learned"]:
+        st.caption(t(**text.twin_not_learned(names[twin], rows.loc[twin, "train_error"], int(rows.loc[twin, "steps"]))))
+    if other is None or rows.loc[other, "learned"]:
+        return
+    need = run_picking.iterations_to_learn(state, other, run_id)
+    st.info(t(**text.partner_not_learned(names[other], rows.loc[other, "train_error"], int(rows.loc[other, "steps"]),
+                                         names[run_id], rows.loc[run_id, "learned_at"], need)), icon="⏳")
 
 
 def settings_ui() -> tuple[int, tuple[int, ...], int, bool]:

@@ -109,3 +109,64 @@ def twin_of(table: pd.DataFrame, run_id: str, candidates: pd.DataFrame | None = 
         return None
     same_group = match[match["group_id"] == me["group_id"]]
     return str((same_group if len(same_group) else match).iloc[0]["run_id"])
+
+
+LEARNED_MARGIN = 0.10  # a net "has learned" once its training error is this far below chance (10 points)
+
+
+def learning_state(store, run_ids, num_classes: int = 10, window: int = 20) -> pd.DataFrame:
+    """How far each run has learned, from its own training curve.
+
+    Columns: run_id, steps (its last logged iteration), train_error (mean of the last ``window``
+    iterations, NaN before any), learned (``train_error`` at least ``LEARNED_MARGIN`` below chance),
+    learned_at (the first iteration where the ``window``-mean got there; None if it never did).
+    """
+    chance = 1 - 1 / max(2, num_classes)
+    rows = []
+    for run_id in run_ids:
+        steps = store.steps(run_id)
+        if steps.empty:
+            rows.append({"run_id": run_id, "steps": 0, "train_error": float("nan"), "learned": False,
+                         "learned_at": None})
+            continue
+        smooth = steps["train_error"].rolling(window, min_periods=1).mean()
+        below = steps.loc[smooth.to_numpy() < chance - LEARNED_MARGIN, "step"]
+        error = float(smooth.iloc[-1])
+        rows.append({"run_id": run_id, "steps": int(steps["step"].iloc[-1]), "train_error": error,
+                     "learned": error < chance - LEARNED_MARGIN,
+                     "learned_at": int(below.iloc[0]) if len(below) else None})
+    return pd.DataFrame(rows, columns=["run_id", "steps", "train_error", "learned", "learned_at"])
+
+
+def lesion_partner(table: pd.DataFrame, run_id: str, candidates: pd.DataFrame,
+                   state: pd.DataFrame) -> str | None:
+    """The net to delete blocks from beside a residual run: one that has learned something.
+
+    Its plain twin if the twin has learned (:func:`learning_state`); otherwise the deepest plain net
+    of the same family that has, from the same comparison if possible; otherwise the twin all the
+    same (the page then says why its result cannot show the contrast yet), or None.
+    """
+    learned = set(state.loc[state["learned"].astype(bool), "run_id"])
+    twin = twin_of(table, run_id, candidates)
+    if twin in learned:
+        return twin
+    me = table[table["run_id"] == run_id].iloc[0]
+    plain = candidates[(~candidates["shortcuts"].astype(bool)) & (candidates["family"] == me["family"])
+                       & candidates["run_id"].isin(learned)]
+    if len(plain):
+        plain = plain.assign(same_group=plain["group_id"] == me["group_id"])
+        return str(plain.sort_values(["same_group", "depth"], ascending=False).iloc[0]["run_id"])
+    return twin
+
+
+def iterations_to_learn(state: pd.DataFrame, run_id: str, reference_id: str) -> int | None:
+    """A first guess at how long ``run_id`` needs to learn: as long as ``reference_id`` (which has learned)
+    took to get there, counted from now if ``run_id`` has already trained longer than that. None when the
+    reference has not learned either."""
+    rows = state.set_index("run_id")
+    if reference_id not in rows.index or run_id not in rows.index:
+        return None
+    took = rows.loc[reference_id, "learned_at"]
+    if took is None or pd.isna(took):
+        return None
+    return int(max(took, 2 * rows.loc[run_id, "steps"]) if rows.loc[run_id, "steps"] >= took else took)

@@ -42,8 +42,10 @@ def test_empty_store_points_to_the_lab_in_both_languages():
 @pytest.mark.slow
 def test_real_tiny_run(tiny_runs):
     at = open_page(PAGE, "en")
-    assert not at.info
     assert at.selectbox(key="lesion_other").value is not None  # the plain twin is proposed
+    # 20 iterations: the plain twin is still at chance, and the page says what would show the contrast
+    note = " ".join(i.value for i in at.info)
+    assert "plain-8 has not learned anything yet" in note and "would show it" in note
     assert not charts(at)  # nothing runs before the click
     at.select_slider(key="lesion_count").set_value(200)
     at.slider(key="lesion_kmax").set_value(2)
@@ -86,3 +88,37 @@ def test_the_pickers_survive_their_runs_ending_while_the_page_is_open(tiny_twins
                              click=lambda at: at.slider(key="lesion_kmax").set_value(2))
     assert at.selectbox(key="lesion_run").value == residual_id
     assert at.selectbox(key="lesion_other").value == (None if ending == "deleted" else plain_id)
+
+
+def _run_with_curve(store, name, depth, shortcuts, errors, group="g"):
+    run_id = store.create_run(name, {"family": "cifar", "depth": depth, "shortcuts": shortcuts}, group_id=group,
+                              status="finished")
+    for step, error in enumerate(errors, start=1):
+        store.log_step(run_id, step, epoch=step / 100, train_seconds=0.1 * step, train_loss=1.0, train_error=error,
+                       lr=0.1, images_per_second=100.0)
+    store.flush()
+    return run_id
+
+
+def test_the_proposed_partner_has_learned_something(store):
+    """Fig. 1 + the fix after a short run: plain-56 is still at chance, plain-20 has learned. The partner
+    proposed beside ResNet-56 is plain-20, and how long plain-56 needs comes from ResNet-56's own curve."""
+    from resnet_edu import run_picking
+
+    plain20 = _run_with_curve(store, "plain-20", 20, False, [0.9] * 50 + [0.5] * 250)
+    plain56 = _run_with_curve(store, "plain-56", 56, False, [0.9] * 300)
+    resnet56 = _run_with_curve(store, "ResNet-56", 56, True, [0.9] * 120 + [0.6] * 180)
+    table = run_picking.run_table(store.list_runs())
+    state = run_picking.learning_state(store, table["run_id"]).set_index("run_id")
+    assert not state.loc[plain56, "learned"] and state.loc[plain20, "learned"] and state.loc[resnet56, "learned"]
+    assert 120 < state.loc[resnet56, "learned_at"] <= 140  # where its 20-iteration mean fell below 80%
+    state = state.reset_index()
+    assert run_picking.twin_of(table, resnet56) == plain56
+    assert run_picking.lesion_partner(table, resnet56, table, state) == plain20
+    need = run_picking.iterations_to_learn(state, plain56, resnet56)
+    assert need == 600  # it trained 300 iterations, longer than ResNet-56 needed, and learned nothing: twice that
+    trained_twin = _run_with_curve(store, "plain-56", 56, False, [0.5] * 300)  # a twin that has learned
+    table = run_picking.run_table(store.list_runs())
+    state = run_picking.learning_state(store, table["run_id"])
+    assert run_picking.lesion_partner(table, resnet56, table, state) == trained_twin  # the deepest that learned
+    assert run_picking.lesion_partner(table, resnet56, table[table["run_id"] != plain20], state) == trained_twin

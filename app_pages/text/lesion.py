@@ -40,3 +40,35 @@ HOW_LONG = dict(
        "quicker; on a GPU: seconds). It runs in the training process; results are shared with every open tab.",
     ko="노트북 CPU에서 56층 네트워크 한 쌍을 테스트 이미지 500장으로 실험하면 몇 분 걸립니다(이미지가 적으면 더 빠르고, GPU에서는 몇 초). 계산은 학습 프로세스에서 돌며 결과는 "
        "열려 있는 모든 탭이 함께 씁니다.")
+
+
+def _pct(error: float) -> str:
+    return "–" if error != error else f"{100 * error:.0f}%"
+
+
+def twin_not_learned(twin: str, error: float, steps: int) -> dict:
+    """Why the twin is not proposed: it is still at chance."""
+    return dict(
+        en=f"Its twin {twin} is not proposed: after {steps:,} iterations its training error is {_pct(error)}, "
+           "still near chance (90% for 10 classes), so deleting its blocks could not show anything.",
+        ko=f"쌍둥이 {twin}은(는) 제안하지 않습니다. {steps:,}번 반복한 뒤에도 훈련 오류가 {_pct(error)}로 아직 찍기 수준"
+           "(10개 클래스에서 90%)에 가까워, 블록을 지워도 보여 줄 것이 없습니다.")
+
+
+def partner_not_learned(other: str, error: float, steps: int, residual: str, learned_at, need: int | None) -> dict:
+    """The chosen partner has not learned yet: which net would show the contrast, and about how long it needs."""
+    if need is None:
+        how_long_en = f"train it until its training error falls well below chance (as {residual} also has to)"
+        how_long_ko = f"훈련 오류가 찍기 수준보다 충분히 낮아질 때까지 학습하세요({residual}도 마찬가지입니다)"
+    else:
+        how_long_en = (f"{residual} needed {int(learned_at):,} iterations to get there; as a first guess, train "
+                       f"{other} for about {need:,} iterations (plain nets usually start later)")
+        how_long_ko = (f"{residual}은(는) 그만큼 내려가는 데 {int(learned_at):,}번 반복했습니다. 대략 {other}을(를) "
+                       f"{need:,}번쯤 학습해 보세요(plain 네트워크는 보통 더 늦게 배우기 시작합니다)")
+    return dict(
+        en=f"{other} has not learned anything yet ({_pct(error)} training error after {steps:,} iterations, near "
+           f"chance): there is nothing for it to lose, so the contrast with {residual} cannot show. A plain net "
+           f"whose training error is well below chance would show it: {how_long_en}.",
+        ko=f"{other}은(는) 아직 아무것도 배우지 못했습니다({steps:,}번 반복 뒤 훈련 오류 {_pct(error)}, 찍기 수준). 잃을 것이 "
+           f"없으니 {residual}과(와)의 차이가 드러날 수 없습니다. 훈련 오류가 찍기 수준보다 충분히 낮은 plain 네트워크라면 "
+           f"보여 줍니다: {how_long_ko}.")
