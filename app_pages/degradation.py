@@ -125,6 +125,14 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
     st.caption(t(**text.PAPER_CLAIM))
     st.plotly_chart(view.error_vs_depth, key="deg_depth", config=PLOT_CONFIG)
     st.dataframe(view.table, hide_index=True, width="stretch")
+    stale = view.summary[view.summary["test_step"].notna() & (view.summary["test_step"] < view.summary["steps"])]
+    if len(stale):  # a fresh training error beside an older test error reads as overfitting: say it
+        st.caption(t(f"Training errors are from each run's last iteration; test errors from its last evaluation "
+                     f"(the end of an epoch), up to {int((stale['steps'] - stale['test_step']).max()):,} iterations "
+                     "earlier: compare them with the iteration columns in mind.",
+                     f"훈련 오류는 각 실행의 마지막 반복에서, 테스트 오류는 마지막 평가(에폭의 끝)에서 잰 값으로, 최대 "
+                     f"{int((stale['steps'] - stale['test_step']).max()):,}번 반복 앞선 값입니다. 반복 열을 함께 보고 "
+                     "비교하세요."))
     st.download_button(t("Download final errors (CSV)", "최종 오류 내려받기 (CSV)"),
                        data=view.summary_csv, file_name="error_vs_depth.csv",
                        mime="text/csv", key="deg_csv_depth", on_click="ignore", icon="⬇️")

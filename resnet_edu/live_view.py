@@ -213,6 +213,9 @@ class RunMenu:
 def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
     """``analysis.summarize_runs`` as the page shows it: percentages, words, headers in ``lang``.
 
+    The training error is read at the run's last iteration, the test error at its last evaluation (the
+    end of an epoch, often earlier): the table says at which iteration each was measured.
+
     An Arrow table, what ``st.dataframe`` sends to the browser: from a pandas frame it would
     convert again on every draw, the largest single cost of re-running the page (measured).
     """
@@ -225,6 +228,7 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
         pick(lang, "iterations", "반복"): summary["steps"],
         train_error: (100 * summary["final_train_error"]).round(2),
         pick(lang, "test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
+        pick(lang, "test measured at iteration", "테스트를 잰 반복"): summary["test_step"].astype("Int64"),
         pick(lang, "status", "상태"): summary["status"].map(lambda status: labels.status_word(status, lang)),
     }), preserve_index=False)
 

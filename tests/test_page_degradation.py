@@ -312,3 +312,20 @@ def test_the_page_survives_its_runs_ending_while_it_is_open(runs_dir, ending, la
     assert _charts(at), "the curves are still drawn"
     labels = " ".join(at.multiselect(key="deg_runs").options)
     assert "training" not in labels and "학습 중" not in labels
+
+
+def test_a_test_error_older_than_the_training_error_is_said_so(runs_dir):
+    """The last test error comes from the end of an epoch, the training error from the last iteration:
+    the table shows both iterations and the page says how far apart they are."""
+    ids = _running_group(runs_dir)
+    store = RunStore(runs_dir)
+    try:
+        for rid in ids.values():
+            store.log_eval(rid, 25, epoch=0.5, train_seconds=1.0, test_loss=1.0, test_error=0.5)
+            store.set_status(rid, "finished")
+    finally:
+        store.close()
+    at = _open()
+    table = at.dataframe[0].value
+    assert list(table["test measured at iteration"]) == [25, 25] and list(table["iterations"]) == [40, 40]
+    assert any("up to 15 iterations earlier" in c.value for c in at.caption)

@@ -334,7 +334,8 @@ def test_the_view_carries_the_summary_table_in_the_reader_s_language(store):
     korean = build_degradation_view(store, [run], lang="ko")
     assert english.table.to_pylist() == [{
         "run": "plain-20", "depth": 20, "kind": "plain", "iterations": 30,
-        "training error % (last 20)": 25.0, "test error %": 30.0, "status": "finished"}]
+        "training error % (last 20)": 25.0, "test error %": 30.0, "test measured at iteration": 30,
+        "status": "finished"}]
     assert korean.table.column_names[0] == "실행" and korean.table.column(2).to_pylist() == ["plain 네트워크"]
     assert english.summary_csv.splitlines()[0].startswith("run_id,") and "plain-20" in english.summary_csv
 
