@@ -114,10 +114,12 @@ def data_sets_ui() -> None:
     process, as an analysis job) and their progress bars, refreshed while a download runs."""
     manager = get_manager()
     store = manager.store
-    busy = any(job["status"] in DOWNLOADING for job in latest_downloads(store).values())
+    latest = latest_downloads(store)
+    busy = any(job["status"] in DOWNLOADING for job in latest.values())
+    failed = any(job["status"] == "failed" for job in latest.values())
     teacher = teacher_unlocked()
     with st.expander(t("Real data sets: CIFAR-10 and Imagenette", "실제 데이터 세트: CIFAR-10과 Imagenette"),
-                     expanded=busy):
+                     expanded=busy or failed):  # a download under way, or why the last one failed
 
         @st.fragment(run_every=REFRESH_SECONDS if busy else None)
         def panel() -> None:

@@ -87,21 +87,21 @@ def networks_ui() -> tuple[str, list[int], list[str], str | None]:
 
 def recipe_ui() -> dict:
     """Length, optimiser and recipe settings as TrainConfig keyword arguments."""
-    cols = st.columns(3)
+    cols = st.columns(2)  # two boxes a row: three left no room for a placeholder beside the +/- buttons
     epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=1, max_value=1000, step=1,
                                   key=kept_setting("lab_epochs", 3))
     max_steps = cols[1].number_input(t("Max iterations", "최대 반복"), min_value=1, max_value=10_000_000,
                                      value=None, step=50, key=kept_setting("lab_max_steps"), placeholder=t("no limit", "무제한"),
                                      help=t("Stops early; the lr schedule still follows the epochs.",
                                             "일찍 멈춥니다. 학습률 일정은 그대로 에폭을 따릅니다."))
-    seed = cols[2].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, step=1,
+    cols = st.columns(2)
+    seed = cols[0].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, step=1,
                                 key=kept_setting("lab_seed", 0))
-    cols = st.columns(3)
-    lr = cols[0].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=None,
+    lr = cols[1].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=None,
                               step=0.01, format="%.4f", key=kept_setting("lab_lr"), placeholder=t("default", "기본값"),
                               help=t("Empty: the recipe's default for the batch size (shown below the settings).",
                                      "비워 두면 배치 크기에 맞춘 레시피의 기본값을 씁니다 (설정 아래에 표시)."))
-    batch = cols[1].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=None, step=16,
+    batch = st.columns(2)[0].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=None, step=16,
                                  key=kept_setting("lab_batch"), placeholder=t("default", "기본값"),
                                  help=t("Empty: the default of the recipe and device (shown below the settings).",
                                         "비워 두면 레시피와 장치의 기본값을 씁니다 (설정 아래에 표시)."))
