@@ -70,7 +70,10 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(tiny
     at.run()  # the page's next tick
     assert not at.exception, at.exception
     assert len(charts(at)) == 4  # contours, surfaces, slices, path from init
-    assert "the plain surface" in texts(at) and "What the paper shows" in texts(at)
+    reading = texts(at)
+    assert "the loss surface around plain-8 is" in reading and "What the paper shows" in reading
+    assert "e+" not in " ".join(m.value for m in at.markdown if "loss surface around" in m.value)  # plain words
+    assert any("second difference" in m.value for m in at.expander[0].markdown)  # the numbers, behind an expander
     assert len(at.get("download_button")) == 1
 
     # Work kept: another page, then back: the same nets, and the finished landscape shown again.

@@ -36,14 +36,15 @@ def reading_ui(result: dict) -> None:
             else:
                 steps = t(f"{plain['step']}- and {residual['step']}-iteration",
                           f"{plain['step']}회와 {residual['step']}회 반복한")
-            ratio = f" ({c['roughness_ratio']:.2g}×)" if c["roughness_ratio"] else ""
             numbers = {f"{kind}_{what}": _num(c[f"{kind}_{what}"]) for kind in ("plain", "residual")
                        for what in ("roughness", "rise")}
             numbers.update({f"{kind}_{what}": _pct(c[f"{kind}_{what}"]) for kind in ("plain", "residual")
                             for what in ("concave", "basin")})
             numbers.update(plain_center=_num(plain["center_loss"]), residual_center=_num(residual["center_loss"]))
-            st.markdown(t(**text.reading(steps, size, md_escape(plain["name"]), md_escape(residual["name"]), ratio,
-                                         c["plain_rougher"], numbers)))
+            st.markdown(t(**text.reading(steps, md_escape(plain["name"]), md_escape(residual["name"]),
+                                         c["roughness_ratio"], c["plain_rougher"], numbers)))
+            with st.expander(t("The measurements", "측정값")):
+                st.markdown(t(**text.reading_details(size, c["roughness_ratio"], numbers)))
             if not result.get("done"):
                 st.caption(t(**text.READ_SO_FAR))
     with right, st.container(border=True):

@@ -52,36 +52,53 @@ HOW_LONG = dict(
        "함께 봅니다.")
 
 
-def reading(steps: str, size: int, plain: str, residual: str, ratio: str, plain_rougher: bool, n: dict) -> dict:
-    """The result read in words: roughness, concavity, rise along the slice and basin size of both nets.
+def _times(ratio: float | None) -> str:
+    """3.1 -> "3.1", 35512 -> "36,000": a ratio as a class reads it (two significant figures)."""
+    if not ratio:
+        return ""
+    return f"{ratio:.2g}" if ratio < 100 else f"{float(f'{ratio:.2g}'):,.0f}"
+
+
+def reading(steps: str, plain: str, residual: str, ratio: float | None, plain_rougher: bool, n: dict) -> dict:
+    """The result read in plain words: which surface is bumpier, by how much, and how wide each valley is.
 
     Args:
         steps: "56-iteration" or "56- and 60-iteration" (already in the reader's language).
-        size: points per axis computed so far.
         plain, residual: the nets' names, safe for Markdown.
-        ratio: " (3.1×)" or "".
+        ratio: how many times rougher the plain surface is (None when it cannot be told).
         plain_rougher: whether the plain surface is the rougher one.
-        n: the numbers, formatted: plain_/residual_ roughness, concave, rise, center, basin.
+        n: the numbers, formatted: plain_/residual_ basin.
     """
-    verdict_en = "is" if plain_rougher else "is not"
-    verdict_ko = "더 거칩니다" if plain_rougher else "더 거칠지 않습니다"
+    times = _times(ratio)
+    if plain_rougher:
+        en = f"**bumpier**{f' — about {times} times as bumpy —' if times else ''} than"
+        ko = f"**더 울퉁불퉁합니다**{f'(약 {times}배)' if times else ''}"
+    else:
+        en, ko = "**not bumpier** than", "**더 울퉁불퉁하지 않습니다**"
     return dict(
-        en=f"On your {steps} nets, the plain surface **{verdict_en} rougher** than the residual one: the mean "
-           f"absolute second difference over the {size}×{size} grid is {n['plain_roughness']} for "
-           f"{plain} and {n['residual_roughness']} for {residual}"
-           f"{ratio}; {n['plain_concave']} vs {n['residual_concave']} of the second differences "
-           f"are negative (where the surface bends down, it is not convex). The loss rises by "
-           f"{n['plain_rise']} vs {n['residual_rise']} at distance 0.5 along the 1-D slice, from "
-           f"{n['plain_center']} and {n['residual_center']} at the trained weights; the basin "
-           f"where the loss stays below twice its trained value covers {n['plain_basin']} vs "
-           f"{n['residual_basin']} of the square.",
-        ko=f"여러분의 {steps} 네트워크에서 plain 네트워크의 지형은 잔차 네트워크보다 **{verdict_ko}**: {size}×{size} 격자의 2차 차분 "
-           f"절댓값 평균은 {plain} {n['plain_roughness']}, {residual} "
-           f"{n['residual_roughness']}{ratio}. 2차 차분 가운데 음수인 것(아래로 굽는 곳: 볼록하지 않음)의 비율: "
-           f"{n['plain_concave']} 대 {n['residual_concave']}. 1차원 단면에서 거리 0.5만큼 "
-           f"가면 손실이 {n['plain_rise']} 대 {n['residual_rise']} 오릅니다(학습된 가중치에서 "
-           f"{n['plain_center']}, {n['residual_center']}). 손실이 학습된 값의 두 배 아래로 머무는 "
-           f"분지의 넓이: 정사각형의 {n['plain_basin']} 대 {n['residual_basin']}.")
+        en=f"On your {steps} nets, the loss surface around {plain} is {en} the one around {residual}. "
+           f"The valley around the trained weights, where the loss stays below twice its value there, covers "
+           f"{n['plain_basin']} of the square for {plain} and {n['residual_basin']} for {residual}: a wide, smooth "
+           "valley is what makes a net easy to train.",
+        ko=f"여러분의 {steps} 네트워크에서 {plain} 주변의 손실 지형은 {residual} 주변보다 {ko}. 학습된 가중치 주변에서 손실이 "
+           f"그곳 값의 두 배 아래로 머무는 골짜기는 정사각형의 {n['plain_basin']}({plain}) 대 {n['residual_basin']}({residual})"
+           "를 덮습니다. 넓고 매끈한 골짜기가 네트워크를 학습하기 쉽게 만듭니다.")
+
+
+def reading_details(size: int, ratio: float | None, n: dict) -> dict:
+    """The measurements behind :func:`reading`, for those who want them."""
+    times = f" ({_times(ratio)}×)" if ratio else ""
+    return dict(
+        en=f"Bumpiness is the mean absolute second difference over the {size}×{size} grid: "
+           f"{n['plain_roughness']} (plain) vs {n['residual_roughness']} (residual){times}; "
+           f"{n['plain_concave']} vs {n['residual_concave']} of the second differences are negative (where the "
+           f"surface bends down, it is not convex). Along the 1-D slice the loss rises by {n['plain_rise']} vs "
+           f"{n['residual_rise']} at distance 0.5, from {n['plain_center']} and {n['residual_center']} at the "
+           "trained weights.",
+        ko=f"울퉁불퉁함은 {size}×{size} 격자의 2차 차분 절댓값 평균입니다: {n['plain_roughness']}(plain) 대 "
+           f"{n['residual_roughness']}(잔차){times}. 2차 차분 가운데 음수인 것(아래로 굽는 곳: 볼록하지 않음)의 비율: "
+           f"{n['plain_concave']} 대 {n['residual_concave']}. 1차원 단면에서 거리 0.5만큼 가면 손실이 {n['plain_rise']} 대 "
+           f"{n['residual_rise']} 오릅니다(학습된 가중치에서 {n['plain_center']}, {n['residual_center']}).")
 
 
 def contours_caption(images: int, known: int, grid: object) -> dict:
