@@ -52,3 +52,19 @@ def test_real_tiny_run_side_by_side(tiny_runs):
     at.selectbox(key="feat_other").set_value(None).run()
     assert not at.exception, at.exception
     assert len(at.metric) == 1
+
+
+@pytest.mark.parametrize("ending", ["finished", "deleted"])
+def test_the_run_pickers_survive_their_runs_ending_and_come_back_after_another_page(tiny_twins_dir, ending):
+    from page_helpers import end_runs_while_open
+
+    folder, (plain_id, residual_id) = tiny_twins_dir
+    at = end_runs_while_open(PAGE, folder, [residual_id, plain_id], ending,
+                             {"feat_run": "select", "feat_other": "select"},
+                             click=lambda at: None)  # any rerun sends the widgets' states
+    chosen = (at.selectbox(key="feat_run").value, at.selectbox(key="feat_other").value)
+    at.switch_page("app_pages/lesion.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert (at.selectbox(key="feat_run").value, at.selectbox(key="feat_other").value) == chosen
+    assert at.radio(key="feat_kind").value == "trained"

@@ -96,7 +96,8 @@ def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
     found = {str(path): path.name for path in weights.weights_files(folder)}
     upload_choice = t("⬆️ upload a file…", "⬆️ 파일 올리기…")
     choice = st.selectbox(t("Weights file", "가중치 파일"), [*found, "upload"], key="feat_weights_pick",
-                          format_func=lambda key: found.get(key, upload_choice))
+                          format_func=lambda key: found.get(key, upload_choice),
+                          placeholder=t("Choose a file", "파일을 고르세요"))
     cap = st.get_option("server.maxUploadSize")
     st.caption(t(**text.weights_folder_note(folder, cap)))
     meta_text, payload = "", None

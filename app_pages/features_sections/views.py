@@ -50,7 +50,8 @@ def image_ui(dataset, image_size: int) -> tuple[np.ndarray | None, int | None]:
     names = dict(enumerate(classes))
     left, right = st.columns([1, 2])
     with left:
-        label = st.selectbox(t("Class", "클래스"), list(names), format_func=names.get, key="feat_class")
+        label = st.selectbox(t("Class", "클래스"), list(names), format_func=names.get, key="feat_class",
+                             placeholder=t("Choose a class", "클래스를 고르세요"))
     members = (dataset.test_labels == label).nonzero().flatten()
     with right:
         number = st.slider(t(f"Image of this class (of {len(members)})", f"이 클래스의 이미지 ({len(members)}장 중)"),
@@ -72,7 +73,8 @@ def view_ui(classes: list[str]) -> tuple[str, int | None, tuple]:
         left, right = st.columns(2)
         with left:
             chosen = st.selectbox(t("Explain the score of", "설명할 점수의 클래스"), list(targets),
-                                  format_func=targets.get, key="feat_target")
+                                  format_func=targets.get, key="feat_target",
+                                  placeholder=t("Choose a class", "클래스를 고르세요"))
             target = None if chosen == -1 else int(chosen)
         if view == "ig":
             with right:
