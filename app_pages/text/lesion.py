@@ -51,7 +51,7 @@ def twin_not_learned(twin: str, error: float, steps: int) -> dict:
     return dict(
         en=f"Its twin {twin} is not proposed: after {steps:,} iterations its training error is {_pct(error)}, "
            "still near chance (90% for 10 classes), so deleting its blocks could not show anything.",
-        ko=f"쌍둥이 {twin}은(는) 제안하지 않습니다. {steps:,}번 반복한 뒤에도 훈련 오류가 {_pct(error)}로 아직 찍기 수준"
+        ko=f"쌍둥이 {twin}은(는) 제안하지 않습니다. {steps:,}번 반복한 뒤에도 훈련 오류 {_pct(error)}, 아직 찍기 수준"
            "(10개 클래스에서 90%)에 가까워, 블록을 지워도 보여 줄 것이 없습니다.")
 
 
