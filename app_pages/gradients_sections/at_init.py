@@ -8,7 +8,7 @@ import streamlit as st
 from app_pages.gradients_sections import csv_text, ratio_text
 from app_pages.text import gradients as text
 from resnet_edu import plots, probes
-from ui import PLOT_CONFIG, kept_setting, language, t
+from ui import PLOT_CONFIG, language, t
 
 INIT_DEPTHS = [8, 14, 20, 32, 44, 56, 110]
 INIT_BATCHES = [16, 32, 64, 128]
@@ -47,8 +47,8 @@ def init_controls_ui() -> tuple[str, list[int], list[bool], int, bool]:
         depths = st.multiselect(t("Depths", "깊이"), INIT_DEPTHS, default=[20, 56], key="grad_init_depths")
     with cols[2]:
         kind_names = {"plain": t("plain", "plain 네트워크"), "residual": t("residual", "잔차 네트워크")}
-        kinds = st.multiselect(t("Kinds", "종류"), list(kind_names), key=kept_setting("grad_init_kinds", list(kind_names)),
-                               format_func=kind_names.get)  # no default=: a language switch sets its value again
+        st.session_state.setdefault("grad_init_kinds", list(kind_names))  # no default=: a language switch sets it again
+        kinds = st.multiselect(t("Kinds", "종류"), list(kind_names), key="grad_init_kinds", format_func=kind_names.get)
     with cols[3]:
         batch = st.select_slider(t("Batch", "배치 크기"), INIT_BATCHES, value=128, key="grad_init_batch")
     clicked = st.button(t("Measure at initialisation", "초기화 직후 재기"), key="grad_init_go", type="primary",

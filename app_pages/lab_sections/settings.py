@@ -12,7 +12,7 @@ from resnet_edu.data import downloads
 from resnet_edu.distributed import queue as torchrun_queue
 from app_pages.text.recipe_notes import RECIPE_NOTES
 from resnet_edu.train import TrainConfig
-from ui import kept_setting, t, teacher_unlocked
+from ui import t, teacher_unlocked
 
 CIFAR_DEPTHS = [20, 32, 44, 56, 110]
 IMAGENET_DEPTHS = [18, 34, 50]
@@ -24,32 +24,32 @@ def dataset_ui() -> tuple[str, str | None, int]:
              "cifar10": "CIFAR-10",
              "imagenette": t("Imagenette (real photos, 10 ImageNet classes)", "Imagenette (실제 사진, ImageNet 10개 클래스)"),
              "imagefolder": t("Image folder (ImageNet-style)", "이미지 폴더 (ImageNet식)")}
-    dataset = st.selectbox(t("Data set", "데이터셋"), list(names), format_func=names.get, key=kept_setting("lab_dataset", "synthetic"))
+    dataset = st.selectbox(t("Data set", "데이터셋"), list(names), format_func=names.get, key="lab_dataset", persist_state="session")
     root, size = None, 32
     locked = not teacher_unlocked()  # custom data folders are a teacher-only control
     if dataset == "cifar10":
         root = st.text_input(t("Data root (empty: RESNET_EDU_DATA or ./data)",
                                "데이터 폴더 (비우면 RESNET_EDU_DATA 또는 ./data)"),
-                             key=kept_setting("lab_data_root_cifar", ""), disabled=locked).strip() or None
+                             key="lab_data_root_cifar", persist_state="session", disabled=locked).strip() or None
         if locked:
             root = None  # the configured data root; a typed value is ignored, not only greyed out
             st.caption(t(**text.DATA_FOLDERS_TEACHER_ONLY))
         st.caption(t(**text.CIFAR_FROM_DATA_ROOT))
     elif dataset == "imagenette":
         size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=320,
-                                   step=16, key=kept_setting("lab_image_size_imagenette", imagenette_size()),
+                                   value=imagenette_size(), step=16, key="lab_image_size_imagenette", persist_state="session",
                                    help=t("Use an ImageNet-style net: CIFAR-style nets need 32 px.",
                                           "ImageNet식 네트워크를 쓰세요: CIFAR식 네트워크는 32픽셀이 필요합니다.")))
         st.caption(data_state_text(downloads.imagenette_archive(size)))
     elif dataset == "imagefolder":
         root = st.text_input(t("Folder with train/ and val/ (one sub-folder per class)",
                                "train/과 val/이 있는 폴더 (클래스마다 하위 폴더)"),
-                             key=kept_setting("lab_data_root_folder", ""), placeholder="/data/imagenette2-160",
+                             key="lab_data_root_folder", persist_state="session", placeholder="/data/imagenette2-160",
                              disabled=locked).strip() or None
         if locked:
             root = None
         size = int(st.number_input(t("Image size (px)", "이미지 크기 (픽셀)"), min_value=16, max_value=512,
-                                   step=16, key=kept_setting("lab_image_size", 64),
+                                   value=64, step=16, key="lab_image_size", persist_state="session",
                                    help=t(**text.IMAGE_FOLDER_SIZE_HELP)))
     return dataset, root, size
 
@@ -58,13 +58,13 @@ def networks_ui() -> tuple[str, list[int], list[str], str | None]:
     """(family, depths, kinds, problem with the custom depth or None)."""
     families = {"cifar": t("CIFAR (6n+2 layers)", "CIFAR (6n+2층)"),
                 "imagenet": t("ImageNet-style (18/34/50)", "ImageNet식 (18/34/50)")}
-    family = st.radio(t("Family", "계열"), list(families), horizontal=True, key=kept_setting("lab_family", "cifar"),
+    family = st.radio(t("Family", "계열"), list(families), horizontal=True, key="lab_family", persist_state="session",
                       format_func=families.get)
     problem = None
     if family == "cifar":
-        depths = st.multiselect(t("Depths", "깊이"), CIFAR_DEPTHS, key=kept_setting("lab_depths_cifar", [20, 56]))
+        depths = st.multiselect(t("Depths", "깊이"), CIFAR_DEPTHS, default=[20, 56], key="lab_depths_cifar", persist_state="session")
         custom = st.number_input(t("Custom depth, 6n+2 (optional)", "직접 정한 깊이, 6n+2 (선택)"), min_value=8,
-                                 max_value=models.MAX_CIFAR_DEPTH, value=None, step=6, key=kept_setting("lab_custom_depth"),
+                                 max_value=models.MAX_CIFAR_DEPTH, value=None, step=6, key="lab_custom_depth", persist_state="session",
                                  placeholder="8, 14, 26, …")
         if custom is not None:
             try:
@@ -74,11 +74,11 @@ def networks_ui() -> tuple[str, list[int], list[str], str | None]:
                 problem = str(error)
                 st.error(problem)
     else:
-        depths = st.multiselect(t("Depths", "깊이"), IMAGENET_DEPTHS,
-                                key=kept_setting("lab_depths_imagenet", [18, 34]))
+        depths = st.multiselect(t("Depths", "깊이"), IMAGENET_DEPTHS, default=[18, 34],
+                                key="lab_depths_imagenet", persist_state="session")
     kind_words = {"both": t("both (twins)", "둘 다 (쌍둥이)"), "plain": t("plain", "plain 네트워크"),
                   "residual": t("residual", "잔차 네트워크")}
-    kind = st.radio(t("Shortcuts", "숏컷"), list(kind_words), horizontal=True, key=kept_setting("lab_kind", "both"),
+    kind = st.radio(t("Shortcuts", "숏컷"), list(kind_words), horizontal=True, key="lab_kind", persist_state="session",
                     format_func=kind_words.get,
                     help=t(**text.PLAIN_IS_THE_TWIN))
     kinds = ["plain", "residual"] if kind == "both" else [kind]
@@ -88,26 +88,26 @@ def networks_ui() -> tuple[str, list[int], list[str], str | None]:
 def recipe_ui() -> dict:
     """Length, optimiser and recipe settings as TrainConfig keyword arguments."""
     cols = st.columns(2)  # two boxes a row: three left no room for a placeholder beside the +/- buttons
-    epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=1, max_value=1000, step=1,
-                                  key=kept_setting("lab_epochs", 3))
+    epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=1, max_value=1000, value=3, step=1,
+                                  key="lab_epochs", persist_state="session")
     max_steps = cols[1].number_input(t("Max iterations", "최대 반복"), min_value=1, max_value=10_000_000,
-                                     value=None, step=50, key=kept_setting("lab_max_steps"), placeholder=t("no limit", "무제한"),
+                                     value=None, step=50, key="lab_max_steps", persist_state="session", placeholder=t("no limit", "무제한"),
                                      help=t("Stops early; the lr schedule still follows the epochs.",
                                             "일찍 멈춥니다. 학습률 일정은 그대로 에폭을 따릅니다."))
     cols = st.columns(2)
-    seed = cols[0].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, step=1,
-                                key=kept_setting("lab_seed", 0))
+    seed = cols[0].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, value=0, step=1,
+                                key="lab_seed", persist_state="session")
     lr = cols[1].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=None,
-                              step=0.01, format="%.4f", key=kept_setting("lab_lr"), placeholder=t("default", "기본값"),
+                              step=0.01, format="%.4f", key="lab_lr", persist_state="session", placeholder=t("default", "기본값"),
                               help=t("Empty: the recipe's default for the batch size (shown below the settings).",
                                      "비워 두면 배치 크기에 맞춘 레시피의 기본값을 씁니다 (설정 아래에 표시)."))
     batch = st.columns(2)[0].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=None, step=16,
-                                 key=kept_setting("lab_batch"), placeholder=t("default", "기본값"),
+                                 key="lab_batch", persist_state="session", placeholder=t("default", "기본값"),
                                  help=t("Empty: the default of the recipe and device (shown below the settings).",
                                         "비워 두면 레시피와 장치의 기본값을 씁니다 (설정 아래에 표시)."))
     recipe_words = {"classroom": t("classroom (default)", "수업용 (기본)"), "paper": t("paper (Sec. 4.2)", "논문 (4.2절)")}
     recipe = st.radio(t("Recipe", "레시피"), list(recipe_words), format_func=recipe_words.get,
-                      horizontal=True, key=kept_setting("lab_recipe", "classroom"))
+                      horizontal=True, key="lab_recipe", persist_state="session")
     with st.expander(t("What each recipe changes from the paper (Sec. 4.2)", "각 레시피가 논문(4.2절)과 다른 점")):
         for name in ("classroom", "paper"):
             st.markdown(f"**{recipe_words[name]}**")
@@ -124,7 +124,7 @@ def gpus_ui() -> int:
         return 1
     return int(st.selectbox(
         t("Train on N GPUs", "GPU N개로 학습"), [str(n) for n in range(1, cards + 1)],  # text: shown in words
-        key=kept_setting("lab_gpus", "1"), format_func=lambda n: t(f"{n} GPU{'s' if n != '1' else ''}", f"GPU {n}개"),
+        key="lab_gpus", persist_state="session", format_func=lambda n: t(f"{n} GPU{'s' if n != '1' else ''}", f"GPU {n}개"),
         help=t(**text.GPUS_HELP)))
 
 
@@ -135,10 +135,10 @@ def advanced_ui() -> tuple[str, bool, int]:
         best = devices.available_devices()[0]
         words = {"auto": t(f"auto (here: {best.upper()})", f"자동 (여기서는 {best.upper()})"), "cpu": "CPU",
                  "cuda": "CUDA GPU", "mps": "Apple GPU (MPS)"}
-        device = st.selectbox(t("Device", "장치"), choices, format_func=words.get, key=kept_setting("lab_device", "auto"),
+        device = st.selectbox(t("Device", "장치"), choices, format_func=words.get, key="lab_device", persist_state="session",
                               help=t("auto: a CUDA GPU when there is one, else an Apple GPU, else the CPU.",
                                      "자동: CUDA GPU가 있으면 그것을, 없으면 Apple GPU를, 그것도 없으면 CPU를 씁니다."))
         compiled = st.checkbox(t("Compile the nets (torch.compile)", "네트워크 컴파일하기 (torch.compile)"),
-                               key=kept_setting("lab_compile", False), help=t(**text.COMPILE_HELP))
+                               key="lab_compile", persist_state="session", help=t(**text.COMPILE_HELP))
         gpus = gpus_ui() if device in ("auto", "cuda") else 1
     return device, compiled, gpus
