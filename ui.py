@@ -235,16 +235,18 @@ _turn = threading.local()
 
 
 @contextlib.contextmanager
-def drawing_turn(runs_train: bool):
-    """One tab at a time draws the Degradation page, and while runs train, only when the server
-    is under its CPU budget (PAGE_CPU_CORES: 0.2 of a core on a 2-core laptop; set
-    RESNET_EDU_PAGE_CPU_CORES to change it). On a laptop 30 tabs drawing at once would take
-    the CPU (and Python's GIL) from training; paced, the class sees curves a little later.
-    Charts can wait a second; the runs should not. (Reentrant: a full page run holds the turn
-    when its fragment runs, and does not wait twice.)"""
+def drawing_turn(runs_train: bool, timed: bool = True):
+    """One tab at a time draws the Degradation page; while runs train, a *timed* redraw (a
+    fragment's ``run_every`` tick) also waits until the server is under its CPU budget
+    (PAGE_CPU_CORES: 0.2 of a core on a 2-core laptop; set RESNET_EDU_PAGE_CPU_CORES to change it).
+    On a laptop 30 tabs redrawing every 2 s would take the CPU (and Python's GIL) from training;
+    paced, the class sees curves a little later. A redraw someone asked for (``timed=False``:
+    a click, opening the page) never waits: the teacher who just pressed Start and opened the
+    page sees it at once. Reentrant: a page run holds the turn while its fragment draws inside it.
+    """
     with _drawing_lock():
         outermost = not getattr(_turn, "held", False)
-        if outermost and runs_train:
+        if outermost and timed and runs_train:
             page_cpu_budget().wait()
         _turn.held = True
         try:

@@ -146,7 +146,7 @@ st.caption(t(**text.WHAT_MINUTES_SHOW))
 
 store = get_store()
 menu = shared_views(str(store.root)).menu(store)
-with drawing_turn(runs_train=bool(menu.active)):  # see drawing_turn: the whole page, one tab at a time
+with drawing_turn(runs_train=bool(menu.active), timed=False):  # a click or a visit: drawn at once
     if not menu.groups:
         empty_state_ui()
     else:

@@ -174,8 +174,9 @@ def describe_cuda_cards() -> list[dict]:
         return [{"name": "CUDA GPU", "capability": None, "free_bytes": None, "total_bytes": None}]
 
 
-def device_label(device: torch.device, precision: str | None = None) -> str:
-    """What the sidebar shows, e.g. "NVIDIA H200 · bf16" or "CPU · 2 threads · fp32". Starts no CUDA context."""
+def device_label(device: torch.device, precision: str | None = None, threads: int | None = None) -> str:
+    """What the sidebar shows, e.g. "NVIDIA H200 · bf16" or "CPU · 2 threads · fp32" (``threads``: the
+    training threads, default :func:`cpu_threads`). Starts no CUDA context."""
     if device.type == "cuda":
         cards = describe_cuda_cards()
         card = cards[device.index or 0] if len(cards) > (device.index or 0) else {"name": "CUDA GPU"}
@@ -185,5 +186,5 @@ def device_label(device: torch.device, precision: str | None = None) -> str:
         return f"{card['name']} · {precision}"
     if device.type == "mps":
         return f"Apple GPU (MPS) · {precision or 'fp32'}"
-    threads = cpu_threads()
+    threads = cpu_threads() if threads is None else threads
     return f"CPU · {threads} thread{'s' if threads != 1 else ''} · {precision or resolve_precision('auto', device)}"

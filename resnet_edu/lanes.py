@@ -129,7 +129,7 @@ class LaneRunner(GroupManager):
 
     def prepare(self, dataset: str = "synthetic", data_root: str | None = None, image_size: int = 32) -> threading.Thread:
         """Get a data set ready before anyone asks for it, in a background thread (:func:`run_data.prepare`)."""
-        return run_data.prepare(dataset, data_root, image_size)
+        return run_data.prepare(dataset, data_root, image_size, self._device)
 
     def adopt(self, group_id: str, runs: Sequence[LaneRun]) -> None:
         """Start training runs that already exist in the store (a new group, a resume, the app's group)."""

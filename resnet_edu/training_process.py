@@ -24,11 +24,13 @@ results — back from the store, the single source every tab shares. The protoco
 * If the child dies (killed, out of memory), its unfinished runs end ``failed`` with its exit
   code, committed iterations stay, and the next Start begins a new child.
 
-How the child's OpenMP threads wait between parallel regions is a setting
-(:func:`training_environment`): ``RESNET_EDU_OMP_WAIT_POLICY`` = ``PASSIVE`` (sleep at once),
-``ACTIVE`` (spin) or ``default`` (libgomp's own: spin a little, then sleep; ``GOMP_SPINCOUNT``
-sets how long). An ``OMP_WAIT_POLICY`` set by whoever starts the app wins over all of them.
-``benchmarks/classroom_time.py`` measures the choices on the class's path.
+How the child uses the CPU (:func:`training_environment`): it trains with every core but one
+(:func:`training_threads`; ``RESNET_EDU_CPU_THREADS`` sets another number), because the core
+left over draws the pages, serves the class's tabs and runs the teacher's browser. Its OpenMP
+threads wait between parallel regions as libgomp does by default, a short spin and then sleep
+(``RESNET_EDU_OMP_WAIT_POLICY`` = ``PASSIVE``, ``ACTIVE`` or ``default``; an ``OMP_WAIT_POLICY``
+set by whoever starts the app wins). Both were chosen by timing the class's path with
+``benchmarks/classroom_time.py`` (docs/RECIPE.md, "The class's path").
 """
 
 from __future__ import annotations
@@ -52,10 +54,14 @@ from resnet_edu.groups import GroupManager, progress_from_store, stage_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import TrainConfig
 
-# OpenMP threads that sleep while they wait, instead of spinning: when page scripts take a core, a
-# spinning thread burns the other one waiting for its preempted partner (2 cores, 30 tabs watching:
-# 104 -> 160 img/s); alone, spinning is faster (347 vs 313 img/s). Measure with classroom_time.py.
-WAIT_POLICY = "PASSIVE"  # for the training process's OpenMP threads (an OMP_WAIT_POLICY you set wins)
+# Measured on a 2-core Xeon (bf16), "Fig. 1 + the fix" in the app with a browser tab, iterations/s:
+# 2 threads PASSIVE 2.2, default 3.0-4.1, ACTIVE 3.5-3.6; 1 thread 3.0. With 29 more tabs: PASSIVE 1.6,
+# default 3.0, ACTIVE 3.1. With a foreign busy loop on the machine, 2 threads crawl whatever they do
+# (PASSIVE 0.13, default 0.07, ACTIVE 0.2: one thread of the team always waits for its preempted
+# partner) while 1 thread keeps 2.7. At batch 32 a second thread adds little; a core left free
+# keeps the class's path fast whatever else the laptop does.
+CORES_FOR_THE_APP = 1  # cores the training process leaves to the server and the browser
+WAIT_POLICY = "default"  # for the training process's OpenMP threads (an OMP_WAIT_POLICY you set wins)
 WAIT_POLICY_ENV = "RESNET_EDU_OMP_WAIT_POLICY"  # PASSIVE, ACTIVE or default (leave OMP_WAIT_POLICY unset)
 WAIT_POLICIES = ("PASSIVE", "ACTIVE", "default")
 PARENT_GONE = "the app was closed: resume the run from the Lab"
@@ -77,12 +83,25 @@ def wait_policy(environ: Mapping[str, str] | None = None) -> str:
     return chosen
 
 
+def training_threads(environ: Mapping[str, str] | None = None) -> int:
+    """CPU threads the training process trains with: RESNET_EDU_CPU_THREADS where it is set (at
+    most the cores this process may use), else every core but ``CORES_FOR_THE_APP`` (at least one)."""
+    environ = os.environ if environ is None else environ
+    cores = devices.cpu_threads()
+    chosen = environ.get(devices.CPU_THREADS_ENV, "").strip()
+    if chosen.isdigit() and int(chosen) > 0:
+        return min(cores, int(chosen))
+    return max(1, cores - CORES_FOR_THE_APP)
+
+
 def training_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of the training process: this one's, with the package importable and the
-    OpenMP wait policy of :func:`wait_policy` ("default" leaves OMP_WAIT_POLICY unset)."""
+    """The environment of the training process: this one's, with the package importable, its thread
+    count (:func:`training_threads`) and the OpenMP wait policy of :func:`wait_policy` ("default"
+    leaves OMP_WAIT_POLICY unset)."""
     env = dict(os.environ if environ is None else environ)
     package_parent = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    env[devices.CPU_THREADS_ENV] = str(training_threads(env))
     policy = wait_policy(env)
     if policy == "default":
         env.pop("OMP_WAIT_POLICY", None)
@@ -171,7 +190,7 @@ class TrainingProcessManager(GroupManager):
 
     @property
     def device_label(self) -> str:
-        return devices.device_label(self._device)
+        return devices.device_label(self._device, threads=training_threads())
 
     @property
     def training_process_pid(self) -> int | None:

@@ -191,3 +191,15 @@ def test_the_lab_scales_the_default_learning_rate_to_the_batch_and_says_why(lab)
     lab.number_input(key="lab_lr").set_value(0.2).run()  # a chosen lr needs no reason
     assert not any(caption.value.startswith("Learning rate") for caption in lab.caption)
     assert "linear scaling rule" not in _expander_markdown(lab)
+
+
+def test_the_first_iteration_is_rehearsed_on_a_throw_away_net_where_it_helps(monkeypatch):
+    """prepare() ends by training a ResNet-8 for one iteration on the CPU (the kernels of every CIFAR
+    shape are built before the click); nothing is rehearsed for other image sizes or devices."""
+    from resnet_edu.data import make_synthetic
+
+    monkeypatch.setattr(run_data, "_datasets", {("synthetic", None, 32): make_synthetic(num_train=64, num_test=16)})
+    assert run_data.rehearse_first_step("synthetic", None, 32, "cpu") is True
+    assert run_data.rehearse_first_step("synthetic", None, 64, "cpu") is False
+    assert run_data.rehearse_first_step("synthetic", None, 32, "cuda") is False  # never touches a GPU here
+    assert list(run_data._datasets) == [("synthetic", None, 32)]  # nothing else was loaded

@@ -225,17 +225,15 @@ def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
     assert len(builds) == 2  # a run ended: rebuilt at once, shared again
 
 
-def test_pages_wait_for_the_cpu_budget_only_while_runs_train_and_once_per_run(runs_dir, monkeypatch):
-    """While runs train the page is paced (ui.drawing_turn -> CpuBudget.wait): once per page run, not again
-    for its fragment drawn inside it; with nothing training it never waits."""
+def test_a_page_opened_or_clicked_is_drawn_at_once_even_while_runs_train(runs_dir, monkeypatch):
+    """A full page run (a click, opening the page) never waits for the page CPU budget, so the teacher
+    who pressed Start sees the page at once; nothing waits either while nothing trains."""
     from resnet_edu import live_view
 
     waits = []
     monkeypatch.setattr(live_view.CpuBudget, "wait", lambda self: waits.append(self.cores) or 0.0)
     ids = _write_runs(runs_dir)
     at = _open()
-    assert waits == []  # every run finished: nothing to protect
-
     store = RunStore(runs_dir)
     try:
         store.set_status(ids["plain-56"], "running")  # (the RunStore of another process trains it)
@@ -243,6 +241,26 @@ def test_pages_wait_for_the_cpu_budget_only_while_runs_train_and_once_per_run(ru
         store.close()
     at.run()
     assert not at.exception, at.exception
+    assert waits == []
+
+
+def test_timed_redraws_wait_for_the_cpu_budget_while_runs_train_once_per_turn(monkeypatch):
+    """A fragment's timed redraw (ui.drawing_turn with timed=True) is paced by CpuBudget.wait while runs
+    train: once, not again for a turn taken inside it; never when nothing trains or when asked for."""
+    import ui
+    from resnet_edu import live_view
+
+    waits = []
+    monkeypatch.setattr(live_view.CpuBudget, "wait", lambda self: waits.append(self.cores) or 0.0)
+    with ui.drawing_turn(runs_train=False):
+        pass
+    with ui.drawing_turn(runs_train=True, timed=False):
+        with ui.drawing_turn(runs_train=True):
+            pass
+    assert waits == []
+    with ui.drawing_turn(runs_train=True):
+        with ui.drawing_turn(runs_train=True):
+            pass
     assert len(waits) == 1 and waits[0] > 0
 
 
