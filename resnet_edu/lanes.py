@@ -30,6 +30,7 @@ from resnet_edu import analysis_jobs, devices, models
 from resnet_edu import data as data_module
 from resnet_edu.runs.checkpoints import INIT_CHECKPOINT, LAST_CHECKPOINT
 from resnet_edu.runs.disk import describe_write_error
+from resnet_edu.runs.packs import refuse_resuming_imported
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
 from resnet_edu import run_data
 from resnet_edu.run_data import augmentation_for, cached_dataset
@@ -148,6 +149,7 @@ class LaneRunner(GroupManager):
         info = self.store.get_run(run_id)
         if self.is_active(run_id):
             raise ValueError(f"run {run_id} is still training")
+        refuse_resuming_imported(info)  # a class pack's run stays as it was trained
         if info["status"] == "finished":
             raise ValueError(f"run {run_id} has finished: there is nothing to resume")
         if info["status"] in ("running", "queued"):

@@ -52,6 +52,7 @@ from resnet_edu import analysis_jobs, devices
 from resnet_edu.distributed.queue import cuda_card_count
 from resnet_edu.groups import GroupManager, progress_from_store, stage_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
+from resnet_edu.runs.packs import refuse_resuming_imported
 from resnet_edu.train import TrainConfig
 
 # Measured on a 2-core Xeon (bf16), "Fig. 1 + the fix" in the app with a browser tab, iterations/s:
@@ -245,6 +246,7 @@ class TrainingProcessManager(GroupManager):
         if self.is_active(run_id):
             raise ValueError(f"run {run_id} is still training")
         info = self.store.get_run(run_id)
+        refuse_resuming_imported(info)  # a class pack's run stays as it was trained
         if info["status"] == "finished":
             raise ValueError(f"run {run_id} has finished: there is nothing to resume")
         if info["status"] in ("running", "queued"):

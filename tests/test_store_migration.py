@@ -88,7 +88,7 @@ def test_a_first_release_file_opens_and_reads_under_the_new_column_name(tmp_path
     assert "train_seconds" in _columns(db, "steps") and "wall_seconds" not in _columns(db, "steps")
     assert "train_seconds" in _columns(db, "evals") and "wall_seconds" not in _columns(db, "evals")
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
     with RunStore(root) as again:  # opening a migrated file changes nothing more
         assert again.steps("rold00001")["train_seconds"].tolist() == [1.5, 3.0, 4.5, 6.0]
@@ -131,4 +131,24 @@ def test_a_file_from_a_newer_release_is_not_touched_by_the_migration(tmp_path):
         assert store.steps(run_id)["train_seconds"].tolist() == [0.5]
     conn = sqlite3.connect(root / "runs.sqlite")
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    conn.close()
+
+
+def test_a_version_2_file_gains_the_imported_column_and_its_runs_read_as_trained_here(tmp_path):
+    """Version 3 added runs.imported (runs opened from a class pack); an older file's runs read None there."""
+    root = tmp_path / "runs"
+    with RunStore(root) as store:
+        run_id = store.create_run("plain-20", {"depth": 20}, status="finished")
+    conn = sqlite3.connect(root / "runs.sqlite")
+    conn.execute("ALTER TABLE runs DROP COLUMN imported")  # the file as version 2 left it
+    conn.execute("PRAGMA user_version=2")
+    conn.commit()
+    conn.close()
+    assert "imported" not in _columns(root / "runs.sqlite", "runs")
+    with RunStore(root) as store:
+        assert store.get_run(run_id)["imported"] is None
+        assert store.list_runs()["imported"].isna().all()
+    assert "imported" in _columns(root / "runs.sqlite", "runs")
+    conn = sqlite3.connect(root / "runs.sqlite")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     conn.close()

@@ -10,6 +10,8 @@ import argparse
 
 from resnet_edu.data.catalog import DATASETS
 
+PRESET_KEYS = ("fig1", "fig1_fix", "fig6", "imagenet")  # resnet_edu.train.PRESETS, without importing torch
+
 EXIT_BAD_INPUT = 2
 
 
@@ -26,15 +28,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m resnet_edu", description="ResNet Lab without the app.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train one network and record it in the run store")
-    train.add_argument("--family", default="cifar", choices=["cifar", "imagenet"])
-    train.add_argument("--depth", type=int, default=20, help="6n+2 for cifar (20, 56, 110); 18/34/50/101/152")
+    train = commands.add_parser("train", help="train one network (or a preset's nets, in lockstep) and record it "
+                                              "in the run store")
+    train.add_argument("--preset", default=None, choices=list(PRESET_KEYS),
+                       help="train the Lab's preset comparison in lockstep: fig1 (plain-20, plain-56), fig1_fix "
+                            "(+ ResNet-56), fig6 (20/56/110, plain and residual), imagenet (18/34, plain and "
+                            "residual); --json prints one JSON line per run. Recipe, length, data and device "
+                            "flags apply to every net; --depth, --family, --plain, --shortcut-type and --name do not")
+    train.add_argument("--family", default=None, choices=["cifar", "imagenet"], help="default: cifar")
+    train.add_argument("--depth", type=int, default=None,
+                       help="6n+2 for cifar (20, 56, 110); 18/34/50/101/152 (default: 20)")
     train.add_argument("--plain", action="store_true", help="the plain twin: no shortcut connections")
     train.add_argument("--shortcut-type", default=None, choices=["A", "B", "C"])
     train.add_argument("--dataset", default="synthetic", choices=DATASETS)
     train.add_argument("--data-root", default=None)
     train.add_argument("--image-size", type=int, default=32)
-    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--epochs", type=int, default=3,
+                       help="passes over the training set; the lr schedule follows it. --epochs 164 --recipe paper "
+                            "--dataset cifar10 is the paper's 64k iterations (Sec. 4.2)")
     train.add_argument("--max-train-images", type=int, default=None,
                        help="train on a class-balanced subset of N images")
     train.add_argument("--max-steps", type=int, default=None)
@@ -55,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sync-bn", action="store_true",
                        help="under torchrun on CUDA: batch norm over the global batch "
                             "(default: per process, as in the paper)")
-    train.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    train.add_argument("--json", action="store_true",
+                       help="print a JSON summary as the last line (with --preset: one line per run)")
     train.add_argument("--run-id", default=None,
                        help="under torchrun: train this queued run (created by the app) with its stored settings")
 
@@ -80,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument("--on", dest="enabled", action="store_true")
     state.add_argument("--off", dest="enabled", action="store_false")
     switch.add_argument("--stages", type=int, nargs="+", default=None, help="only these stages (1-based)")
+
+    pack = run_commands.add_parser("pack", help="write runs (metrics, checkpoints, analyses) into one class pack "
+                                                "(zip) to open on another machine")
+    pack.add_argument("run_ids", nargs="*", metavar="RUN_ID")
+    pack.add_argument("--group", default=None, help="every run of this comparison group (runs list shows groups)")
+    pack.add_argument("-o", "--output", required=True, metavar="FILE", help="the pack to write, e.g. fig6.zip")
+    unpack = run_commands.add_parser("unpack", help="open a class pack: its runs join this run store")
+    unpack.add_argument("file", metavar="FILE")
+    unpack.add_argument("--json", action="store_true", help="print what was opened as one JSON line")
 
     prune = run_commands.add_parser("prune", help="archive (or delete) old ended runs")
     prune.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="runs created before this")

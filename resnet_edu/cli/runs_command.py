@@ -1,4 +1,4 @@
-"""``runs``: list, export, prune, resume runs and switch the shortcuts of a torchrun job, all from the store."""
+"""``runs``: list, pack, unpack, export, prune, resume runs and switch the shortcuts of a torchrun job, all from the store."""
 
 from __future__ import annotations
 
@@ -30,9 +30,17 @@ def runs_main(args: argparse.Namespace) -> int:
     if store.damage_report:  # set aside and salvaged: say so, then go on
         print(store.damage_report, file=sys.stderr)
     try:
+        if args.runs_command in ("pack", "unpack"):
+            from resnet_edu.cli.pack_command import pack_main
+
+            return pack_main(store, args)
         if args.runs_command == "list":
             frame = store.list_runs()
-            columns = ["run_id", "name", "status", "steps_done", "total_steps", "device", "created_at", "group_id"]
+            # Runs opened from a class pack say who trained them where; the others are this machine's.
+            frame["imported"] = frame["imported"].map(
+                lambda imported: _trained_by(imported) if isinstance(imported, dict) else "")
+            columns = ["run_id", "name", "status", "steps_done", "total_steps", "device", "created_at", "group_id",
+                       "imported"]
             frame = frame[[c for c in columns if c in frame.columns]]
             if args.json:
                 print(frame.to_json(orient="records"))
@@ -66,6 +74,12 @@ def runs_main(args: argparse.Namespace) -> int:
         raise UserError(str(error)) from None
     finally:
         store.close()
+
+
+def _trained_by(imported: dict) -> str:
+    from resnet_edu.runs.packs import provenance_line
+
+    return provenance_line(imported.get("trained_by"))
 
 
 def _prune(store, args: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ import time
 from resnet_edu.cli.parser import EXIT_BAD_INPUT, UserError
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace, validate: bool = True):
+    """The TrainConfig the arguments describe; ``validate=False`` leaves the checks to the caller (a preset's base)."""
     from resnet_edu.classroom import default_batch_size
     from resnet_edu.train import TrainConfig
 
@@ -25,13 +26,17 @@ def config_from_args(args: argparse.Namespace):
     if batch_size is None:  # the default of the device the run will train on
         batch_size = default_batch_size(args.recipe, args.device, args.dataset)
 
-    shortcut_type = args.shortcut_type or ("A" if args.family == "cifar" else "B")
-    config = TrainConfig(family=args.family, depth=args.depth, shortcuts=not args.plain, shortcut_type=shortcut_type,
+    family = args.family or "cifar"
+    depth = args.depth if args.depth is not None else 20
+    shortcut_type = args.shortcut_type or ("A" if family == "cifar" else "B")
+    config = TrainConfig(family=family, depth=depth, shortcuts=not args.plain, shortcut_type=shortcut_type,
                          dataset=args.dataset, data_root=args.data_root, image_size=args.image_size,
                          max_train_images=args.max_train_images,
                          recipe=args.recipe, epochs=args.epochs, max_steps=args.max_steps, batch_size=batch_size,
                          lr=args.lr, seed=args.seed, probe_every=args.probe_every, precision=args.precision,
                          compile=args.compile, sync_bn=args.sync_bn, name=args.name)
+    if not validate:
+        return config
     try:
         config.validate()
     except ValueError as error:
@@ -40,6 +45,10 @@ def config_from_args(args: argparse.Namespace):
 
 
 def train_main(args: argparse.Namespace) -> int:
+    if getattr(args, "preset", None):
+        from resnet_edu.cli.preset_command import train_preset
+
+        return train_preset(args)
     config = config_from_args(args)
     from resnet_edu import distributed
 
@@ -50,22 +59,8 @@ def train_main(args: argparse.Namespace) -> int:
         return train_distributed(args, launch, config=config, queued_run_id=args.run_id)
     if args.run_id is not None:
         raise UserError("--run-id is for torchrun jobs (the app's training process starts them)")
-    from resnet_edu import data
-    from resnet_edu.jobs import JobManager, cached_dataset
-
     started = time.perf_counter()
-    try:
-        manager = JobManager(device=args.device)
-    except ValueError as error:  # a device this machine does not have: say which it has
-        raise UserError(str(error)) from None
-    try:
-        dataset = cached_dataset(config.dataset, config.data_root, config.image_size,
-                                 progress=lambda fraction, message: status_line(f"{message} {fraction:.0%}"),
-                                 max_train=config.max_train_images)
-    except (data.DataUnavailable, data.BadDataFolder, ValueError) as error:
-        raise UserError(" ".join(str(error).split())) from None
-    if config.batch_size > dataset.num_train:
-        raise UserError(f"batch size {config.batch_size} is larger than the {dataset.num_train} training images")
+    manager = manager_with_data(args.device, config)
     (run_id,) = manager.submit([config])
     ctrl_c = "stopped from the command line (Ctrl-C)"
     previous = signal.signal(signal.SIGINT, lambda *_: manager.stop(run_id, reason=ctrl_c))
@@ -86,6 +81,28 @@ def train_main(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key:>20}: {value}")
     return 0 if summary["status"] == "finished" else 1
+
+
+def manager_with_data(device: str, config):
+    """A JobManager on ``device`` with ``config``'s data set loaded; UserError for a missing device or data."""
+    from resnet_edu import data
+    from resnet_edu.jobs import JobManager, cached_dataset
+
+    try:
+        manager = JobManager(device=device)
+    except ValueError as error:  # a device this machine does not have: say which it has
+        raise UserError(str(error)) from None
+    try:
+        dataset = cached_dataset(config.dataset, config.data_root, config.image_size,
+                                 progress=lambda fraction, message: status_line(f"{message} {fraction:.0%}"),
+                                 max_train=config.max_train_images)
+    except (data.DataUnavailable, data.BadDataFolder, ValueError) as error:
+        manager.shutdown()
+        raise UserError(" ".join(str(error).split())) from None
+    if config.batch_size > dataset.num_train:
+        manager.shutdown()
+        raise UserError(f"batch size {config.batch_size} is larger than the {dataset.num_train} training images")
+    return manager
 
 
 def check_sync_bn(device: str, launch) -> None:

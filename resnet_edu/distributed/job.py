@@ -23,6 +23,7 @@ from resnet_edu.distributed.loop import JobResult, close_quietly, train_loop
 from resnet_edu.distributed.processes import Launch, StartRefused, broadcast, start_processes
 from resnet_edu.run_data import cached_dataset
 from resnet_edu.runs import RunStore
+from resnet_edu.runs.packs import refuse_resuming_imported
 from resnet_edu.train import TrainConfig, load_checkpoint
 
 
@@ -110,6 +111,7 @@ def _decide_run(store: RunStore, config: TrainConfig | None, resume_run_id: str 
         run_id = store.create_run(config.run_name, config.to_dict(), device=device.type, status="queued")
         return {"run_id": run_id, "config": config.to_dict(), "payload": None, "created": True}
     info = store.get_run(resume_run_id)
+    refuse_resuming_imported(info)  # a class pack's run stays as it was trained
     if info["status"] == "finished":
         raise ValueError(f"run {resume_run_id} has finished: there is nothing to resume")
     if info["status"] in ("running", "queued"):

@@ -29,6 +29,7 @@ def _run_row_to_dict(row: sqlite3.Row | tuple) -> dict[str, Any]:
     d = dict(zip(RUN_COLUMNS, row))
     d["config"] = loads(d["config"], {})
     d["versions"] = loads(d["versions"], {})
+    d["imported"] = loads(d["imported"], None)  # None: trained with this store
     return d
 
 
@@ -40,7 +41,7 @@ class ReadsMixin:
     """
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        """One run as a dict (keys: ``RUN_COLUMNS``); config and versions parsed."""
+        """One run as a dict (keys: ``RUN_COLUMNS``); config, versions and imported (or None) parsed."""
         check_run_id(run_id)
         self._flush_for_read()
         rows = self._query(_RUN_SELECT + " WHERE run_id = ?", (run_id,))

@@ -14,7 +14,9 @@ The tables (open ``runs.sqlite`` with any SQLite browser to look inside)::
                  finished_at (ISO 8601, UTC), message (why it ended), steps_done,
                  total_steps, last_checkpoint_step, last_checkpoint_path,
                  images_per_second, eta_seconds (the latest speed and time left),
-                 owner / owner_pid (which process is writing it)
+                 owner / owner_pid (which process is writing it), imported (JSON: who
+                 trained it, where and on which device, when it came from a class pack;
+                 NULL for a run trained with this store)
     steps        one row per logged training step                  key (run_id, step)
                  epoch, train_seconds, train_loss, train_error, lr, images_per_second
     evals        one row per test-set evaluation                   key (run_id, step)
@@ -50,12 +52,13 @@ METRIC_TABLES = ("steps", "evals", "layer_stats")
 PER_RUN_TABLES = METRIC_TABLES + ("events",)
 
 # 1: the first release. 2: steps.wall_seconds and evals.wall_seconds renamed train_seconds.
-SCHEMA_VERSION = 2
+# 3: runs.imported (runs opened from a class pack).
+SCHEMA_VERSION = 3
 
 RUN_COLUMNS = [
     "run_id", "name", "group_id", "status", "config", "device", "versions",
     "created_at", "started_at", "finished_at", "message",
-    "steps_done", "total_steps", "last_checkpoint_step", "images_per_second", "eta_seconds",
+    "steps_done", "total_steps", "last_checkpoint_step", "images_per_second", "eta_seconds", "imported",
 ]
 STEP_COLUMNS = ["step", "epoch", "train_seconds", "train_loss", "train_error", "lr", "images_per_second"]
 EVAL_COLUMNS = ["step", "epoch", "train_seconds", "test_loss", "test_error"]
@@ -154,10 +157,10 @@ CREATE INDEX IF NOT EXISTS analysis_jobs_by_kind ON analysis_jobs (kind, created
 """
 
 # Columns added after the first release: (table, column, SQL type). Old files gain them on open.
-# Columns added after the first release: (table, column, SQL type). Old files gain them on open.
 _ADDED_COLUMNS = (
     ("runs", "images_per_second", "REAL"),  # the latest training speed (progress, the Lab's cards)
     ("runs", "eta_seconds", "REAL"),  # the latest estimate of the time left
+    ("runs", "imported", "TEXT"),  # provenance of a run opened from a class pack (resnet_edu/runs/packs.py)
 )
 # Columns renamed after the first release: (table, old name, new name).
 RENAMED_COLUMNS = (

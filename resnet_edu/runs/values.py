@@ -138,7 +138,9 @@ def run_versions() -> dict[str, str]:
     """Provenance stored with every run. Reads package metadata: never imports torch."""
     global _VERSIONS
     if _VERSIONS is None:
-        v = {"python": platform.python_version(), "platform": platform.platform()}
+        from resnet_edu import __version__  # the package's own version: no heavy import
+
+        v = {"python": platform.python_version(), "platform": platform.platform(), "resnet_lab": __version__}
         for pkg in ("torch", "torchvision"):
             try:
                 v[pkg] = importlib.metadata.version(pkg)
