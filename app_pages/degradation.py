@@ -13,6 +13,7 @@ import streamlit as st
 from app_pages.text import degradation as text
 from resnet_edu import plots
 from resnet_edu.live_view import SMOOTH_STEPS, RunMenu
+from resnet_edu.runs.packs import default_pack_name, pack_bytes
 from ui import PLOT_CONFIG, drawing_turn, get_store, language, send_to_lab, shared_views, t
 
 REFRESH_SECONDS = 2
@@ -77,6 +78,13 @@ def chart_options_ui() -> tuple[str, bool, bool]:
     return x, reference, smooth
 
 
+def _class_pack(store, run_ids: list[str]):
+    """A callable for st.download_button: the runs as one class pack (zip), built on click."""
+    def build() -> bytes:
+        return pack_bytes(store, [r for r in run_ids if store.has_run(r)])
+    return build
+
+
 def _metrics_csv(store, info: pd.DataFrame):
     """A callable for st.download_button: every logged iteration of the runs, built on click."""
     def build() -> str:
@@ -136,6 +144,11 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
     st.download_button(t("Download final errors (CSV)", "최종 오류 내려받기 (CSV)"),
                        data=view.summary_csv, file_name="error_vs_depth.csv",
                        mime="text/csv", key="deg_csv_depth", on_click="ignore", icon="⬇️")
+    st.download_button(t("Download this comparison as a pack", "이 비교 실험을 수업 팩으로 내려받기"),
+                       data=_class_pack(store, list(info["run_id"])), disabled=active,
+                       file_name=default_pack_name(info["name"]), mime="application/zip", key="deg_pack",
+                       on_click="ignore", icon="🎒",
+                       help=t(**text.PACK_HELP) if not active else t(**text.PACK_WHEN_ENDED))
     return active
 
 

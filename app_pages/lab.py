@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.lab_sections.data_sets import data_sets_ui
+from app_pages.lab_sections.packs import open_pack_ui
 from app_pages.lab_sections.past_runs import past_runs_ui
 from app_pages.lab_sections.queue import queue_ui
 from app_pages.lab_sections.starting import start_ui
@@ -26,3 +27,4 @@ queue_ui()
 st.page_link("app_pages/degradation.py", label=t("See the curves on the Degradation page →",
                                              "성능 저하 페이지에서 곡선 보기 →"), icon="📉")
 past_runs_ui()
+open_pack_ui()

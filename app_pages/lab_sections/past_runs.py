@@ -12,6 +12,7 @@ from app_pages.text import lab as text
 from resnet_edu import labels
 from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
+from resnet_edu.runs.packs import provenance_line
 from ui import get_manager, language, md_escape, t, teacher_unlocked
 
 RESUMABLE = ("interrupted", "stopped")
@@ -43,8 +44,12 @@ def past_runs_ui() -> None:
         t("message", "메시지"): past["message"].fillna(""),
         "id": past["run_id"],
     })
+    if past["imported"].notna().any():  # runs opened from a class pack: who trained them, where
+        table.insert(len(table.columns) - 1, t("from a class pack", "수업 팩에서"), [
+            provenance_line(i.get("trained_by"), lang) if isinstance(i, dict) else "" for i in past["imported"]])
     st.dataframe(table, hide_index=True, width="stretch")
-    resumable = past[past["status"].isin(RESUMABLE)].head(RESUME_BUTTONS_SHOWN * 3)
+    # A class pack's runs stay as they were trained: never offered to resume.
+    resumable = past[past["status"].isin(RESUMABLE) & past["imported"].isna()].head(RESUME_BUTTONS_SHOWN * 3)
     shown = 0
     for row in resumable.itertuples(index=False):
         if shown >= RESUME_BUTTONS_SHOWN or store.latest_checkpoint(row.run_id) is None:

@@ -57,3 +57,14 @@ WHAT_MINUTES_SHOW = dict(
        f"않는 한 그 결론을 유지합니다. 이 앱에서 잰 수업용 실행에서는 처음 {MEASURED_STEPS:,}번의 반복 동안 56층 ResNet이 "
        "20층 네트워크들보다 뒤진 설정도 있었고 앞선 설정도 있었습니다. 논문은 끝까지 학습한 곡선을 보여 주며(그림 6 가운데), "
        "그 끝에서는 더 깊은 ResNet의 오류가 더 낮습니다. *논문 값 (표 6)* 스위치는 끝까지 학습했을 때의 도착점을 보여 줍니다.")
+
+PACK_HELP = dict(
+    en="One zip file with these runs: curves, events, layer statistics, analyses and checkpoints, and who trained "
+       "them where. Open it on another machine in the Lab (*Open a class pack*) or with "
+       "`python -m resnet_edu runs unpack FILE`: every page then works on these runs there.",
+    ko="이 실행들을 담은 zip 파일 하나: 곡선, 이벤트, 층별 통계, 분석 결과, 체크포인트, 그리고 누가 어디서 "
+       "학습했는지. 다른 컴퓨터의 실험실(*수업 팩 열기*)이나 `python -m resnet_edu runs unpack FILE`로 열면 그곳의 "
+       "모든 페이지가 이 실행들로 동작합니다.")
+
+PACK_WHEN_ENDED = dict(en="A pack holds ended runs: available when every chosen run has stopped or finished.",
+                       ko="수업 팩에는 끝난 실행만 담깁니다: 고른 실행이 모두 멈추거나 끝나면 내려받을 수 있습니다.")

@@ -82,3 +82,25 @@ def archive_note(count: int) -> dict:
                    "(open it with `RESNET_EDU_RUNS_DIR`). Running runs never move.",
                 ko=f"끝난 실행 {count}개가 `runs/archive/<날짜>/`(따로 열 수 있는 실행 폴더, "
                    "`RESNET_EDU_RUNS_DIR`로 열기)로 옮겨집니다. 학습 중인 실행은 옮기지 않습니다.")
+
+
+def class_pack_note(folder: object, cap: object) -> dict:
+    """What a class pack is, where one comes from, and how a large one gets here."""
+    return dict(
+        en="A class pack is one zip file of runs trained elsewhere (a GPU, a lab workstation, a night on a laptop): "
+           "their curves, layer statistics, analyses and checkpoints. Make one with the Degradation page's "
+           "*Download this comparison as a pack* or `python -m resnet_edu runs pack --group GROUP -o FILE`. "
+           "Opened runs keep who trained them where, and are never resumed here. "
+           f"Uploads are limited to {cap} MB by this server: put larger packs into `{folder}` (listed below), "
+           "start the app with `--server.maxUploadSize 500`, or run `python -m resnet_edu runs unpack FILE`.",
+        ko="수업 팩은 다른 곳(GPU, 실험실 워크스테이션, 밤새 돌린 노트북)에서 학습한 실행들을 담은 zip 파일 "
+           "하나입니다: 곡선, 층별 통계, 분석 결과, 체크포인트가 들어 있습니다. 성능 저하 페이지의 *이 비교 실험을 "
+           "수업 팩으로 내려받기* 또는 `python -m resnet_edu runs pack --group GROUP -o FILE`로 만듭니다. "
+           "연 실행에는 누가 어디서 학습했는지가 남고, 여기서 이어서 학습하지 않습니다. "
+           f"이 서버의 업로드 한도는 {cap} MB입니다: 더 큰 팩은 `{folder}`에 넣거나(아래에 나옵니다), "
+           "앱을 `--server.maxUploadSize 500`으로 시작하거나, `python -m resnet_edu runs unpack FILE`을 쓰세요.")
+
+
+def pack_not_opened(error: object) -> dict:
+    return dict(en=f"This pack was not opened, and nothing in the Lab changed: {error}",
+                ko=f"이 수업 팩은 열지 않았고 실험실은 그대로입니다: {error}")
