@@ -102,6 +102,15 @@ def _metrics_csv(store, info: pd.DataFrame):
     return build
 
 
+def _tensorboard_zip(store, run_ids: list[str]):
+    """A callable for st.download_button: the runs' TensorBoard event folders as a zip, built on click."""
+    def build() -> bytes:
+        from resnet_edu.runs.tensorboard import tensorboard_zip
+
+        return tensorboard_zip(store, run_ids)
+    return build
+
+
 def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool:
     """Draw everything that changes while runs train; returns whether any of them still trains."""
     store = get_store()
@@ -125,9 +134,20 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
                  "같습니다(점선: 훈련, 굵은 선: 테스트). 그림 1은 두 오류를 서로 다른 그림에 나눠 그립니다."))
     if reference_on:
         st.caption(t(**text.PAPER_LINES_CAPTION))
-    st.download_button(t("Download the curves (CSV)", "곡선 데이터 내려받기 (CSV)"),
-                       data=_metrics_csv(store, info), file_name="degradation_curves.csv", mime="text/csv",
-                       key="deg_csv_curves", on_click="ignore", icon="⬇️")
+    csv_column, tensorboard_column = st.columns(2)
+    csv_column.download_button(t("Download the curves (CSV)", "곡선 데이터 내려받기 (CSV)"),
+                               data=_metrics_csv(store, info), file_name="degradation_curves.csv", mime="text/csv",
+                               key="deg_csv_curves", on_click="ignore", icon="⬇️")
+    tensorboard_column.download_button(
+        t("Download for TensorBoard (zip)", "TensorBoard용으로 내려받기 (zip)"),
+        data=_tensorboard_zip(store, list(info["run_id"])), file_name="degradation_tensorboard.zip",
+        mime="application/zip", key="deg_tensorboard", on_click="ignore", icon="📦",
+        help=t("Event files, one folder per run (its name and start time): training and test error, loss, "
+               "learning rate and the shortcut switches. Unzip, then run `tensorboard --logdir tensorboard`; "
+               "W&B and Aim import the same files.",
+               "실행마다 폴더 하나(이름과 시작 시각)에 담긴 이벤트 파일: 훈련 오류와 테스트 오류, 손실, 학습률, 숏컷 "
+               "전환. 압축을 풀고 `tensorboard --logdir tensorboard`를 실행하세요. W&B와 Aim도 같은 파일을 "
+               "가져옵니다."))
 
     st.subheader(t("Final error vs depth", "깊이에 따른 최종 오류"))
     st.caption(t(**text.PAPER_CLAIM))

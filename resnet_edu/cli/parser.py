@@ -75,9 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     run_commands = runs.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
     listing = run_commands.add_parser("list", help="one line per run")
     listing.add_argument("--json", action="store_true")
-    export = run_commands.add_parser("export", help="a run's metrics, or its trained weights")
-    export.add_argument("run_id")
+    export = run_commands.add_parser("export", help="a run's metrics, its trained weights, or TensorBoard event files")
+    export.add_argument("run_ids", nargs="*", metavar="RUN_ID",
+                        help="the run (one for --csv and --weights; any number for --tensorboard)")
+    export.add_argument("--group", default=None, help="with --tensorboard: every run of this comparison group")
     export.add_argument("--csv", action="store_true", help="CSV on stdout (the default)")
+    export.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="write event files, one sub-folder per run (its name and start time): "
+                             "then tensorboard --logdir DIR")
     export.add_argument("--weights", default=None, metavar="FILE",
                         help="write the latest weights as a plain state_dict to FILE, and FILE's .json beside it")
     export.add_argument("--output", default=None, help="write to this file instead of stdout")

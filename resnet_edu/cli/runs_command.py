@@ -1,4 +1,4 @@
-"""``runs``: list, pack, unpack, export, prune, resume runs and switch the shortcuts of a torchrun job, all from the store."""
+"""``runs``: list, pack, unpack, export (CSV, weights, TensorBoard), prune, resume runs and switch the shortcuts of a torchrun job, all from the store."""
 
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ def runs_main(args: argparse.Namespace) -> int:
             else:
                 print(frame.to_string(index=False))
             return 0
+        if args.runs_command == "export" and args.tensorboard:
+            return _export_tensorboard(store, args)
+        if args.runs_command == "export":
+            args.run_id = _one_run(args)
         if args.runs_command == "export" and args.weights:
             return _export_weights(store, args)
         if args.runs_command == "export":
@@ -110,6 +114,42 @@ def _prune(store, args: argparse.Namespace) -> int:
         from resnet_edu.runs.disk import describe_write_error
 
         raise UserError(describe_write_error(error, store.root, advice="free some space and try again")) from None
+    return 0
+
+
+def _one_run(args: argparse.Namespace) -> str:
+    """The one run that --csv and --weights export."""
+    if len(args.run_ids) != 1 or args.group is not None:
+        raise UserError("--csv and --weights export one RUN_ID (several runs or --group: use --tensorboard DIR)")
+    return args.run_ids[0]
+
+
+def _export_tensorboard(store, args: argparse.Namespace) -> int:
+    """``runs export RUN_ID… | --group GROUP --tensorboard DIR``: one event folder per run; prints one JSON line."""
+    from resnet_edu.runs.disk import describe_write_error, is_write_failure
+    from resnet_edu.runs.tensorboard import write_runs
+
+    if bool(args.run_ids) == (args.group is not None):
+        raise UserError("say which runs: RUN_ID… or --group GROUP (not both)")
+    if args.group is not None:
+        run_ids = store.list_runs(group_id=args.group)["run_id"].tolist()[::-1]  # oldest first, as started
+        if not run_ids:
+            raise UserError(f"no runs in group '{args.group}' (python -m resnet_edu runs list shows the groups)")
+    else:
+        run_ids = list(dict.fromkeys(args.run_ids))
+        for run_id in run_ids:
+            store.get_run(run_id)  # RunNotFound (exit 2) before anything is written
+    folder = Path(args.tensorboard)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} is a file, not a folder: give --tensorboard a folder")
+    try:
+        written = write_runs(store, run_ids, folder)
+    except OSError as error:
+        if not is_write_failure(error):
+            raise UserError(f"cannot write {folder}: {error.strerror or error}") from None
+        raise UserError(describe_write_error(error, folder, advice="free some space and export again")) from None
+    print(json.dumps({"tensorboard": str(folder), "open_with": f"tensorboard --logdir {folder}",
+                      "runs": [{"run_id": run_id, "folder": str(path)} for run_id, path in written.items()]}))
     return 0
 
 
