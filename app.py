@@ -13,6 +13,7 @@ import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
 
+from app_pages.lab_sections.lesson import open_lesson_link
 from resnet_edu import devices
 from resnet_edu.runs import StoreDamaged
 from ui import LANGUAGES, get_manager, language, prepare_data, resend_choices, t, teacher_sidebar
@@ -45,6 +46,7 @@ PAGES = [
     st.Page("app_pages/landscape.py", title=t("Loss landscape", "손실 지형"), icon="🏔️", url_path="landscape"),
 ]
 page = st.navigation(PAGES)
+open_lesson_link(page.url_path)  # a lesson link (?preset=…&depths=…&view=simple) sets up the Lab when a tab opens
 
 try:
     manager = get_manager()

@@ -12,6 +12,7 @@ import streamlit as st
 
 from app_pages.lab_sections.data_sets import data_sets_ui
 from app_pages.lab_sections.packs import open_pack_ui
+from app_pages.lab_sections.lesson import lesson_link_ui, simple_view
 from app_pages.lab_sections.past_runs import past_runs_ui
 from app_pages.lab_sections.queue import queue_ui
 from app_pages.lab_sections.starting import start_ui
@@ -20,8 +21,10 @@ from ui import t
 
 st.title(t("Lab: train plain and residual nets", "실험실: plain과 잔차 네트워크 학습"))
 st.markdown(t(**text.INTRO))
-start_ui()
-data_sets_ui()
+choices = start_ui()
+lesson_link_ui(choices)
+if not simple_view():  # a class's simple view (?view=simple in a lesson link) leaves the downloads to the teacher
+    data_sets_ui()
 st.subheader(t("Training now", "학습 중"))
 queue_ui()
 st.page_link("app_pages/degradation.py", label=t("See the curves on the Degradation page →",

@@ -1,21 +1,24 @@
 """The Lab's settings: data set, networks, recipe, device. Each returns what it chose; the Start
-section turns them into TrainConfigs."""
+section turns them into TrainConfigs.
+
+The first values come from the lesson link the tab was opened with (else the Lab's defaults, both in
+resnet_edu/lesson_link.py); in a class's simple view the advanced controls are not drawn and their
+values are the link's (or the defaults)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app_pages.lab_sections.data_sets import data_state_text, imagenette_size
+from app_pages.lab_sections.lesson import lesson, simple_view
 from app_pages.text import lab as text
 from resnet_edu import devices, models
 from resnet_edu.data import downloads
+from resnet_edu.lesson_link import CIFAR_DEPTHS, EPOCHS_RANGE, IMAGENET_DEPTHS, ITERATIONS_RANGE, SEED_RANGE
 from resnet_edu.distributed import queue as torchrun_queue
 from app_pages.text.recipe_notes import RECIPE_NOTES
 from resnet_edu.train import TrainConfig
 from ui import t, teacher_unlocked
-
-CIFAR_DEPTHS = [20, 32, 44, 56, 110]
-IMAGENET_DEPTHS = [18, 34, 50]
 
 
 def dataset_ui() -> tuple[str, str | None, int]:
@@ -56,16 +59,22 @@ def dataset_ui() -> tuple[str, str | None, int]:
 
 def networks_ui() -> tuple[str, list[int], list[str], str | None]:
     """(family, depths, kinds, problem with the custom depth or None)."""
+    choices, simple = lesson().choices, simple_view()
     families = {"cifar": t("CIFAR (6n+2 layers)", "CIFAR (6n+2층)"),
                 "imagenet": t("ImageNet-style (18/34/50)", "ImageNet식 (18/34/50)")}
-    family = st.radio(t("Family", "계열"), list(families), horizontal=True, key="lab_family", persist_state="session",
-                      format_func=families.get)
+    if simple:
+        family = st.session_state.get("lab_family", choices.family)
+    else:
+        family = st.radio(t("Family", "계열"), list(families), horizontal=True, key="lab_family",
+                          persist_state="session", format_func=families.get)
     problem = None
     if family == "cifar":
-        depths = st.multiselect(t("Depths", "깊이"), CIFAR_DEPTHS, default=[20, 56], key="lab_depths_cifar", persist_state="session")
-        custom = st.number_input(t("Custom depth, 6n+2 (optional)", "직접 정한 깊이, 6n+2 (선택)"), min_value=8,
-                                 max_value=models.MAX_CIFAR_DEPTH, value=None, step=6, key="lab_custom_depth", persist_state="session",
-                                 placeholder="8, 14, 26, …")
+        depths = st.multiselect(t("Depths", "깊이"), list(CIFAR_DEPTHS), default=choices.listed_depths("cifar"),
+                                key="lab_depths_cifar", persist_state="session")
+        custom = choices.custom_depth if simple else st.number_input(
+            t("Custom depth, 6n+2 (optional)", "직접 정한 깊이, 6n+2 (선택)"), min_value=8,
+            max_value=models.MAX_CIFAR_DEPTH, value=choices.custom_depth, step=6, key="lab_custom_depth",
+            persist_state="session", placeholder="8, 14, 26, …")
         if custom is not None:
             try:
                 TrainConfig(depth=int(custom)).validate()
@@ -74,7 +83,7 @@ def networks_ui() -> tuple[str, list[int], list[str], str | None]:
                 problem = str(error)
                 st.error(problem)
     else:
-        depths = st.multiselect(t("Depths", "깊이"), IMAGENET_DEPTHS, default=[18, 34],
+        depths = st.multiselect(t("Depths", "깊이"), list(IMAGENET_DEPTHS), default=choices.listed_depths("imagenet"),
                                 key="lab_depths_imagenet", persist_state="session")
     kind_words = {"both": t("both (twins)", "둘 다 (쌍둥이)"), "plain": t("plain", "plain 네트워크"),
                   "residual": t("residual", "잔차 네트워크")}
@@ -87,21 +96,23 @@ def networks_ui() -> tuple[str, list[int], list[str], str | None]:
 
 def recipe_ui() -> dict:
     """Length, optimiser and recipe settings as TrainConfig keyword arguments."""
+    choices, simple = lesson().choices, simple_view()
     cols = st.columns(2)  # two boxes a row: three left no room for a placeholder beside the +/- buttons
-    epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=1, max_value=1000, value=3, step=1,
-                                  key="lab_epochs", persist_state="session")
-    max_steps = cols[1].number_input(t("Max iterations", "최대 반복"), min_value=1, max_value=10_000_000,
-                                     value=None, step=50, key="lab_max_steps", persist_state="session", placeholder=t("no limit", "무제한"),
-                                     help=t("Stops early; the lr schedule still follows the epochs.",
-                                            "일찍 멈춥니다. 학습률 일정은 그대로 에폭을 따릅니다."))
-    cols = st.columns(2)
-    seed = cols[0].number_input(t("Seed", "시드"), min_value=0, max_value=2**31 - 1, value=0, step=1,
-                                key="lab_seed", persist_state="session")
-    lr = cols[1].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=None,
+    epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=EPOCHS_RANGE[0], max_value=EPOCHS_RANGE[1],
+                                  value=choices.epochs, step=1, key="lab_epochs", persist_state="session")
+    max_steps = choices.iterations if simple else cols[1].number_input(
+        t("Max iterations", "최대 반복"), min_value=ITERATIONS_RANGE[0], max_value=ITERATIONS_RANGE[1],
+        value=choices.iterations, step=50, key="lab_max_steps", persist_state="session",
+        placeholder=t("no limit", "무제한"),
+        help=t("Stops early; the lr schedule still follows the epochs.", "일찍 멈춥니다. 학습률 일정은 그대로 에폭을 따릅니다."))
+    cols = st.columns(2) if not simple else [cols[1], None]  # simple view: the seed beside the epochs
+    seed = cols[0].number_input(t("Seed", "시드"), min_value=SEED_RANGE[0], max_value=SEED_RANGE[1],
+                                value=choices.seed, step=1, key="lab_seed", persist_state="session")
+    lr = None if simple else cols[1].number_input(t("Learning rate", "학습률"), min_value=0.0001, max_value=100.0, value=None,
                               step=0.01, format="%.4f", key="lab_lr", persist_state="session", placeholder=t("default", "기본값"),
                               help=t("Empty: the recipe's default for the batch size (shown below the settings).",
                                      "비워 두면 배치 크기에 맞춘 레시피의 기본값을 씁니다 (설정 아래에 표시)."))
-    batch = st.columns(2)[0].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=None, step=16,
+    batch = None if simple else st.columns(2)[0].number_input(t("Batch size", "배치 크기"), min_value=1, max_value=4096, value=None, step=16,
                                  key="lab_batch", persist_state="session", placeholder=t("default", "기본값"),
                                  help=t("Empty: the default of the recipe and device (shown below the settings).",
                                         "비워 두면 레시피와 장치의 기본값을 씁니다 (설정 아래에 표시)."))
@@ -130,6 +141,8 @@ def gpus_ui() -> int:
 
 def advanced_ui() -> tuple[str, bool, int]:
     """(device, compile, GPUs): where the comparison trains, whether its nets are compiled, on how many GPUs."""
+    if simple_view():
+        return "auto", False, 1
     with st.expander(t("Advanced: device and compilation", "고급: 장치와 컴파일")):
         choices = ["auto"] + devices.available_devices()
         best = devices.available_devices()[0]

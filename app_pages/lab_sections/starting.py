@@ -10,11 +10,13 @@ import streamlit as st
 from app_pages.lab_sections.access import remember, teacher_only
 from app_pages.lab_sections.data_sets import imagenet_preset_base
 from app_pages.lab_sections.defaults import batch_reason, defaults_details, lr_reason
+from app_pages.lab_sections.lesson import current_choices, link_problems_ui, proposed_preset, simple_view
 from app_pages.lab_sections.settings import advanced_ui, dataset_ui, networks_ui, recipe_ui
 from app_pages.text import lab as text
 from resnet_edu import security
 from resnet_edu.classroom import default_batch_size, default_learning_rate
 from resnet_edu.jobs import cached_dataset, group_configs
+from resnet_edu.lesson_link import LabChoices
 from resnet_edu.train import PRESETS, TrainConfig, preset_configs
 from ui import get_manager, md_escape, prepare_data, t, teacher_unlocked
 
@@ -103,14 +105,18 @@ def folder_problem(dataset: str, root: str | None) -> str | None:
 
 def defaults_ui(settings: dict, device: str, dataset: str) -> None:
     """Fill in the batch size and learning rate left empty, each with a plain reason; the measurements
-    behind them in an expander."""
+    behind them in an expander (a class's simple view fills them in without a word)."""
     recipe = settings["recipe"]
     batch_is_default, lr_is_default = settings["batch_size"] is None, settings["lr"] is None
     if batch_is_default:
         settings["batch_size"] = default_batch_size(recipe, device, dataset)
-        st.caption(batch_reason(recipe, device, dataset, settings["batch_size"]))
     if lr_is_default:
         settings["lr"] = default_learning_rate(recipe, settings["batch_size"])
+    if simple_view():
+        return
+    if batch_is_default:
+        st.caption(batch_reason(recipe, device, dataset, settings["batch_size"]))
+    if lr_is_default:
         st.caption(lr_reason(settings["batch_size"], settings["lr"]))
     details = defaults_details(recipe, device, dataset, settings["batch_size"], settings["lr"],
                                batch_is_default=batch_is_default, lr_is_default=lr_is_default)
@@ -119,8 +125,9 @@ def defaults_ui(settings: dict, device: str, dataset: str) -> None:
             st.markdown(details)
 
 
-def start_ui() -> None:
-    """Settings, the preset buttons and the Start button."""
+def start_ui() -> LabChoices:
+    """Settings, the preset buttons and the Start button; returns the settings as a lesson link carries them."""
+    link_problems_ui("lab")
     with st.container(border=True):
         left, right = st.columns([4, 5], gap="large")  # the right side holds rows of three number boxes
         with left:
@@ -139,9 +146,13 @@ def start_ui() -> None:
 
         st.markdown(t("**Presets** — one click starts the whole comparison with the settings above:",
                       "**프리셋** — 한 번 누르면 위 설정으로 비교 실험 전체가 시작됩니다:"))
+        proposed = proposed_preset()
+        if proposed:
+            st.caption(t(f"This lesson: press **{PRESETS[proposed][0]}**.", f"이번 수업: **{PRESETS[proposed][1]}** 버튼을 누르세요."))
         cols = st.columns(2)
         for i, (key, (en, ko)) in enumerate(PRESETS.items()):
-            if cols[i % 2].button(t(en, ko), key=f"lab_preset_{key}", width="stretch", disabled=bool(problem)):
+            if cols[i % 2].button(t(en, ko), key=f"lab_preset_{key}", width="stretch", disabled=bool(problem),
+                                  type="primary" if key == proposed else "secondary"):
                 preset_base = imagenet_preset_base(base) if key == "imagenet" else base if base.image_size == 32 \
                     else TrainConfig(**{**base.to_dict(), "image_size": 32})
                 submit(preset_configs(key, preset_base), device=device, gpus=gpus)
@@ -159,3 +170,4 @@ def start_ui() -> None:
         st.success(flash, icon="🚀")
         st.page_link("app_pages/degradation.py", label=t("Watch the curves on the Degradation page →",
                                                      "성능 저하 페이지에서 곡선 보기 →"), icon="📉")
+    return current_choices(dataset, family, depths, kinds, settings)
