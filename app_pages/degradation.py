@@ -134,11 +134,11 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
                  "같습니다(점선: 훈련, 굵은 선: 테스트). 그림 1은 두 오류를 서로 다른 그림에 나눠 그립니다."))
     if reference_on:
         st.caption(t(**text.PAPER_LINES_CAPTION))
-    csv_column, tensorboard_column = st.columns(2)
-    csv_column.download_button(t("Download the curves (CSV)", "곡선 데이터 내려받기 (CSV)"),
-                               data=_metrics_csv(store, info), file_name="degradation_curves.csv", mime="text/csv",
-                               key="deg_csv_curves", on_click="ignore", icon="⬇️")
-    tensorboard_column.download_button(
+    downloads = st.container(horizontal=True)  # the curves' two downloads side by side
+    downloads.download_button(t("Download the curves (CSV)", "곡선 데이터 내려받기 (CSV)"),
+                              data=_metrics_csv(store, info), file_name="degradation_curves.csv", mime="text/csv",
+                              key="deg_csv_curves", on_click="ignore", icon="⬇️")
+    downloads.download_button(
         t("Download for TensorBoard (zip)", "TensorBoard용으로 내려받기 (zip)"),
         data=_tensorboard_zip(store, list(info["run_id"])), file_name="degradation_tensorboard.zip",
         mime="application/zip", key="deg_tensorboard", on_click="ignore", icon="📦",

@@ -68,6 +68,7 @@ def test_the_link_of_the_labs_settings_opens_a_new_tab_with_the_same_settings():
     assert _lab_settings(student) == settings
     assert student.button(key="lab_preset_fig6").proto.type == "primary"
     assert student.button(key="lab_preset_fig1").proto.type == "secondary"
+    assert student.button(key="lab_start").proto.type == "secondary", "the lesson's preset is the one button in colour"
     assert any("This lesson: press **Fig. 6" in c.value for c in student.caption)
     assert student.button(key="lab_start").label == "Train 3 nets"  # 20, 26, 110, residual only
 

@@ -162,7 +162,8 @@ def start_ui() -> LabChoices:
 
         n = len(depths) * len(kinds)
         label = t(f"Train {n} net{'s' if n != 1 else ''}", f"네트워크 {n}개 학습")
-        if st.button(label, key="lab_start", type="primary", disabled=bool(problem or depth_problem or n == 0)):
+        if st.button(label, key="lab_start", type="secondary" if proposed else "primary",  # the lesson's preset first
+                     disabled=bool(problem or depth_problem or n == 0)):
             configs = group_configs(base, depths, kinds, family=family)
             submit(configs, device=device, gpus=gpus)
     flash = st.session_state.pop("lab_flash", None)
