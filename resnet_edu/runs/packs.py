@@ -324,11 +324,11 @@ def _open_zip(source: str | os.PathLike | bytes | IO[bytes]) -> tuple[zipfile.Zi
     """The zip and the pack's name; BadPack for anything that is not a whole zip file."""
     if isinstance(source, (bytes, bytearray)):
         name, handle = "the pack", io.BytesIO(source)
-        head = bytes(source[:4])
+        head = bytes(source[:200])
     elif hasattr(source, "read"):
         name, handle = getattr(source, "name", "the pack"), source
         position = handle.tell()
-        head = handle.read(4)
+        head = handle.read(200)
         handle.seek(position)
     else:
         path = pathlib.Path(source)
@@ -336,15 +336,31 @@ def _open_zip(source: str | os.PathLike | bytes | IO[bytes]) -> tuple[zipfile.Zi
         if not path.is_file():
             raise BadPack(f"{name} does not exist")
         with open(path, "rb") as f:
-            head = f.read(4)
+            head = f.read(200)
         handle = path
+    incomplete = BadPack(f"{name} is an incomplete zip file (its end is missing: a download or copy that stopped "
+                         "early?); get the whole file again")
     try:
-        return zipfile.ZipFile(handle), str(name)
+        zf = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        if head == b"PK\x03\x04":
-            raise BadPack(f"{name} is an incomplete zip file (its end is missing: a download or copy that "
-                          "stopped early?); get the whole file again") from None
+        if head[:4] == b"PK\x03\x04":
+            raise incomplete from None
         raise BadPack(f"{name} is not a class pack: it is not a zip file") from None
+    # A pack starts with its first run's tables. Cut short, the zip's own directory is gone, and the
+    # last one left in the file belongs to a checkpoint stored inside it (a torch file is a zip too).
+    first = _first_member_name(head)
+    if first is not None and _RUN_TABLES.fullmatch(first) and MANIFEST not in zf.NameToInfo:
+        zf.close()
+        raise incomplete
+    return zf, str(name)
+
+
+def _first_member_name(head: bytes) -> str | None:
+    """The name in the zip's first local file header (None if there is none)."""
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        return None
+    length = int.from_bytes(head[26:28], "little")
+    return head[30:30 + length].decode("utf-8", "replace")
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
@@ -495,9 +511,10 @@ def check_checkpoint(data: bytes, member: str, config: Mapping[str, Any]) -> Non
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - corrupt, truncated, pickled code, not a torch file at all
         text = " ".join(str(error).split())
-        if "Unsupported global" in text or "Weights only load failed" in text:
+        if "Unsupported global" in text:  # a class or function the file would import and call
             raise BadPack(f"{member} contains Python objects that would run code when loaded: refused") from None
-        raise BadPack(f"{member} is not a readable checkpoint ({text[:120] or type(error).__name__})") from None
+        detail = text[text.find("WeightsUnpickler error:"):] if "WeightsUnpickler error:" in text else text
+        raise BadPack(f"{member} is not a readable checkpoint ({detail[:120] or type(error).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise BadPack(f"{member} is not a ResNet Lab checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
     state = payload.get("model")
