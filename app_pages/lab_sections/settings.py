@@ -99,7 +99,8 @@ def recipe_ui() -> dict:
     choices, simple = lesson().choices, simple_view()
     cols = st.columns(2)  # two boxes a row: three left no room for a placeholder beside the +/- buttons
     epochs = cols[0].number_input(t("Epochs", "에폭"), min_value=EPOCHS_RANGE[0], max_value=EPOCHS_RANGE[1],
-                                  value=choices.epochs, step=1, key="lab_epochs", persist_state="session")
+                                  value=choices.epochs, step=1, key="lab_epochs", persist_state="session",
+                                  help=t(**text.EPOCHS_HELP))
     max_steps = choices.iterations if simple else cols[1].number_input(
         t("Max iterations", "최대 반복"), min_value=ITERATIONS_RANGE[0], max_value=ITERATIONS_RANGE[1],
         value=choices.iterations, step=50, key="lab_max_steps", persist_state="session",

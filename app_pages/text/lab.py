@@ -104,3 +104,14 @@ def class_pack_note(folder: object, cap: object) -> dict:
 def pack_not_opened(error: object) -> dict:
     return dict(en=f"This pack was not opened, and nothing in the Lab changed: {error}",
                 ko=f"이 수업 팩은 열지 않았고 실험실은 그대로입니다: {error}")
+
+
+EPOCHS_HELP = dict(  # the hours: docs/RECIPE.md, "An overnight run on a CPU" (estimated from measured speeds)
+    en="Passes over the training set; the learning-rate schedule follows them. Overnight on a 2-core CPU: "
+       "Fig. 6 on CIFAR-10 for 10 epochs, about 10 hours without native bf16 (about 4 with AMX); Fig. 1 + the fix "
+       "a third of that. On a GPU: 164 epochs with the paper recipe is Sec. 4.2's schedule. Train it there with "
+       "`python -m resnet_edu train --preset fig6 --epochs 10 ...` and open its class pack here.",
+    ko="훈련 세트를 몇 번 도는지이며, 학습률 일정이 이를 따릅니다. 2코어 CPU에서 밤새: CIFAR-10으로 그림 6을 "
+       "10에폭, bf16이 없으면 약 10시간(AMX가 있으면 약 4시간), 그림 1 + 해법은 그 3분의 1. GPU에서는 논문 레시피로 "
+       "164에폭이 4.2절의 일정입니다. `python -m resnet_edu train --preset fig6 --epochs 10 ...`로 그곳에서 "
+       "학습하고 수업 팩을 여기서 여세요.")
