@@ -153,7 +153,8 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
     st.caption(t(**text.PAPER_CLAIM))
     st.plotly_chart(view.error_vs_depth, key="deg_depth", config=PLOT_CONFIG)
     st.dataframe(view.table, hide_index=True, width="stretch")
-    stale = view.summary[view.summary["test_step"].notna() & (view.summary["test_step"] < view.summary["steps"])]
+    measured = view.summary["final_test_error"].notna()  # before its first evaluation a run has no test error
+    stale = view.summary[measured & (view.summary["test_step"] < view.summary["steps"])]
     if len(stale):  # a fresh training error beside an older test error reads as overfitting: say it
         st.caption(t(f"Training errors are from each run's last iteration; test errors from its last evaluation "
                      f"(the end of an epoch), up to {int((stale['steps'] - stale['test_step']).max()):,} iterations "

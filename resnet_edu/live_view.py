@@ -228,7 +228,8 @@ def summary_table(summary: pd.DataFrame, lang: str = "en") -> pa.Table:
         pick(lang, "iterations", "반복"): summary["steps"],
         train_error: (100 * summary["final_train_error"]).round(2),
         pick(lang, "test error %", "테스트 오류 %"): (100 * summary["final_test_error"]).round(2),
-        pick(lang, "test measured at iteration", "테스트를 잰 반복"): summary["test_step"].astype("Int64"),
+        pick(lang, "test measured at iteration", "테스트를 잰 반복"):  # blank before the first evaluation
+            summary["test_step"].astype("Int64").where(summary["final_test_error"].notna()),
         pick(lang, "status", "상태"): summary["status"].map(lambda status: labels.status_word(status, lang)),
     }), preserve_index=False)
 

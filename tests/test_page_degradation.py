@@ -347,3 +347,13 @@ def test_a_test_error_older_than_the_training_error_is_said_so(runs_dir):
     table = at.dataframe[0].value
     assert list(table["test measured at iteration"]) == [25, 25] and list(table["iterations"]) == [40, 40]
     assert any("up to 15 iterations earlier" in c.value for c in at.caption)
+
+
+def test_no_test_error_yet_is_not_dated(runs_dir):
+    """Before the first end of an epoch a run has no test error: the table gives no iteration for it,
+    and the page does not call a missing test error older than the training error."""
+    _running_group(runs_dir)
+    at = _open()
+    table = at.dataframe[0].value
+    assert table["test error %"].isna().all() and table["test measured at iteration"].isna().all()
+    assert not any("iterations earlier" in c.value for c in at.caption)
