@@ -98,3 +98,29 @@ def test_removable_blocks_of_a_plain_net_with_projections():
     assert lesion.removable_blocks(plain_b) == ["layer1.0"]  # untrained projections are not a path
     assert lesion.removable_blocks(build_model("cifar", 8, shortcut_type="B")) == ["layer1.0", "layer2.0", "layer3.0"]
     assert lesion.removable_blocks(build_model("cifar", 8, shortcuts=False)) == ["layer1.0", "layer2.0", "layer3.0"]
+
+
+def test_the_shaded_stages_belong_to_one_net_when_the_depths_differ():
+    """ResNet-20 has three blocks a stage, plain-8 one: the chart shades ResNet-20's stages and says whose;
+    twins of one depth share their stages, shaded without a name."""
+    import pandas as pd
+
+    from resnet_edu import plots
+
+    x, y = _toy_data(32, 7)
+
+    def single(name, depth, shortcuts):
+        torch.manual_seed(0)
+        model = build_model("cifar", depth, num_classes=3, shortcuts=shortcuts).eval()
+        return lesion.lesion_single(model, x, y).assign(name=name, depth=depth, shortcuts=shortcuts)
+
+    def bands(figure):
+        rects = sorted((shape.x0, shape.x1) for shape in figure.layout.shapes if shape.type == "rect")
+        return rects, {a.text for a in figure.layout.annotations if "stage" in a.text}
+
+    resnet = single("ResNet-20", 20, True)
+    rects, words = bands(plots.lesion_blocks_figure(pd.concat([resnet, single("plain-8", 8, False)])))
+    assert rects == [(0.5, 3.5), (3.5, 6.5), (6.5, 9.5)]
+    assert words == {"ResNet-20: stage 1", "ResNet-20: stage 2", "ResNet-20: stage 3"}
+    rects, words = bands(plots.lesion_blocks_figure(pd.concat([resnet, single("plain-20", 20, False)])))
+    assert rects == [(0.5, 3.5), (3.5, 6.5), (6.5, 9.5)] and words == {"stage 1", "stage 2", "stage 3"}

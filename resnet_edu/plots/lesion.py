@@ -39,13 +39,16 @@ def lesion_blocks_figure(frame: pd.DataFrame, *, lang: str = "en", height: int =
                                                        font=dict(size=11, color=colour)),
                           annotation_position="bottom right" if number % 2 else "top left")
     blocks = frame[frame["block"] != "none"]
-    for stage, rows in blocks.groupby("stage"):  # shade every other stage, label each
+    layouts = {name: tuple(zip(rows["position"], rows["stage"])) for name, rows in blocks.groupby("name", sort=False)}
+    # Nets of different depths have their stages at different blocks: shade the first net's, and say whose.
+    owner = None if len(set(layouts.values())) <= 1 else next(iter(layouts))
+    for stage, rows in (blocks if owner is None else blocks[blocks["name"] == owner]).groupby("stage"):
         lo, hi = float(rows["position"].min()) - 0.5, float(rows["position"].max()) + 0.5
+        words = (pick(lang, f"stage {int(stage)}", f"{int(stage)}단계") if owner is None
+                 else pick(lang, f"{owner}: stage {int(stage)}", f"{owner} {int(stage)}단계"))
         fig.add_vrect(x0=lo, x1=hi, fillcolor="#f0f0f0" if int(stage) % 2 else "#ffffff", opacity=0.6,
-                      layer="below", line_width=0,
-                      annotation=dict(text=pick(lang, f"stage {int(stage)}", f"{int(stage)}단계"),
-                                      font=dict(size=11, color="#737373")),
-                      annotation_position="top")
+                      layer="below", line_width=0, annotation=dict(text=words, font=dict(size=11, color="#737373")),
+                      annotation_position="top")  # shade every other stage, label each
     fig.update_xaxes(title_text=pick(lang, "deleted block (1 = nearest the input; ◆ = the map shrinks)",
                                      "제거한 블록 (1 = 입력 쪽 첫 블록; ◆ = 맵이 줄어드는 블록)"),
                      showgrid=False, rangemode="tozero")
