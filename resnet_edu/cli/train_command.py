@@ -45,10 +45,6 @@ def config_from_args(args: argparse.Namespace, validate: bool = True):
 
 
 def train_main(args: argparse.Namespace) -> int:
-    if getattr(args, "preset", None):
-        from resnet_edu.cli.preset_command import train_preset
-
-        return train_preset(args)
     config = config_from_args(args)
     from resnet_edu import distributed
 
