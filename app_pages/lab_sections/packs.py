@@ -64,4 +64,5 @@ def _open(source, name: str) -> None:
     else:
         seconds = t(f" ({result.seconds:.1f} s)", f" ({result.seconds:.1f}초)")
         st.session_state["lab_pack_note"] = ("success", result.sentence(language()) + seconds)
+        st.rerun()  # the past runs above, drawn before the pack was opened, list its runs now
     bar.empty()
