@@ -127,11 +127,11 @@ def charts(run_ids: list[str], x: str, reference_on: bool, smooth: bool) -> bool
     st.plotly_chart(view.curves, key="deg_curves", config=PLOT_CONFIG)
     st.caption(t(f"Dashed: training error{f' (mean of {SMOOTH_STEPS} iterations)' if smooth else ''}. "
                  "Bold, with dots: test error, measured at the end of every epoch. Dotted vertical lines: a "
-                 "shortcut switch flipped live in the Lab. The line styles are the paper's Fig. 6 (dashed: "
-                 "training, bold: test); Fig. 1 draws the two errors in separate panels.",
-                 f"점선: 훈련 오류{f'({SMOOTH_STEPS}회 평균)' if smooth else ''}. 점이 찍힌 굵은 선: 에폭마다 "
-                 "잰 테스트 오류. 세로 점선: 실험실에서 실시간으로 숏컷을 켜고 끈 지점. 선 모양은 논문 그림 6과 "
-                 "같습니다(점선: 훈련, 굵은 선: 테스트). 그림 1은 두 오류를 서로 다른 그림에 나눠 그립니다."))
+                 "shortcut switch flipped live in the Lab. One colour per depth. The line styles are the paper's "
+                 "Fig. 6 (dashed: training, bold: test); Fig. 1 draws the two errors in separate panels.",
+                 f"파선(- - -): 훈련 오류{f'({SMOOTH_STEPS}회 평균)' if smooth else ''}. 점이 찍힌 굵은 선: 에폭마다 "
+                 "잰 테스트 오류. 세로 점선(···): 실험실에서 실시간으로 숏컷을 켜고 끈 지점. 깊이마다 한 색. 선 모양은 "
+                 "논문 그림 6과 같습니다(파선: 훈련, 굵은 선: 테스트). 그림 1은 두 오류를 서로 다른 그림에 나눠 그립니다."))
     if reference_on:
         st.caption(t(**text.PAPER_LINES_CAPTION))
     downloads = st.container(horizontal=True)  # the curves' two downloads side by side

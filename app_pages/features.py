@@ -35,7 +35,7 @@ try:
         with st.spinner(t("Decoding Imagenette's photos (once)…", "Imagenette 사진을 읽는 중 (한 번만)…")):
             images = load_photos(data_spec["image_size"])
     elif data_spec["name"] is not None:  # pretrained nets and bare weights files: the user's own photos
-        with st.spinner(t("Loading the data set…", "데이터 세트를 불러오는 중…")):
+        with st.spinner(t("Loading the data set…", "데이터셋을 불러오는 중…")):
             images = load_images(data_spec["name"], data_spec["root"], data_spec["image_size"])
 except Exception as problem:  # CIFAR-10 not downloaded, a folder that moved: uploads still work
     st.warning(t(**text.data_unavailable(problem)))

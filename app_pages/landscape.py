@@ -14,9 +14,13 @@ import streamlit as st
 from app_pages.landscape_sections.result import charts_ui, reading_ui
 from app_pages.text import landscape as text
 from resnet_edu import run_picking
-from ui import get_manager, get_store, kept_setting, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab, t
+from resnet_edu.landscape.grid import COARSE_POINTS
+from resnet_edu.messages import message_words
+from ui import (get_manager, get_store, kept_setting, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab,
+                t)
 
 GRIDS = [5, 9, 15, 21, 31, 51]
+DEFAULT_GRID = 15
 IMAGES = [32, 64, 128, 256, 512]
 SPANS = [0.25, 0.5, 1.0, 2.0]
 ACTIVE = ("queued", "running")
@@ -54,17 +58,19 @@ def settings_ui() -> tuple[dict, bool]:
     """(job parameters without run_ids, compute clicked?)"""
     cols = st.columns(4)
     with cols[0]:
-        grid = st.select_slider(t("Grid (points per axis)", "격자 (축마다 점 수)"), GRIDS, key=kept_setting("landscape_grid", 15),
-                                help=t("The paper uses 51×51. The picture appears at 5×5 and sharpens.",
-                                       "논문은 51×51을 씁니다. 그림은 5×5로 먼저 나타나고 점점 선명해집니다."))
+        grid = st.select_slider(t("Grid (points per axis)", "격자 (축마다 점 수)"), GRIDS, key=kept_setting("landscape_grid", DEFAULT_GRID),
+                                help=t(f"Li et al. (2018) use 51×51. The picture appears at {COARSE_POINTS}×{COARSE_POINTS} and "
+                                       "sharpens.",
+                                       f"Li 외(2018)는 51×51을 씁니다. 그림은 {COARSE_POINTS}×{COARSE_POINTS}(으)로 먼저 나타나고 점점 "
+                                       "선명해집니다."))
     with cols[1]:
-        images = st.select_slider(t("Training images", "학습 이미지 수"), IMAGES, key=kept_setting("landscape_images", 128),
+        images = st.select_slider(t("Training images", "훈련 이미지 수"), IMAGES, key=kept_setting("landscape_images", 128),
                                   help=t("The loss is measured on these fixed training images (no augmentation).",
-                                         "고정된 학습 이미지(증강 없음)에서 손실을 잽니다."))
+                                         "고정된 훈련 이미지(증강 없음)에서 손실을 잽니다."))
     with cols[2]:
         span = st.select_slider(t("Span", "범위"), SPANS, key=kept_setting("landscape_span", 1.0),
-                                help=t("The grid covers [−span, span]² in filter-normalised units (the paper: 1).",
-                                       "격자는 필터 정규화 단위로 [−범위, 범위]²를 덮습니다 (논문: 1)."))
+                                help=t("The grid covers [−span, span]² in filter-normalised units (Li et al.: 1).",
+                                       "격자는 필터 정규화 단위로 [−범위, 범위]²를 덮습니다 (Li 외: 1)."))
     with cols[3]:
         seed = st.number_input(t("Seed of the directions", "방향의 시드"), 0, 10_000,
                                key=kept_setting("landscape_seed", 0))
@@ -94,7 +100,7 @@ def status_ui(job: dict) -> None:
         if status == "running" and 0.02 < fraction < 1 and seconds:
             eta = t(f", about {seconds * (1 - fraction) / fraction:.0f} s left", f", 약 {seconds * (1 - fraction) / fraction:.0f}초 남음")
         label = t("queued behind other work in the training process", "학습 프로세스에서 차례를 기다리는 중") \
-            if status == "queued" else f"{md_escape(job.get('message') or '')} {fraction:.0%}{eta}"
+            if status == "queued" else f"{md_escape(message_words(job.get('message') or '', language()))} {fraction:.0%}{eta}"
         cols = st.columns([5, 1])
         cols[0].progress(min(1.0, fraction), text=label)
         if cols[1].button(t("Stop", "중지"), key="landscape_stop", icon="⏹️"):
@@ -102,7 +108,7 @@ def status_ui(job: dict) -> None:
             st.rerun()
     elif status == "failed":
         st.error(t(f"The landscape could not be computed: {md_escape(job.get('message'))}",
-                   f"손실 지형을 계산할 수 없습니다: {md_escape(job.get('message'))}"))
+                   f"손실 지형을 계산할 수 없습니다: {md_escape(message_words(job.get('message'), 'ko'))}"))
     elif status == "stopped":
         st.warning(t("Stopped: the picture shows the points computed until then.",
                      "중지됨: 그때까지 계산한 점을 보여 줍니다."), icon="⏹️")
@@ -115,8 +121,8 @@ def status_ui(job: dict) -> None:
 
 
 # ---------------------------------------------------------------- the page
-st.title(t("🏔️ Loss landscape: why shortcuts make deep nets trainable",
-           "🏔️ 손실 지형: 숏컷이 깊은 네트워크를 학습 가능하게 만드는 이유"))
+st.title(t("🏔️ Loss landscape: the loss surface with and without shortcuts",
+           "🏔️ 손실 지형: 숏컷이 있을 때와 없을 때의 손실 지형"))
 st.markdown(t(**text.INTRO))
 
 store = get_store()
@@ -130,9 +136,9 @@ else:
         try:
             get_manager().submit_analysis("landscape", {"run_ids": chosen, **params}, run_ids=chosen)
         except ValueError as error:
-            st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(error)}"))
+            st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(message_words(error, 'ko'))}"))
     job_id = store.latest_analysis("landscape", chosen)
     if job_id is None:
-        st.caption(t(**text.HOW_LONG))
+        st.caption(t(**text.how_long(DEFAULT_GRID, COARSE_POINTS)))
     else:
         job_ui(job_id)

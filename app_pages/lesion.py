@@ -12,10 +12,12 @@ import streamlit as st
 
 from app_pages.text import lesion as text
 from resnet_edu import lesion, plots, run_picking
+from resnet_edu.messages import message_words
 from ui import (PLOT_CONFIG, get_manager, get_store, kept_setting, language, live_analysis_job, md_escape,
                 run_and_twin_ui, send_to_lab, t)
 
 TEST_IMAGES = list(lesion.TEST_IMAGES)
+DEFAULT_TEST_IMAGES = 500
 ACTIVE = ("queued", "running")
 
 
@@ -35,10 +37,10 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> list[str]:
     state = run_picking.learning_state(get_store(), with_ckpt["run_id"])
     run_id, other = run_and_twin_ui(
         table, with_ckpt, options, "lesion", t("Residual net", "잔차 네트워크"), t("Compare with", "비교할 네트워크"),
-        other_help=t("A plain net that has learned something is proposed: its twin (same depth, same comparison) "
-                     "if the twin has, otherwise the deepest plain net that has.",
-                     "무언가를 배운 plain 네트워크가 제안됩니다. 쌍둥이(같은 깊이, 같은 비교 실험)가 배웠다면 쌍둥이, 아니면 "
-                     "배운 plain 네트워크 중 가장 깊은 것."),
+        other_help=t("A plain net that has learned something is chosen by default: its twin (same depth, same "
+                     "comparison) if the twin has, otherwise the deepest plain net that has.",
+                     "기본으로 무언가를 배운 plain 네트워크를 골라 둡니다. 쌍둥이(같은 깊이, 같은 비교 실험)가 배웠다면 "
+                     "쌍둥이를, 아니면 배운 plain 네트워크 중 가장 깊은 것을 고릅니다."),
         propose=lambda r: run_picking.lesion_partner(table, r, with_ckpt, state))
     partner_note_ui(table, with_ckpt, state, run_id, other)
     return [r for r in (run_id, other) if r is not None]
@@ -63,7 +65,7 @@ def settings_ui() -> tuple[int, tuple[int, ...], int, bool]:
     """(test images, k values, draws per k, run clicked?)"""
     cols = st.columns(3)
     with cols[0]:
-        count = st.select_slider(t("Test images", "테스트 이미지 수"), TEST_IMAGES, key=kept_setting("lesion_count", 500),
+        count = st.select_slider(t("Test images", "테스트 이미지 수"), TEST_IMAGES, key=kept_setting("lesion_count", DEFAULT_TEST_IMAGES),
                                  help=t("More images: a more precise error, a longer wait.",
                                         "많을수록 오류가 정확해지지만 더 오래 걸립니다."))
     with cols[1]:
@@ -126,9 +128,10 @@ def results_ui(result: dict) -> None:
     st.plotly_chart(plots.lesion_random_figure(randoms_table, lang=lang), key="lesion_random", config=PLOT_CONFIG)
     st.caption(t(f"Mean test error over {draws} random choices of k blocks (bars: ± one standard deviation); "
                  "the same blocks are deleted from both nets. Blocks that change the map size are left in place. "
-                 "k = 0 is the intact net.",
+                 "k = 0 is the intact net. Dotted: plain nets, solid: ResNets, one colour per depth.",
                  f"블록 k개를 무작위로 {draws}번 골라 지운 평균 테스트 오류(막대: ± 표준편차). 두 네트워크에서 같은 블록을 "
-                 "지웁니다. 맵 크기를 바꾸는 블록은 남겨 둡니다. k = 0은 아무것도 지우지 않은 네트워크입니다."))
+                 "지웁니다. 맵 크기를 바꾸는 블록은 남겨 둡니다. k = 0은 아무것도 지우지 않은 네트워크입니다. 점선: plain "
+                 "네트워크, 실선: ResNet, 깊이마다 한 색."))
     st.download_button(t("Download (CSV)", "내려받기 (CSV)"),
                        data=randoms_table[["run_id", "name", "depth", "shortcuts", "k", "mean", "std", "min", "max",
                                            "draws"]].to_csv(index=False, lineterminator="\n"),
@@ -143,7 +146,8 @@ def job_ui(job_id: str) -> None:
         if job["status"] in ACTIVE:
             fraction = float(job.get("fraction") or 0.0)
             label = (t("queued behind other work in the training process", "학습 프로세스에서 차례를 기다리는 중")
-                     if job["status"] == "queued" else f"{md_escape(job.get('message') or '')} {fraction:.0%}")
+                     if job["status"] == "queued"
+                     else f"{md_escape(message_words(job.get('message') or '', language()))} {fraction:.0%}")
             cols = st.columns([5, 1])
             cols[0].progress(min(1.0, fraction), text=label)
             if cols[1].button(t("Stop", "중지"), key="lesion_stop", icon="⏹️"):
@@ -151,7 +155,7 @@ def job_ui(job_id: str) -> None:
                 st.rerun()
         elif job["status"] == "failed":
             st.error(t(f"The lesion study could not run: {md_escape(job.get('message'))}",
-                       f"블록 제거 실험을 실행할 수 없습니다: {md_escape(job.get('message'))}"))
+                       f"블록 제거 실험을 실행할 수 없습니다: {md_escape(message_words(job.get('message'), 'ko'))}"))
         elif job["status"] == "stopped":
             st.warning(t("Stopped: the nets finished before the stop are shown.",
                          "중지됨: 중지 전에 끝난 네트워크만 보여 줍니다."), icon="⏹️")
@@ -179,9 +183,9 @@ else:
             get_manager().submit_analysis("lesion", {"run_ids": chosen, "count": count, "ks": list(ks),
                                                      "draws": draws}, run_ids=chosen)
         except ValueError as error:
-            st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(error)}"))
+            st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(message_words(error, 'ko'))}"))
     job_id = store.latest_analysis("lesion", chosen)
     if job_id is not None:
         job_ui(job_id)
     else:
-        st.caption(t(**text.HOW_LONG))
+        st.caption(t(**text.how_long(DEFAULT_TEST_IMAGES)))

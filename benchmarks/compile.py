@@ -5,8 +5,9 @@
 For each depth, the same Trainer twice (eager, then ``TrainConfig(compile=True)``): seconds of the
 first iteration (compiling happens there), iterations per second afterwards, the cost of the
 recompile that a live shortcut switch triggers, and the break-even: after how many iterations the
-compiled net has caught up. A classroom run (3 epochs of the built-in data at batch 128) is 234
-iterations. Prints one JSON object; asserts nothing.
+compiled net has caught up, in iterations of 128 images (the batch it measures). A 3-epoch
+classroom run of the built-in data holds as many images as 234 of those iterations (on a GPU it
+is those 234; on a CPU, 936 iterations of 32). Prints one JSON object; asserts nothing.
 """
 
 import argparse
@@ -22,10 +23,11 @@ import torch  # noqa: E402
 
 from resnet_edu import data as data_module  # noqa: E402
 from resnet_edu.bench import _environment  # noqa: E402
+from resnet_edu.data.synthetic import SYNTHETIC_TRAIN_IMAGES  # noqa: E402
 from resnet_edu.devices import resolve_device  # noqa: E402
 from resnet_edu.train import TrainConfig, Trainer  # noqa: E402
 
-CLASSROOM_ITERATIONS = 3 * (10_000 // 128)
+CLASSROOM_ITERATIONS = 3 * (SYNTHETIC_TRAIN_IMAGES // 128)  # a 3-epoch run's images, in iterations of 128
 
 
 def _timed(trainer: Trainer, stream, steps: int) -> float:

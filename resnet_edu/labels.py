@@ -22,16 +22,17 @@ def clock_label(iso: str | None) -> str:
         return ""
 
 
-def seconds_label(seconds: float | None) -> str:
-    """A duration for people: "45 s", "3 min 05 s", "1 h 02 min"; "–" when unknown."""
+def seconds_label(seconds: float | None, lang: str = "en") -> str:
+    """A duration for people: "45 s", "3 min 05 s", "1 h 02 min" (in Korean with its own units);
+    "–" when unknown."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return "–"
     seconds = int(round(seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return pick(lang, f"{seconds} s", f"{seconds}초")
     if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+        return pick(lang, f"{seconds // 60} min {seconds % 60:02d} s", f"{seconds // 60}분 {seconds % 60:02d}초")
+    return pick(lang, f"{seconds // 3600} h {seconds % 3600 // 60:02d} min", f"{seconds // 3600}시간 {seconds % 3600 // 60:02d}분")
 
 
 def toggle_label(detail: dict[str, Any], stages: Sequence[int] | None = None, lang: str = "en") -> str:

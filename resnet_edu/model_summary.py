@@ -32,7 +32,8 @@ def _format_shape(shape: Sequence[int]) -> str:
 
 
 def describe(model: nn.Module, input_size: Sequence[int] = (3, 32, 32), per_block: bool = False) -> pd.DataFrame:
-    """The paper's Table 1 for a real model: one row per stage (or per block).
+    """A real model stage by stage, as the paper's tables list it (Table 1 for the ImageNet nets, the table
+    of Sec. 4.2 for the CIFAR nets): one row per stage (or per block).
 
     Columns: ``layer`` (torchvision name), ``output_size`` (C×H×W), ``blocks``,
     ``weight_layers`` (convs and fc on the main path, as the paper counts depth),
@@ -85,9 +86,10 @@ def describe(model: nn.Module, input_size: Sequence[int] = (3, 32, 32), per_bloc
 
     notes = []
     if any(isinstance(block, Bottleneck) for _, block in residual_blocks(model)):
-        notes.append("Bottleneck stride: the paper puts it in the first 1x1 conv (ResNet-50: 3.8G multiply-adds, "
-                     "Table 1); torchvision's v1.5 puts it in the 3x3 conv (4.1G), slightly more accurate. "
-                     "Build with stride_in_1x1=True for the paper's version.")
+        notes.append("Bottleneck stride: the authors' released models put it in the first 1x1 conv, which gives "
+                     "Table 1's numbers (ResNet-50: 3.8G multiply-adds; the paper's text does not say where); "
+                     "torchvision's v1.5 puts it in the 3x3 conv (4.1G), slightly more accurate. "
+                     "Build with stride_in_1x1=True for the released models' version.")
     if not all(shortcut_state(model).values()):
         notes.append("Some shortcuts are off: those blocks compute a plain F(x), with the same parameters.")
     if model.shortcut_type != "A":

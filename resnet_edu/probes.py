@@ -117,16 +117,44 @@ def _first_last_convs(names: list[str]) -> tuple[str, str] | None:
 def first_last_ratio(norms: dict[str, float]) -> float:
     """Gradient norm of the first conv divided by that of the last conv (nan if undefined).
 
-    Far above 1: gradients grow toward the input (they "explode"); far below 1: they vanish
-    before reaching the first layers. Raw norms of the first conv (3→16 channels, 432 weights in
-    a CIFAR net) and the last (64→64, 36,864 weights) compare tensors of very different size;
-    pass :func:`relative_norms` to compare the steps SGD takes, relative to each layer's weights.
+    Raw norms of the first conv and the last compare tensors of very different size
+    (:func:`first_last_weight_counts`: 432 and 36,864 weights in a CIFAR net), so a ratio below 1
+    is not by itself a sign of vanishing gradients (:func:`equal_gradient_ratio`: about 0.11 when
+    every weight gets the same gradient); pass :func:`relative_norms` to compare the steps SGD
+    takes, relative to each layer's weights.
     """
     pair = _first_last_convs(list(norms))
     if pair is None:
         return float("nan")
     first, last = norms[pair[0]], norms[pair[1]]
     return float(first / last) if last > 0 else float("inf")
+
+
+def first_last_weight_counts(family: str = "cifar", depth: int = 20) -> tuple[int, int]:
+    """(weights of the first conv, weights of the last conv) on the main path, counted on the real net.
+
+    Built on the meta device (nothing is allocated). The same for every depth of a family: the
+    first conv sees the image, the last belongs to the widest stage.
+    """
+    from resnet_edu.models import build_model
+
+    with torch.device("meta"):
+        model = build_model(family, depth)
+    counts = {name: module.weight.numel() for name, module in model.named_modules() if isinstance(module, nn.Conv2d)}
+    first, last = _first_last_convs(list(counts))
+    return counts[first], counts[last]
+
+
+def equal_gradient_ratio(first_weights: int, last_weights: int) -> float:
+    """The first/last ratio of raw gradient norms if every weight got the same gradient: sqrt(first / last)."""
+    return float(np.sqrt(first_weights / last_weights))
+
+
+# A reference measurement the Gradients page quotes: first/last conv ‖∇W‖ of fresh nets (He
+# initialisation, seed 0) on one batch of 128 real CIFAR-10 training images, as the page's
+# "Measure at initialisation" does it (measure_at_init) with CIFAR-10 and a batch of 128.
+REFERENCE_RATIOS_AT_INIT = {"plain-56": 1558.0, "ResNet-56": 5.8, "plain-20": 8.8}
+REFERENCE_PLAIN56_NORMS = (435.0, 0.28)  # plain-56's first and last conv ‖∇W‖ in that measurement
 
 
 def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:

@@ -138,3 +138,151 @@ def test_bold_words_and_their_particles():
     wrong = [f"{path}:{line}: {text[:90]!r}" for path, line, text in _all_strings()
              if spaced.search(text) or unclosed.search(text)]
     assert not wrong, "\n".join(wrong)
+
+
+def test_no_fixed_particle_after_a_filled_in_gloss_or_a_file_name():
+    # "{archive.filename}({size}, {url})을 받아": the particle belongs to the file name filled in before the
+    # bracket; "cifar-10-python.tar.gz을": a file name is read letter by letter. Write 을(를) or rephrase.
+    after_gloss = re.compile(rf"\}}\((?!(?:으|이|가|은|는|을|를|과|와)\))[^()]*\)({PARTICLES})(?![가-힣(])")
+    after_file = re.compile(rf"[\w-]+\.(?:gz|tgz|tar|zip|pt|pth|json|csv|md|py|sqlite)({PARTICLES})(?![가-힣(])")
+    wrong = [f"{path}:{line}: {text[:90]!r}" for path, line, text in _all_strings()
+             if after_gloss.search(text) or after_file.search(text)]
+    assert not wrong, "a particle after a filled-in name or a file name must fit every name:\n" + "\n".join(wrong)
+
+
+# ---------------------------------------------------------------- English left in Korean strings
+
+def kept_english() -> set[str]:
+    """The lower-case English words a Korean string may keep (the glossary's last list)."""
+    text = GLOSSARY.read_text(encoding="utf-8")
+    section = text.split("## English kept in Korean text", 1)[1]
+    return {line[2:].strip() for line in section.splitlines() if line.startswith("- ")}
+
+
+_NOT_PROSE = [re.compile(pattern) for pattern in (
+    r"`[^`]*`",  # code
+    r"<[^<>]*>",  # HTML tags of plotly labels, <폴더>-style placeholders
+    r"https?://\S+|\b[\w.-]+\.(?:org|com|io|ai)\b\S*",  # addresses
+    r"[\w./<>{}-]*\.(?:py|md|pt|pth|json|csv|tgz|gz|zip|jpg|jpeg|png|sqlite|txt)(?![A-Za-z0-9])",  # file names
+    r"\S*/\S*",  # paths, fractions
+    r"\{[^{}]*\}",  # placeholders
+    r"\b[a-z_]+=[^\s)]*",  # a parameter as typed: depths=20,56
+    r"[“\"][^“”\"가-힣]*[”\"]",  # quoted English: a title, a button's English name
+    r"(?<=[가-힣*])\((?=[A-Za-z])[^()가-힣]*\)",  # an English gloss right after a Korean word: 잔차(residual)
+    r":\w+-background\[",  # Streamlit's colour directives
+)]
+
+
+def english_words(text: str) -> list[str]:
+    """The lower-case English words of a Korean string that are not code, names or kept terms."""
+    for pattern in _NOT_PROSE:
+        text = pattern.sub(" ", text)
+    return [word for word in re.findall(r"[A-Za-z]+", text) if word[0].islower() and len(word) >= 2]
+
+
+def test_the_english_detector():
+    kept = kept_english()
+    assert {"plain", "conv", "stride"} <= kept
+    assert english_words("남은 시간 3 min 05 s") == ["min"]
+    assert english_words("ResNet (partly plain)-56 학습 중") == ["partly", "plain"]
+    assert not english_words("`torch.load(weights_only=True)`로 읽고 {name}을(를) cifar-10-python.tar.gz에서")
+    assert not english_words("**잔차**(residual)를 배웁니다; Goyal 외 2017, image-net.org/challenges")
+
+
+def test_no_english_left_in_korean_strings():
+    kept = kept_english()
+    wrong = [f"{path}:{line}: {sorted(set(words) - kept)} in {text[:80]!r}" for path, line, text in _all_strings()
+             if (words := english_words(text)) and set(words) - kept]
+    assert not wrong, "English left in Korean text (translate it, or keep it in docs/GLOSSARY.md):\n" + "\n".join(wrong)
+
+
+# ---------------------------------------------------------------- messages the library writes in English
+
+_MESSAGE_CALLS = {"set_status": 2, "_set_status": 2, "report": -1, "_report": -1, "progress": -1, "Progress": 1}
+
+
+def _written_messages() -> list[tuple[str, int, str]]:
+    """(file, line, sample) of every message literal the library hands to the store or a progress bar;
+    an f-string's placeholders become "7"."""
+    found = []
+    for path in sorted(ROOT.glob("resnet_edu/**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            args = []
+            if name in _MESSAGE_CALLS and node.args:
+                position = _MESSAGE_CALLS[name]
+                if -len(node.args) <= position < len(node.args):
+                    args.append(node.args[position])
+            if name == "update_analysis":
+                args += [keyword.value for keyword in node.keywords if keyword.arg == "message"]
+            for arg in args:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    literal, sample = arg.value, arg.value
+                elif isinstance(arg, ast.JoinedStr):
+                    parts = [(part.value, part.value) if isinstance(part, ast.Constant) else ("", "7")
+                             for part in arg.values]
+                    literal, sample = "".join(p[0] for p in parts), "".join(p[1] for p in parts)
+                else:
+                    continue
+                if re.search(r"\b[a-z]{3,}\b", literal):  # words, not just "{title}: {line}"
+                    found.append((str(path.relative_to(ROOT)), node.lineno, sample))
+    return found
+
+
+def test_every_message_the_library_writes_has_a_korean_form():
+    from resnet_edu.messages import message_words
+
+    written = _written_messages()
+    assert any(sample == "preparing data" for _, _, sample in written)  # the reader finds them
+    untranslated = [f"{path}:{line}: {sample!r}" for path, line, sample in written
+                    if message_words(sample, "ko") == sample or english_words(message_words(sample, "ko"))
+                    and set(english_words(message_words(sample, "ko"))) - kept_english()]
+    assert not untranslated, "add these to resnet_edu/messages.py:\n" + "\n".join(untranslated)
+
+
+@pytest.mark.parametrize("message", [
+    "loss became nan at iteration 120 (lr 0.1)",
+    "Generating synthetic train images: 1,000/10,000 (10%)",
+    "CIFAR-10: Downloading: 42 / 163 MB, 3.1 MB/s, 3 min 05 s left (12%)",
+    "the training process ended unexpectedly (exit code -9): it was killed, often because the computer ran out "
+    "of memory; start the runs again",
+    "Imagenette (160 px) is not available: /data/imagenette2-160 does not exist and downloading is off. To use it "
+    "offline, download imagenette2-160.tgz (94 MB, from https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz)"
+    " on a machine with internet access and put it in /data (the data root: set RESNET_EDU_DATA or --data-root to use "
+    "another folder); it is unpacked there on first use. Or choose the built-in 'synthetic' data set, which works "
+    "offline.",
+])
+def test_run_messages_read_in_korean(message):
+    from resnet_edu.messages import message_words
+
+    korean = message_words(message, "ko")
+    assert HANGUL.search(korean) and not set(english_words(korean)) - kept_english(), korean
+    assert message_words(message, "en") == message
+
+
+def test_refused_settings_read_in_korean():
+    from resnet_edu.groups import check_group
+    from resnet_edu.messages import message_words
+    from resnet_edu.train import TrainConfig
+
+    refusals = []
+    for bad in (dict(depth=52), dict(depth=2), dict(depth=2000), dict(family="cifar", image_size=64)):
+        with pytest.raises(ValueError) as error:
+            TrainConfig(**bad).validate()
+        refusals.append(str(error.value))
+    with pytest.raises(ValueError) as error:
+        check_group([])
+    refusals.append(str(error.value))
+    for refusal in refusals:
+        korean = message_words(refusal, "ko")
+        assert HANGUL.search(korean) and not set(english_words(korean)) - kept_english(), (refusal, korean)
+
+
+def test_durations_and_statuses_in_korean():
+    from resnet_edu.labels import STATUS_WORDS, seconds_label, status_word
+
+    assert seconds_label(185, "ko") == "3분 05초" and seconds_label(185) == "3 min 05 s"
+    assert seconds_label(3720, "ko") == "1시간 02분" and seconds_label(45, "ko") == "45초"
+    assert all(HANGUL.search(status_word(status, "ko")) for status in STATUS_WORDS)

@@ -114,7 +114,7 @@ def test_curves_toggle_marker_sentence_and_downloads(runs_dir, lang):
         assert "Early speed is not the degradation problem" in captions
     else:
         assert "12.0%p" in text and "과적합" in text and "성능 저하(degradation) 문제입니다" in text
-        assert "점선: 훈련 오류" in captions and "굵은 선: 에폭마다" in captions
+        assert "파선(- - -): 훈련 오류" in captions and "굵은 선: 에폭마다" in captions
     downloads = at.get("download_button")
     assert sum("TensorBoard" in d.proto.label for d in downloads) == 1, "the same runs for TensorBoard (zip)"
     assert {d.proto.label for d in downloads} and all(d.proto.label for d in downloads)

@@ -29,7 +29,8 @@ def test_empty_store_shows_the_way_to_the_lab_and_measures_at_init():
     assert chart["layout"]["yaxis"]["type"] == "log"
     assert len(at.get("download_button")) == 1
     # Beside the raw first/last ratio, the step relative to the weights (‖∇W‖/‖W‖), and a chart of it.
-    assert sum("‖∇W‖ / ‖W‖" in c.value for c in at.caption) == 4
+    assert sum(c.value.startswith("first / last conv ‖∇W‖; relative to the weights (‖∇W‖ / ‖W‖)")
+               for c in at.caption) == 4
     at.radio(key="grad_init_value").set_value("relative").run()
     assert not at.exception, at.exception
     assert "‖∇W‖ / ‖W‖" in charts(at)[-1]["layout"]["yaxis"]["title"]["text"]

@@ -71,7 +71,7 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(tiny
     assert not at.exception, at.exception
     assert len(charts(at)) == 4  # contours, surfaces, slices, path from init
     reading = texts(at)
-    assert "the loss surface around plain-8 is" in reading and "What the paper shows" in reading
+    assert "the loss surface around plain-8 is" in reading and "What Li et al. (2018) show" in reading
     assert "e+" not in " ".join(m.value for m in at.markdown if "loss surface around" in m.value)  # plain words
     assert any("second difference" in m.value for m in at.expander[0].markdown)  # the numbers, behind an expander
     assert len(at.get("download_button")) == 1
@@ -85,7 +85,7 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(tiny
     assert len(charts(at)) == 4 and at.select_slider(key="landscape_grid").value == 5
 
     second = open_page(PAGE, "ko")  # another tab: the same job, read back from the store
-    assert len(charts(second)) == 4 and "논문이 보여 주는 것" in texts(second)
+    assert len(charts(second)) == 4 and "Li 외(2018)가 보여 주는 것" in texts(second)
     contours = charts(second)[0]
     assert {trace["type"] for trace in contours["data"]} == {"contour", "scatter"}
 

@@ -373,7 +373,7 @@ def test_line_styles_are_the_papers_in_every_training_chart():
     assert style["training error (dashed)"].dash == "dash"
     assert style["test error (bold)"].width > style["training error (dashed)"].width
     korean = plots.training_curves(steps, evals, events, RUNS, lang="ko")
-    assert {tr.name for tr in _traces(korean, "style")} == {"훈련 오류 (점선)", "테스트 오류 (굵은 선)"}
+    assert {tr.name for tr in _traces(korean, "style")} == {"훈련 오류 (파선)", "테스트 오류 (굵은 선)"}
     depth = plots.error_vs_depth(_summary())
     by = {(tr.meta["kind"], tr.meta["series"]): tr.line for tr in depth.data if "kind" in (tr.meta or {})}
     assert by[("plain", "train")].dash == "dash" and by[("plain", "test")].dash in (None, "solid")

@@ -48,6 +48,11 @@ def torchview_source(family: str, depth: int, shortcut_type: str, block_name: st
     return diagrams.torchview_dot(dict(model.named_modules())[block_name], shape)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def released_placement_mult_adds(depth: int, shortcut_type: str) -> int:
+    return diagrams.released_placement_mult_adds(depth, shortcut_type)
+
+
 @st.cache_data(show_spinner=False)
 def paper_costs() -> pd.DataFrame:
     return pd.read_csv(ASSETS / "paper_costs.csv")

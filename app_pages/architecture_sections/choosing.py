@@ -67,7 +67,8 @@ def controls_ui() -> tuple[str, int, str, bool, str | None]:
                      help=t("CIFAR-10 nets have depth 6n+2 (Sec. 4.2); ImageNet nets are Table 1's.",
                             "CIFAR-10 네트워크의 깊이는 6n+2(4.2절), ImageNet 네트워크는 표 1의 구성입니다."))
     with columns[1]:
-        st.radio(t("Shortcut option (Sec. 3.3)", "숏컷 옵션 (3.3절)"), ["A", "B", "C"], key="arch_type", horizontal=True,
+        st.radio(t("Shortcut option (A, B: Sec. 3.3; C: Sec. 4.1)", "숏컷 옵션 (A, B: 3.3절; C: 4.1절)"), ["A", "B", "C"],
+                 key="arch_type", horizontal=True,
                  disabled=following,
                  help=t(**text.SHORTCUT_TYPE_HELP))
     with columns[2]:

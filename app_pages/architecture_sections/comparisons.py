@@ -28,6 +28,7 @@ def plain_vs_residual_ui(family: str, depth: int, shortcut_type: str) -> None:
             b.metric(t(f"{name}: multiply-adds", f"{name}: 곱셈-덧셈"), diagrams.human(int(total["mult_adds"])))
             stack = network_stack(family, depth, shortcut_type, (on,) * num_stages, name)
             st.graphviz_chart(diagrams.network_dot(stack, language(), show_cost=False))
+    st.caption(t(**text.NETWORK_LEGEND))
     extra = int(residual_frame.iloc[-1]["parameters"] - plain_frame.iloc[-1]["parameters"])
     if extra == 0:
         st.success(t(**text.IDENTICAL_PARAMETERS))
@@ -59,7 +60,13 @@ def vgg_ui(family: str, depth: int, shortcut_type: str) -> None:
                       help=t("The paper: “only 18% of VGG-19”.", "논문: “VGG-19의 18%에 불과”."))
     st.plotly_chart(plots.cost_comparison_figure(table, lang=language()), config=PLOT_CONFIG,
                     key="arch_vgg_cost")
-    st.caption(t(**text.DEEPER_YET_CHEAPER))
+    res34_stack = network_stack("imagenet", 34, "A", (True,) * 4, t("34-layer residual", "34층 잔차"))
+    fc_adds, fc_params = diagrams.head_share(vgg_stack)
+    st.caption(t(**text.deeper_yet_cheaper(
+        dict(total=vgg_mult_adds, to_56=diagrams.cost_until_map(vgg_stack, 56), params=int(vgg_stack.params),
+             filters=diagrams.filters_by_map_size(vgg_stack), fc=fc_adds, fc_params=fc_params),
+        dict(total=int(res34["mult_adds"]), to_56=diagrams.cost_until_map(res34_stack, 56),
+             filters=diagrams.filters_by_map_size(res34_stack)))))
     st.download_button(t("Download the costs (CSV)", "연산량 내려받기 (CSV)"), table.to_csv(index=False),
                        file_name="fig3-costs.csv", mime="text/csv", key="arch_vgg_csv")
     with st.expander(t("Fig. 3 drawn from the three real models", "실제 모델 세 개로 다시 그린 그림 3")):
@@ -69,3 +76,4 @@ def vgg_ui(family: str, depth: int, shortcut_type: str) -> None:
         for column, stack in zip(columns, stacks):
             with column:
                 st.graphviz_chart(diagrams.network_dot(stack, language()))
+        st.caption(t(**text.NETWORK_LEGEND))

@@ -42,8 +42,8 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
         labels = dict(zip(with_ckpt["run_id"], with_ckpt["name"]))
         run_id, other = run_and_twin_ui(
             table, with_ckpt, list(labels), "feat", t("Run", "실행"), t("Side by side with", "나란히 볼 실행"),
-            other_help=t("Its twin of the other kind (same depth) is proposed.",
-                         "같은 깊이의 다른 종류(plain 네트워크 ↔ 잔차 네트워크)가 먼저 제안됩니다."))
+            other_help=t("Its twin of the other kind (same depth) is chosen by default.",
+                         "기본으로 같은 깊이의 다른 종류(plain 네트워크 ↔ 잔차 네트워크)를 골라 둡니다."))
         nets = []
         for rid in [run_id, other]:
             if rid is None:

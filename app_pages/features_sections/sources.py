@@ -12,7 +12,8 @@ import streamlit as st
 from app_pages.features_sections.loading import NO_DATA, imagenet_spec, load_weights_net, modified_time
 from app_pages.text import features as text
 from resnet_edu import models, weights
-from ui import get_manager, get_store, t, teacher_unlocked
+from resnet_edu.messages import message_words
+from ui import get_manager, get_store, language, t, teacher_unlocked
 
 
 def _with_plain_twin(name: str, source: tuple) -> list[tuple[str, tuple]]:
@@ -62,7 +63,8 @@ def pretrained_download_ui(depth: int, path) -> None:
         if error:
             st.error(error)
         if running:
-            st.progress(float(job.get("fraction") or 0.0), text=job.get("message") or t("waiting…", "기다리는 중…"))
+            st.progress(float(job.get("fraction") or 0.0),
+                        text=message_words(job.get("message"), language()) or t("waiting…", "기다리는 중…"))
             return
         teacher = teacher_unlocked()
         size = weights.pretrained_weights(depth).meta.get("_file_size")
@@ -99,7 +101,8 @@ def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
                           format_func=lambda key: found.get(key, upload_choice),
                           placeholder=t("Choose a file", "파일을 고르세요"))
     cap = st.get_option("server.maxUploadSize")
-    st.caption(t(**text.weights_folder_note(folder, cap)))
+    sizes = {depth: weights.pretrained_weights(depth).meta.get("_file_size") for depth in (18, 50)}  # MB, torchvision's
+    st.caption(t(**text.weights_folder_note(folder, cap, sizes)))
     meta_text, payload = "", None
     if choice != "upload":
         path = choice
@@ -117,8 +120,8 @@ def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
             st.info(_teacher_only_weights(), icon="🔒")
             return [], NO_DATA
         files = st.file_uploader(
-            t("A weights file (.pt / .pth: a state_dict) and, if you have it, the .json exported beside it",
-              "가중치 파일(.pt / .pth: state_dict)과, 있으면 함께 내보낸 .json"),
+            t("A weights file (.pt / .pth: a `state_dict`) and, if you have it, the .json exported beside it",
+              "가중치 파일(.pt / .pth: `state_dict`)과, 있으면 함께 내보낸 .json"),
             type=["pt", "pth", "json"], accept_multiple_files=True, key="feat_weights_upload",
             help=t(**text.WEIGHTS_UPLOAD_HELP))
         tensors = [f for f in files or [] if not f.name.lower().endswith(".json")]

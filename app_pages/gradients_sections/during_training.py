@@ -184,14 +184,7 @@ def response_section(chosen: pd.DataFrame, responses: dict[str, pd.DataFrame], r
                           help=t("When one net's responses dwarf the others'.", "한 네트워크의 응답이 너무 커서 나머지가 안 보일 때."))
     st.plotly_chart(plots.response_figure(table, lang=lang, log=log_scale, uirevision=revision),
                     key="grad_responses", config=PLOT_CONFIG)
-    st.caption(t(f"From each run's latest record (iteration: {'; '.join(steps)}). The paper measured fully "
-                 "trained nets; early in training the picture is still forming. Both recipes start from the same He "
-                 "initialisation (no branch starts at zero); the classroom recipe only ramps the learning rate up "
-                 "over the first 100 iterations, so early on its weights have moved less than a paper-recipe run's.",
-                 f"각 실행의 가장 최근 기록 기준 (반복: {'; '.join(steps)}). 논문은 학습을 마친 네트워크를 쟀습니다. 학습 "
-                 "초기에는 그림이 아직 만들어지는 중입니다. 두 레시피 모두 같은 He 초기화에서 시작합니다(0에서 시작하는 "
-                 "가지는 없습니다). 수업용 레시피는 처음 100번의 반복 동안 학습률을 서서히 올릴 뿐이라, 초기에는 "
-                 "논문 레시피로 학습한 실행보다 가중치가 덜 움직였습니다."))
+    st.caption(t(**text.fig7_caption("; ".join(steps))))
     st.download_button(t("Download the responses (CSV)", "층 응답 내려받기 (CSV)"),
                        data=csv_text(table[["run_id", "name", "depth", "shortcuts", "step", "layer_index", "layer",
                                         "value", "rank"]]),

@@ -10,10 +10,11 @@ import streamlit as st
 from app_pages.lab_sections import REFRESH_SECONDS
 from app_pages.lab_sections.access import teacher_only
 from app_pages.text import lab as text
-from resnet_edu import devices
+from resnet_edu import devices, labels
 from resnet_edu.data import default_data_root, downloads
+from resnet_edu.messages import message_words
 from resnet_edu.train import TrainConfig
-from ui import get_manager, md_escape, t, teacher_unlocked
+from ui import get_manager, language, md_escape, t, teacher_unlocked
 
 
 def imagenette_size() -> int:
@@ -45,7 +46,7 @@ def data_state_text(archive: downloads.Archive) -> str:
     }.get(state, t(f"⬜ Not on this machine. Without internet: download {archive.filename} ({size}, "
                    f"{archive.url}) elsewhere and put it in {folder}.",
                    f"⬜ 이 컴퓨터에 없습니다. 인터넷이 없으면 다른 컴퓨터에서 {archive.filename}({size}, "
-                   f"{archive.url})을 받아 {folder}에 넣으세요."))
+                   f"{archive.url})을(를) 받아 {folder}에 넣으세요."))
 
 
 DOWNLOADING = ("queued", "running")
@@ -96,7 +97,7 @@ def download_line(result: dict | None, message: str) -> str:
     result = result or {}
     done, total = result.get("done_bytes"), result.get("total_bytes")
     if done is None:
-        return message or t("waiting for the training process…", "학습 프로세스를 기다리는 중…")
+        return message_words(message, language()) or t("waiting for the training process…", "학습 프로세스를 기다리는 중…")
     verbs = {"download": t("downloading", "내려받는 중"), "check": t("checking (MD5)", "확인 중 (MD5)"),
              "unpack": t("unpacking", "압축 푸는 중")}
     parts = [verbs.get(result.get("phase"), ""), f"{done / 1e6:,.0f}" + (f" / {total / 1e6:,.0f}" if total else "")
@@ -104,8 +105,8 @@ def download_line(result: dict | None, message: str) -> str:
     if result.get("bytes_per_second"):
         parts.append(f"{result['bytes_per_second'] / 1e6:,.1f} MB/s")
     if result.get("seconds_left") is not None:
-        left = downloads.format_seconds(result["seconds_left"])
-        parts.append(t(f"{left} left", f"{left} 남음"))
+        parts.append(t(f"{labels.seconds_label(result['seconds_left'])} left",
+                       f"{labels.seconds_label(result['seconds_left'], 'ko')} 남음"))
     return " · ".join(p for p in parts if p)
 
 
@@ -118,7 +119,7 @@ def data_sets_ui() -> None:
     busy = any(job["status"] in DOWNLOADING for job in latest.values())
     failed = any(job["status"] == "failed" for job in latest.values())
     teacher = teacher_unlocked()
-    with st.expander(t("Real data sets: CIFAR-10 and Imagenette", "실제 데이터 세트: CIFAR-10과 Imagenette"),
+    with st.expander(t("Real data sets: CIFAR-10 and Imagenette", "실제 데이터셋: CIFAR-10과 Imagenette"),
                      expanded=busy or failed):  # a download under way, or why the last one failed
 
         @st.fragment(run_every=REFRESH_SECONDS if busy else None)

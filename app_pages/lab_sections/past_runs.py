@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages.lab_sections.access import remember, teacher_only
 from app_pages.text import lab as text
 from resnet_edu import labels
+from resnet_edu.messages import message_words
 from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.runs.packs import provenance_line
@@ -32,7 +33,8 @@ def past_runs_ui() -> None:
     failed = past[(past["status"] == "failed") & past["message"].fillna("").ne("")]
     latest_group = runs["group_id"].iloc[0]
     for row in failed[failed["group_id"] == latest_group].itertuples(index=False):
-        st.error(t(f"{md_escape(row.name)} failed: {row.message}", f"{md_escape(row.name)} 실패: {row.message}"),
+        st.error(t(f"{md_escape(row.name)} failed: {row.message}",
+                   f"{md_escape(row.name)} 실패: {message_words(row.message, 'ko')}"),
                  icon="⚠️")
     table = pd.DataFrame({
         t("run", "실행"): past["name"],
@@ -41,7 +43,7 @@ def past_runs_ui() -> None:
                                  for d, tot in zip(past["steps_done"], past["total_steps"])],
         t("data", "데이터"): [c.get("dataset", "") for c in past["config"]],
         t("started", "시작"): past["created_at"].map(labels.clock_label),
-        t("message", "메시지"): past["message"].fillna(""),
+        t("message", "메시지"): past["message"].fillna("").map(lambda message: message_words(message, lang)),
         "id": past["run_id"],
     })
     if past["imported"].notna().any():  # runs opened from a class pack: who trained them, where
@@ -58,13 +60,13 @@ def past_runs_ui() -> None:
         left, right = st.columns([5, 1])
         left.markdown(t(f"**{md_escape(row.name)}** (`{row.run_id}`) was {labels.status_word(row.status)} at "
                         f"iteration {row.steps_done:,}: continue from its last checkpoint.",
-                        f"**{md_escape(row.name)}** (`{row.run_id}`)은 반복 {row.steps_done:,}에서 "
+                        f"**{md_escape(row.name)}** (`{row.run_id}`)은(는) 반복 {row.steps_done:,}에서 "
                         f"{labels.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
         if right.button(t("Resume", "이어서 학습"), key=f"lab_resume_{row.run_id}", width="stretch"):
             try:
                 manager.resume(row.run_id)
             except (ValueError, KeyError) as error:
-                st.error(str(error))
+                st.error(message_words(str(error), lang))
             else:
                 remember([row.run_id])
                 st.rerun()

@@ -13,6 +13,7 @@ from app_pages.lab_sections.data_sets import data_state_text, imagenette_size
 from app_pages.lab_sections.lesson import lesson, simple_view
 from app_pages.text import lab as text
 from resnet_edu import devices, models
+from resnet_edu.messages import message_words
 from resnet_edu.data import downloads
 from resnet_edu.lesson_link import CIFAR_DEPTHS, EPOCHS_RANGE, IMAGENET_DEPTHS, ITERATIONS_RANGE, SEED_RANGE
 from resnet_edu.distributed import queue as torchrun_queue
@@ -81,7 +82,7 @@ def networks_ui() -> tuple[str, list[int], list[str], str | None]:
                 depths = sorted(set(depths) | {int(custom)})
             except ValueError as error:
                 problem = str(error)
-                st.error(problem)
+                st.error(t(problem, message_words(problem, "ko")))
     else:
         depths = st.multiselect(t("Depths", "깊이"), list(IMAGENET_DEPTHS), default=choices.listed_depths("imagenet"),
                                 key="lab_depths_imagenet", persist_state="session")
@@ -152,7 +153,7 @@ def advanced_ui() -> tuple[str, bool, int]:
         device = st.selectbox(t("Device", "장치"), choices, format_func=words.get, key="lab_device", persist_state="session",
                               help=t("auto: a CUDA GPU when there is one, else an Apple GPU, else the CPU.",
                                      "자동: CUDA GPU가 있으면 그것을, 없으면 Apple GPU를, 그것도 없으면 CPU를 씁니다."))
-        compiled = st.checkbox(t("Compile the nets (torch.compile)", "네트워크 컴파일하기 (torch.compile)"),
+        compiled = st.checkbox(t("Compile the nets (`torch.compile`)", "네트워크 컴파일하기 (`torch.compile`)"),
                                key="lab_compile", persist_state="session", help=t(**text.COMPILE_HELP))
         gpus = gpus_ui() if device in ("auto", "cuda") else 1
     return device, compiled, gpus

@@ -17,6 +17,7 @@ from resnet_edu import security
 from resnet_edu.classroom import default_batch_size, default_learning_rate
 from resnet_edu.jobs import cached_dataset, group_configs
 from resnet_edu.lesson_link import LabChoices
+from resnet_edu.messages import message_words
 from resnet_edu.train import PRESETS, TrainConfig, preset_configs
 from ui import get_manager, md_escape, prepare_data, t, teacher_unlocked
 
@@ -75,7 +76,7 @@ def submit(configs: list[TrainConfig], device: str = "auto", gpus: int = 1) -> N
     except (ValueError, RuntimeError) as error:
         problem = str(error)
     if problem is not None:
-        st.error(t(f"Could not start: {problem}", f"시작할 수 없습니다: {problem}"), icon="⚠️")
+        st.error(t(f"Could not start: {problem}", f"시작할 수 없습니다: {message_words(problem, 'ko')}"), icon="⚠️")
         return
     remember(run_ids)
     names = md_escape(", ".join(c.run_name for c in configs))
@@ -144,8 +145,7 @@ def start_ui() -> LabChoices:
         elif dataset != "imagefolder" or teacher_unlocked():
             prepare_data(dataset, root, size)  # loaded in the background while the teacher sets up
 
-        st.markdown(t("**Presets** — one click starts the whole comparison with the settings above:",
-                      "**프리셋** — 한 번 누르면 위 설정으로 비교 실험 전체가 시작됩니다:"))
+        st.markdown(t(**text.PRESETS_KEEP))
         proposed = proposed_preset()
         if proposed:
             st.caption(t(f"This lesson: press **{PRESETS[proposed][0]}**.", f"이번 수업: **{PRESETS[proposed][1]}** 버튼을 누르세요."))

@@ -69,8 +69,10 @@ def charts_ui(result: dict, job_id: str) -> None:
         st.subheader(t("1-D slices", "1차원 단면"))
         if any(n.get("slice") for n in nets):
             st.plotly_chart(landscape_plots.slices_figure(nets, lang=lang), key="landscape_slices", config=PLOT_CONFIG)
-            st.caption(t("The loss along δ alone (β = 0), every net on one chart, on a log axis.",
-                         "δ 방향만 따라간 손실(β = 0), 모든 네트워크를 한 그림에, 로그 축으로."))
+            st.caption(t("The loss along δ alone (β = 0), every net on one chart, on a log axis. Grey dotted: "
+                         "plain nets, red solid: ResNets; the dotted vertical line: the trained weights (α = 0).",
+                         "δ 방향만 따라간 손실(β = 0), 모든 네트워크를 한 그림에, 로그 축으로. 회색 점선: plain 네트워크, "
+                         "빨간 실선: ResNet. 세로 점선: 학습된 가중치(α = 0)."))
     with right:
         st.subheader(t("From initial to trained weights", "초기 가중치에서 학습된 가중치까지"))
         if any(n.get("interpolation") for n in nets):

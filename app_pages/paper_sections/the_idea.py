@@ -26,11 +26,16 @@ def headline_ui() -> None:
                        delta_color="off", delta_arrow="off", border=True)
     headline[2].metric(t("ResNet-152 multiply-adds", "ResNet-152 곱셈-덧셈"), "11.3G",
                        delta=t("VGG-19: 19.6G", "VGG-19: 19.6G"), delta_color="off", delta_arrow="off", border=True,
-                       help=t("Table 1 and Fig. 3: multiply-adds per 224×224 image. Deeper, yet cheaper.",
-                              "표 1과 그림 3: 224×224 이미지 1장당 곱셈-덧셈. 더 깊지만 더 가볍습니다."))
+                       help=t("Table 1 and Fig. 3: multiply-adds per 224×224 image. Deeper, yet cheaper: one stride-2 "
+                              "7×7 conv and a max pool shrink the image to 56×56 before the first 3×3 conv, and every "
+                              "map size has fewer filters than in VGG (Sec. 3.3). The Architecture page measures it.",
+                              "표 1과 그림 3: 224×224 이미지 1장당 곱셈-덧셈. 더 깊지만 더 가볍습니다: stride 2인 7×7 conv "
+                              "하나와 최대 풀링이 첫 3×3 conv 전에 이미지를 56×56으로 줄이고, 맵 크기마다 필터가 VGG보다 "
+                              "적습니다(3.3절). 구조 페이지에서 직접 잽니다."))
     headline[3].metric(t("CIFAR-10, ResNet-110", "CIFAR-10, ResNet-110"), "6.43%",
                        delta=t("1202 layers still train", "1202층도 학습됨"), delta_color="off", delta_arrow="off", border=True,
                        help=t("Test error, Table 6 (best of 5 runs; mean 6.61 ± 0.16).", "테스트 오류, 표 6 (5회 중 최고; 평균 6.61 ± 0.16)."))
+    st.caption(t(**text.TOP5_DEFINED))
 
 
 def start_here_ui() -> None:
@@ -107,6 +112,7 @@ def residual_learning_ui() -> None:
         st.latex(r"\mathbf{y} = \mathcal{F}(\mathbf{x}, \{W_i\}) + \mathbf{x}")
         st.markdown(t(**text.WHY_EASIER))
         st.latex(r"\mathbf{y} = \mathcal{F}(\mathbf{x}, \{W_i\}) + W_s\,\mathbf{x}")
+        st.markdown(t(**text.SHORTCUT_OPTIONS))
         st.markdown(t(**text.RESIDUALS_ARE_SMALL))
     with right:
         graph = traced_block("cifar", 20, "A", "layer1.1")

@@ -63,6 +63,7 @@ def recipe_ui() -> None:
          t("1.28M images, 1000 classes; 10-crop testing", "128만 장, 1000 클래스; 10-crop 테스트")),
     ], columns=[t("setting", "항목"), "CIFAR-10", "ImageNet"])
     st.dataframe(recipe, hide_index=True)
+    st.caption(t(**text.TEN_CROP_DEFINED))
     st.caption(t(**text.LAB_RECIPE))
     lab_link()
 
@@ -121,6 +122,7 @@ def bottleneck_ui() -> None:
     with bottleneck:
         graph = traced_block("imagenet", 50, "B", "layer1.1")
         st.graphviz_chart(diagrams.block_dot(graph, language(), title=t("Bottleneck (ResNet-50)", "병목 블록 (ResNet-50)")))
+    st.caption(t(**text.BOTTLENECK_CAPTION))
 
 
 def later_work_ui() -> None:

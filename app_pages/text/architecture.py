@@ -1,19 +1,27 @@
 """The Architecture page's prose: what each diagram and table shows, and the paper's notes on cost."""
 
 SHORTCUT_TYPE_HELP = dict(
-    en="A: zero-padding when the shape changes (no parameters). B: 1x1 projection when the shape changes, "
-       "identity elsewhere. C: projections everywhere (Table 3).",
-    ko="A: 모양이 바뀔 때 0으로 채움(파라미터 없음). B: 모양이 바뀔 때만 1x1 사영(projection), 나머지는 항등. C: 모든 숏컷을 사영으로 (표 3).")
+    en="A (Sec. 3.3): identity everywhere, zero-padding the extra channels when the shape changes (no "
+       "parameters). B (Sec. 3.3): a 1x1 projection where the shape changes, identity elsewhere. C (Sec. 4.1, "
+       "Table 3): projections everywhere.",
+    ko="A(3.3절): 모든 숏컷이 항등 사상이고, 모양이 바뀔 때는 늘어난 채널을 0으로 채움(파라미터 없음). B(3.3절): 모양이 바뀔 때만 "
+       "1x1 사영(projection), 나머지는 항등 사상. C(4.1절, 표 3): 모든 숏컷을 사영으로.")
 
 FOLLOW_HELP = dict(
     en="Draw the net of a run that is training now, with its live shortcut state (toggle it in the Lab).",
     ko="지금 학습 중인 실행의 네트워크를 실시간 숏컷 상태와 함께 그립니다 (실험실에서 켜고 끌 수 있습니다).")
 
 LEGEND = dict(
-    en="Colours: :blue-background[conv] :orange-background[BN] :green-background[ReLU] :red-background[⊕ "
-       "addition] · dashed orange = shortcut on, grey dotted = shortcut off.",
-    ko="색: :blue-background[conv] :orange-background[BN] :green-background[ReLU] :red-background[⊕ 덧셈] · 주황 점선 "
-       "= 숏컷 켜짐, 회색 점선 = 숏컷 꺼짐.")
+    en="Colours, as in the diagrams: :blue-background[conv] :yellow-background[BN] :green-background[ReLU] "
+       ":orange-background[⊕ addition] · dashed orange line = shortcut on, grey dotted line = shortcut off.",
+    ko="색(그림과 같음): :blue-background[conv] :yellow-background[BN] :green-background[ReLU] :orange-background[⊕ 덧셈] · "
+       "주황 파선 = 숏컷 켜짐, 회색 점선 = 숏컷 꺼짐.")
+
+NETWORK_LEGEND = dict(
+    en="Each box is a stage (blue) or the stem and head. The loop beside a stage stands for its shortcuts: dashed "
+       "orange = all on, dashed light orange = some on, grey dotted = all off.",
+    ko="상자 하나가 한 단계(파란색)이거나 입력부·출력부입니다. 단계 옆의 고리는 그 단계의 숏컷입니다: 주황 파선 = 모두 켜짐, "
+       "연한 주황 파선 = 일부만 켜짐, 회색 점선 = 모두 꺼짐.")
 
 TORCHVIEW_CAPTION = dict(
     en="Every tensor operation of the first block, as torchview records it — the diagrams above are a readable "
@@ -26,16 +34,45 @@ PLAIN_HAS_THESE_LAYERS = dict(
     ko="숏컷을 끈 plain 네트워크도 층은 똑같습니다. 옵션 A라면 파라미터 수까지 잔차 네트워크와 정확히 같습니다.")
 
 MEASURED_COST = dict(
-    en="Measured on this app's model with one image through torch.utils.flop_counter (multiply-adds = FLOPs / "
+    en="Measured on this app's model with one image through `torch.utils.flop_counter` (multiply-adds = FLOPs / "
        "2), as the paper counts them.",
-    ko="이 앱의 모델에 이미지 1장을 통과시켜 torch.utils.flop_counter로 측정했습니다 (곱셈-덧셈 = FLOPs / 2, 논문의 계산 방식).")
+    ko="이 앱의 모델에 이미지 1장을 통과시켜 `torch.utils.flop_counter`로 측정했습니다 (곱셈-덧셈 = FLOPs / 2, 논문의 계산 방식).")
 
-DEEPER_YET_CHEAPER = dict(
-    en="Deeper, yet cheaper: the 34-layer nets use 3×3 filters, fewer filters per layer (64–512) and no "
-       "4096-wide fully connected layers. VGG-19 is measured here with torchvision.models.vgg19(weights=None); "
-       "the 34-layer nets use option A, as in Fig. 3. Red ticks: the paper's numbers.",
-    ko="더 깊지만 더 가볍습니다: 34층 네트워크는 3×3 필터를 쓰고, 층마다 필터 수가 적으며(64–512), 폭 4096의 완전 연결층이 없습니다. VGG-19는 "
-       "torchvision.models.vgg19(weights=None)로 직접 측정했고, 34층 네트워크는 그림 3처럼 옵션 A입니다. 빨간 눈금: 논문의 값.")
+def deeper_yet_cheaper(vgg: dict, res: dict) -> dict:
+    """Why the 34-layer nets cost less than VGG-19, with numbers measured on the three real models.
+
+    Args:
+        vgg, res: ``total`` and ``to_56`` (multiply-adds in all, and before the maps are 56×56),
+            ``filters`` ({map side: filters}); ``vgg`` also ``fc`` and ``fc_params`` (its fully
+            connected layers' multiply-adds and parameters) and ``params``.
+    """
+    g = lambda value: f"{value / 1e9:.2f}G"  # noqa: E731
+    shared = sorted((side for side in vgg["filters"] if side in res["filters"]), reverse=True)
+    pairs = ", ".join(f"{vgg['filters'][side]} vs {res['filters'][side]} at {side}×{side}" for side in shared)
+    pairs_ko = ", ".join(f"{side}×{side}에서 {vgg['filters'][side]} 대 {res['filters'][side]}" for side in shared)
+    fc = f"{100 * vgg['fc'] / vgg['total']:.1f}%"
+    more = vgg["to_56"] > res["total"]
+    early_sides = [str(side) for side in sorted(vgg["filters"], reverse=True) if side > 56]
+    early, early_ko = " and ".join(early_sides), ", ".join(early_sides)
+    more_en = f": VGG-19 has spent more there than a 34-layer net's whole {g(res['total'])}" if more else ""
+    more_ko = f" VGG-19는 여기까지만으로도 34층 네트워크 전체({g(res['total'])})보다 많이 씁니다." if more else ""
+    return dict(
+        en=f"Deeper, yet cheaper — where the savings are. Getting from the 224×224 image down to 56×56 maps costs "
+           f"VGG-19 {g(vgg['to_56'])} multiply-adds (its 3×3 convs at {early} px) and the 34-layer "
+           f"nets {g(res['to_56'])} (one stride-2 7×7 conv and a max pool, Table 1){more_en}. After that the 34-layer nets use fewer filters at each map size "
+           f"({pairs}; Sec. 3.3: \"fewer filters and lower complexity than VGG nets\"). Both use 3×3 filters, so "
+           f"that is not the reason, and neither are VGG-19's 4096-wide fully connected layers: they hold "
+           f"{vgg['fc_params'] / 1e6:.0f}M of its {vgg['params'] / 1e6:.0f}M parameters but only {fc} of its "
+           "multiply-adds. VGG-19 is measured here with `torchvision.models.vgg19(weights=None)`; the 34-layer nets "
+           "use option A, as in Fig. 3. Red ticks: the paper's numbers.",
+        ko=f"더 깊지만 더 가볍습니다 — 어디서 아끼는가. 224×224 이미지를 56×56 맵까지 줄이는 데 VGG-19는 곱셈-덧셈 "
+           f"{g(vgg['to_56'])}을(를) 쓰고({early_ko}픽셀에서 계산하는 3×3 합성곱), 34층 네트워크는 {g(res['to_56'])}만 "
+           f"씁니다(stride 2인 7×7 conv 하나와 최대 풀링, 표 1).{more_ko} 그 뒤에도 34층 네트워크는 맵 크기마다 필터가 더 적습니다"
+           f"({pairs_ko}; 3.3절: \"VGG 네트워크보다 필터가 적고 복잡도가 낮다\"). 둘 다 3×3 필터를 쓰므로 그것은 이유가 "
+           f"아니고, VGG-19의 폭 4096 완전 연결층도 아닙니다: 파라미터 {vgg['params'] / 1e6:.0f}M 중 "
+           f"{vgg['fc_params'] / 1e6:.0f}M을 차지하지만 곱셈-덧셈은 {fc}뿐입니다. VGG-19는 "
+           "`torchvision.models.vgg19(weights=None)`로 직접 측정했고, 34층 네트워크는 그림 3처럼 옵션 A입니다. 빨간 눈금: 논문의 값.")
+
 
 INTRO = dict(
     en="Every diagram on this page is **traced from the real PyTorch model** the Lab trains: change the depth, "
@@ -71,18 +108,18 @@ def projection_shortcut(params: int) -> dict:
                 ko=f"사영 숏컷 y = F(x) + W_s·x (1x1 conv + BN)가 모양을 맞춥니다: 파라미터 {params:,}개 추가.")
 
 
-def bottleneck_cost(depth: int, paper: str, stride_in_3x3: str) -> dict:
+def bottleneck_cost(depth: int, paper: str, stride_in_3x3: str, stride_in_1x1: str) -> dict:
     """Why this ResNet-50/101/152 measures more multiply-adds than Table 1 (where the stride sits)."""
     return dict(en=f"ResNet-{depth}: Table 1 gives {paper} multiply-adds; this net measures {stride_in_3x3}. The "
                    "paper's text says only that conv3_1, conv4_1 and conv5_1 downsample with stride 2; its "
                    "released models put that stride in the first 1x1 conv of the block, which gives the "
-                   "paper's numbers (3.86G, 7.57G, 11.28G measured here for 50, 101, 152). This torchvision-style "
+                   f"paper's number ({stride_in_1x1} measured here for that placement). This torchvision-style "
                    "net puts it in the 3x3 conv (torchvision's \"v1.5\"): the 3x3 conv then works on the "
                    "larger map, which costs more and is slightly more accurate.",
                 ko=f"ResNet-{depth}: 표 1은 곱셈-덧셈 {paper}이지만 이 네트워크에서 잰 값은 {stride_in_3x3}입니다. "
                    "논문 본문은 conv3_1, conv4_1, conv5_1이 stride 2로 크기를 줄인다고만 말합니다. 논문 저자들이 공개한 "
-                   "모델은 그 stride를 블록의 첫 1x1 conv에 두며, 그러면 논문의 값이 나옵니다(여기서 잰 값: 50, 101, "
-                   "152층에 3.86G, 7.57G, 11.28G). 이 네트워크는 torchvision처럼(\"v1.5\") stride를 3x3 conv에 "
+                   "모델은 그 stride를 블록의 첫 1x1 conv에 두며, 그러면 논문의 값이 나옵니다(그렇게 두고 여기서 잰 값: "
+                   f"{stride_in_1x1}). 이 네트워크는 torchvision처럼(\"v1.5\") stride를 3x3 conv에 "
                    "둡니다. 그러면 3x3 conv가 더 큰 맵에서 계산하므로 연산이 늘고 정확도가 조금 높아집니다.")
 
 

@@ -1,5 +1,7 @@
 """The Degradation page's prose: the paper's Fig. 1, what a few minutes of training can show, and how to read the curves."""
 
+from resnet_edu.classroom import PAPER_BATCH_SIZE, cpu_batch_text
+from resnet_edu.live_view import SMOOTH_STEPS
 from resnet_edu.train import TRAIN_ERROR_WINDOW
 from resnet_edu.verdict import HOLD_STEPS, MEASURED_STEPS, MIN_STEPS_TO_CLAIM, NOISE_POINTS, WITHDRAW_POINTS
 
@@ -15,21 +17,28 @@ PAPER_LINES_HELP = dict(
     ko="논문 ResNet을 CIFAR-10에서 164 에폭 학습한 뒤의 최종 테스트 오류(표 6): 지금 곡선이 있어야 할 곳이 아니라, 끝까지 학습했을 때의 도착점입니다.")
 
 SMOOTH_HELP = dict(
-    en="Each iteration's error is measured on one batch of 128 images and jumps around; averaging 20 "
-       "iterations shows the trend.",
-    ko="반복마다의 오류는 이미지 128장 한 묶음으로 재기 때문에 들쭉날쭉합니다. 20회를 평균하면 추세가 보입니다.")
+    en="Each iteration's error is measured on one batch only — with the classroom recipe "
+       f"{cpu_batch_text()} images on a CPU, {PAPER_BATCH_SIZE} on a GPU; with the paper recipe {PAPER_BATCH_SIZE} — "
+       f"so it jumps around; averaging {SMOOTH_STEPS} iterations shows the trend.",
+    ko="반복마다의 오류는 배치 하나로만 잽니다 — 수업용 레시피는 CPU에서 이미지 "
+       f"{cpu_batch_text()}장, GPU에서 {PAPER_BATCH_SIZE}장, 논문 레시피는 {PAPER_BATCH_SIZE}장 — 그래서 들쭉날쭉합니다. "
+       f"{SMOOTH_STEPS}회를 평균하면 추세가 보입니다.")
 
 PAPER_LINES_CAPTION = dict(
-    en="Paper lines: final test errors after a full 164-epoch run on CIFAR-10 (Table 6), for the ResNets of "
-       "the chosen depths. A few-epoch classroom run ends well above them.",
-    ko="논문 선: CIFAR-10에서 164 에폭을 다 학습한 뒤의 최종 테스트 오류(표 6), 선택한 깊이의 ResNet 값. 몇 에폭짜리 수업용 실행은 그보다 한참 위에서 끝납니다.")
+    en="Paper lines (dash-dot, in the colour of their depth): final test errors after a full 164-epoch run on "
+       "CIFAR-10 (Table 6), for the ResNets of the chosen depths. A few-epoch classroom run ends well above them.",
+    ko="논문 선(일점쇄선 -·-, 깊이마다 그 색): CIFAR-10에서 164 에폭을 다 학습한 뒤의 최종 테스트 오류(표 6), 선택한 깊이의 "
+       "ResNet 값. 몇 에폭짜리 수업용 실행은 그보다 한참 위에서 끝납니다.")
 
 PAPER_CLAIM = dict(
     en="The paper's claim in one picture, after a full run: without shortcuts the line rises with depth; with "
-       "them it falls (a few-minute run shows the first half at most). Training error (dashed): mean of the "
-       f"last {TRAIN_ERROR_WINDOW} iterations; test error (bold): the last evaluation.",
-    ko="논문의 주장을 한 장에(끝까지 학습했을 때): 숏컷이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다(몇 분짜리 실행으로는 앞의 절반까지만 보입니다). 훈련 오류(점선)는 최근 "
-       f"{TRAIN_ERROR_WINDOW}회 반복의 평균, 테스트 오류(굵은 선)는 마지막 평가 값입니다.")
+       "them it falls (a few-minute run shows the first half at most). Grey: plain nets, red: ResNets. Training "
+       f"error (dashed, hollow dots): mean of the last {TRAIN_ERROR_WINDOW} iterations; test error (bold): the last "
+       "evaluation; grey stars: the paper's ResNets after 164 epochs (Table 6), when *Paper values* is on.",
+    ko="논문의 주장을 한 장에(끝까지 학습했을 때): 숏컷이 없으면 깊을수록 선이 올라가고, 있으면 내려갑니다(몇 분짜리 실행으로는 앞의 "
+       "절반까지만 보입니다). 회색: plain 네트워크, 빨간색: ResNet. 훈련 오류(파선, 속이 빈 점)는 최근 "
+       f"{TRAIN_ERROR_WINDOW}회 반복의 평균, 테스트 오류(굵은 선)는 마지막 평가 값, 회색 별: *논문 값*을 켰을 때 논문 ResNet의 "
+       "164 에폭 뒤 값(표 6)입니다.")
 
 INTRO = dict(
     en="In the paper's **Fig. 1**, a 56-layer plain net has *higher training error* than a 20-layer one: "

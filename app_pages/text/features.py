@@ -17,12 +17,12 @@ NO_CHECKPOINT = dict(
        "학습한 뒤(에폭마다 체크포인트가 저장됩니다) 다시 오세요.")
 
 EXPORT_HELP = dict(
-    en="A plain state_dict: models.build_model(...).load_state_dict(torch.load(file)); "
-       "ImageNet-style nets with option-B shortcuts also load into torchvision's resnet18() "
-       "etc. Put both files into the weights folder of the data root to look at them under 'a weights file'.",
-    ko="평범한 state_dict: models.build_model(...).load_state_dict(torch.load(파일)). "
-       "옵션 B 숏컷의 ImageNet식 네트워크는 torchvision의 resnet18() 등에도 들어갑니다. "
-       "두 파일을 데이터 폴더의 weights 폴더에 넣으면 '가중치 파일'에서 볼 수 있습니다.")
+    en="A plain `state_dict`: `models.build_model(...).load_state_dict(torch.load(file))`; "
+       "ImageNet-style nets with option-B shortcuts also load into torchvision's `resnet18()` "
+       "etc. Put both files into the `weights` folder of the data root to look at them under 'a weights file'.",
+    ko="평범한 `state_dict`: `models.build_model(...).load_state_dict(torch.load(파일))`. "
+       "옵션 B 숏컷의 ImageNet식 네트워크는 torchvision의 `resnet18()` 등에도 들어갑니다. "
+       "두 파일을 데이터 폴더의 `weights` 폴더에 넣으면 '가중치 파일'에서 볼 수 있습니다.")
 
 TEACHER_ONLY_WEIGHTS = dict(
     en="Only the teacher uploads weights files (they can be hundreds of MB): enter the teacher passcode in the "
@@ -39,28 +39,41 @@ def pretrained_missing(message: str, depth: int, filename: str, folder: object) 
 
 
 def pretrained_loaded(depth: int) -> dict:
-    return dict(en=f"torchvision's ResNet-{depth} weights (IMAGENET1K_V1, the paper authors' recipe), loaded into "
-                   "this app's own ResNet: the same layers, so the same maps and attributions. Upload a photo below.",
-                ko=f"torchvision의 ResNet-{depth} 가중치(IMAGENET1K_V1, 논문 저자들의 학습법)를 이 앱의 ResNet에 "
-                   "불러왔습니다: 층이 같으므로 같은 맵과 기여도를 봅니다. 아래에 사진을 올리세요.")
+    v15 = depth >= 50  # torchvision's bottleneck nets put the stride in the 3x3 conv ("v1.5"), not the paper's 1x1
+    return dict(en=f"torchvision's ResNet-{depth} weights (IMAGENET1K_V1: trained by torchvision with its own simple "
+                   "recipe, not the paper authors'"
+                   + (", on torchvision's \"v1.5\" blocks with the stride in the 3×3 conv" if v15 else "")
+                   + "), loaded into this app's own ResNet: the same layers, so the same maps and attributions. "
+                   "Upload a photo below.",
+                ko=f"torchvision의 ResNet-{depth} 가중치(IMAGENET1K_V1: 논문 저자들이 아니라 torchvision이 자체의 간단한 "
+                   "학습법으로 학습"
+                   + (", stride를 3×3 conv에 둔 torchvision의 \"v1.5\" 블록" if v15 else "")
+                   + ")를 이 앱의 ResNet에 불러왔습니다: 층이 같으므로 같은 맵과 기여도를 봅니다. 아래에 사진을 올리세요.")
 
 
-def weights_folder_note(folder: object, cap: object) -> dict:
-    """Where weights files are listed from, and the server's upload limit."""
+def weights_folder_note(folder: object, cap: object, sizes: dict[int, float | None]) -> dict:
+    """Where weights files are listed from, and the server's upload limit beside the size of torchvision's files.
+
+    Args:
+        sizes: {depth: MB of torchvision's ResNet-depth weights file} (None when unknown).
+    """
+    known = {depth: size for depth, size in sizes.items() if size}
+    en = ", ".join(f"a ResNet-{depth} is {size:.0f} MB" for depth, size in known.items())
+    ko = ", ".join(f"ResNet-{depth}은(는) {size:.0f} MB" for depth, size in known.items())
     return dict(en=f"Files in `{folder}` are listed here, with the `.json` of the same name when there is one: copy "
                    "them there, or `python -m resnet_edu runs export RUN_ID --weights "
-                   f"{folder}/NAME.pt`. Uploads are limited to {cap} MB by this server (a ResNet-18 is 45 MB, a "
-                   "ResNet-50 98 MB): put larger files into that folder.",
+                   f"{folder}/NAME.pt`. Uploads are limited to {cap} MB by this server"
+                   + (f" ({en})" if en else "") + ": put larger files into that folder.",
                 ko=f"`{folder}` 폴더의 파일이 (같은 이름의 `.json`이 있으면 함께) 여기에 나옵니다: 파일을 그 폴더에 "
                    "복사하거나 `python -m resnet_edu runs export RUN_ID --weights "
-                   f"{folder}/NAME.pt`로 내보내세요. 이 서버의 업로드 한도는 {cap} MB입니다(ResNet-18은 45 MB, "
-                   "ResNet-50은 98 MB): 더 큰 파일은 그 폴더에 넣으세요.")
+                   f"{folder}/NAME.pt`로 내보내세요. 이 서버의 업로드 한도는 {cap} MB입니다"
+                   + (f"({ko})" if ko else "") + ": 더 큰 파일은 그 폴더에 넣으세요.")
 
 
 WEIGHTS_UPLOAD_HELP = dict(
-    en="Read with torch.load(weights_only=True): a file that would run code is refused. The tensors "
+    en="Read with `torch.load(weights_only=True)`: a file that would run code is refused. The tensors "
        "must fit a CIFAR ResNet (6n+2) or an ImageNet ResNet-18/34/50/101/152.",
-    ko="torch.load(weights_only=True)로 읽으므로 코드를 실행하는 파일은 거부됩니다. 텐서가 CIFAR "
+    ko="`torch.load(weights_only=True)`로 읽으므로 코드를 실행하는 파일은 거부됩니다. 텐서가 CIFAR "
        "ResNet(6n+2)이나 ImageNet ResNet-18/34/50/101/152에 맞아야 합니다.")
 
 
@@ -101,10 +114,10 @@ IG_CAPTION = dict(
     en="Integrated gradients (Sundararajan et al. 2017): each pixel's share of the class score, "
        "summed along a straight path from a grey image (the data set's mean colour) to this image. "
        "Bright pixels matter most.",
-    ko="통합 기울기(Sundararajan 외 2017): 회색 이미지(데이터 세트의 평균 색)에서 이 이미지까지 곧은 경로를 "
+    ko="통합 기울기(Sundararajan 외 2017): 회색 이미지(데이터셋의 평균 색)에서 이 이미지까지 곧은 경로를 "
        "따라 모은, 클래스 점수에 대한 픽셀별 기여입니다. 밝은 픽셀이 가장 중요합니다.")
 
 
 def data_unavailable(problem: object) -> dict:
     return dict(en=f"The data set of this run is not available here ({problem}); upload an image instead.",
-                ko=f"이 실행의 데이터 세트를 여기서 쓸 수 없습니다({problem}). 대신 이미지를 올리세요.")
+                ko=f"이 실행의 데이터셋을 여기서 쓸 수 없습니다({problem}). 대신 이미지를 올리세요.")

@@ -1,9 +1,16 @@
 """The Lab's prose: the introduction, data-set notes, help texts and the teacher-only messages."""
 
+from resnet_edu.classroom import (COMPILE_BATCH, COMPILE_BREAK_EVEN, COMPILE_SECONDS, COMPILE_SPEEDUP, CPU_BATCH_SIZE,
+                                  RECOMPILE_SECONDS)
+from resnet_edu.data.synthetic import SYNTHETIC_TRAIN_IMAGES
+from resnet_edu.messages import message_words
+from resnet_edu.train import TrainConfig
+from resnet_edu.train.build import SMALL_INPUT_MAX_PX
+
 INTRO = dict(
     en="Pick depths, start them together (they see the same batches, in lockstep), and compare. "
        "The curves live on the **Degradation** page.",
-    ko="깊이를 고르고 함께 시작하면(같은 배치를 같은 속도로 학습) 비교할 수 있습니다. 곡선은 **성능 저하** "
+    ko="깊이를 고르고 함께 시작하면(같은 배치로 한 반복씩 보조를 맞춰 학습) 비교할 수 있습니다. 곡선은 **성능 저하** "
        "페이지에 있습니다.")
 
 TEACHER_ONLY = dict(en="Teacher only: enter the teacher passcode in the sidebar.",
@@ -19,8 +26,9 @@ CIFAR_FROM_DATA_ROOT = dict(
        "오프라인 컴퓨터에서는 실행이 멈추고 파일을 어디에 두어야 하는지 알려 줍니다.")
 
 IMAGE_FOLDER_SIZE_HELP = dict(
-    en="CIFAR-style nets need 32; ImageNet-style nets adapt their stem to small images (≤ 64 px).",
-    ko="CIFAR식 네트워크는 32가 필요합니다. ImageNet식 네트워크는 작은 이미지(64픽셀 이하)에 맞게 첫 층을 바꿉니다.")
+    en=f"CIFAR-style nets need 32; ImageNet-style nets adapt their stem to small images (≤ {SMALL_INPUT_MAX_PX} px).",
+    ko=f"CIFAR식 네트워크는 32가 필요합니다. ImageNet식 네트워크는 작은 이미지({SMALL_INPUT_MAX_PX}픽셀 이하)에 맞게 첫 층을 "
+       "바꿉니다.")
 
 DOWNLOADS_NOTE = dict(
     en="Downloads run in the training process: MD5-checked, resumed after an interruption, unpacked "
@@ -43,13 +51,26 @@ GPUS_HELP = dict(
        "실행). 네트워크는 하나씩 차례로 학습합니다. 배치 크기는 논문처럼 모든 GPU를 합친 크기입니다(GPU 2개에 128: "
        "각 64).")
 
-COMPILE_HELP = dict(  # numbers from benchmarks/compile.py on a 2-core CPU (bf16)
-    en="torch.compile fuses the net's operations into fewer kernels. Measured on a 2-core CPU: about 50 s to "
-       "compile, 20–50 s again after each shortcut switch, then iterations 1.1–1.3x faster, so it pays only after "
-       "1,200–1,600 iterations (a 3-epoch classroom run has 234). Off by default; try it for long runs and on GPUs.",
-    ko="torch.compile은 네트워크의 연산을 더 적은 커널로 합칩니다. 2코어 CPU에서 측정하면 컴파일에 약 50초, 숏컷을 바꿀 "
-       "때마다 다시 20–50초가 들고, 그 뒤 반복이 1.1–1.3배 빨라집니다. 그래서 1,200–1,600번 반복 뒤에야 이득입니다(3에폭 "
-       "수업용 실행은 234번). 기본값은 꺼짐이며, 긴 실행과 GPU에서 써 보세요.")
+_EPOCHS = TrainConfig.__dataclass_fields__["epochs"].default  # the Lab's default length
+_CPU_BATCH = min(CPU_BATCH_SIZE.values())
+_RUN_CPU = _EPOCHS * (SYNTHETIC_TRAIN_IMAGES // _CPU_BATCH)  # iterations of a default run on a CPU
+_RUN_AT_MEASURED = _EPOCHS * (SYNTHETIC_TRAIN_IMAGES // COMPILE_BATCH)  # the same run in batches of COMPILE_BATCH
+_BREAK_EVEN = f"{COMPILE_BREAK_EVEN[0]:,}–{COMPILE_BREAK_EVEN[1]:,}"
+_RECOMPILE = f"{RECOMPILE_SECONDS[0]}–{RECOMPILE_SECONDS[1]}"
+_SPEEDUP = f"{COMPILE_SPEEDUP[0]:g}–{COMPILE_SPEEDUP[1]:g}"
+COMPILE_HELP = dict(  # the measurements: resnet_edu.classroom (benchmarks/compile.py)
+    en=f"`torch.compile` fuses the net's operations into fewer kernels. Measured on a 2-core CPU in batches of "
+       f"{COMPILE_BATCH}: about {COMPILE_SECONDS} s to compile, {_RECOMPILE} s again after each shortcut switch, then "
+       f"iterations {_SPEEDUP}x faster, so it paid only after {_BREAK_EVEN} iterations of {COMPILE_BATCH} images. A "
+       f"{_EPOCHS}-epoch classroom run on the built-in data trains on as many images as {_RUN_AT_MEASURED:,} of "
+       f"those iterations: on a GPU it is {_RUN_AT_MEASURED:,} iterations of {COMPILE_BATCH}, on a CPU {_RUN_CPU:,} "
+       f"iterations of {_CPU_BATCH}. Off by default; try it for long runs and on GPUs.",
+    ko=f"`torch.compile`은 네트워크의 연산을 더 적은 커널로 합칩니다. 2코어 CPU에서 배치 {COMPILE_BATCH}(으)로 측정하면 "
+       f"컴파일에 약 {COMPILE_SECONDS}초, 숏컷을 바꿀 때마다 다시 {_RECOMPILE}초가 들고, 그 뒤 반복이 {_SPEEDUP}배 빨라집니다. "
+       f"그래서 이미지 {COMPILE_BATCH}장짜리 반복을 {_BREAK_EVEN}번 한 뒤에야 이득입니다. 내장 데이터로 {_EPOCHS}에폭을 "
+       f"학습하는 수업용 실행이 보는 이미지는 그런 반복 {_RUN_AT_MEASURED:,}번 분량입니다: GPU에서는 {COMPILE_BATCH}장짜리 "
+       f"반복 {_RUN_AT_MEASURED:,}번, CPU에서는 {_CPU_BATCH}장짜리 반복 {_RUN_CPU:,}번. 기본값은 꺼짐이며, 긴 실행과 "
+       "GPU에서 써 보세요.")
 
 IMAGE_FOLDER_TEACHER_ONLY = dict(
     en="Only the teacher chooses the image folder: enter the teacher passcode in the sidebar.",
@@ -60,7 +81,7 @@ def folder_unusable(error: object) -> dict:
     """A typed data folder that cannot be used, and the layout expected."""
     return dict(en=f"Cannot use this data folder: {error}. Expected <folder>/train/<class>/*.jpg and "
                    "<folder>/val/<class>/*.jpg.",
-                ko=f"이 데이터 폴더는 쓸 수 없습니다: {error}. <폴더>/train/<클래스>/*.jpg 와 "
+                ko=f"이 데이터 폴더는 쓸 수 없습니다: {message_words(str(error), 'ko')}. <폴더>/train/<클래스>/*.jpg 와 "
                    "<폴더>/val/<클래스>/*.jpg 구조가 필요합니다.")
 
 
@@ -68,6 +89,13 @@ def imagenet_preset_on_imagenette(image_size: int) -> dict:
     return dict(en=f"The ImageNet-style preset trains on Imagenette ({image_size} px), found in the data root.",
                 ko=f"ImageNet식 프리셋은 데이터 폴더에 있는 Imagenette({image_size}픽셀)로 학습합니다.")
 
+
+PRESETS_KEEP = dict(
+    en="**Presets** — one click starts a whole comparison of the paper's nets. A preset keeps the data set, "
+       "epochs, max iterations, seed, learning rate, batch size, recipe, device and compilation chosen above, and "
+       "replaces the family, the depths and the shortcuts with its own nets (option A shortcuts):",
+    ko="**프리셋** — 한 번 누르면 논문 네트워크의 비교 실험 전체가 시작됩니다. 위에서 고른 데이터셋, 에폭, 최대 반복, 시드, "
+       "학습률, 배치 크기, 레시피, 장치, 컴파일은 그대로 쓰고, 계열, 깊이, 숏컷은 프리셋의 네트워크(옵션 A 숏컷)로 바꿉니다:")
 
 SWITCH_SHORTCUTS_LIVE = dict(
     en="**Turn the shortcuts off and watch a ResNet become a plain net, live** — the switch is "

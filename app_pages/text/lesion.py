@@ -9,10 +9,12 @@ NEEDS_A_RESIDUAL_NET = dict(
 
 SINGLE_BLOCK_CAPTION = dict(
     en="Each point: the test error of the trained net with that one block reduced to its shortcut (nothing "
-       "retrained). Thin flat lines: the intact nets. ◆ marks the blocks that halve the map and double the "
+       "retrained). Dotted: plain nets, solid: ResNets, one colour per depth. Thin flat lines, in the same colour "
+       "and style: the intact nets. Shaded bands: the stages. ◆ marks the blocks that halve the map and double the "
        "channels: there the shortcut only subsamples and zero-pads, so deleting them hurts more — Veit et al. "
        "saw the same.",
-    ko="각 점: 학습된 네트워크에서 그 블록 하나만 숏컷으로 바꾼(다시 학습하지 않은) 상태의 테스트 오류. 가는 수평선: 아무것도 지우지 않은 네트워크. ◆는 맵을 절반으로 줄이고 채널을 "
+    ko="각 점: 학습된 네트워크에서 그 블록 하나만 숏컷으로 바꾼(다시 학습하지 않은) 상태의 테스트 오류. 점선: plain 네트워크, 실선: "
+       "ResNet, 깊이마다 한 색. 같은 색과 모양의 가는 수평선: 아무것도 지우지 않은 네트워크. 음영 띠: 단계. ◆는 맵을 절반으로 줄이고 채널을 "
        "두 배로 늘리는 블록입니다. 그곳의 숏컷은 서브샘플링하고 0을 채우기만 하므로 지우면 더 크게 다칩니다 — Veit 외도 같은 것을 보았습니다.")
 
 INTRO = dict(
@@ -33,13 +35,16 @@ INTRO = dict(
 WHAT_DELETING_KEEPS = dict(
     en="Deleting a block keeps only its shortcut: the identity, or — where the block halves the map — "
        "subsampling with zero-padded extra channels (option A). Nothing is retrained.",
-    ko="블록을 지우면 숏컷만 남습니다: 항등 함수, 또는 맵을 절반으로 줄이는 블록에서는 서브샘플링과 늘어난 채널의 0 채우기(옵션 A). 다시 학습하지는 않습니다.")
+    ko="블록을 지우면 숏컷만 남습니다: 항등 사상, 또는 맵을 절반으로 줄이는 블록에서는 서브샘플링과 늘어난 채널의 0 채우기(옵션 A). 다시 학습하지는 않습니다.")
 
-HOW_LONG = dict(
-    en="On a laptop CPU, the study of a 56-layer pair takes a few minutes with 500 test images (fewer images: "
-       "quicker; on a GPU: seconds). It runs in the training process; results are shared with every open tab.",
-    ko="노트북 CPU에서 56층 네트워크 한 쌍을 테스트 이미지 500장으로 실험하면 몇 분 걸립니다(이미지가 적으면 더 빠르고, GPU에서는 몇 초). 계산은 학습 프로세스에서 돌며 결과는 "
-       "열려 있는 모든 탭이 함께 씁니다.")
+def how_long(images: int) -> dict:
+    """How long the study takes with the page's default number of test images."""
+    return dict(
+        en=f"On a laptop CPU, the study of a 56-layer pair takes a few minutes with {images} test images (fewer "
+           "images: quicker; on a GPU: seconds). It runs in the training process; results are shared with every "
+           "open tab.",
+        ko=f"노트북 CPU에서 56층 네트워크 한 쌍을 테스트 이미지 {images}장으로 실험하면 몇 분 걸립니다(이미지가 적으면 더 빠르고, "
+           "GPU에서는 몇 초). 계산은 학습 프로세스에서 돌며 결과는 열려 있는 모든 탭이 함께 씁니다.")
 
 
 def _pct(error: float) -> str:
@@ -47,11 +52,11 @@ def _pct(error: float) -> str:
 
 
 def twin_not_learned(twin: str, error: float, steps: int) -> dict:
-    """Why the twin is not proposed: it is still at chance."""
+    """Why the twin is not chosen by default: it is still at chance."""
     return dict(
-        en=f"Its twin {twin} is not proposed: after {steps:,} iterations its training error is {_pct(error)}, "
+        en=f"Its twin {twin} is not chosen by default: after {steps:,} iterations its training error is {_pct(error)}, "
            "still near chance (90% for 10 classes), so deleting its blocks could not show anything.",
-        ko=f"쌍둥이 {twin}은(는) 제안하지 않습니다. {steps:,}번 반복한 뒤에도 훈련 오류 {_pct(error)}, 아직 찍기 수준"
+        ko=f"쌍둥이 {twin}은(는) 기본으로 고르지 않았습니다. {steps:,}번 반복한 뒤에도 훈련 오류 {_pct(error)}, 아직 찍기 수준"
            "(10개 클래스에서 90%)에 가까워, 블록을 지워도 보여 줄 것이 없습니다.")
 
 

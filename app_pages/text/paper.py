@@ -1,5 +1,8 @@
 """The Paper page's prose: the paper's story section by section, with its numbers (Tables 1-6, Figs. 1-7)."""
 
+from resnet_edu.classroom import PAPER_BATCH_SIZE, PAPER_LR, cpu_batch_text, cpu_lr_text
+from resnet_edu.train.recipes import LINEAR_WARMUP_STEPS
+
 INTRO = dict(
     en="In 2015 a 152-layer network won ImageNet — eight times deeper than VGG, the year before. The trick is "
        "one line of code: **add the input of a few layers to their output**. This app lets you train the "
@@ -7,13 +10,19 @@ INTRO = dict(
     ko="2015년, 152층짜리 네트워크가 ImageNet 대회에서 우승했습니다. 전년도의 VGG보다 8배나 깊었죠. 비결은 코드 한 줄입니다: **몇 개 층의 입력을 그 층들의 출력에 "
        "더한다.** 이 앱에서는 논문의 네트워크를 직접 학습시키고, 그 한 줄을 껐다 켜 보면서 무슨 일이 일어나는지 지켜볼 수 있습니다.")
 
+TOP5_DEFINED = dict(
+    en="**Top-5 error**, ImageNet's main measure: the share of test images whose true class is not among the "
+       "five classes the net scores highest, of ImageNet's 1000 (**top-1 error**: its first choice is wrong).",
+    ko="**top-5 오류**는 ImageNet의 주요 척도입니다: 네트워크가 가장 높은 점수를 준 다섯 클래스 안에 정답이 없는 테스트 이미지의 "
+       "비율입니다(클래스는 1000개; **top-1 오류**: 첫 번째 답이 틀린 비율).")
+
 ILSVRC_CAPTION = dict(
     en="Winners of the ILSVRC (ImageNet) classification task; 2014 shows the winner GoogLeNet and VGG (2nd). "
        "Sources: Kaiming He, “Deep Residual Networks”, ILSVRC & ICML 2016 tutorial; ILSVRC 2010–2015 results "
        "(image-net.org/challenges/LSVRC); He et al. 2015.",
     ko="ILSVRC(ImageNet) 분류 부문 우승 모델입니다. 2014년은 우승한 GoogLeNet과 2위 VGG를 함께 표시했습니다. 출처: Kaiming He, “Deep "
-       "Residual Networks”, ILSVRC & ICML 2016 튜토리얼; ILSVRC 2010–2015 결과 (image-net.org/challenges/LSVRC); He "
-       "et al. 2015.")
+       "Residual Networks”, ILSVRC & ICML 2016 튜토리얼; ILSVRC 2010–2015 결과 (image-net.org/challenges/LSVRC); He 외 "
+       "2015.")
 
 ILSVRC_HISTORY = dict(
     en="- **2010–2011**: hand-made features (SIFT, Fisher vectors) + linear classifiers.\n"
@@ -43,9 +52,10 @@ DEGRADATION = dict(
 
 SHOULD_NOT_HAPPEN = dict(
     en="It should not happen: a deeper net could copy the shallower one and set the extra layers to the "
-       "identity, so its training error should be *no higher*. Our solvers simply fail to find that solution.",
-    ko="이론적으로는 일어나면 안 되는 일입니다. 깊은 네트워크는 얕은 네트워크를 그대로 복사하고 추가된 층을 항등 사상으로 두면 되므로, 훈련 오류가 *더 높을 수는 없습니다*. 그런데 "
-       "최적화 알고리즘이 그 해를 찾지 못하는 것입니다.")
+       "identity, so its training error should be *no higher*. Yet current solvers fail to find solutions as "
+       "good — or not in feasible time (Sec. 1).",
+    ko="이론적으로는 일어나면 안 되는 일입니다. 깊은 네트워크는 얕은 네트워크를 그대로 복사하고 추가된 층을 항등 사상으로 두면 되므로, 훈련 오류가 *더 높지 않아야* 합니다. "
+       "그런데 지금의 최적화 알고리즘은 그만큼 좋은 해를 (적당한 시간 안에) 찾지 못합니다.")
 
 NOT_VANISHING = dict(
     en="**Careful — it is not (mainly) vanishing gradients.** The nets use batch normalization, and the "
@@ -64,8 +74,17 @@ WHY_EASIER = dict(
        "stack of nonlinear layers. The identity shortcut adds **no parameters and no computation** (just an "
        "addition), so a plain net and its residual twin can be compared fairly. When the shape changes, a "
        "projection W_s matches it (Eq. 2):",
-    ko="항등 사상이 (거의) 최적이라면, 비선형 층을 쌓아 항등 사상을 배우는 것보다 F를 0 쪽으로 미는 편이 훨씬 쉽습니다. 항등 숏컷은 **파라미터도 연산량도 늘리지 않으므로** (덧셈 "
+    ko="항등 사상이 (거의) 최적이라면, 비선형 층을 쌓아 항등 사상을 배우는 것보다 F를 0 쪽으로 미는 편이 더 쉽습니다. 항등 숏컷은 **파라미터도 연산량도 늘리지 않으므로** (덧셈 "
        "하나뿐), plain 네트워크와 잔차 쌍둥이를 공정하게 비교할 수 있습니다. 모양이 바뀔 때는 사영 W_s로 맞춥니다 (식 2):")
+
+SHORTCUT_OPTIONS = dict(
+    en="Where a block changes the shape (halves the map, doubles the channels), the paper compares three kinds of "
+       "shortcut: **option A** — identity, the extra channels padded with zeros (no parameters; Sec. 3.3); "
+       "**option B** — projections W_s (1×1 conv) only where the shape changes, identity elsewhere (Sec. 3.3); "
+       "**option C** — projections on every shortcut (Sec. 4.1, Table 3).",
+    ko="블록이 모양을 바꾸는 곳(맵을 절반으로, 채널을 두 배로)에서 논문은 세 가지 숏컷을 비교합니다: **옵션 A** — 항등 사상, 늘어난 "
+       "채널은 0으로 채움(파라미터 없음, 3.3절), **옵션 B** — 모양이 바뀌는 곳에만 사영 W_s(1×1 conv), 나머지는 항등 사상(3.3절), "
+       "**옵션 C** — 모든 숏컷을 사영으로(4.1절, 표 3).")
 
 RESIDUALS_ARE_SMALL = dict(
     en="Evidence that the residuals are small: the layer responses of ResNets are generally smaller than those "
@@ -73,8 +92,15 @@ RESIDUALS_ARE_SMALL = dict(
     ko="잔차가 실제로 작다는 증거: ResNet 층의 응답(response)은 대체로 plain 네트워크보다 작고, ResNet이 깊을수록 더 작아집니다 (그림 7).")
 
 BLOCK_CAPTION = dict(
-    en="Traced from this app's model: two 3×3 conv layers, BN after each conv, ReLU after the addition.",
-    ko="이 앱의 모델에서 추적한 그림: 3×3 conv 두 개, conv마다 뒤에 BN, 덧셈 뒤에 ReLU.")
+    en="Traced from this app's model: two 3×3 conv layers, BN after each conv, ReLU after the addition. The "
+       "dashed orange line is the identity shortcut.",
+    ko="이 앱의 모델에서 추적한 그림: 3×3 conv 두 개, conv마다 뒤에 BN, 덧셈 뒤에 ReLU. 주황 파선이 항등 숏컷입니다.")
+
+BOTTLENECK_CAPTION = dict(
+    en="Both traced from this app's models (a block inside the first stage, so the shortcut is the identity: the "
+       "dashed orange line). Each box says its layer and the shape of its output.",
+    ko="둘 다 이 앱의 모델에서 추적한 그림입니다(첫 단계 안쪽의 블록이라 숏컷은 항등 사상: 주황 파선). 상자마다 층과 출력 "
+       "모양을 적었습니다.")
 
 DESIGN_RULES = dict(
     en="VGG-style plain nets (Sec. 3.3): mostly **3×3 convolutions**, and two simple design rules — layers "
@@ -103,15 +129,28 @@ CIFAR_AUGMENTATION = dict(
        "only chose the schedule",
     ko="훈련 이미지 50k장 전부로 학습, 테스트 이미지 10k장으로 테스트(원본 이미지); 45k / 5k 분할은 학습 일정을 정하는 데만 썼음")
 
+TEN_CROP_DEFINED = dict(
+    en="**10-crop testing** (Krizhevsky et al. 2012): each test image is scored on ten 224×224 crops — the four "
+       "corners and the centre, and the mirror image of each — and the ten scores are averaged. The paper uses it "
+       "for its comparisons (Tables 2, 3); its best single-model results use multi-scale, fully-convolutional "
+       "testing instead (Table 4).",
+    ko="**10-crop 테스트**(Krizhevsky 외 2012): 테스트 이미지마다 224×224 조각 열 개 — 네 모서리와 가운데, 그리고 각각을 좌우로 "
+       "뒤집은 것 — 에서 점수를 매겨 평균합니다. 논문은 비교 실험(표 2, 3)에 이 방식을 쓰고, 단일 모델 최고 결과(표 4)는 여러 "
+       "크기에서 완전 합성곱 방식으로 테스트합니다.")
+
 LAB_RECIPE = dict(
     en="The Lab's “paper” recipe follows the CIFAR column, with the schedule scaled to the run's length; where "
        "it differs (per-channel normalisation instead of the per-pixel mean; how the 0.01 warm-up ends, and "
        "for which nets) the Lab lists it under “What each recipe changes from the paper”. Its “classroom” "
-       "recipe adds one thing for a few-minute run: a linear learning-rate warm-up over the first 100 "
-       "iterations, for every net.",
+       "recipe changes three things for a few-minute run, for every net: a linear learning-rate warm-up over "
+       f"the first {LINEAR_WARMUP_STEPS} iterations; the paper's lr {PAPER_LR:g} scaled to the batch ({PAPER_LR:g} "
+       f"× batch/{PAPER_BATCH_SIZE}); and on a CPU, batches of {cpu_batch_text()} instead of {PAPER_BATCH_SIZE} "
+       f"(so lr {cpu_lr_text()}).",
     ko="실험실의 “논문” 레시피는 CIFAR 열을 따르되 학습 일정만 실행 길이에 맞춥니다. 논문과 다른 점(픽셀별 평균 대신 채널별 정규화, 0.01 워밍업이 끝나는 조건과 적용 대상)은 "
-       "실험실의 “각 레시피가 논문(4.2절)과 다른 점”에 적어 두었습니다. “수업용” 레시피는 몇 분 안에 끝나는 실행을 위해 한 가지를 더합니다: 모든 네트워크에 처음 100번의 반복 "
-       "동안 학습률을 선형으로 올리는 워밍업.")
+       "실험실의 “각 레시피가 논문(4.2절)과 다른 점”에 적어 두었습니다. “수업용” 레시피는 몇 분 안에 끝나는 실행을 위해 모든 네트워크에서 세 가지를 바꿉니다: 처음 "
+       f"{LINEAR_WARMUP_STEPS}번의 반복 동안 학습률을 선형으로 올리는 워밍업, 배치 크기에 맞춘 학습률(논문의 {PAPER_LR:g} × 배치/"
+       f"{PAPER_BATCH_SIZE}), 그리고 CPU에서는 배치 {PAPER_BATCH_SIZE} 대신 {cpu_batch_text()}(학습률 "
+       f"{cpu_lr_text()}).")
 
 IMAGENET_RESULTS = dict(
     en="Single model, ImageNet validation, Table 4 (multi-scale, fully-convolutional testing). With 10-crop "
@@ -119,9 +158,11 @@ IMAGENET_RESULTS = dict(
     ko="단일 모델, ImageNet 검증 세트, 표 4 (여러 크기, 완전 합성곱 방식 테스트). 10-crop 테스트로는 5.71%입니다 (표 3).")
 
 RESNET_1202 = dict(
-    en="ResNet-1202 trains to < 0.1% training error but tests worse (7.93%): overfitting on a small data set. "
+    en="ResNet-1202 trains to < 0.1% training error but tests worse than ResNet-110 (7.93% vs 6.43%, Table 6): the "
+       "paper argues overfitting — 19.4M parameters for a small data set. "
        "Re-run: github.com/akamaster/pytorch_resnet_cifar10.",
-    ko="ResNet-1202는 훈련 오류가 0.1% 미만까지 내려가지만 테스트 오류는 더 나쁩니다(7.93%): 작은 데이터셋에서의 과적합입니다. 재현: "
+    ko="ResNet-1202는 훈련 오류가 0.1% 미만까지 내려가지만 테스트 오류는 ResNet-110보다 나쁩니다(7.93% 대 6.43%, 표 6): 논문은 "
+       "작은 데이터셋에 파라미터 19.4M은 너무 커서 생긴 과적합으로 봅니다. 재현: "
        "github.com/akamaster/pytorch_resnet_cifar10.")
 
 PLAIN_DEGRADE_RESNETS_IMPROVE = dict(
@@ -153,7 +194,7 @@ LOSS_LANDSCAPES = dict(
     en="**Loss landscapes** — Li, Xu, Taylor, Studer, Goldstein (2018). Without skip connections, ResNet-56's "
        "loss surface is chaotic; with them it is smooth and nearly convex.",
     ko="**손실 지형(loss landscape)** — Li, Xu, Taylor, Studer, Goldstein (2018). 스킵 연결이 없는 ResNet-56의 손실 지형은 "
-       "울퉁불퉁하지만, 있으면 매끄럽고 거의 볼록한 모양이 됩니다.")
+       "혼돈스럽지만, 있으면 매끄럽고 거의 볼록한 모양이 됩니다.")
 
 IDENTITY_MAPPINGS = dict(
     en="**Identity mappings** — He, Zhang, Ren, Sun (2016). Moving BN and ReLU before the convs "
@@ -164,7 +205,7 @@ IDENTITY_MAPPINGS = dict(
 CITE = dict(
     en="Cite: K. He, X. Zhang, S. Ren, J. Sun. Deep Residual Learning for Image Recognition. CVPR 2016, pp. "
        "770–778. Numbers on this page are the paper's (tables and figures named beside them).",
-    ko="인용: K. He, X. Zhang, S. Ren, J. Sun. Deep Residual Learning for Image Recognition. CVPR 2016, pp. "
+    ko="인용: K. He, X. Zhang, S. Ren, J. Sun. “Deep Residual Learning for Image Recognition.” CVPR 2016, pp. "
        "770–778. 이 페이지의 수치는 논문의 것이며, 해당 표와 그림 번호를 함께 적었습니다.")
 
 START_HERE = dict(

@@ -64,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="auto: CUDA, else Apple's MPS, else the CPU")
     train.add_argument("--compile", action="store_true", help="torch.compile the net (slower start, maybe faster steps)")
     train.add_argument("--sync-bn", action="store_true",
-                       help="under torchrun on CUDA: batch norm over the global batch "
-                            "(default: per process, as in the paper)")
+                       help="under torchrun on CUDA: batch norm over the global batch (default: per process; the "
+                            "paper does not say, its authors' multi-GPU training most likely normalised per GPU)")
     train.add_argument("--json", action="store_true",
                        help="print a JSON summary as the last line (with --preset: one line per run)")
     train.add_argument("--run-id", default=None,

@@ -15,7 +15,7 @@ from resnet_edu.data.cifar import load_cifar10
 from resnet_edu.data.dataset import ImageDataset, Progress
 from resnet_edu.data.folders import BadDataFolder, load_imagefolder
 from resnet_edu.data.imagenette import load_imagenette
-from resnet_edu.data.synthetic import make_synthetic
+from resnet_edu.data.synthetic import SYNTHETIC_TEST_IMAGES, SYNTHETIC_TRAIN_IMAGES, make_synthetic
 
 DATASETS = ("synthetic", "cifar10", "imagenette", "imagefolder")
 PHOTO_FOLDERS = ("imagenette", "imagefolder")  # full-size photos, resized: where Sec. 3.4's augmentation applies
@@ -46,7 +46,8 @@ def load_dataset(name: str, *, root: str | os.PathLike | None = None, image_size
     if key.startswith("imagefolder:"):
         key = "imagefolder"
     if key == "synthetic":
-        return make_synthetic(10000 if max_train is None else max_train, 2000 if max_test is None else max_test,
+        return make_synthetic(SYNTHETIC_TRAIN_IMAGES if max_train is None else max_train,
+                              SYNTHETIC_TEST_IMAGES if max_test is None else max_test,
                               seed=seed, image_size=image_size, progress=progress)
     if key == "cifar10":
         return load_cifar10(root, image_size=image_size, seed=seed, progress=progress, download=download,

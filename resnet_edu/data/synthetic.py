@@ -203,8 +203,12 @@ def _synthetic_split(num: int, seed: int, split: str, image_size: int, progress:
     return images, labels
 
 
-def make_synthetic(num_train: int = 10000, num_test: int = 2000, seed: int = 0, image_size: int = 32,
-                   progress: Progress | None = None) -> ImageDataset:
+SYNTHETIC_TRAIN_IMAGES = 10_000  # the built-in set's size (the Lab and the CLI use all of it)
+SYNTHETIC_TEST_IMAGES = 2_000
+
+
+def make_synthetic(num_train: int = SYNTHETIC_TRAIN_IMAGES, num_test: int = SYNTHETIC_TEST_IMAGES, seed: int = 0,
+                   image_size: int = 32, progress: Progress | None = None) -> ImageDataset:
     """Generate the built-in synthetic data set: 10 shape classes, deterministic for a seed.
 
     Args:

@@ -19,15 +19,19 @@ English or Korean (``lang="en" | "ko"``).
 from __future__ import annotations
 
 from resnet_edu.diagrams.block import block_dot, shortcut_label, torchview_dot
-from resnet_edu.diagrams.costs import build_for_diagram, input_size_of, paper_stage_names, stage_table, vgg19_mult_adds
+from resnet_edu.diagrams.costs import (build_for_diagram, cost_until_map, filters_by_map_size, head_share, input_size_of,
+                                       paper_stage_names, released_placement_mult_adds, stage_table,
+                                       vgg19_mult_adds)
 from resnet_edu.diagrams.dot import human, shape_text
 from resnet_edu.diagrams.network import (Stack, StackNode, idle_shortcut_parameters, network_dot, network_stack,
                                          vgg19_stack)
 from resnet_edu.diagrams.trace import BlockGraph, Op, block_input_shapes, trace_block, trace_model_block
 
 __all__ = [
-    "BlockGraph", "Op", "Stack", "StackNode", "block_dot", "block_input_shapes", "build_for_diagram", "human",
+    "BlockGraph", "Op", "Stack", "StackNode", "block_dot", "block_input_shapes", "build_for_diagram", "cost_until_map",
+    "filters_by_map_size", "head_share", "human",
     "idle_shortcut_parameters",
-    "input_size_of", "network_dot", "network_stack", "paper_stage_names", "shape_text", "shortcut_label",
+    "input_size_of", "network_dot", "network_stack", "paper_stage_names", "released_placement_mult_adds", "shape_text",
+    "shortcut_label",
     "stage_table", "torchview_dot", "trace_block", "trace_model_block", "vgg19_mult_adds", "vgg19_stack",
 ]

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnet_edu.diagrams.network import idle_shortcut_parameters
+from resnet_edu.diagrams.network import Stack, idle_shortcut_parameters
 from resnet_edu.model_summary import describe
 from resnet_edu.models import build_model
 
@@ -66,3 +66,45 @@ def vgg19_mult_adds(input_size: Sequence[int] = (3, 224, 224)) -> int:
     with torch.no_grad(), counter:
         model(torch.zeros(1, *input_size, device="meta"))
     return counter.get_total_flops() // 2
+
+
+def cost_until_map(stack: Stack, side: int) -> int:
+    """Multiply-adds a net spends before its feature maps are ``side`` × ``side`` or smaller (that node included).
+
+    VGG-19 reaches 56×56 after four 3×3 convs at 224 and 112 px; a ResNet after one stride-2 7×7
+    conv and a max pool (Table 1): where most of "deeper, yet cheaper" comes from.
+    """
+    total = 0
+    for node in stack.nodes:
+        total += node.mult_adds
+        if len(node.out_shape) == 3 and node.out_shape[-1] <= side:
+            break
+    return total
+
+
+def filters_by_map_size(stack: Stack) -> dict[int, int]:
+    """{side of the maps a stage's 3×3 convs work on: their number of filters} (the stem and head left out).
+
+    A VGG group ends in a 2×2 max pool, so its convs work on maps twice the side of its output.
+    """
+    widths = {}
+    for node in stack.nodes:
+        if node.kind not in ("stage", "group") or len(node.out_shape) != 3:
+            continue
+        pooled = any("max pool" in line for line in node.lines)
+        widths[node.out_shape[-1] * (2 if pooled else 1)] = node.out_shape[0]
+    return widths
+
+
+def head_share(stack: Stack) -> tuple[int, int]:
+    """(multiply-adds, parameters) of the fully connected head: VGG-19's three fc layers, a ResNet's one."""
+    heads = [node for node in stack.nodes if node.kind == "head"]
+    return sum(node.mult_adds for node in heads), sum(node.params for node in heads)
+
+
+def released_placement_mult_adds(depth: int, shortcut_type: str = "B") -> int:
+    """Multiply-adds at 224 px of a bottleneck ResNet with the stride in the first 1x1 conv of a block,
+    where the authors' released models put it: Table 1's numbers (3.8G, 7.6G, 11.3G for 50, 101, 152)."""
+    with torch.device("meta"):
+        model = build_model("imagenet", depth, num_classes=1000, shortcut_type=shortcut_type, stride_in_1x1=True)
+    return int(describe(model, input_size_of("imagenet")).iloc[-1]["mult_adds"])

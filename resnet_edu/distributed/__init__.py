@@ -2,9 +2,11 @@
 
     torchrun --standalone --nproc_per_node 2 -m resnet_edu train --depth 56 --epochs 164 --json
 
-The paper trained its CIFAR nets on 2 GPUs (a mini-batch of 128: 64 on each) and its ImageNet
-nets on 8 (256: 32 on each), with batch normalisation computed on each GPU's own images. Here
-each process torchrun starts is one such GPU (or a share of the CPU cores):
+The paper trained its CIFAR nets with a mini-batch of 128 on 2 GPUs (Sec. 4.2: 64 on each) and its
+ImageNet nets with a mini-batch of 256 (Sec. 3.4); the 8 GPUs, 32 images on each, come from the
+authors' model-release notes (github.com/KaimingHe/deep-residual-networks), and batch normalisation
+on each GPU's own images is an inference from those, not something the paper states. Here each
+process torchrun starts is one such GPU (or a share of the CPU cores):
 
 * ``--batch-size`` is the global batch. Every process builds only its own rows of global batch
   k (:class:`~resnet_edu.data.BatchStream` with ``rank``/``world_size``): batch k is a function
@@ -12,7 +14,7 @@ each process torchrun starts is one such GPU (or a share of the CPU cores):
   trains on — nothing is sent between processes to hand out data.
 * The net is wrapped in ``DistributedDataParallel``: gradients are averaged over the processes
   in the backward pass, so every process applies the same SGD step of the global batch (same lr
-  as one process). Batch norm stays per process, as in the paper (``--sync-bn`` on CUDA
+  as one process). Batch norm stays per process, as per-GPU training would have it (``--sync-bn`` on CUDA
   normalises over the global batch instead); its running statistics are rank 0's (DDP's rule),
   copied to every process before an evaluation or a checkpoint.
 * The global batch's loss and error are summed over the processes where the Trainer reads its

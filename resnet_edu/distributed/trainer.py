@@ -21,7 +21,7 @@ from resnet_edu.distributed.processes import Launch
 from resnet_edu.train import TrainConfig, Trainer
 
 SYNC_BN_ON_CPU = ("--sync-bn needs CUDA GPUs: PyTorch's SyncBatchNorm has no CPU version. On CPUs every "
-                  "process normalises its own shard of the batch, as the paper's GPUs did.")
+                  "process normalises its own shard of the batch, as each GPU did in plain multi-GPU training.")
 
 
 class DistributedTrainer(Trainer):

@@ -168,7 +168,7 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
                 legendgroup="reference", meta={"series": "reference"}), row=1, col=2)
 
     # Two legend entries that explain the line styles once, instead of per run.
-    for label, dash, width in ((pick(lang, "training error (dashed)", "훈련 오류 (점선)"), TRAIN_DASH, TRAIN_WIDTH),
+    for label, dash, width in ((pick(lang, "training error (dashed)", "훈련 오류 (파선)"), TRAIN_DASH, TRAIN_WIDTH),
                                (pick(lang, "test error (bold)", "테스트 오류 (굵은 선)"), TEST_DASH, TEST_WIDTH)):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=label, legendgroup="style",
                                  line=dict(color="#7f7f7f", dash=dash, width=width), meta={"series": "style"}),

@@ -112,7 +112,7 @@ def _paths_figure(entries: list[dict], key: str, x_key: str, x_name: str, lang: 
                                  line=_line(entry),
                                  hovertemplate=f"{x_name} %{{x:.2f}}<br>" + pick(lang, "loss", "손실")
                                                + " %{y:.3f}<extra>" + entry["name"] + "</extra>"))
-    fig.update_yaxes(title_text=pick(lang, "training loss (log)", "학습 손실 (로그)"), type="log")
+    fig.update_yaxes(title_text=pick(lang, "training loss (log)", "훈련 손실 (로그)"), type="log")
     return fig
 
 

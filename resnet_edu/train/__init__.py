@@ -4,9 +4,10 @@ Sec. 4.2 (CIFAR-10): SGD with momentum 0.9, weight decay 1e-4, batch 128, He ini
 lr 0.1 divided by 10 at 32k and 48k of 64k iterations (here: at 50% and 75% of the chosen
 length), pad-4 crop + flip augmentation; ResNet-110 warms up at lr 0.01 until the training
 error is below 80% (about 400 iterations). That is the "paper" recipe. The default
-"classroom" recipe changes one thing, for every net alike: a linear lr warm-up over the first
-100 iterations, so that a few-minute run shows the paper's ordering (docs/RECIPE.md has the
-measurements).
+"classroom" recipe changes three things, for every net alike, so that a few-minute run shows
+the paper's ordering: a linear lr warm-up over the first 100 iterations, the paper's lr 0.1
+scaled to the batch (0.1 x batch / 128, the linear scaling rule), and on a CPU batches of 32
+instead of 128 (resnet_edu/classroom.py; docs/RECIPE.md has the measurements).
 
 One file per concern:
 

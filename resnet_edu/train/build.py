@@ -16,13 +16,14 @@ from resnet_edu import models
 from resnet_edu.train.config import TrainConfig
 
 _init_lock = threading.Lock()  # torch.manual_seed is process-wide: seed + build one model at a time
+SMALL_INPUT_MAX_PX = 64  # ImageNet-style nets on images this small or smaller get the small stem (models.small_input)
 
 
 def make_model(config: TrainConfig, num_classes: int) -> nn.Module:
     """The network a config describes, with its recipe's initialisation, seeded by config.seed."""
     opts: dict[str, Any] = {"shortcut_type": config.shortcut_type}
     if config.family == "imagenet":
-        opts["small_input"] = config.image_size <= 64
+        opts["small_input"] = config.image_size <= SMALL_INPUT_MAX_PX
     with _init_lock:
         torch.manual_seed(config.seed)
         return models.build_model(config.family, config.depth, num_classes, shortcuts=config.shortcuts, **opts)

@@ -52,7 +52,7 @@ class TrainConfig:
     compile: bool = False  # torch.compile the net: slower first iterations, then maybe faster ones
     # many processes (torchrun; see resnet_edu.distributed)
     world_size: int = 1  # processes sharing each batch: batch_size is the global batch, batch_size / world_size each
-    sync_bn: bool = False  # batch statistics over the global batch (CUDA only); False: per process, as the paper
+    sync_bn: bool = False  # batch statistics over the global batch (CUDA only); False: per process (per GPU)
     name: str | None = None  # shown in the app; default e.g. "plain-56" / "ResNet-56"
 
     def __post_init__(self) -> None:

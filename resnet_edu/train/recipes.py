@@ -2,9 +2,11 @@
 
 Sec. 4.2 (CIFAR-10): lr 0.1 divided by 10 at 32k and 48k of 64k iterations (here: at 50% and
 75% of the chosen length); ResNet-110 warms up at lr 0.01 until the training error is below
-80%. The "classroom" recipe replaces that warm-up with a linear one over the first 100
-iterations, for every net alike. Its own file: the schedule is the part of a run a teacher
-changes, and the presets are the paper's figures as lists of configs.
+80%. The "classroom" recipe changes three things, for every net alike: it replaces that
+warm-up with a linear one over the first ``LINEAR_WARMUP_STEPS`` iterations, scales the paper's
+lr 0.1 to the batch (0.1 x batch / 128), and on a CPU trains in smaller batches (the last two
+are resnet_edu/classroom.py's defaults). Its own file: the schedule is the part of a run a
+teacher changes, and the presets are the paper's figures as lists of configs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ def needs_warmup(config: TrainConfig) -> bool:
 
 
 LINEAR_WARMUP_STEPS = 100  # classroom recipe: iterations over which the lr rises linearly to its base value
+# Why a warm-up (docs/RECIPE.md, benchmarks/recipes.py and benchmarks/degradation.py): at batch COLLAPSE_BATCH
+# and lr COLLAPSE_LR, from the first step or after a shorter linear warm-up (SHORTER_WARMUPS_TRIED
+# iterations), ResNet-56's loss blew up on some seeds and it sat at chance for about COLLAPSE_ITERATIONS
+# iterations, behind plain-56.
+COLLAPSE_BATCH, COLLAPSE_LR = 128, 0.1
+COLLAPSE_ITERATIONS = (75, 164)
+SHORTER_WARMUPS_TRIED = (20, 46)
 
 
 def linear_warmup_steps(config: TrainConfig, total_steps: int) -> int:

@@ -9,8 +9,8 @@ The module names follow torchvision's ResNet, so:
 * an ImageNet-style net with projection shortcuts (option B, as in torchvision) and the 224-px
   stem loads into ``torchvision.models.resnet18()`` etc. with ``strict=True`` and gives the same
   outputs; the JSON says whether this is so, and why not when it is not;
-* torchvision's pretrained weights (``IMAGENET1K_V1``: the original recipe of the paper's
-  authors) load into ``build_model("imagenet", depth, 1000, shortcut_type="B")``, so every
+* torchvision's pretrained weights (``IMAGENET1K_V1``: torchvision's own simple recipe, not the
+  paper's; "v1.5" blocks for 50/101/152) load into ``build_model("imagenet", depth, 1000, shortcut_type="B")``, so every
   page's Captum code (feature maps, Grad-CAM, integrated gradients, lesions) works on them.
 
 Every file is read with ``torch.load(..., weights_only=True)`` (no code runs), size-capped,

@@ -38,9 +38,10 @@ def torchvision_compatibility(config: dict) -> tuple[str | None, str]:
 def export_config(model_config: dict, info: dict, run: dict | None = None) -> dict:
     """The JSON written beside an exported state_dict."""
     from resnet_edu.train import TrainConfig
+    from resnet_edu.train.build import SMALL_INPUT_MAX_PX
 
     config = TrainConfig.from_dict(model_config)
-    small_input = config.family == "imagenet" and config.image_size <= 64  # as train.make_model decides
+    small_input = config.family == "imagenet" and config.image_size <= SMALL_INPUT_MAX_PX  # as train.make_model decides
     build = {"family": config.family, "depth": config.depth, "num_classes": int(info["num_classes"]),
              "shortcuts": config.shortcuts, "shortcut_type": config.shortcut_type, "small_input": small_input,
              "image_size": config.image_size}

@@ -1,5 +1,7 @@
-"""torchvision's pretrained ResNets (``IMAGENET1K_V1``: the original recipe of the paper's authors) in
-this project's nets, read from torchvision's cache or downloaded there by the training process.
+"""torchvision's pretrained ResNets (``IMAGENET1K_V1``: trained by torchvision with its own simple recipe,
+which comes close to the paper's results; ResNet-50/101/152 with torchvision's "v1.5" blocks, the
+stride in the 3x3 conv) in this project's nets, read from torchvision's cache or downloaded there by
+the training process.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ class WeightsUnavailable(RuntimeError):
 
 
 def pretrained_weights(depth: int):
-    """torchvision's ``IMAGENET1K_V1`` weights enum for ResNet-``depth`` (the original training recipe)."""
+    """torchvision's ``IMAGENET1K_V1`` weights enum for ResNet-``depth`` (torchvision's first, simple training recipe)."""
     if depth not in models.IMAGENET_DEPTHS:
         raise ValueError(f"no pretrained ResNet-{depth!r}: choose one of {', '.join(map(str, models.IMAGENET_DEPTHS))}")
     import torchvision.models as tv
