@@ -100,8 +100,9 @@ _WORDS = {
                      "values (Table 6)* to see where a full 164-epoch run ends.",
         "twins": "At {depth} layers the shortcuts make the difference: {res} {res_err:.1f}% vs "
                  "{plain} {plain_err:.1f}% training error.",
-        "twins_not_yet": "At {depth} layers, {res} ({res_err:.1f}%) is not yet below {plain} "
-                         "({plain_err:.1f}%) in training error.",
+        "twins_not_yet": "At {depth} layers, {res} ({res_err:.1f}%) is not yet clearly below {plain} "
+                         "({plain_err:.1f}%) in training error: not by more than runs differ by chance "
+                         "({noise:g} points).",
     },
     "ko": {
         "none": "아직 읽을 결과가 없습니다. 실험실에서 비교 실험을 시작하세요(예: 그림 1 프리셋).",
@@ -144,7 +145,8 @@ _WORDS = {
         "twins": "{depth}층에서는 숏컷이 차이를 만듭니다: 훈련 오류 {res} {res_err:.1f}% 대 "
                  "{plain} {plain_err:.1f}%.",
         "twins_not_yet": "{depth}층에서 {res}의 훈련 오류({res_err:.1f}%)가 아직 {plain}의 훈련 오류"
-                         "({plain_err:.1f}%)보다 낮지 않습니다.",
+                         "({plain_err:.1f}%)보다 뚜렷하게 낮지는 않습니다. 실행마다 우연히 생기는 차이"
+                         "({noise:g}%p)보다 크게 낮아야 뚜렷한 차이입니다.",
     },
 }
 # The sentence keys that name the degradation problem; every other one stops short of it.
@@ -336,7 +338,8 @@ def degradation_verdict(summary: pd.DataFrame, curves: pd.DataFrame | None = Non
         keys.append("twins" if 100 * (p["final_train_error"] - r["final_train_error"]) > NOISE_POINTS
                     else "twins_not_yet")
         values.append({"depth": int(depth), "res": markdown_safe(r["name"]), "plain": markdown_safe(p["name"]),
-                       "res_err": 100 * r["final_train_error"], "plain_err": 100 * p["final_train_error"]})
+                       "res_err": 100 * r["final_train_error"], "plain_err": 100 * p["final_train_error"],
+                       "noise": NOISE_POINTS})
 
     if not keys:
         return Verdict(("one_plain",), ({},))

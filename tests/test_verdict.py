@@ -159,6 +159,18 @@ def test_the_other_sentences():
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_twin_a_little_below_inside_the_noise_is_not_yet_clearly_below(lang):
+    """ResNet-56 5 points below plain-56 is below, but not beyond the noise: the sentence says both."""
+    errors = {"plain-20": 0.90, "plain-56": 0.916, "ResNet-56": 0.866}
+    reading = degradation_verdict(*_flat(errors, MIN_STEPS_TO_READ + 40))
+    assert reading.keys[-1] == "twins_not_yet"
+    summary, curves = _flat(errors, MIN_STEPS_TO_READ + 40)
+    text = degradation_sentence(summary, lang, curves)
+    assert ("not yet clearly below" in text if lang == "en" else "뚜렷하게 낮지는 않습니다" in text)
+    assert f"{NOISE_POINTS:g}" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
 def test_deeper_resnets_behind_are_read_as_measured_not_as_the_papers_words(lang):
     summary = pd.DataFrame([
         {"run_id": "a", "name": "ResNet-20", "family": "cifar", "depth": 20, "kind": "residual", "steps": 200,
