@@ -322,7 +322,7 @@ def test_every_page_draws_the_imported_runs(imported_store):
     assert at.selectbox(key="landscape_other").value == ids[0]
     at = open_page("app_pages/lab.py", "en")
     (table,) = [d.value for d in at.dataframe if "from a class pack" in d.value.columns]
-    assert "trained by" in " ".join(table["from a class pack"]) and set(table["id"]) == set(ids)
+    assert "trained by" in " ".join(table["from a class pack"]) and set(table["run id"]) == set(ids)
     assert not [b for b in at.button if b.key and b.key.startswith("lab_resume_")]  # never resumed
 
 

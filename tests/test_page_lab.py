@@ -106,6 +106,8 @@ def test_preset_starts_runs_and_stop_stops_them():
     at.run()  # a queue tick
     assert not at.exception, at.exception
     assert len(at.get("progress")) >= 2
+    shown = " ".join(m.value for m in at.markdown)
+    assert "plain-56" in shown and not any(run_id in shown for run_id in ids)  # names, not ids, on the cards
     at.button(key=f"lab_stop_{ids[0]}").click().run()
     assert manager.wait([ids[0]], TIMEOUT)
     assert manager.store.get_run(ids[0])["status"] == "stopped"
@@ -118,6 +120,8 @@ def test_preset_starts_runs_and_stop_stops_them():
     resume = [b for b in at.button if b.key and b.key.startswith("lab_resume_")]
     assert {b.key for b in resume} == {f"lab_resume_{r}" for r in ids}
     assert at.dataframe and len(at.dataframe[0].value) == 2
+    assert list(at.dataframe[0].value["data"]) == ["built-in shapes"] * 2  # a name, not the config's key
+    assert not any(run_id in m.value for m in at.markdown for run_id in ids)  # the resume lines name the runs
 
 
 @pytest.mark.slow

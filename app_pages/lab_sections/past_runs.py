@@ -41,10 +41,10 @@ def past_runs_ui() -> None:
         t("status", "상태"): past["status"].map(lambda s: labels.status_word(s, lang)),
         t("iterations", "반복"): [f"{d:,}/{int(tot):,}" if pd.notna(tot) else f"{d:,}"
                                  for d, tot in zip(past["steps_done"], past["total_steps"])],
-        t("data", "데이터"): [c.get("dataset", "") for c in past["config"]],
+        t("data", "데이터"): [data_set_name(c.get("dataset", "")) for c in past["config"]],
         t("started", "시작"): past["created_at"].map(labels.clock_label),
         t("message", "메시지"): past["message"].fillna("").map(lambda message: message_words(message, lang)),
-        "id": past["run_id"],
+        t("run id", "실행 ID"): past["run_id"],  # what `python -m resnet_edu runs …` asks for
     })
     if past["imported"].notna().any():  # runs opened from a class pack: who trained them, where
         table.insert(len(table.columns) - 1, t("from a class pack", "수업 팩에서"), [
@@ -58,9 +58,10 @@ def past_runs_ui() -> None:
             continue
         shown += 1
         left, right = st.columns([5, 1])
-        left.markdown(t(f"**{md_escape(row.name)}** (`{row.run_id}`) was {labels.status_word(row.status)} at "
+        started = labels.clock_label(row.created_at)
+        left.markdown(t(f"**{md_escape(row.name)}** (started {started}) was {labels.status_word(row.status)} at "
                         f"iteration {row.steps_done:,}: continue from its last checkpoint.",
-                        f"**{md_escape(row.name)}** (`{row.run_id}`)은(는) 반복 {row.steps_done:,}에서 "
+                        f"**{md_escape(row.name)}**({started} 시작)은(는) 반복 {row.steps_done:,}에서 "
                         f"{labels.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
         if right.button(t("Resume", "이어서 학습"), key=f"lab_resume_{row.run_id}", width="stretch"):
             try:
@@ -72,6 +73,12 @@ def past_runs_ui() -> None:
                 st.rerun()
     delete_ui(past)
     archive_ui()
+
+
+def data_set_name(key: str) -> str:
+    """A data set's short name for a table cell, in this tab's language."""
+    return {"synthetic": t("built-in shapes", "내장 도형"), "cifar10": "CIFAR-10", "imagenette": "Imagenette",
+            "imagefolder": t("image folder", "이미지 폴더")}.get(key, key)
 
 
 def _delete(run_ids: tuple[str, ...]) -> None:

@@ -48,7 +48,7 @@ def run_card_ui(run_id: str, device: str) -> None:
     lang = language()
     with st.container(border=True):
         head, stop = st.columns([5, 1])
-        head.markdown(f"**{md_escape(p['name'])}** · {labels.status_word(p['status'], lang)} · `{run_id}` · "
+        head.markdown(f"**{md_escape(p['name'])}** · {labels.status_word(p['status'], lang)} · "
                       f"{devices.label_in(lang, device)}")
         allowed = may_control(run_id)
         stop.button(t("Stop", "중지"), key=f"lab_stop_{run_id}", on_click=stop_run, args=(run_id,),
