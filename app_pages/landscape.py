@@ -114,9 +114,10 @@ def status_ui(job: dict) -> None:
                      "중지됨: 그때까지 계산한 점을 보여 줍니다."), icon="⏹️")
     else:
         result = job.get("result") or {}
-        st.caption(t(f"Computed in {result.get('seconds', 0):.0f} s on {result.get('device', '?')} "
+        device = str(result.get("device", "?")).upper()  # "CPU", "CUDA:0", "MPS"
+        st.caption(t(f"Computed in {result.get('seconds', 0):.0f} s on {device} "
                      f"({result.get('precision', '?')}).",
-                     f"{result.get('device', '?')}에서 {result.get('seconds', 0):.0f}초 걸렸습니다 "
+                     f"{device}에서 {result.get('seconds', 0):.0f}초 걸렸습니다 "
                      f"({result.get('precision', '?')})."))
 
 

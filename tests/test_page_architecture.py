@@ -39,6 +39,9 @@ def test_renders_in_both_languages(lang):
     assert ("구조" in title) if lang == "ko" else ("Architecture" in title)
     if lang == "ko":
         assert "항등 x" in dots[1] and "숏컷" in "".join(dots)
+    last_row = [str(value) for value in at.dataframe[0].value.iloc[-1]]
+    assert ("합계" in last_row) if lang == "ko" else ("total" in last_row)  # the table's total row, in words
+    assert "total" not in last_row or lang == "en"
 
 
 @pytest.mark.slow

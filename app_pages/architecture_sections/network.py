@@ -23,6 +23,7 @@ def _paper_table(family: str) -> tuple[str, str]:
 
 def _table_for_display(frame: pd.DataFrame, family: str) -> pd.DataFrame:
     shown = frame[["paper_name", "layer", "output_size", "blocks", "weight_layers", "parameters", "mult_adds"]].copy()
+    shown = shown.replace({"paper_name": {"total": t("total", "합계")}, "layer": {"total": t("total", "합계")}})
     shown.columns = [t(*_paper_table(family)), t("module", "모듈"), t("output size", "출력 크기"), t("blocks", "블록 수"),
                      t("weight layers", "가중치 층"), t("parameters", "파라미터"), t("multiply-adds", "곱셈-덧셈")]
     return shown
