@@ -57,27 +57,6 @@ def resend_choices() -> None:
             st.session_state[key] = value
 
 
-KEPT_SETTINGS = "_kept_settings"  # {widget key: its value}: settings this tab keeps while other pages are shown
-
-
-def kept_setting(key: str, default=None) -> str:
-    """The key of a setting this tab keeps across pages (``default`` until it is changed).
-
-    Streamlit forgets the value of every widget that a page run does not draw, so after a visit
-    to another page a page's settings would be back at their defaults. Each value is mirrored
-    in a plain session_state entry and given back to its widget before the widget is drawn.
-    Draw the widget with this key and no ``value=``/``default=``/``index=`` of its own: a
-    widget with both a default and a value set through session_state makes Streamlit log a
-    warning.
-    """
-    kept = st.session_state.setdefault(KEPT_SETTINGS, {})
-    if key in st.session_state:
-        kept[key] = st.session_state[key]
-    else:
-        st.session_state[key] = kept.get(key, default)
-    return key
-
-
 def t(en: str, ko: str) -> str:
     """The English or Korean text, whichever this tab reads (the library's picker, for pages)."""
     return pick(language(), en, ko)

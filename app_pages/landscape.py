@@ -16,7 +16,7 @@ from app_pages.text import landscape as text
 from resnet_edu import run_picking
 from resnet_edu.landscape.grid import COARSE_POINTS
 from resnet_edu.messages import message_words
-from ui import (get_manager, get_store, kept_setting, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab,
+from ui import (get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab,
                 t)
 
 GRIDS = [5, 9, 15, 21, 31, 51]
@@ -58,22 +58,24 @@ def settings_ui() -> tuple[dict, bool]:
     """(job parameters without run_ids, compute clicked?)"""
     cols = st.columns(4)
     with cols[0]:
-        grid = st.select_slider(t("Grid (points per axis)", "격자 (축마다 점 수)"), GRIDS, key=kept_setting("landscape_grid", DEFAULT_GRID),
+        grid = st.select_slider(t("Grid (points per axis)", "격자 (축마다 점 수)"), GRIDS, value=DEFAULT_GRID, key="landscape_grid",
+                                persist_state="session",
                                 help=t(f"Li et al. (2018) use 51×51. The picture appears at {COARSE_POINTS}×{COARSE_POINTS} and "
                                        "sharpens.",
                                        f"Li 외(2018)는 51×51을 씁니다. 그림은 {COARSE_POINTS}×{COARSE_POINTS}(으)로 먼저 나타나고 점점 "
                                        "선명해집니다."))
     with cols[1]:
-        images = st.select_slider(t("Training images", "훈련 이미지 수"), IMAGES, key=kept_setting("landscape_images", 128),
+        images = st.select_slider(t("Training images", "훈련 이미지 수"), IMAGES, value=128, key="landscape_images",
+                                  persist_state="session",
                                   help=t("The loss is measured on these fixed training images (no augmentation).",
                                          "고정된 훈련 이미지(증강 없음)에서 손실을 잽니다."))
     with cols[2]:
-        span = st.select_slider(t("Span", "범위"), SPANS, key=kept_setting("landscape_span", 1.0),
+        span = st.select_slider(t("Span", "범위"), SPANS, value=1.0, key="landscape_span", persist_state="session",
                                 help=t("The grid covers [−span, span]² in filter-normalised units (Li et al.: 1).",
                                        "격자는 필터 정규화 단위로 [−범위, 범위]²를 덮습니다 (Li 외: 1)."))
     with cols[3]:
         seed = st.number_input(t("Seed of the directions", "방향의 시드"), 0, 10_000,
-                               key=kept_setting("landscape_seed", 0))
+                               value=0, key="landscape_seed", persist_state="session")
     clicked = st.button(t("Compute the landscape", "손실 지형 계산"), type="primary", icon="🏔️", key="landscape_go")
     return {"grid": int(grid), "images": int(images), "span": float(span), "seed": int(seed)}, clicked
 

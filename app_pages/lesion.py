@@ -13,7 +13,7 @@ import streamlit as st
 from app_pages.text import lesion as text
 from resnet_edu import lesion, plots, run_picking
 from resnet_edu.messages import message_words
-from ui import (PLOT_CONFIG, get_manager, get_store, kept_setting, language, live_analysis_job, md_escape,
+from ui import (PLOT_CONFIG, get_manager, get_store, language, live_analysis_job, md_escape,
                 run_and_twin_ui, send_to_lab, t)
 
 TEST_IMAGES = list(lesion.TEST_IMAGES)
@@ -65,14 +65,16 @@ def settings_ui() -> tuple[int, tuple[int, ...], int, bool]:
     """(test images, k values, draws per k, run clicked?)"""
     cols = st.columns(3)
     with cols[0]:
-        count = st.select_slider(t("Test images", "테스트 이미지 수"), TEST_IMAGES, key=kept_setting("lesion_count", DEFAULT_TEST_IMAGES),
+        count = st.select_slider(t("Test images", "테스트 이미지 수"), TEST_IMAGES, value=DEFAULT_TEST_IMAGES, key="lesion_count",
+                                 persist_state="session",
                                  help=t("More images: a more precise error, a longer wait.",
                                         "많을수록 오류가 정확해지지만 더 오래 걸립니다."))
     with cols[1]:
         k_max = st.slider(t("Delete up to k random blocks", "무작위로 지울 블록 수 k (최대)"), 1, 8,
-                          key=kept_setting("lesion_kmax", 3))
+                          value=3, key="lesion_kmax", persist_state="session")
     with cols[2]:
-        draws = st.slider(t("Random draws per k", "k마다 무작위 추첨 횟수"), 1, 5, key=kept_setting("lesion_draws", 2))
+        draws = st.slider(t("Random draws per k", "k마다 무작위 추첨 횟수"), 1, 5, value=2, key="lesion_draws",
+                          persist_state="session")
     clicked = st.button(t("Run the lesion study", "블록 제거 실험 실행"), type="primary", icon="✂️", key="lesion_go")
     return count, tuple(range(1, k_max + 1)), draws, clicked
 

@@ -13,7 +13,7 @@ from app_pages.features_sections.loading import modified_time
 from app_pages.features_sections.sources import pretrained_ui, weights_file_ui
 from app_pages.text import features as text
 from resnet_edu import models, weights
-from ui import kept_setting, run_and_twin_ui, send_to_lab, t
+from ui import run_and_twin_ui, send_to_lab, t
 
 FRESH_DEPTHS = [20, 56, 110]
 
@@ -32,7 +32,7 @@ def nets_ui(table: pd.DataFrame, checkpoints: dict[str, str]) -> tuple[list[tupl
     if st.session_state.get("feat_kind", "trained") not in choices:  # no trained run (any more)
         st.session_state.pop("feat_kind", None)
     kind = st.radio(t("Nets", "네트워크"), list(choices), format_func=choices.get, horizontal=True,
-                    key=kept_setting("feat_kind", next(iter(choices))))
+                    key="feat_kind", persist_state="session")
     if kind == "pretrained":
         return pretrained_ui()
     if kind == "file":
