@@ -91,17 +91,23 @@ def test_real_tiny_runs(tiny_runs):
     assert len([trace for trace in heat["data"] if trace["type"] == "heatmap"]) == 1
 
 
-@pytest.mark.parametrize("ending", ["finished", "failed", "deleted"])
-def test_the_picker_survives_its_runs_ending_while_the_page_is_open(tiny_twins_dir, ending):
+def _twins_at_their_end(tiny_twins_dir):
+    """The tiny twins' folder and ids, each run's progress at its last iteration."""
     from resnet_edu.runs import RunStore
 
-    folder, (plain_id, residual_id) = tiny_twins_dir
+    folder, ids = tiny_twins_dir
     store = RunStore(folder)
     try:
-        for run_id in (plain_id, residual_id):
+        for run_id in ids:
             store.set_progress(run_id, 6, 6)
     finally:
         store.close()
+    return folder, ids
+
+
+@pytest.mark.parametrize("ending", ["finished", "failed", "deleted"])
+def test_the_picker_survives_its_runs_ending_while_the_page_is_open(tiny_twins_dir, ending):
+    folder, (plain_id, residual_id) = _twins_at_their_end(tiny_twins_dir)
     at = end_runs_while_open(PAGE, folder, [residual_id, plain_id], ending, {"grad_runs": "multi"},
                              click=lambda at: at.multiselect(key="grad_init_depths").set_value([8]))
     kept = {residual_id} if ending == "deleted" else {plain_id, residual_id}
@@ -109,15 +115,7 @@ def test_the_picker_survives_its_runs_ending_while_the_page_is_open(tiny_twins_d
 
 
 def test_the_chosen_runs_come_back_after_another_page(tiny_twins_dir):
-    from resnet_edu.runs import RunStore
-
-    folder, (plain_id, residual_id) = tiny_twins_dir
-    store = RunStore(folder)
-    try:
-        for run_id in (plain_id, residual_id):
-            store.set_progress(run_id, 6, 6)
-    finally:
-        store.close()
+    folder, (plain_id, residual_id) = _twins_at_their_end(tiny_twins_dir)
     at = open_page(PAGE)
     at.multiselect(key="grad_runs").set_value([plain_id]).run()
     at.switch_page("app_pages/lesion.py").run()
