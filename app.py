@@ -14,7 +14,7 @@ import streamlit as st
 import torch  # noqa: F401
 
 from app_pages.lab_sections.lesson import open_lesson_link
-from resnet_edu import devices, labels
+from resnet_edu import devices, words
 from resnet_edu.runs import StoreDamaged
 from ui import LANGUAGES, get_manager, language, prepare_data, resend_choices, t, teacher_sidebar
 
@@ -105,7 +105,7 @@ def running_jobs_sidebar() -> None:
     st.markdown(t(f"**Training now ({len(active)})**", f"**학습 중 ({len(active)})**"))
     for run_id in active:
         progress = manager.progress(run_id)
-        label = f"{progress['name']} · {labels.status_word(progress['status'], language())}"
+        label = f"{progress['name']} · {words.status_word(progress['status'], language())}"
         st.progress(min(1.0, progress["fraction"]), text=label)
 
 

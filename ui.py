@@ -18,9 +18,8 @@ import time
 
 import streamlit as st
 
-from resnet_edu import security
-from resnet_edu.labels import markdown_safe
-from resnet_edu.language import pick
+from resnet_edu.app import security
+from resnet_edu.words import markdown_safe, pick
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}  # every page's charts
@@ -94,8 +93,7 @@ def run_and_twin_ui(table, with_checkpoint, options: list[str], key: str, run_la
     Returns:
         (run id, the other run's id or None for "none").
     """
-    from resnet_edu import run_picking
-
+    from resnet_edu.app import run_picking
     labels = dict(zip(with_checkpoint["run_id"], with_checkpoint["name"]))
     run_key, other_key, kept_key, twin_key = f"{key}_run", f"{key}_other", f"_{key}_kept", f"{key}_twin_for"
     if not options:
@@ -154,7 +152,7 @@ def _shutdown(manager) -> None:
 @st.cache_resource(show_spinner=False, on_release=_shutdown)
 def get_manager():
     """The JobManager shared by every session of this server process (queue, store, training process)."""
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
 
     manager = JobManager(isolation="process")  # training in its own process: tabs cannot slow it
     import atexit
@@ -204,8 +202,8 @@ def _drawing_lock() -> threading.RLock:
 
 @st.cache_resource(show_spinner=False)
 def page_cpu_budget():
-    """How much CPU page drawing may take from training (see resnet_edu/live_view.py, CpuBudget)."""
-    from resnet_edu.live_view import CpuBudget
+    """How much CPU page drawing may take from training (see resnet_edu/app/live_view.py, CpuBudget)."""
+    from resnet_edu.app.live_view import CpuBudget
 
     return CpuBudget(cores=PAGE_CPU_CORES)
 
@@ -238,8 +236,8 @@ def drawing_turn(runs_train: bool, timed: bool = True):
 @st.cache_resource(show_spinner=False)
 def shared_views(store_root: str):
     """The Degradation page's content for every session of this server: built once per change,
-    shared (see resnet_edu/live_view.py)."""
-    from resnet_edu.live_view import SharedViews
+    shared (see resnet_edu/app/live_view.py)."""
+    from resnet_edu.app.live_view import SharedViews
 
     return SharedViews()
 
@@ -248,7 +246,7 @@ def teacher_unlocked() -> bool:
     """True when no passcode is configured, or this tab entered the right one.
 
     Teacher-only controls (Stop all, stopping other people's runs, deleting runs, custom data
-    folders) ask this; see resnet_edu/security.py and docs/RELIABILITY.md.
+    folders) ask this; see resnet_edu/app/security.py and docs/RELIABILITY.md.
     """
     passcode = security.teacher_passcode()
     return not passcode or security.passcode_matches(st.session_state.get("teacher_passcode"), passcode)

@@ -16,6 +16,7 @@ from app_pages.architecture_sections.choosing import controls_ui, live_runs, liv
 from app_pages.architecture_sections.comparisons import plain_vs_residual_ui, vgg_ui
 from app_pages.architecture_sections.network import network_ui
 from app_pages.text import architecture as text
+from resnet_edu import models
 from ui import t
 
 st.title(t("🏗️ Architecture", "🏗️ 구조"))
@@ -27,7 +28,7 @@ family, depth, shortcut_type, shortcuts, follow = controls_ui()
 @st.fragment(run_every=2.0 if follow else None)
 def diagrams_ui() -> None:
     net_family, net_depth, net_type = family, depth, shortcut_type
-    num_stages = 3 if family == "cifar" else 4
+    num_stages = models.stage_count(family)
     stages_on = {stage: shortcuts for stage in range(1, num_stages + 1)}
     if follow:
         live = live_state(follow)

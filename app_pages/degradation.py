@@ -12,8 +12,8 @@ import streamlit as st
 
 from app_pages.text import degradation as text
 from resnet_edu import plots
-from resnet_edu.live_view import SMOOTH_STEPS, RunMenu
-from resnet_edu.runs.packs import default_pack_name, pack_bytes
+from resnet_edu.app.live_view import SMOOTH_STEPS, RunMenu
+from resnet_edu.sharing.packs import default_pack_name, pack_bytes
 from ui import PLOT_CONFIG, drawing_turn, get_store, language, send_to_lab, shared_views, t
 
 REFRESH_SECONDS = 2
@@ -105,7 +105,7 @@ def _metrics_csv(store, info: pd.DataFrame):
 def _tensorboard_zip(store, run_ids: list[str]):
     """A callable for st.download_button: the runs' TensorBoard event folders as a zip, built on click."""
     def build() -> bytes:
-        from resnet_edu.runs.tensorboard import tensorboard_zip
+        from resnet_edu.sharing.tensorboard import tensorboard_zip
 
         return tensorboard_zip(store, run_ids)
     return build

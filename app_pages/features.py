@@ -1,7 +1,7 @@
 """Features: what do plain and residual nets see in one image? Feature maps and attributions (Captum).
 
 Low / mid / high-level features are the outputs of layer1 / layer2 / layer3 (and layer4 for
-ImageNet-style nets). The computing is in resnet_edu.explain; this page picks the nets and the
+ImageNet-style nets). The computing is in resnet_edu.inside.features; this page picks the nets and the
 image, caches the results per (checkpoint, image, view) and draws them. Besides the class's own
 runs it shows torchvision's pretrained ImageNet ResNets and weights files (resnet_edu.weights):
 a fully trained net has the edges -> textures -> objects hierarchy that a few minutes of
@@ -17,7 +17,9 @@ from app_pages.features_sections.loading import PHOTOS, imagenet_label, load_ima
 from app_pages.features_sections.nets import empty_state_ui, nets_ui
 from app_pages.features_sections.views import explain_view_ui, image_ui, results_ui, view_ui
 from app_pages.text import features as text
-from resnet_edu import explain, plots, run_picking, weights
+from resnet_edu import plots, weights
+from resnet_edu.app import run_picking
+from resnet_edu.inside import features
 from ui import PLOT_CONFIG, get_store, t
 
 st.title(t("🔍 Features: what the nets see", "🔍 특징 맵: 네트워크가 보는 것"))
@@ -50,7 +52,7 @@ if chosen_nets and (chosen_nets[0][1][0] != "fresh" or images is not None):
         left, right = st.columns([1, 4])
         with left:
             caption = images.classes[truth] if (images is not None and truth is not None) else t("your image", "올린 이미지")
-            st.plotly_chart(plots.image_figure(explain.to_hwc_numpy(torch.from_numpy(picked)), title=caption,
+            st.plotly_chart(plots.image_figure(features.to_hwc_numpy(torch.from_numpy(picked)), title=caption,
                                                height=200), key="feat_image", config=PLOT_CONFIG)
         with right:
             try:

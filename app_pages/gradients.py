@@ -3,7 +3,7 @@
 Per-layer gradient norms recorded while the runs train (a heatmap per run, plain and
 residual side by side), the first-conv / last-conv ratio over time, the paper's Fig. 7
 layer responses, and a measurement of fresh nets at initialisation. Reads only the
-RunStore; the numbers come from resnet_edu.probes. The sections are in
+RunStore; the numbers come from resnet_edu.inside.gradients. The sections are in
 app_pages/gradients_sections/.
 """
 
@@ -14,7 +14,7 @@ import streamlit as st
 from app_pages.gradients_sections.at_init import init_section
 from app_pages.gradients_sections.during_training import charts, empty_state_ui, run_picker_ui
 from app_pages.text import gradients as text
-from resnet_edu import run_picking
+from resnet_edu.app import run_picking
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import get_store, t
 

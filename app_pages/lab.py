@@ -11,8 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.lab_sections.data_sets import data_sets_ui
-from app_pages.lab_sections.packs import open_pack_ui
 from app_pages.lab_sections.lesson import lesson_link_ui, simple_view
+from app_pages.lab_sections.packs import open_pack_ui
 from app_pages.lab_sections.past_runs import past_runs_ui
 from app_pages.lab_sections.queue import queue_ui
 from app_pages.lab_sections.starting import start_ui

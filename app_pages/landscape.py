@@ -1,6 +1,6 @@
 """Loss landscapes (Li et al. 2018): the loss surface around your own trained nets, plain vs residual.
 
-The computing is an analysis job in the training process (resnet_edu.landscape.landscape_job);
+The computing is an analysis job in the training process (resnet_edu.inside.landscape.landscape_job);
 this page picks the nets, submits the job, and draws what the store holds, refreshing while the
 job sharpens its picture. Every tab sees the same jobs. The result's reading and charts are in
 app_pages/landscape_sections/result.py.
@@ -13,11 +13,10 @@ import streamlit as st
 
 from app_pages.landscape_sections.result import charts_ui, reading_ui
 from app_pages.text import landscape as text
-from resnet_edu import run_picking
-from resnet_edu.landscape.grid import COARSE_POINTS
-from resnet_edu.messages import message_words
-from ui import (get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab,
-                t)
+from resnet_edu.app import run_picking
+from resnet_edu.inside.landscape.grid import COARSE_POINTS
+from resnet_edu.words import message_words
+from ui import get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab, t
 
 GRIDS = [5, 9, 15, 21, 31, 51]
 DEFAULT_GRID = 15

@@ -1,7 +1,7 @@
 """Lesion study (Veit et al. 2016): delete blocks from trained nets at test time.
 
 A residual net loses a little accuracy per deleted block; its plain twin collapses. The
-computing is an analysis job in the training process (resnet_edu.lesion.lesion_job); this
+computing is an analysis job in the training process (resnet_edu.inside.lesion.lesion_job); this
 page picks the nets, submits the job and draws what the store holds, shared by every tab.
 """
 
@@ -11,10 +11,21 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.text import lesion as text
-from resnet_edu import lesion, plots, run_picking
-from resnet_edu.messages import message_words
-from ui import (PLOT_CONFIG, get_manager, get_store, language, live_analysis_job, md_escape,
-                run_and_twin_ui, send_to_lab, t)
+from resnet_edu import plots
+from resnet_edu.app import run_picking
+from resnet_edu.inside import lesion
+from resnet_edu.words import message_words
+from ui import (
+    PLOT_CONFIG,
+    get_manager,
+    get_store,
+    language,
+    live_analysis_job,
+    md_escape,
+    run_and_twin_ui,
+    send_to_lab,
+    t,
+)
 
 TEST_IMAGES = list(lesion.TEST_IMAGES)
 DEFAULT_TEST_IMAGES = 500

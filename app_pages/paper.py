@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.paper_sections.the_idea import (degradation_ui, headline_ui, residual_learning_ui,
-                                               revolution_of_depth_ui, start_here_ui, why_depth_matters_ui)
-from app_pages.paper_sections.the_results import (bottleneck_ui, later_work_ui, networks_ui, recipe_ui,
-                                                  results_ui)
+from app_pages.paper_sections.the_idea import (
+                                               degradation_ui,
+                                               headline_ui,
+                                               residual_learning_ui,
+                                               revolution_of_depth_ui,
+                                               start_here_ui,
+                                               why_depth_matters_ui,
+)
+from app_pages.paper_sections.the_results import bottleneck_ui, later_work_ui, networks_ui, recipe_ui, results_ui
 from app_pages.text import paper as text
 from ui import t
 

@@ -12,7 +12,7 @@ Two ways to play the students (``--harness``):
   page's chart fragment every 2 s) and waits for the run's ``script_finished`` message. The
   clients run in this process, so their CPU is reported apart from the server's. The 3 nets
   are one lockstep group that this process hands to a training process
-  (``JobManager(isolation="process")``, ``python -m resnet_edu.worker``: the same code the
+  (``JobManager(isolation="process")``, ``python -m resnet_edu.engine.worker``: the same code the
   app's Lab starts) and it writes to the same run store the server reads.
 * ``apptest``: every student is a Streamlit ``AppTest`` session in a thread of this process,
   which also plays the server (its ``ui.get_manager()`` trains). AppTest has costs a server
@@ -53,7 +53,6 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 LOCKED = "database is locked"
 
@@ -474,7 +473,7 @@ def main() -> dict:
     import plotly.graph_objects  # noqa: F401
     import torch  # noqa: F401
 
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
     from resnet_edu.train import TrainConfig
 
     server: _Server | None = None
@@ -489,7 +488,7 @@ def main() -> dict:
         import ui
 
         if args.isolation == "thread":  # the cached manager the pages use, built the old way
-            import resnet_edu.jobs as jobs_module
+            import resnet_edu.engine as jobs_module
 
             ui.get_manager.clear()
             original = jobs_module.JobManager

@@ -15,7 +15,7 @@ For each seed, two measurements in a row, under the same scenario (the same hog,
   in the sidebar, as a teacher would. Timed from the click: the runs in the store, the Lab
   redrawn, the Degradation page drawn, every net's first iteration in the store, the first
   point on the page's chart and every net on it (read from the chart's plotly data in the
-  DOM), and the degradation criterion of ``resnet_edu.bench.degradation`` (plain-56 >= 5
+  DOM), and the degradation criterion of ``resnet_edu.cli.bench.degradation`` (plain-56 >= 5
   points above plain-20, ResNet-56 >= 5 below plain-56 and <= 2 above plain-20, means of the
   last 20 iterations), found in the store the page reads and timestamped when the page's chart
   reaches that iteration (when the class could see it). Also the group's iterations/s (lockstep
@@ -59,9 +59,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from resnet_edu import bench  # noqa: E402
+from resnet_edu.cli import bench
 
 CHROMIUM = "/usr/bin/chromium"
 DATA_ENV = "RESNET_EDU_BENCH_DATA"
@@ -208,7 +207,7 @@ class Server:
 
     def training_pid(self) -> int | None:
         for pid in bench.process_tree(self.process.pid):
-            if "resnet_edu.worker" in command_of(pid):
+            if "resnet_edu.engine.worker" in command_of(pid):
                 return pid
         return None
 
@@ -341,8 +340,8 @@ class Viewers:
 # ---------------------------------------------------------------- the headless reference (a child process)
 def headless_main(spec_path: str) -> None:
     """Train the configs of the spec with JobManager(RunStore(folder)), as bench.degradation does; one JSON line."""
-    from resnet_edu.jobs import JobManager
-    from resnet_edu.run_data import cached_dataset
+    from resnet_edu.data.loaded import cached_dataset
+    from resnet_edu.engine import JobManager
     from resnet_edu.runs import RunStore
     from resnet_edu.train import TrainConfig
 
@@ -586,7 +585,7 @@ def main() -> dict:
 
     import torch
 
-    from resnet_edu.training_process import WAIT_POLICY_ENV, wait_policy
+    from resnet_edu.engine.process import WAIT_POLICY_ENV, wait_policy
 
     peak = round(bench.matmul_peak_gflops(torch.device("cpu"), torch.float32), 1)
     env = dict(os.environ)

@@ -13,16 +13,12 @@ is those 234; on a CPU, 936 iterations of 32). Prints one JSON object; asserts n
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
 from resnet_edu import data as data_module  # noqa: E402
-from resnet_edu.bench import _environment  # noqa: E402
+from resnet_edu.cli.bench import _environment  # noqa: E402
 from resnet_edu.data.synthetic import SYNTHETIC_TRAIN_IMAGES  # noqa: E402
 from resnet_edu.devices import resolve_device  # noqa: E402
 from resnet_edu.train import TrainConfig, Trainer  # noqa: E402

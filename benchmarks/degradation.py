@@ -12,12 +12,8 @@ the CIFAR-10 subset of shared/data when present. Prints JSON; asserts nothing.
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from resnet_edu.bench import degradation  # noqa: E402
+from resnet_edu.cli.bench import degradation  # noqa: E402
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="seconds until plain-56 is visibly worse than plain-20")
@@ -30,9 +26,9 @@ if __name__ == "__main__":
     parser.add_argument("--preset", default="fig1_fix", choices=["fig1", "fig1_fix"])
     parser.add_argument("--seeds", default="0", help="comma-separated, e.g. 0,1,2 (the summary gives the median)")
     parser.add_argument("--batch-size", type=int, default=None,
-                        help="default: the Lab's default for this device (resnet_edu.classroom)")
+                        help="default: the Lab's default for this device (resnet_edu.train.classroom)")
     parser.add_argument("--lr", type=float, default=None,
-                        help="default: the Lab's (the recipe's lr for the batch size, resnet_edu.classroom)")
+                        help="default: the Lab's (the recipe's lr for the batch size, resnet_edu.train.classroom)")
     parser.add_argument("--probe-every", type=int, default=None,
                         help="gradient-norm probes every N iterations (default: the Lab's; 0: none)")
     args = parser.parse_args()

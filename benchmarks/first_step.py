@@ -9,12 +9,8 @@ and the teacher clicks --think seconds later). Prints JSON; asserts nothing.
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from resnet_edu.bench import first_step  # noqa: E402
+from resnet_edu.cli.bench import first_step  # noqa: E402
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="seconds from the click to the first iteration of every net")

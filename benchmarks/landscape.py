@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 # As in the app's training process, where landscape jobs run: OpenMP threads sleep instead of
 # spinning while they wait, which matters on a CPU shared with other work. Before torch loads.
@@ -28,13 +26,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from resnet_edu import landscape  # noqa: E402
-from resnet_edu.bench import cpu_name  # noqa: E402
+from resnet_edu.cli.bench import cpu_name  # noqa: E402
 from resnet_edu.data import load_dataset, normalize  # noqa: E402
-from resnet_edu.models import build_model  # noqa: E402
 from resnet_edu.devices import resolve_device  # noqa: E402
+from resnet_edu.inside import landscape
+from resnet_edu.models import build_model  # noqa: E402
 
 
 def _fresh_nets(images: int, device: torch.device) -> list[landscape.Net]:

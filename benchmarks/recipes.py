@@ -22,11 +22,7 @@ import argparse
 import json
 import math
 import re
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402

@@ -17,15 +17,11 @@ competing with other processes slowed each step more than tenfold here.
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from resnet_edu.bench import _environment  # noqa: E402
-from resnet_edu.jobs import JobManager  # noqa: E402
+from resnet_edu.cli.bench import _environment  # noqa: E402
+from resnet_edu.engine import JobManager  # noqa: E402
 from resnet_edu.runs import RunStore  # noqa: E402
 from resnet_edu.train import TRAIN_ERROR_WINDOW, TrainConfig, preset_configs  # noqa: E402
 

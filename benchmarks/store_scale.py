@@ -36,7 +36,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from resnet_edu.runs import RunStore  # noqa: E402
 
@@ -159,7 +158,7 @@ def measure(root: Path) -> dict:
     """Everything the module docstring lists, on an existing store folder."""
     import sqlite3
 
-    env = {**os.environ, "RESNET_EDU_RUNS_DIR": str(root), "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "RESNET_EDU_RUNS_DIR": str(root)}
     out: dict = {}
     db = root / "runs.sqlite"
     out["file_bytes"] = db.stat().st_size

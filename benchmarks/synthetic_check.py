@@ -17,14 +17,11 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resnet_edu.data import BatchStream, load_dataset  # noqa: E402
 from resnet_edu.models import build_model  # noqa: E402

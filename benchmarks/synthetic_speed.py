@@ -13,11 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resnet_edu.data import make_synthetic  # noqa: E402
 

@@ -8,12 +8,8 @@ Uses ../shared/data/cifar10-subset when present, else the synthetic set written 
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from resnet_edu.bench import throughput  # noqa: E402
+from resnet_edu.cli.bench import throughput  # noqa: E402
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="engine vs conventional training loop, images/s")

@@ -327,6 +327,14 @@ def check_architecture(family: str, depth: int, shortcut_type: str | None = None
         raise ValueError(f"depth {depth} is not 6n+2: try {below} or {above}")
 
 
+STAGES = {"cifar": 3, "imagenet": 4}  # stages of blocks (layer1, layer2, ...) of each family of nets
+
+
+def stage_count(family: str) -> int:
+    """How many stages of blocks a family's nets have: 3 for the CIFAR nets, 4 for the ImageNet nets."""
+    return STAGES[family]
+
+
 def build_model(family: str, depth: int, num_classes: int = 10, shortcuts: bool = True, **opts) -> nn.Module:
     """Build a residual net, or its plain twin with ``shortcuts=False``.
 

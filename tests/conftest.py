@@ -24,8 +24,6 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # plain `pytest` puts tests/ first, not the repo root (app.py, ui.py)
-    sys.path.insert(0, str(REPO))
 
 # Two cores: keep torch from oversubscribing them when several things run at once.
 torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -84,7 +82,7 @@ def store(runs_dir):
 @pytest.fixture
 def manager(tmp_path):
     """A JobManager (training threads in this process, on the CPU) on a fresh store; shut down afterwards."""
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
     from resnet_edu.runs import RunStore
 
     job_manager = JobManager(RunStore(tmp_path / "store"), device="cpu")
@@ -107,7 +105,7 @@ def _train_tiny_runs(folder: Path) -> list[str]:
     """A finished comparison group (plain-8, ResNet-8) trained for real by the JobManager; returns [plain, residual]."""
     import dataclasses
 
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
     from resnet_edu.runs import RunStore
     from resnet_edu.train import TrainConfig
 
@@ -158,7 +156,7 @@ def _make_tiny_twins(folder: Path, with_init: bool) -> list[str]:
     step, in the checkpoint format of ``last.pt``) as the training lane saves it.
     """
     from resnet_edu.data import normalize
-    from resnet_edu.jobs import cached_dataset
+    from resnet_edu.data.loaded import cached_dataset
     from resnet_edu.runs import RunStore
     from resnet_edu.train import TrainConfig, Trainer
 

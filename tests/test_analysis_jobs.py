@@ -8,14 +8,13 @@ import time
 
 import pytest
 
-from resnet_edu import analysis_jobs
-from resnet_edu.jobs import JobManager
+from resnet_edu.engine import JobManager, tasks
 from resnet_edu.runs import RunStore
 
 released = threading.Event()
 
 
-def counting_job(context: analysis_jobs.JobContext) -> dict:
+def counting_job(context: tasks.JobContext) -> dict:
     """A job that counts to params["to"], publishing as it goes; waits for `released` at params["hold_at"]."""
     values = []
     for value in range(context.params["to"]):
@@ -29,19 +28,19 @@ def counting_job(context: analysis_jobs.JobContext) -> dict:
     return {"values": values, "complete": True}
 
 
-def refusing_job(context: analysis_jobs.JobContext) -> dict:
+def refusing_job(context: tasks.JobContext) -> dict:
     raise ValueError(f"run {context.params['run_id']} has no checkpoint yet")
 
 
-def broken_job(context: analysis_jobs.JobContext) -> dict:
+def broken_job(context: tasks.JobContext) -> dict:
     return {"ratio": 1 / 0}
 
 
 @pytest.fixture
 def manager(tmp_path, monkeypatch):
-    monkeypatch.setitem(analysis_jobs.KINDS, "count", f"{__name__}:counting_job")
-    monkeypatch.setitem(analysis_jobs.KINDS, "refuse", f"{__name__}:refusing_job")
-    monkeypatch.setitem(analysis_jobs.KINDS, "broken", f"{__name__}:broken_job")
+    monkeypatch.setitem(tasks.KINDS, "count", f"{__name__}:counting_job")
+    monkeypatch.setitem(tasks.KINDS, "refuse", f"{__name__}:refusing_job")
+    monkeypatch.setitem(tasks.KINDS, "broken", f"{__name__}:broken_job")
     released.clear()
     manager = JobManager(RunStore(tmp_path / "store"), device="cpu")
     yield manager

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from resnet_edu import bench
-from resnet_edu.classroom import default_batch_size
+from resnet_edu.cli import bench
 from resnet_edu.train import TrainConfig
+from resnet_edu.train.classroom import default_batch_size
 
 
 def _tiny_presets(monkeypatch):

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from polling import wait_until
 from streamlit.testing.v1 import AppTest
 
-from polling import wait_until
-from resnet_edu import classroom, cli, devices, run_data
-from resnet_edu.classroom import PAPER_BATCH_SIZE, default_batch_size, default_learning_rate
-from resnet_edu.jobs import JobManager
+from resnet_edu import cli, devices
+from resnet_edu.data import loaded
+from resnet_edu.engine import JobManager, prepare
+from resnet_edu.engine.process import TrainingProcess
+from resnet_edu.engine.worker import _Runners, carry_out
 from resnet_edu.runs import RunStore
-from resnet_edu.train import TrainConfig, preset_configs
-from resnet_edu.training_process import TrainingProcess
-from resnet_edu.worker import _Runners, carry_out
+from resnet_edu.train import TrainConfig, classroom, preset_configs
+from resnet_edu.train.classroom import PAPER_BATCH_SIZE, default_batch_size, default_learning_rate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,22 +98,22 @@ def test_the_cli_uses_the_default_of_the_device_it_is_asked_for():
 
 @pytest.mark.slow
 def test_a_runner_prepares_a_data_set_in_the_background(monkeypatch):
-    monkeypatch.setattr(run_data, "_datasets", {})
+    monkeypatch.setattr(loaded, "_datasets", {})
     runner = JobManager(device="cpu")
     runner.prepare("synthetic").join(300)
-    assert ("synthetic", None, 32) in run_data._datasets
+    assert ("synthetic", None, 32) in loaded._datasets
     runner.prepare("imagefolder", "/no/such/folder").join(60)  # cannot load: left to the run to report
-    assert ("imagefolder", "/no/such/folder", 32) not in run_data._datasets
+    assert ("imagefolder", "/no/such/folder", 32) not in loaded._datasets
     runner.shutdown()
 
 
 @pytest.mark.slow
 def test_the_training_process_understands_prepare(monkeypatch, tmp_path):
-    monkeypatch.setattr(run_data, "_datasets", {})
+    monkeypatch.setattr(loaded, "_datasets", {})
     runners = _Runners(RunStore(tmp_path / "store"))
     carry_out(runners, {"op": "prepare", "device": "cpu", "dataset": "synthetic", "data_root": None,
                         "image_size": 32})
-    assert wait_until(lambda: ("synthetic", None, 32) in run_data._datasets, timeout=300)
+    assert wait_until(lambda: ("synthetic", None, 32) in loaded._datasets, timeout=300)
     for runner in runners.all():
         runner.shutdown()
     runners.store.close()
@@ -198,8 +199,8 @@ def test_the_first_iteration_is_rehearsed_on_a_throw_away_net_where_it_helps(mon
     shape are built before the click); nothing is rehearsed for other image sizes or devices."""
     from resnet_edu.data import make_synthetic
 
-    monkeypatch.setattr(run_data, "_datasets", {("synthetic", None, 32): make_synthetic(num_train=64, num_test=16)})
-    assert run_data.rehearse_first_step("synthetic", None, 32, "cpu") is True
-    assert run_data.rehearse_first_step("synthetic", None, 64, "cpu") is False
-    assert run_data.rehearse_first_step("synthetic", None, 32, "cuda") is False  # never touches a GPU here
-    assert list(run_data._datasets) == [("synthetic", None, 32)]  # nothing else was loaded
+    monkeypatch.setattr(loaded, "_datasets", {("synthetic", None, 32): make_synthetic(num_train=64, num_test=16)})
+    assert prepare.rehearse_first_step("synthetic", None, 32, "cpu") is True
+    assert prepare.rehearse_first_step("synthetic", None, 64, "cpu") is False
+    assert prepare.rehearse_first_step("synthetic", None, 32, "cuda") is False  # never touches a GPU here
+    assert list(loaded._datasets) == [("synthetic", None, 32)]  # nothing else was loaded

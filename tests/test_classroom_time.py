@@ -15,7 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from resnet_edu import bench, devices, training_process
+from resnet_edu import devices
+from resnet_edu.cli import bench
+from resnet_edu.engine import process
 from resnet_edu.train import TRAIN_ERROR_WINDOW
 
 REPO = Path(__file__).resolve().parents[1]
@@ -129,15 +131,15 @@ def test_the_cpu_groups_of_the_benchmark_split_trees_without_counting_twice():
     ({"RESNET_EDU_OMP_WAIT_POLICY": "default", "OMP_WAIT_POLICY": "active"}, "ACTIVE", "ACTIVE"),  # the user's wins
 ])
 def test_the_training_process_gets_the_chosen_openmp_wait_policy(environ, policy, omp):
-    assert training_process.wait_policy(environ) == policy
-    env = training_process.training_environment({"PATH": "/bin", **environ})
+    assert process.wait_policy(environ) == policy
+    env = process.training_environment({"PATH": "/bin", **environ})
     assert env.get("OMP_WAIT_POLICY") == omp
-    assert env["PATH"] == "/bin" and str(REPO) in env["PYTHONPATH"].split(os.pathsep)
+    assert env["PATH"] == "/bin"
 
 
 def test_an_unknown_wait_policy_is_logged_and_the_default_used(caplog):
     with caplog.at_level(logging.WARNING):
-        assert training_process.wait_policy({"RESNET_EDU_OMP_WAIT_POLICY": "sometimes"}) == training_process.WAIT_POLICY
+        assert process.wait_policy({"RESNET_EDU_OMP_WAIT_POLICY": "sometimes"}) == process.WAIT_POLICY
     assert "sometimes" in caplog.text
 
 
@@ -156,12 +158,12 @@ def test_the_training_threads_can_be_fewer_than_the_cores(monkeypatch):
 def test_the_training_process_leaves_a_core_to_the_app_unless_told_otherwise(monkeypatch):
     monkeypatch.delenv(devices.CPU_THREADS_ENV, raising=False)
     cores = devices.cpu_threads()
-    assert training_process.training_threads({}) == max(1, cores - training_process.CORES_FOR_THE_APP)
-    assert training_process.training_threads({devices.CPU_THREADS_ENV: "1"}) == 1
-    assert training_process.training_threads({devices.CPU_THREADS_ENV: str(cores + 8)}) == cores
-    assert training_process.training_threads({devices.CPU_THREADS_ENV: "many"}) == max(1, cores - 1)
-    env = training_process.training_environment({"PATH": "/bin"})
-    assert env[devices.CPU_THREADS_ENV] == str(training_process.training_threads({}))
+    assert process.training_threads({}) == max(1, cores - process.CORES_FOR_THE_APP)
+    assert process.training_threads({devices.CPU_THREADS_ENV: "1"}) == 1
+    assert process.training_threads({devices.CPU_THREADS_ENV: str(cores + 8)}) == cores
+    assert process.training_threads({devices.CPU_THREADS_ENV: "many"}) == max(1, cores - 1)
+    env = process.training_environment({"PATH": "/bin"})
+    assert env[devices.CPU_THREADS_ENV] == str(process.training_threads({}))
 
 
 def test_the_group_s_rounds_are_those_every_run_has_done(runs_dir):

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from polling import wait_until
+
 from resnet_edu.cli import build_parser, main
 from resnet_edu.cli.parser import PRESET_KEYS
 from resnet_edu.runs import RunStore

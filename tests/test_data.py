@@ -17,9 +17,21 @@ import torch
 from PIL import Image
 
 from resnet_edu import data
-from resnet_edu.data import (DATASETS, SYNTHETIC_CLASSES, BadDataFolder, BadImage, BatchStream, DataUnavailable,
-                             ImageDataset, crop_flip, load_dataset, load_image_file, make_synthetic, normalize,
-                             scale_crop_light)
+from resnet_edu.data import (
+    DATASETS,
+    SYNTHETIC_CLASSES,
+    BadDataFolder,
+    BadImage,
+    BatchStream,
+    DataUnavailable,
+    ImageDataset,
+    crop_flip,
+    load_dataset,
+    load_image_file,
+    make_synthetic,
+    normalize,
+    scale_crop_light,
+)
 
 CIFAR_SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
 
@@ -451,7 +463,7 @@ def test_a_quick_subset_of_an_image_folder_keeps_every_class():
 def test_every_data_set_gets_the_papers_augmentation_for_its_net(dataset, family, depth):
     """Sec. 3.4 (scale + colour) for ImageNet-style nets on folders of photos, Imagenette included;
     Sec. 4.2 (pad, crop, flip) for everything else."""
-    from resnet_edu.run_data import augmentation_for
+    from resnet_edu.data.loaded import augmentation_for
     from resnet_edu.train import TrainConfig
 
     size = 64 if family == "imagenet" else 32

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fakes import RecordingContext
 from polling import wait_until
-from resnet_edu import analysis_jobs
+
 from resnet_edu.data import DataUnavailable, downloads, load_dataset
 from resnet_edu.data.downloads import DownloadStopped, archives, fetch
 from resnet_edu.data.imagenette import IMAGENETTE_CLASSES
+from resnet_edu.engine import tasks
 
 
 def _jpeg(seed: int) -> bytes:
@@ -316,7 +316,7 @@ def test_download_job_progress_and_stop(tmp_path, served, monkeypatch):
 
 def test_download_job_through_the_job_manager_leaves_progress_and_result_in_the_store(tmp_path, served,
                                                                                       monkeypatch):
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
     from resnet_edu.runs import RunStore
 
     server, archive = served
@@ -356,9 +356,9 @@ def test_pretrained_weights_job_offline_gives_the_clear_message(tmp_path, monkey
 
     monkeypatch.setattr(torch.hub, "urlopen", offline)  # torchvision's weights API downloads through torch.hub
     with pytest.raises(ValueError, match="ResNet-18 is not available: the download failed .*resnet18-f37072fd.pth"):
-        analysis_jobs.download_job(RecordingContext({"weights": 18}))
+        tasks.download_job(RecordingContext({"weights": 18}))
     with pytest.raises(ValueError, match="choose one of 18, 34, 50"):
-        analysis_jobs.download_job(RecordingContext({"weights": 19}))
+        tasks.download_job(RecordingContext({"weights": 19}))
     assert not any((tmp_path / "torch").rglob("*.pth"))
 
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-
-from resnet_edu import explain
+from resnet_edu.inside import features
 from resnet_edu.models import build_model
 
 NETS = [("cifar", 8, {}, 32, ["layer1", "layer2", "layer3"], [16, 32, 64]),
@@ -26,18 +25,18 @@ def test_every_method_returns_the_expected_shape(family, depth, opts, size, stag
     model = build_model(family, depth, num_classes=5, shortcuts=shortcuts, **opts)
     model.train()  # attribute() must switch to eval itself
     x = torch.randn(1, 3, size, size)
-    assert explain.feature_stages(model) == stages
+    assert features.feature_stages(model) == stages
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Captum complaints (e.g. reused modules) would show up here
         for stage, c in zip(stages, channels):
-            act = explain.attribute("activation", model, x, layer=stage)
+            act = features.attribute("activation", model, x, layer=stage)
             assert act.shape[:2] == (1, c) and not act.requires_grad
-            cam = explain.attribute("gradcam", model, x, 2, layer=stage)
+            cam = features.attribute("gradcam", model, x, 2, layer=stage)
             assert cam.shape == (1, 1, *act.shape[-2:])
-        cam = explain.attribute("gradcam", model, x, 2, layer=stages[-1], upsample=True)
+        cam = features.attribute("gradcam", model, x, 2, layer=stages[-1], upsample=True)
         assert cam.shape == (1, 1, size, size)
-        ig = explain.attribute("ig", model, x, 1, n_steps=4)
-        nt = explain.attribute("ig", model, x, 1, n_steps=2, noise_tunnel=True, nt_samples=2, internal_batch_size=4)
+        ig = features.attribute("ig", model, x, 1, n_steps=4)
+        nt = features.attribute("ig", model, x, 1, n_steps=2, noise_tunnel=True, nt_samples=2, internal_batch_size=4)
     assert ig.shape == nt.shape == (1, 3, size, size)
     assert torch.isfinite(ig).all() and torch.isfinite(nt).all()
     assert not model.training
@@ -48,39 +47,39 @@ def test_views_are_display_ready():
     torch.manual_seed(0)
     model = build_model("cifar", 8, num_classes=10)
     x = torch.randn(1, 3, 32, 32)
-    prediction = explain.predict(model, x)
+    prediction = features.predict(model, x)
     assert 0 <= prediction.index < 10 and prediction.probabilities.sum() == pytest.approx(1, abs=1e-5)
-    maps = explain.feature_maps(model, x, k=4)
+    maps = features.feature_maps(model, x, k=4)
     assert [m.stage for m in maps] == ["layer1", "layer2", "layer3"]
     assert [m.maps.shape for m in maps] == [(4, 32, 32), (4, 16, 16), (4, 8, 8)]
     means = maps[0].channel_means
     assert list(means[maps[0].channels]) == sorted(means, reverse=True)[:4]  # strongest channels first
-    cams = explain.gradcam_maps(model, x, prediction.index)
+    cams = features.gradcam_maps(model, x, prediction.index)
     assert all(m.shape == (32, 32) and m.min() >= 0 and m.max() <= 1 for m in cams.values())
-    ig = explain.integrated_gradients(model, x, prediction.index, n_steps=4)
+    ig = features.integrated_gradients(model, x, prediction.index, n_steps=4)
     assert ig.shape == (32, 32) and 0 <= ig.min() and ig.max() <= 1
 
 
 def test_to_hwc_numpy():
     x = torch.arange(2 * 3 * 4, dtype=torch.float32).view(1, 3, 2, 4)
-    out = explain.to_hwc_numpy(x)
+    out = features.to_hwc_numpy(x)
     assert out.shape == (2, 4, 3) and out[1, 2, 0] == x[0, 0, 1, 2]
-    assert explain.to_hwc_numpy(torch.ones(1, 1, 5, 5)).shape == (5, 5)
-    assert explain.to_hwc_numpy(torch.ones(5, 6)).shape == (5, 6)
-    image = explain.to_hwc_numpy(torch.full((3, 2, 2), 255, dtype=torch.uint8))
+    assert features.to_hwc_numpy(torch.ones(1, 1, 5, 5)).shape == (5, 5)
+    assert features.to_hwc_numpy(torch.ones(5, 6)).shape == (5, 6)
+    image = features.to_hwc_numpy(torch.full((3, 2, 2), 255, dtype=torch.uint8))
     assert image.dtype == np.float32 and image.max() == 1.0
-    unnormalised = explain.to_hwc_numpy(torch.zeros(1, 3, 2, 2), mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.2))
+    unnormalised = features.to_hwc_numpy(torch.zeros(1, 3, 2, 2), mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.2))
     assert unnormalised[0, 0].tolist() == pytest.approx([0.5, 0.4, 0.3])
     with pytest.raises(ValueError):
-        explain.to_hwc_numpy(torch.zeros(2, 3, 2, 2))
+        features.to_hwc_numpy(torch.zeros(2, 3, 2, 2))
 
 
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown method"):
-        explain.attribute("saliency", build_model("cifar", 8), torch.zeros(1, 3, 32, 32))
+        features.attribute("saliency", build_model("cifar", 8), torch.zeros(1, 3, 32, 32))
 
 
 def test_normalise_map():
-    assert explain.normalise_map(np.zeros((3, 3))).max() == 0
-    out = explain.normalise_map(np.array([[0.0, 1.0], [2.0, 100.0]]), percentile=100)
+    assert features.normalise_map(np.zeros((3, 3))).max() == 0
+    out = features.normalise_map(np.array([[0.0, 1.0], [2.0, 100.0]]), percentile=100)
     assert out.max() == 1.0 and out[0, 0] == 0.0

@@ -9,9 +9,9 @@ from __future__ import annotations
 import inspect
 
 import pytest
-
 from fakes import RecordingContext
-from resnet_edu.analysis_jobs import JobContext
+
+from resnet_edu.engine.tasks import JobContext
 
 FAKES = [(RecordingContext, JobContext)]
 

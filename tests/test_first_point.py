@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 import streamlit
-
 from page_helpers import app_manager, open_page, texts
-from resnet_edu.live_view import SharedViews
+
+from resnet_edu.app.live_view import SharedViews
 from resnet_edu.runs import RunStore
 
 

@@ -232,14 +232,14 @@ def _written_messages() -> list[tuple[str, int, str]]:
 
 
 def test_every_message_the_library_writes_has_a_korean_form():
-    from resnet_edu.messages import message_words
+    from resnet_edu.words import message_words
 
     written = _written_messages()
     assert any(sample == "preparing data" for _, _, sample in written)  # the reader finds them
     untranslated = [f"{path}:{line}: {sample!r}" for path, line, sample in written
                     if message_words(sample, "ko") == sample or english_words(message_words(sample, "ko"))
                     and set(english_words(message_words(sample, "ko"))) - kept_english()]
-    assert not untranslated, "add these to resnet_edu/messages.py:\n" + "\n".join(untranslated)
+    assert not untranslated, "add these to resnet_edu/words.py:\n" + "\n".join(untranslated)
 
 
 @pytest.mark.parametrize("message", [
@@ -255,7 +255,7 @@ def test_every_message_the_library_writes_has_a_korean_form():
     "offline.",
 ])
 def test_run_messages_read_in_korean(message):
-    from resnet_edu.messages import message_words
+    from resnet_edu.words import message_words
 
     korean = message_words(message, "ko")
     assert HANGUL.search(korean) and not set(english_words(korean)) - kept_english(), korean
@@ -263,9 +263,9 @@ def test_run_messages_read_in_korean(message):
 
 
 def test_refused_settings_read_in_korean():
-    from resnet_edu.groups import check_group
-    from resnet_edu.messages import message_words
+    from resnet_edu.engine.groups import check_group
     from resnet_edu.train import TrainConfig
+    from resnet_edu.words import message_words
 
     refusals = []
     for bad in (dict(depth=52), dict(depth=2), dict(depth=2000), dict(family="cifar", image_size=64)):
@@ -281,7 +281,7 @@ def test_refused_settings_read_in_korean():
 
 
 def test_durations_and_statuses_in_korean():
-    from resnet_edu.labels import STATUS_WORDS, seconds_label, status_word
+    from resnet_edu.words import STATUS_WORDS, seconds_label, status_word
 
     assert seconds_label(185, "ko") == "3분 05초" and seconds_label(185) == "3 min 05 s"
     assert seconds_label(3720, "ko") == "1시간 02분" and seconds_label(45, "ko") == "45초"

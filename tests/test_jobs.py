@@ -4,10 +4,10 @@ import dataclasses
 import threading
 
 import pytest
-
 from polling import wait_until
-from resnet_edu import lanes, models
-from resnet_edu.jobs import JobManager, group_configs
+
+from resnet_edu import models
+from resnet_edu.engine import JobManager, group_configs, lanes
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig, Trainer
 
@@ -252,9 +252,8 @@ def test_ended_runs_let_go_of_their_models(tmp_path, monkeypatch):
 
 
 def test_ended_analysis_jobs_are_pruned(tmp_path, monkeypatch):
-    from resnet_edu import analysis_jobs
-
-    monkeypatch.setitem(analysis_jobs.KINDS, "nothing", f"{__name__}:_nothing_job")
+    from resnet_edu.engine import tasks
+    monkeypatch.setitem(tasks.KINDS, "nothing", f"{__name__}:_nothing_job")
     runner = lanes.LaneRunner(RunStore(tmp_path / "store"), device="cpu")
     try:
         jobs = [runner.submit_analysis("nothing", {}) for _ in range(3)]

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from fakes import RecordingContext
 from torch.nn import functional as F
 
-from fakes import RecordingContext
-from resnet_edu import landscape
-from resnet_edu.landscape import LandscapeSettings
+from resnet_edu.inside import landscape
+from resnet_edu.inside.landscape import LandscapeSettings
 from resnet_edu.models import build_model
 from resnet_edu.runs import RunStore
 
@@ -240,8 +240,7 @@ def test_landscape_job_bad_params_raise_a_sentence(tiny_twins, params, message):
 
 @pytest.mark.slow
 def test_lesion_job_gives_both_studies_and_stops(tiny_twins):
-    from resnet_edu import lesion
-
+    from resnet_edu.inside import lesion
     store, ids = tiny_twins
     context = RecordingContext({"run_ids": ids, "count": 50, "ks": [1], "draws": 1}, store)
     result = lesion.lesion_job(context)
@@ -261,8 +260,7 @@ def test_lesion_job_gives_both_studies_and_stops(tiny_twins):
 
 
 def _cli(args, runs_dir):
-    env = {"RESNET_EDU_RUNS_DIR": str(runs_dir), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(REPO)}
+    env = {"RESNET_EDU_RUNS_DIR": str(runs_dir), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "resnet_edu", "landscape", *args], capture_output=True, text=True,
                           env=env, cwd=REPO, timeout=300)
 

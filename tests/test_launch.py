@@ -14,10 +14,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from resnet_edu.cli import build_parser
-from resnet_edu.distributed import queue as torchrun_queue
+from resnet_edu.engine import torchrun_queue
+from resnet_edu.engine.process import TrainingProcessManager
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig
-from resnet_edu.training_process import TrainingProcessManager
 
 REPO = Path(__file__).resolve().parents[1]
 

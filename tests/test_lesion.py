@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from torch import nn
 
-
-from resnet_edu import lesion
+from resnet_edu.inside import lesion
 from resnet_edu.models import build_model, residual_blocks
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -106,7 +103,6 @@ def test_the_shaded_stages_belong_to_one_net_when_the_depths_differ():
     import pandas as pd
 
     from resnet_edu import plots
-
     x, y = _toy_data(32, 7)
 
     def single(name, depth, shortcuts):

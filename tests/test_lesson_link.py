@@ -6,8 +6,7 @@ import dataclasses
 
 import pytest
 
-from resnet_edu.lesson_link import (LabChoices, LessonLink, app_address, is_local, lesson_url, link_query,
-                                    read_link)
+from resnet_edu.app.lesson_link import LabChoices, LessonLink, app_address, is_local, lesson_url, link_query, read_link
 
 CHOICES = [
     LabChoices(),

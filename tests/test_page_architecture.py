@@ -1,10 +1,10 @@
 """AppTest for the Architecture page: diagrams follow the controls and a live run's shortcut state."""
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from page_helpers import app_manager, open_page
 from polling import wait_until
+from streamlit.testing.v1 import AppTest
+
 from resnet_edu.train import TrainConfig
 
 # conftest.py's autouse fixture gives every test its own RESNET_EDU_RUNS_DIR and clears

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from page_helpers import browser_sends
 from streamlit.testing.v1 import AppTest
 
-from page_helpers import browser_sends
 from resnet_edu.runs import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,8 +161,7 @@ def test_overlay_toggle_and_x_axis_switch(runs_dir):
 
 def test_live_run_is_read_incrementally(runs_dir, monkeypatch):
     """A run still training: the page polls, and a later tick shows the new iterations."""
-    from resnet_edu import live_view
-
+    from resnet_edu.app import live_view
     monkeypatch.setattr(live_view, "REBUILD_SECONDS", 0.0)  # every new iteration shows (the app: every 3 s)
     store = RunStore(runs_dir)
     try:
@@ -192,8 +191,7 @@ def test_live_run_is_read_incrementally(runs_dir, monkeypatch):
 def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
     """A classroom of viewers costs one figure build per change of the runs, not one per viewer;
     new iterations wait for the next rebuild (at most every few seconds), a run ending shows at once."""
-    from resnet_edu import live_view
-
+    from resnet_edu.app import live_view
     builds = []
     real_build = live_view.build_degradation_view
     monkeypatch.setattr(live_view, "build_degradation_view",
@@ -228,8 +226,7 @@ def test_sessions_share_one_build_until_a_run_changes(runs_dir, monkeypatch):
 def test_a_page_opened_or_clicked_is_drawn_at_once_even_while_runs_train(runs_dir, monkeypatch):
     """A full page run (a click, opening the page) never waits for the page CPU budget, so the teacher
     who pressed Start sees the page at once; nothing waits either while nothing trains."""
-    from resnet_edu import live_view
-
+    from resnet_edu.app import live_view
     waits = []
     monkeypatch.setattr(live_view.CpuBudget, "wait", lambda self: waits.append(self.cores) or 0.0)
     ids = _write_runs(runs_dir)
@@ -248,8 +245,7 @@ def test_timed_redraws_wait_for_the_cpu_budget_while_runs_train_once_per_turn(mo
     """A fragment's timed redraw (ui.drawing_turn with timed=True) is paced by CpuBudget.wait while runs
     train: once, not again for a turn taken inside it; never when nothing trains or when asked for."""
     import ui
-    from resnet_edu import live_view
-
+    from resnet_edu.app import live_view
     waits = []
     monkeypatch.setattr(live_view.CpuBudget, "wait", lambda self: waits.append(self.cores) or 0.0)
     with ui.drawing_turn(runs_train=False):

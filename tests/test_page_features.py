@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from page_helpers import charts, open_page, texts
 
 PAGE = "app_pages/features.py"

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-
 from page_helpers import charts, open_page, texts
 from polling import wait_until
 
@@ -78,7 +77,6 @@ def test_pretrained_download_runs_in_the_training_process_and_reports_offline(mo
 @pytest.mark.slow
 def test_a_pretrained_net_from_torchvisions_cache_on_imagenette_photos(imagenette_tree):
     from resnet_edu import weights
-
     target = weights.pretrained_file(18)  # TORCH_HOME is this test's folder
     target.parent.mkdir(parents=True)
     target.write_bytes(_weights(18))  # random weights under the real file name: never called trained here

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import pytest
-
 from page_helpers import charts, end_runs_while_open, open_page, texts, values
 
 PAGE = "app_pages/gradients.py"

@@ -10,10 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from page_helpers import app_manager, open_page, tiny_lab_settings
 from polling import wait_until
+from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = "app_pages/lab.py"
@@ -190,7 +189,6 @@ def test_missing_cifar10_is_reported_with_the_data_layer_message(tmp_path):
 @pytest.mark.slow
 def test_advanced_settings_offer_only_the_devices_this_machine_has_and_compilation():
     from resnet_edu import devices
-
     at = _open()
     device = at.selectbox(key="lab_device")
     assert device.options[0].startswith("auto (here: ") and len(device.options) == 1 + len(devices.available_devices())

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from page_helpers import app_manager, open_page, tiny_lab_settings
 from polling import wait_until
 

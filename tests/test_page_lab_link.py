@@ -10,9 +10,8 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from page_helpers import APP
+from streamlit.testing.v1 import AppTest
 
 LAB = "app_pages/lab.py"
 pytestmark = pytest.mark.usefixtures("lab_data_roots")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from page_helpers import app_manager, charts, open_page, texts
 from polling import wait_until
 
@@ -92,7 +91,7 @@ def test_the_job_runs_in_the_training_process_and_a_second_session_reads_it(tiny
 
 @pytest.mark.slow
 def test_a_landscape_job_reports_progress_and_can_be_stopped(tiny_twins_dir):
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
     from resnet_edu.runs import RunStore
 
     folder, ids = tiny_twins_dir

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from page_helpers import charts, end_runs_while_open, open_page, texts, values
 from polling import wait_until
+
 from resnet_edu.runs import RunStore
 
 PAGE = "app_pages/lesion.py"
@@ -103,8 +103,7 @@ def _run_with_curve(store, name, depth, shortcuts, errors, group="g"):
 def test_the_proposed_partner_has_learned_something(store):
     """Fig. 1 + the fix after a short run: plain-56 is still at chance, plain-20 has learned. The partner
     proposed beside ResNet-56 is plain-20, and how long plain-56 needs comes from ResNet-56's own curve."""
-    from resnet_edu import run_picking
-
+    from resnet_edu.app import run_picking
     plain20 = _run_with_curve(store, "plain-20", 20, False, [0.9] * 50 + [0.5] * 250)
     plain56 = _run_with_curve(store, "plain-56", 56, False, [0.9] * 300)
     resnet56 = _run_with_curve(store, "ResNet-56", 56, True, [0.9] * 120 + [0.6] * 180)

@@ -1,4 +1,4 @@
-"""Unit tests: training-curve figures (resnet_edu.plots) and run summaries (resnet_edu.analysis)."""
+"""Unit tests: training-curve figures (resnet_edu.plots) and run summaries (resnet_edu.inside.degradation)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-
-from resnet_edu import analysis, labels, plots
+from resnet_edu import plots, words
+from resnet_edu.inside import degradation
 
 RUNS = pd.DataFrame([
     {"run_id": "ra", "name": "plain-20", "depth": 20, "kind": "plain", "family": "cifar"},
@@ -87,7 +87,7 @@ def test_training_curves_x_axis_switch(x, column):
 
 def test_training_curves_reference_overlay_from_table6():
     steps, evals, events = _frames()
-    table6 = analysis.load_table6()
+    table6 = degradation.load_table6()
     without = plots.training_curves(steps, evals, events, RUNS)
     with_ref = plots.training_curves(steps, evals, events, RUNS, reference=table6)
     assert not _traces(without, "reference")
@@ -143,7 +143,7 @@ def _summary():
 
 
 def test_error_vs_depth_one_line_per_kind_and_metric():
-    fig = plots.error_vs_depth(_summary(), reference=analysis.load_table6())
+    fig = plots.error_vs_depth(_summary(), reference=degradation.load_table6())
     by = {(tr.meta["kind"], tr.meta["series"]): tr for tr in fig.data if "kind" in (tr.meta or {})}
     assert set(by) == {("plain", "train"), ("plain", "test"), ("residual", "train"), ("residual", "test")}
     assert list(by[("plain", "train")].x) == [20, 56]
@@ -156,7 +156,7 @@ def test_error_vs_depth_one_line_per_kind_and_metric():
 
 
 def test_error_vs_depth_empty():
-    fig = plots.error_vs_depth(pd.DataFrame(columns=analysis.SUMMARY_COLUMNS), lang="ko")
+    fig = plots.error_vs_depth(pd.DataFrame(columns=degradation.SUMMARY_COLUMNS), lang="ko")
     assert not fig.data and "아직" in fig.layout.annotations[0].text
 
 
@@ -178,7 +178,7 @@ def _fill(store, name, depth, shortcuts, errors, evals=()):
 def test_summarize_runs_final_errors(store):
     a = _fill(store, "plain-20", 20, False, [0.9] * 80 + [0.3] * 20, evals=[(50, 0.5), (100, 0.35)])
     b = _fill(store, "ResNet-56", 56, True, [0.5] * 10)
-    summary = analysis.summarize_runs(store, [a, b, "rmissing1"])
+    summary = degradation.summarize_runs(store, [a, b, "rmissing1"])
     assert list(summary["run_id"]) == [a, b]
     row = summary.set_index("run_id").loc[a]
     assert row["kind"] == "plain" and row["depth"] == 20 and row["steps"] == 100
@@ -188,10 +188,10 @@ def test_summarize_runs_final_errors(store):
     assert row["kind"] == "residual" and row["final_train_error"] == pytest.approx(0.5)
     assert math.isnan(row["final_test_error"])
     # the same runs read at iteration 60: before the drop, and before the second evaluation
-    at60 = analysis.summarize_runs(store, [a, b], at_step=60).set_index("run_id")
+    at60 = degradation.summarize_runs(store, [a, b], at_step=60).set_index("run_id")
     assert at60.loc[a, "steps"] == 60 and at60.loc[a, "final_train_error"] == pytest.approx(0.9)
     assert at60.loc[a, "final_test_error"] == pytest.approx(0.5)
-    assert analysis.common_step(summary) == 10
+    assert degradation.common_step(summary) == 10
 
 
 def test_curve_buffer_is_incremental_bounded_and_exact():
@@ -200,7 +200,7 @@ def test_curve_buffer_is_incremental_bounded_and_exact():
     rows = pd.DataFrame({"step": np.arange(1, 1001), "epoch": np.arange(1, 1001) / 100,
                          "train_seconds": np.arange(1, 1001) * 0.01, "train_loss": 1.0, "train_error": errors,
                          "lr": 0.1, "images_per_second": 50.0})
-    buffer = analysis.CurveBuffer(max_points=64)
+    buffer = degradation.CurveBuffer(max_points=64)
     for start in range(0, 1000, 137):  # arrive in uneven chunks, as a live run does
         added = buffer.update(rows.iloc[start:start + 137])
         assert added == len(rows.iloc[start:start + 137])
@@ -215,11 +215,11 @@ def test_curve_buffer_is_incremental_bounded_and_exact():
 
 
 def test_labels_and_table6():
-    assert labels.toggle_label({"enabled": False, "stages": None}) == "shortcuts off"
-    assert labels.toggle_label({"enabled": True, "stages": [2]}) == "stage 2 on"
-    assert labels.toggle_label({"enabled": True, "stages": [1, 3]}, lang="ko") == "1, 3단계 숏컷 켬"
-    assert labels.seconds_label(185) == "3 min 05 s" and labels.seconds_label(None) == "–"
-    table6 = analysis.load_table6()
+    assert words.toggle_label({"enabled": False, "stages": None}) == "shortcuts off"
+    assert words.toggle_label({"enabled": True, "stages": [2]}) == "stage 2 on"
+    assert words.toggle_label({"enabled": True, "stages": [1, 3]}, lang="ko") == "1, 3단계 숏컷 켬"
+    assert words.seconds_label(185) == "3 min 05 s" and words.seconds_label(None) == "–"
+    table6 = degradation.load_table6()
     assert table6.set_index("depth").loc[56, "test_error_paper_pct"] == 6.97
     assert {"params_millions", "test_error_akamaster_pct", "source"} <= set(table6.columns)
 
@@ -229,7 +229,7 @@ def test_labels_and_table6():
 def test_prepared_figure_draws_exactly_like_the_figure_it_was_made_from():
     import plotly.io as pio
 
-    from resnet_edu.live_view import PreparedFigure
+    from resnet_edu.app.live_view import PreparedFigure
 
     steps, evals, events = _frames()
     fig = plots.training_curves(steps, evals, events, RUNS, smooth_steps=20)
@@ -240,7 +240,7 @@ def test_prepared_figure_draws_exactly_like_the_figure_it_was_made_from():
 
 
 def test_degradation_view_reads_the_store_incrementally_and_keeps_the_order(store):
-    from resnet_edu.live_view import SharedCurves, build_degradation_view
+    from resnet_edu.app.live_view import SharedCurves, build_degradation_view
 
     deep = _fill(store, "plain-56", 56, False, [0.9] * 100, evals=[(50, 0.9)])
     shallow = _fill(store, "plain-20", 20, False, [0.9] * 50 + [0.6] * 50, evals=[(50, 0.7)])
@@ -258,7 +258,7 @@ def test_shared_views_rebuild_on_lifecycle_at_once_and_on_progress_at_most_every
     """A view younger than ``min_seconds`` is shared through new iterations; an older one is rebuilt.
     The age is set through ``min_seconds`` (an hour: every view is young; zero: every view is old),
     so no assert depends on how fast this machine runs."""
-    from resnet_edu.live_view import SharedViews
+    from resnet_edu.app.live_view import SharedViews
 
     young, old = 3600.0, 0.0
     run = _fill(store, "plain-20", 20, False, [0.9] * 30)
@@ -293,7 +293,7 @@ def test_shared_views_rebuild_on_lifecycle_at_once_and_on_progress_at_most_every
 
 
 def test_the_run_menu_groups_runs_as_started_and_is_rebuilt_only_when_the_list_changes(store):
-    from resnet_edu.live_view import SharedViews
+    from resnet_edu.app.live_view import SharedViews
 
     group = "g-fig1"
     shallow = store.create_run("plain-20", {"depth": 20}, group_id=group)
@@ -327,7 +327,7 @@ def test_the_run_menu_groups_runs_as_started_and_is_rebuilt_only_when_the_list_c
 
 
 def test_the_view_carries_the_summary_table_in_the_reader_s_language(store):
-    from resnet_edu.live_view import build_degradation_view
+    from resnet_edu.app.live_view import build_degradation_view
 
     run = _fill(store, "plain-20", 20, False, [0.25] * 30, evals=[(30, 0.3)])
     english = build_degradation_view(store, [run])
@@ -341,7 +341,7 @@ def test_the_view_carries_the_summary_table_in_the_reader_s_language(store):
 
 
 def test_the_cpu_budget_lets_pages_through_while_under_it_and_holds_them_while_over():
-    from resnet_edu.live_view import CpuBudget
+    from resnet_edu.app.live_view import CpuBudget
 
     clock = {"now": 100.0, "cpu": 0.0, "cores_busy": 0.1}
 
@@ -381,7 +381,7 @@ def test_line_styles_are_the_papers_in_every_training_chart():
 
 
 def test_runs_that_share_a_name_are_told_apart_by_their_start_time_never_their_id():
-    from resnet_edu.run_picking import distinct_names
+    from resnet_edu.app.run_picking import distinct_names
 
     names = ["plain-20", "plain-20", "ResNet-20", "plain-20"]
     created = ["2025-11-28T09:15:00+00:00", "2025-11-28T10:40:00+00:00", "2025-11-28T10:40:00+00:00",

@@ -9,10 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-
-from resnet_edu import probes
+from resnet_edu.inside import gradients
 from resnet_edu.models import build_model
-
+from resnet_edu.train import probes
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -87,28 +86,28 @@ def test_response_layers_are_the_3x3_convs_bns():
 def test_measure_at_init_plain_vs_residual():
     batch = _batch(n=16)
     state = torch.random.get_rng_state()
-    plain = probes.measure_at_init("cifar", 14, False, batch)
-    residual = probes.measure_at_init("cifar", 14, True, batch)
+    plain = gradients.measure_at_init("cifar", 14, False, batch)
+    residual = gradients.measure_at_init("cifar", 14, True, batch)
     assert torch.equal(state, torch.random.get_rng_state())  # global random state untouched
     assert plain["name"] == "plain-14" and residual["name"] == "ResNet-14"
     assert plain["first"] == "conv1" and plain["last"] == "layer3.1.conv2"
     assert plain["ratio"] == pytest.approx(plain["grad_norm"]["conv1"] / plain["grad_norm"]["layer3.1.conv2"])
     assert len(plain["response_std"]) == 1 + 12 and math.isfinite(plain["loss"])
-    again = probes.measure_at_init("cifar", 14, False, batch)
+    again = gradients.measure_at_init("cifar", 14, False, batch)
     assert again["grad_norm"] == plain["grad_norm"]  # seeded: the same net every time
     assert plain["ratio"] > residual["ratio"]  # gradients grow toward the input of a plain net
 
 
 def test_relative_norms_at_init():
     """Under BN the step that matters is ‖∇W‖/‖W‖: measured beside the raw norms, per conv."""
-    result = probes.measure_at_init("cifar", 14, False, _batch(n=16))
+    result = gradients.measure_at_init("cifar", 14, False, _batch(n=16))
     first, last = result["first"], result["last"]
     assert set(result["weight_norm"]) == set(result["grad_norm"]) == set(result["relative"])
     assert result["relative"][first] == pytest.approx(result["grad_norm"][first] / result["weight_norm"][first])
     assert result["relative_ratio"] == pytest.approx(result["relative"][first] / result["relative"][last])
     # He init (fan_out): a conv's ‖W‖² ≈ 2 · its input channels, so the first conv (3 inputs) is the smallest.
     assert result["weight_norm"][first] < result["weight_norm"][last]
-    frame = probes.init_norms_frame([result])
+    frame = gradients.init_norms_frame([result])
     assert {"grad_norm", "weight_norm", "relative"} <= set(frame.columns)
     assert frame["relative"].to_numpy() == pytest.approx((frame["grad_norm"] / frame["weight_norm"]).to_numpy())
 
@@ -120,18 +119,18 @@ def test_relative_ratio_from_a_checkpoint(tmp_path):
     model = build_model("cifar", 8)
     path = tmp_path / "last.pt"
     torch.save({"format": CHECKPOINT_FORMAT, "model": model.state_dict(), "step": 30}, path)
-    step, weights = probes.checkpoint_weight_norms(path)
+    step, weights = gradients.checkpoint_weight_norms(path)
     assert step == 30 and weights == pytest.approx(probes.conv_weight_norms(model))
     names = [n for n in weights if "downsample" not in n]
     stats = pd.DataFrame([{"step": s, "layer": n, "layer_index": i, "value": float(s)}
                           for s in (10, 20, 40) for i, n in enumerate(names)])
-    result = probes.relative_ratio_at(stats, step, weights)
+    result = gradients.relative_ratio_at(stats, step, weights)
     assert result["step"] == 20  # the last record at or before the checkpoint
     assert result["ratio"] == pytest.approx(weights[names[-1]] / weights[names[0]])  # equal ‖∇W‖ everywhere
-    assert math.isnan(probes.relative_ratio_at(stats, 5, weights)["ratio"])
+    assert math.isnan(gradients.relative_ratio_at(stats, 5, weights)["ratio"])
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError):
-        probes.checkpoint_weight_norms(tmp_path / "bad.pt")
+        gradients.checkpoint_weight_norms(tmp_path / "bad.pt")
 
 
 def test_relative_norms_skip_zero_weights():
@@ -140,8 +139,8 @@ def test_relative_norms_skip_zero_weights():
 
 
 def test_ratio_ignores_projection_shortcuts():
-    assert probes.first_last_ratio({"conv1": 4.0, "layer3.0.conv2": 2.0, "layer3.0.downsample.0": 100.0}) == 2.0
-    assert math.isnan(probes.first_last_ratio({"conv1": 1.0}))
+    assert gradients.first_last_ratio({"conv1": 4.0, "layer3.0.conv2": 2.0, "layer3.0.downsample.0": 100.0}) == 2.0
+    assert math.isnan(gradients.first_last_ratio({"conv1": 1.0}))
 
 
 def _stats():
@@ -155,27 +154,27 @@ def _stats():
 
 
 def test_layer_step_matrix_and_ratio_over_time_follow_depth_order():
-    matrix = probes.layer_step_matrix(_stats())
+    matrix = gradients.layer_step_matrix(_stats())
     assert list(matrix.index) == ["conv1", "layer1.2.conv1", "layer1.10.conv1"]
     assert list(matrix.columns) == [0, 10, 20]
-    ratio = probes.ratio_over_time(_stats())
+    ratio = gradients.ratio_over_time(_stats())
     assert list(ratio["step"]) == [0, 10, 20]
     assert ratio["first_layer"].iloc[0] == "conv1" and ratio["last_layer"].iloc[0] == "layer1.10.conv1"
     assert ratio["ratio"].tolist() == pytest.approx([1 / 3] * 3)
-    assert probes.ratio_over_time(pd.DataFrame(columns=["step", "layer", "layer_index", "value"])).empty
+    assert gradients.ratio_over_time(pd.DataFrame(columns=["step", "layer", "layer_index", "value"])).empty
 
 
 def test_profile_at_latest_step_with_rank():
-    profile = probes.profile_at(_stats())
+    profile = gradients.profile_at(_stats())
     assert set(profile["step"]) == {20}
     assert profile["layer_index"].tolist() == [0, 1, 2, 3]
     assert profile["rank"].tolist() == [4, 3, 2, 1]
     assert profile["stage"].tolist() == [0, 1, 1, 1]
-    assert probes.profile_at(_stats(), step=0)["value"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert gradients.profile_at(_stats(), step=0)["value"].tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
 def test_init_norms_frame():
-    result = probes.measure_at_init("cifar", 8, True, _batch(n=4))
-    frame = probes.init_norms_frame([result])
+    result = gradients.measure_at_init("cifar", 8, True, _batch(n=4))
+    frame = gradients.init_norms_frame([result])
     assert frame["layer_index"].tolist() == list(range(len(frame)))
     assert frame["layer"].iloc[0] == "conv1" and (frame["grad_norm"] > 0).all()

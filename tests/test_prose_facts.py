@@ -11,9 +11,9 @@ from pathlib import Path
 
 from app_pages.text import architecture, degradation, gradients, lab, landscape, paper
 from app_pages.text.recipe_notes import RECIPE_NOTES
-from resnet_edu import classroom, probes
 from resnet_edu.data.synthetic import SYNTHETIC_TRAIN_IMAGES
-from resnet_edu.train import LINEAR_WARMUP_STEPS, TrainConfig
+from resnet_edu.inside import gradients as gradient_readings
+from resnet_edu.train import LINEAR_WARMUP_STEPS, TrainConfig, classroom
 from resnet_edu.train.recipes import COLLAPSE_BATCH, COLLAPSE_ITERATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,9 +45,9 @@ def test_measured_numbers_come_from_their_constants():
 
 
 def test_gradient_captions_do_not_read_the_raw_ratio_as_vanishing():
-    first, last = probes.first_last_weight_counts("cifar")
+    first, last = gradient_readings.first_last_weight_counts("cifar")
     assert (first, last) == (3 * 16 * 9, 64 * 64 * 9)  # counted on the real net, not typed
-    ratio = probes.equal_gradient_ratio(first, last)
+    ratio = gradient_readings.equal_gradient_ratio(first, last)
     for entry in (gradients.HOW_TO_READ, gradients.RATIO_CAPTION, gradients.HEATMAP_CAPTION):
         assert f"{first:,}" in entry["en"] and f"{last:,}" in entry["en"] and f"{last:,}" in entry["ko"]
     assert f"{ratio:.2f}" in gradients.HOW_TO_READ["en"] and f"{ratio:.2f}" in gradients.RATIO_CAPTION["en"]

@@ -32,9 +32,9 @@ import time
 from pathlib import Path
 
 import pytest
+from image_folders import make_tree
 from streamlit.testing.v1 import AppTest
 
-from image_folders import make_tree
 from resnet_edu.cli import main
 from resnet_edu.runs import RunStore
 
@@ -304,7 +304,7 @@ def test_sigkill_mid_epoch_then_resume_to_the_same_last_iteration(allowed, tmp_p
 
 def test_resume_refuses_a_live_run_and_rechecks_a_dead_owner(tmp_path):
     """A run left 'running' by a process that died after this store was opened is seen as interrupted."""
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
 
     store = RunStore(tmp_path / "store")
     manager = JobManager(store, device="cpu")

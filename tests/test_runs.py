@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from polling import wait_until
+
 from resnet_edu.runs import (
     EVAL_COLUMNS,
     RUN_COLUMNS,
@@ -572,9 +572,8 @@ _CHILD = textwrap.dedent("""
 def _child(tmp_path, mode):
     script = tmp_path / "child.py"
     script.write_text(_CHILD)
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.Popen([sys.executable, str(script), str(tmp_path / "runs"), mode],
-                            stdout=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, text=True)
 
 
 def test_restart_marks_running_runs_interrupted_and_keeps_metrics(tmp_path):

@@ -22,8 +22,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from resnet_edu import security
-from resnet_edu.security import check_data_path, data_roots, passcode_matches
+from resnet_edu.app import security
+from resnet_edu.app.security import check_data_path, data_roots, passcode_matches
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -209,8 +209,7 @@ def test_md_escape_keeps_names_as_text():
 def held_data(monkeypatch):
     """Submitted runs stay 'queued' (their data set is still 'loading') until the test lets go: no CPU spent."""
     from resnet_edu import data as data_module
-    from resnet_edu import run_data
-
+    from resnet_edu.data import loaded
     gate = threading.Event()
     tiny = data_module.ImageDataset(
         name="tiny", train_images=torch.zeros(200, 3, 32, 32, dtype=torch.uint8),
@@ -222,7 +221,7 @@ def held_data(monkeypatch):
         return tiny
 
     monkeypatch.setattr(data_module, "load_dataset", loading)
-    monkeypatch.setattr(run_data, "_datasets", {})
+    monkeypatch.setattr(loaded, "_datasets", {})
     yield gate
     gate.set()
 

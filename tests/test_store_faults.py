@@ -19,15 +19,13 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 import image_folders
+import pytest
 from polling import wait_until
-from resnet_edu.runs import disk
-from resnet_edu.runs import repair
+
 from resnet_edu.cli import main
-from resnet_edu.jobs import JobManager
-from resnet_edu.runs import RunStore, StoreWriteError
+from resnet_edu.engine import JobManager
+from resnet_edu.runs import RunStore, StoreWriteError, disk, repair
 from resnet_edu.runs import store as store_module
 from resnet_edu.train import TrainConfig, load_checkpoint
 
@@ -41,7 +39,7 @@ def make_tree(root: Path) -> Path:
 
 def _env(runs_dir: Path, tmp_path: Path) -> dict:
     return {**os.environ, "RESNET_EDU_RUNS_DIR": str(runs_dir), "RESNET_EDU_CACHE_DIR": str(tmp_path / "cache"),
-            "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+            "OMP_NUM_THREADS": "1"}
 
 
 # ----------------------------------------------------------------------------- the sentence
@@ -146,7 +144,7 @@ FULL_DISK_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     mount, tree, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "none", str(mount)], check=True)
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
     from resnet_edu.runs import RunStore
     from resnet_edu.train import TrainConfig, load_checkpoint
 
@@ -406,7 +404,7 @@ def test_two_apps_on_one_folder_share_it_without_interrupting_or_locking_each_ot
     root = tmp_path / "runs"
     RunStore(root).close()
     other = subprocess.Popen([sys.executable, "-c", OTHER_APP, str(root), "8"], cwd=REPO,
-                             env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+                             stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
         theirs = other.stdout.readline().strip()
@@ -507,15 +505,14 @@ def test_a_big_store_is_read_in_full_only_when_it_changed_since_a_clean_close(tm
     RunStore(root).close()
     assert checks[-1] is False
     # A process that writes and exits without closing (as the app does): an orderly exit counts.
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     writes = ("from resnet_edu.runs import RunStore; s = RunStore(r'%s'); s.create_run('x', {}); s.flush()"
               % root)
-    subprocess.run([sys.executable, "-c", writes], check=True, env=env, timeout=120)
+    subprocess.run([sys.executable, "-c", writes], check=True, timeout=120)
     RunStore(root).close()
     assert checks[-1] is False
     # Killed (SIGKILL: no exit handlers) after writing: read in full.
     subprocess.run([sys.executable, "-c", writes + "; import os, signal; os.kill(os.getpid(), signal.SIGKILL)"],
-                   env=env, timeout=120)
+                   timeout=120)
     RunStore(root).close()
     assert checks[-1] is True
     _damage(root / "runs.sqlite", where=0.5, pages=2)  # damage changes the file: found at the next open

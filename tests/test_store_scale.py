@@ -189,7 +189,7 @@ def test_a_long_curve_summed_in_sql_equals_the_curve_summed_in_python(tmp_path):
     """CurveBuffer.update_from_store (blocks from RunStore.step_blocks) == update(store.steps(...))."""
     import math
 
-    from resnet_edu.analysis import CurveBuffer
+    from resnet_edu.inside.degradation import CurveBuffer
 
     store = RunStore(tmp_path / "runs")
     run_id = store.create_run("long", {"depth": 20}, status="running")

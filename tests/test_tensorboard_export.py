@@ -18,7 +18,7 @@ pytest.importorskip("tensorboard", reason="the reader of the read-back test (req
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
 from resnet_edu.cli import main  # noqa: E402
-from resnet_edu.runs import tensorboard  # noqa: E402
+from resnet_edu.sharing import tensorboard  # noqa: E402
 
 STEPS = 12
 OFF_AFTER, ON_AFTER = 4, 8  # iterations done when stage 2 is switched off, then every stage on

@@ -1,4 +1,4 @@
-"""JobManager(isolation="process"): the app's runs train in a child process (resnet_edu/worker.py).
+"""JobManager(isolation="process"): the app's runs train in a child process (resnet_edu/engine/worker.py).
 
 One manager (and so one training process) serves the first tests, as in the app, where the
 process lives as long as the server; the crash tests come last or start their own.
@@ -15,13 +15,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from polling import wait_until
-from resnet_edu import training_process
-from resnet_edu.jobs import JobManager, group_configs
+
+from resnet_edu.engine import JobManager, group_configs, process
+from resnet_edu.engine.worker import PARENT_GONE
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig
-from resnet_edu.worker import PARENT_GONE
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = TrainConfig(depth=8, batch_size=32, epochs=2, max_train_images=128, probe_every=2)  # 4 steps per epoch
@@ -68,7 +67,7 @@ def test_the_next_group_reuses_the_running_process(manager):
     if Path(f"/proc/{pid}/environ").exists() and "OMP_WAIT_POLICY" not in os.environ:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         assert not any(entry.startswith(b"OMP_WAIT_POLICY=") for entry in environ)  # libgomp's own waiting
-        threads = training_process.training_threads()
+        threads = process.training_threads()
         assert f"RESNET_EDU_CPU_THREADS={threads}".encode() in environ  # a core left to the app
     (run_id,) = manager.submit([TINY])
     assert manager.wait([run_id], timeout=180)
@@ -133,8 +132,7 @@ def test_when_the_app_dies_the_training_process_checkpoints_and_exits(tmp_path):
     store_dir = tmp_path / "store"
     app = textwrap.dedent(f"""
         import json, sys, time
-        sys.path.insert(0, {str(REPO)!r})
-        from resnet_edu.jobs import JobManager
+        from resnet_edu.engine import JobManager
         from resnet_edu.runs import RunStore
         from resnet_edu.train import TrainConfig
         manager = JobManager(RunStore({str(store_dir)!r}), device="cpu", isolation="process")

@@ -1,4 +1,4 @@
-"""The Degradation page's verdict (resnet_edu.verdict): each sentence, the claim rule, and a real run replayed.
+"""The Degradation page's verdict (resnet_edu.inside.verdict): each sentence, the claim rule, and a real run replayed.
 
 The unit cases use made-up error levels to reach each branch of the rule; they are inputs, never
 shown as results. The replay uses a recorded real run (tests/fixtures/fig1_fix_seed0.csv, its
@@ -12,10 +12,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from resnet_edu import analysis, verdict
+from resnet_edu.inside import degradation, verdict
+from resnet_edu.inside.verdict import (
+    HOLD_STEPS,
+    MIN_STEPS_TO_CLAIM,
+    MIN_STEPS_TO_READ,
+    NOISE_POINTS,
+    WITHDRAW_POINTS,
+    claim_state,
+    degradation_sentence,
+    degradation_verdict,
+)
 from resnet_edu.runs import RunStore
-from resnet_edu.verdict import (HOLD_STEPS, MIN_STEPS_TO_CLAIM, MIN_STEPS_TO_READ, NOISE_POINTS,
-                                WITHDRAW_POINTS, claim_state, degradation_sentence, degradation_verdict)
 
 REPLAY = Path(__file__).resolve().parent / "fixtures" / "fig1_fix_seed0.csv"
 CLAIM = {"en": "the degradation problem", "ko": "성능 저하(degradation) 문제"}
@@ -23,11 +31,11 @@ NETS = {"plain-20": (20, "plain"), "plain-56": (56, "plain"), "ResNet-56": (56, 
 
 
 def _summary(errors: dict[str, float], steps: int) -> pd.DataFrame:
-    """A summary as ``analysis.summarize_runs`` makes it, for the nets named in ``errors`` (fractions)."""
+    """A summary as ``degradation.summarize_runs`` makes it, for the nets named in ``errors`` (fractions)."""
     return pd.DataFrame([{"run_id": name, "name": name, "group_id": "g", "status": "running", "family": "cifar",
                           "depth": NETS[name][0], "kind": NETS[name][1], "steps": steps, "epoch": 1.0,
                           "final_train_error": err, "final_test_error": err, "test_step": 0}
-                         for name, err in errors.items()], columns=analysis.SUMMARY_COLUMNS)
+                         for name, err in errors.items()], columns=degradation.SUMMARY_COLUMNS)
 
 
 def _curves(levels: dict[str, list[float]]) -> pd.DataFrame:
@@ -186,7 +194,7 @@ def test_deeper_resnets_behind_are_read_as_measured_not_as_the_papers_words(lang
 
 
 def test_the_analysis_module_still_offers_the_verdict():
-    assert analysis.degradation_sentence is degradation_sentence and analysis.NOISE_POINTS == NOISE_POINTS
+    assert degradation.degradation_sentence is degradation_sentence and degradation.NOISE_POINTS == NOISE_POINTS
 
 
 # ---------------------------------------------------------------- a real run, replayed
@@ -219,17 +227,17 @@ def test_a_real_run_replayed_iteration_by_iteration_never_takes_its_claim_back(t
         last = int(every["step"].max())
         claims = []
         for step in range(1, last + 1):
-            summary = analysis.summarize_runs(store, ids, at_step=step)
+            summary = degradation.summarize_runs(store, ids, at_step=step)
             result = degradation_verdict(summary, every[every["step"] <= step])
             claims.append(result.claimed)
             assert result.claimed == _says(result.text("en"), "en") == _says(result.text("ko"), "ko")
         # The page as the app builds it (curves read through CurveBuffer frames) reads the end the same way.
         buffers = []
         for run_id in ids:
-            buffer = analysis.CurveBuffer()
+            buffer = degradation.CurveBuffer()
             buffer.update_from_store(store, run_id)
             buffers.append(buffer.frame().assign(run_id=run_id))
-        at_end = degradation_verdict(analysis.summarize_runs(store, ids), pd.concat(buffers, ignore_index=True))
+        at_end = degradation_verdict(degradation.summarize_runs(store, ids), pd.concat(buffers, ignore_index=True))
     finally:
         store.close()
     changes = [i + 1 for i in range(1, len(claims)) if claims[i] != claims[i - 1]]  # iterations

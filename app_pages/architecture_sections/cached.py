@@ -3,15 +3,12 @@ cached per server: every tab that asks for ResNet-56 gets the same diagrams."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 from resnet_edu import diagrams
+from resnet_edu.assets import paper_table
 from resnet_edu.models import set_shortcuts
-
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -55,4 +52,4 @@ def released_placement_mult_adds(depth: int, shortcut_type: str) -> int:
 
 @st.cache_data(show_spinner=False)
 def paper_costs() -> pd.DataFrame:
-    return pd.read_csv(ASSETS / "paper_costs.csv")
+    return paper_table("paper_costs.csv")

@@ -12,7 +12,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from resnet_edu import explain, models, weights
+from resnet_edu import models, weights
+from resnet_edu.inside import features
 
 TOP_K = 6  # channels per stage in the feature-map grids
 NO_DATA = {"name": None, "root": None, "image_size": weights.PRETRAINED_IMAGE_SIZE}
@@ -64,7 +65,7 @@ def load_net(source: tuple, _payload: bytes | None = None):
 def load_images(name: str, root: str | None, image_size: int):
     """The data set a run was trained on (jobs.cached_dataset: one copy per server process, which the Lab's
     data check may have loaded already)."""
-    from resnet_edu.jobs import cached_dataset
+    from resnet_edu.data.loaded import cached_dataset
 
     return cached_dataset(name, root, image_size)
 
@@ -77,16 +78,16 @@ def compute_view(source: tuple, image: np.ndarray, view: str, target: int | None
     model, mean, std, _classes, lock = load_net(source)
     x = normalize(torch.from_numpy(image)[None], mean, std)
     with lock:
-        prediction = explain.predict(model, x)
+        prediction = features.predict(model, x)
         chosen = prediction.index if target is None else int(target)
         result = {"index": prediction.index, "confidence": prediction.confidence, "target": chosen}
         if view == "maps":
-            result["maps"] = [(m.stage, m.channels, m.maps) for m in explain.feature_maps(model, x, k=TOP_K)]
+            result["maps"] = [(m.stage, m.channels, m.maps) for m in features.feature_maps(model, x, k=TOP_K)]
         elif view == "gradcam":
-            result["maps"] = list(explain.gradcam_maps(model, x, chosen).items())
+            result["maps"] = list(features.gradcam_maps(model, x, chosen).items())
         else:
             noise_tunnel, n_steps = options
-            result["maps"] = [("IG", explain.integrated_gradients(model, x, chosen, noise_tunnel=noise_tunnel,
+            result["maps"] = [("IG", features.integrated_gradients(model, x, chosen, noise_tunnel=noise_tunnel,
                                                                   n_steps=n_steps))]
     return result
 

@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages.features_sections.loading import NO_DATA, imagenet_spec, load_weights_net, modified_time
 from app_pages.text import features as text
 from resnet_edu import models, weights
-from resnet_edu.messages import message_words
+from resnet_edu.words import message_words
 from ui import get_manager, get_store, language, t, teacher_unlocked
 
 

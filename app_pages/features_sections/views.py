@@ -9,7 +9,8 @@ import torch
 
 from app_pages.features_sections.loading import TOP_K, compute_view, load_net
 from app_pages.text import features as text
-from resnet_edu import explain, plots, weights
+from resnet_edu import plots, weights
+from resnet_edu.inside import features
 from ui import PLOT_CONFIG, language, t
 
 MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file checks pixels too)
@@ -117,7 +118,7 @@ def _frame_of(name: str, view: str, maps) -> pd.DataFrame:
 def results_ui(nets: list[tuple[str, tuple]], image: np.ndarray, true_label: int | None, view: str,
                target: int | None, options: tuple) -> None:
     lang = language()
-    picture = explain.to_hwc_numpy(torch.from_numpy(image))
+    picture = features.to_hwc_numpy(torch.from_numpy(image))
     columns = st.columns(len(nets))
     frames = []
     for column, (name, source) in zip(columns, nets):

@@ -1,5 +1,5 @@
 """Fresh nets measured at initialisation: one forward and backward pass, every layer's gradient
-norm, in seconds (resnet_edu.probes.measure_at_init)."""
+norm, in seconds (resnet_edu.inside.gradients.measure_at_init)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import streamlit as st
 
 from app_pages.gradients_sections import csv_text, ratio_text
 from app_pages.text import gradients as text
-from resnet_edu import plots, probes
+from resnet_edu import plots
+from resnet_edu.inside import gradients
 from ui import PLOT_CONFIG, language, t
 
 INIT_DEPTHS = [8, 14, 20, 32, 44, 56, 110]
@@ -18,9 +19,8 @@ INIT_BATCHES = [16, 32, 64, 128]
 def init_batch(dataset: str, batch_size: int):
     """One batch of the chosen data set, normalised with its own statistics (seeded, same every time)."""
     from resnet_edu import data
-
     if dataset == "cifar10":
-        from resnet_edu.jobs import cached_dataset
+        from resnet_edu.data.loaded import cached_dataset
 
         full = cached_dataset("cifar10")
         images, labels = full.train_images[:batch_size], full.train_labels[:batch_size]
@@ -33,7 +33,7 @@ def init_batch(dataset: str, batch_size: int):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def init_measurement(dataset: str, depth: int, shortcuts: bool, batch_size: int) -> dict:
-    return probes.measure_at_init("cifar", depth, shortcuts, init_batch(dataset, batch_size), seed=0)
+    return gradients.measure_at_init("cifar", depth, shortcuts, init_batch(dataset, batch_size), seed=0)
 
 
 def init_controls_ui() -> tuple[str, list[int], list[bool], int, bool]:
@@ -90,7 +90,7 @@ def init_section() -> None:
                          f"**{ratio_text(result['relative_ratio'])}**",
                          f"첫 / 마지막 합성곱의 ‖∇W‖; 가중치에 대한 상대 크기(‖∇W‖ / ‖W‖): "
                          f"**{ratio_text(result['relative_ratio'])}**"))
-    frame = probes.init_norms_frame(results)
+    frame = gradients.init_norms_frame(results)
     measures = {"grad_norm": t("‖∇W‖", "‖∇W‖"), "relative": t("‖∇W‖ / ‖W‖", "‖∇W‖ / ‖W‖")}
     value = st.radio(t("Plot", "그래프"), list(measures), format_func=measures.get, horizontal=True,
                      key="grad_init_value",

@@ -8,7 +8,9 @@ import streamlit as st
 
 from app_pages.gradients_sections import csv_text, ratio_text
 from app_pages.text import gradients as text
-from resnet_edu import labels, plots, probes, run_picking
+from resnet_edu import plots, words
+from resnet_edu.app import run_picking
+from resnet_edu.inside import gradients
 from resnet_edu.runs import ACTIVE_STATUSES
 from ui import PLOT_CONFIG, get_store, language, send_to_lab, t
 
@@ -34,7 +36,7 @@ def run_picker_ui(table: pd.DataFrame) -> list[str]:
         members = table[table["group_id"] == group_id]
         if members.empty:  # a comparison deleted since the browser drew the box
             return str(group_id)
-        return f"{labels.clock_label(members['created_at'].iloc[-1])} · {', '.join(members['name'])}"
+        return f"{words.clock_label(members['created_at'].iloc[-1])} · {', '.join(members['name'])}"
 
     def pick_group() -> None:
         st.session_state["grad_runs"] = table.loc[table["group_id"] == st.session_state["grad_group"],
@@ -72,7 +74,7 @@ def run_picker_ui(table: pd.DataFrame) -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def checkpoint_weights(path: str, modified: float) -> tuple[int, dict[str, float]]:
     """Conv weight norms of a checkpoint (keyed by its modification time, so a newer save is read again)."""
-    return probes.checkpoint_weight_norms(path)
+    return gradients.checkpoint_weight_norms(path)
 
 
 def relative_at_checkpoint(store, run_id: str, stats: pd.DataFrame) -> dict[str, float] | None:
@@ -84,7 +86,7 @@ def relative_at_checkpoint(store, run_id: str, stats: pd.DataFrame) -> dict[str,
         step, weights = checkpoint_weights(str(path), path.stat().st_mtime)
     except (OSError, ValueError):
         return None
-    result = probes.relative_ratio_at(stats, step, weights)
+    result = gradients.relative_ratio_at(stats, step, weights)
     return result if result["ratio"] == result["ratio"] else None  # nan: nothing recorded by then
 
 
@@ -102,9 +104,9 @@ def per_run(chosen: pd.DataFrame, stats: dict[str, pd.DataFrame], measure) -> li
 def ratio_section(chosen: pd.DataFrame, stats: dict[str, pd.DataFrame], revision: str) -> None:
     lang = language()
     st.subheader(t("At a glance: first conv vs last conv", "한눈에: 첫 합성곱 vs 마지막 합성곱"))
-    measured = per_run(chosen, stats, probes.ratio_over_time)
+    measured = per_run(chosen, stats, gradients.ratio_over_time)
     frames = [frame for _, frame in measured]
-    summaries = [(row, probes.ratio_summary(frame)) for row, frame in measured]
+    summaries = [(row, gradients.ratio_summary(frame)) for row, frame in measured]
     if not frames:
         st.info(t("No gradient norms recorded yet for these runs (they appear after the first few iterations).",
                   "이 실행들에는 아직 기울기 크기 기록이 없습니다(처음 몇 번의 반복 뒤에 나타납니다)."))
@@ -150,7 +152,7 @@ def heatmap_section(chosen: pd.DataFrame, stats: dict[str, pd.DataFrame], revisi
                 if index >= len(kind_rows):
                     continue
                 run = kind_rows.iloc[index]
-                matrix = probes.thin_columns(probes.layer_step_matrix(stats[run["run_id"]]), MAX_COLUMNS)
+                matrix = gradients.thin_columns(gradients.layer_step_matrix(stats[run["run_id"]]), MAX_COLUMNS)
                 if matrix.empty:
                     continue
                 panels.append((run["name"], matrix, row, col))
@@ -170,7 +172,7 @@ def response_section(chosen: pd.DataFrame, responses: dict[str, pd.DataFrame], r
     lang = language()
     st.subheader(t("Layer responses (the paper's Fig. 7)", "층 응답 (논문 그림 7)"))
     st.markdown(t(**text.FIG7_INTRO))
-    measured = per_run(chosen, responses, probes.profile_at)
+    measured = per_run(chosen, responses, gradients.profile_at)
     frames = [frame for _, frame in measured]
     steps = [f"{row.name}: {int(frame['step'].iloc[0])}" for row, frame in measured]
     if not frames:

@@ -10,10 +10,10 @@ import streamlit as st
 from app_pages.lab_sections import REFRESH_SECONDS
 from app_pages.lab_sections.access import teacher_only
 from app_pages.text import lab as text
-from resnet_edu import devices, labels
+from resnet_edu import devices, words
 from resnet_edu.data import default_data_root, downloads
-from resnet_edu.messages import message_words
 from resnet_edu.train import TrainConfig
+from resnet_edu.words import message_words
 from ui import get_manager, language, md_escape, t, teacher_unlocked
 
 
@@ -105,8 +105,8 @@ def download_line(result: dict | None, message: str) -> str:
     if result.get("bytes_per_second"):
         parts.append(f"{result['bytes_per_second'] / 1e6:,.1f} MB/s")
     if result.get("seconds_left") is not None:
-        parts.append(t(f"{labels.seconds_label(result['seconds_left'])} left",
-                       f"{labels.seconds_label(result['seconds_left'], 'ko')} 남음"))
+        parts.append(t(f"{words.seconds_label(result['seconds_left'])} left",
+                       f"{words.seconds_label(result['seconds_left'], 'ko')} 남음"))
     return " · ".join(p for p in parts if p)
 
 

@@ -3,7 +3,8 @@ measurements behind them (which machine, which seeds, fp32 and bf16) for whoever
 
 from __future__ import annotations
 
-from resnet_edu import classroom, devices
+from resnet_edu import devices
+from resnet_edu.train import classroom
 from ui import t
 
 

@@ -1,7 +1,7 @@
 """Lesson links in the app: the link a tab was opened with, the simple view, and "Copy this lesson's link".
 
 app.py calls :func:`open_lesson_link` on every page run; the first run of a tab reads the link in
-its URL (resnet_edu/lesson_link.py checks it). The Lab's widgets then take the link's values as
+its URL (resnet_edu/app/lesson_link.py checks it). The Lab's widgets then take the link's values as
 their first values, and from there on they keep whatever the student chooses (Streamlit's
 ``persist_state``): the link sets a tab up once and never again.
 """
@@ -12,8 +12,8 @@ import dataclasses
 
 import streamlit as st
 
-from resnet_edu import lesson_link
-from resnet_edu.lesson_link import LabChoices, LessonLink
+from resnet_edu.app import lesson_link
+from resnet_edu.app.lesson_link import LabChoices, LessonLink
 from resnet_edu.train import PRESETS
 from ui import language, t
 

@@ -8,8 +8,8 @@ import streamlit as st
 
 from app_pages.lab_sections.access import teacher_only
 from app_pages.text import lab as text
-from resnet_edu.runs import packs
 from resnet_edu.runs.disk import describe_write_error
+from resnet_edu.sharing import packs
 from ui import get_manager, language, t, teacher_unlocked
 
 UPLOAD = "upload"

@@ -9,11 +9,11 @@ import streamlit as st
 
 from app_pages.lab_sections.access import remember, teacher_only
 from app_pages.text import lab as text
-from resnet_edu import labels
-from resnet_edu.messages import message_words
-from resnet_edu.runs.disk import describe_write_error
+from resnet_edu import words
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
-from resnet_edu.runs.packs import provenance_line
+from resnet_edu.runs.disk import describe_write_error
+from resnet_edu.sharing.packs import provenance_line
+from resnet_edu.words import message_words
 from ui import get_manager, language, md_escape, t, teacher_unlocked
 
 RESUMABLE = ("interrupted", "stopped")
@@ -38,11 +38,11 @@ def past_runs_ui() -> None:
                  icon="⚠️")
     table = pd.DataFrame({
         t("run", "실행"): past["name"],
-        t("status", "상태"): past["status"].map(lambda s: labels.status_word(s, lang)),
+        t("status", "상태"): past["status"].map(lambda s: words.status_word(s, lang)),
         t("iterations", "반복"): [f"{d:,}/{int(tot):,}" if pd.notna(tot) else f"{d:,}"
                                  for d, tot in zip(past["steps_done"], past["total_steps"])],
         t("data", "데이터"): [data_set_name(c.get("dataset", "")) for c in past["config"]],
-        t("started", "시작"): past["created_at"].map(labels.clock_label),
+        t("started", "시작"): past["created_at"].map(words.clock_label),
         t("message", "메시지"): past["message"].fillna("").map(lambda message: message_words(message, lang)),
         t("run id", "실행 ID"): past["run_id"],  # what `python -m resnet_edu runs …` asks for
     })
@@ -58,11 +58,11 @@ def past_runs_ui() -> None:
             continue
         shown += 1
         left, right = st.columns([5, 1])
-        started = labels.clock_label(row.created_at)
-        left.markdown(t(f"**{md_escape(row.name)}** (started {started}) was {labels.status_word(row.status)} at "
+        started = words.clock_label(row.created_at)
+        left.markdown(t(f"**{md_escape(row.name)}** (started {started}) was {words.status_word(row.status)} at "
                         f"iteration {row.steps_done:,}: continue from its last checkpoint.",
                         f"**{md_escape(row.name)}**({started} 시작)은(는) 반복 {row.steps_done:,}에서 "
-                        f"{labels.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
+                        f"{words.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
         if right.button(t("Resume", "이어서 학습"), key=f"lab_resume_{row.run_id}", width="stretch"):
             try:
                 manager.resume(row.run_id)
@@ -108,7 +108,7 @@ def delete_ui(past: pd.DataFrame) -> None:
     with st.expander(t("Delete runs (teacher)", "실행 삭제 (교사)")):
         if not teacher:
             st.caption(teacher_only())
-        choices = {row.run_id: f"{row.name} · {labels.status_word(row.status, language())} · {row.run_id}"
+        choices = {row.run_id: f"{row.name} · {words.status_word(row.status, language())} · {row.run_id}"
                    for row in deletable.itertuples(index=False)}
         picked = st.session_state.get("lab_delete_pick")
         if picked and not set(picked) <= set(choices):  # deleted meanwhile (another tab)

@@ -7,8 +7,8 @@ import streamlit as st
 from app_pages.lab_sections import REFRESH_SECONDS
 from app_pages.lab_sections.access import may_control, stop_every_run, stop_run, teacher_only
 from app_pages.text import lab as text
-from resnet_edu import devices, labels
-from resnet_edu.messages import message_words
+from resnet_edu import devices, words
+from resnet_edu.words import message_words
 from ui import get_manager, language, md_escape, t, teacher_unlocked
 
 
@@ -48,7 +48,7 @@ def run_card_ui(run_id: str, device: str) -> None:
     lang = language()
     with st.container(border=True):
         head, stop = st.columns([5, 1])
-        head.markdown(f"**{md_escape(p['name'])}** · {labels.status_word(p['status'], lang)} · "
+        head.markdown(f"**{md_escape(p['name'])}** · {words.status_word(p['status'], lang)} · "
                       f"{devices.label_in(lang, device)}")
         allowed = may_control(run_id)
         stop.button(t("Stop", "중지"), key=f"lab_stop_{run_id}", on_click=stop_run, args=(run_id,),
@@ -61,8 +61,8 @@ def run_card_ui(run_id: str, device: str) -> None:
         parts = [t(f"iteration {p['step']:,}{of}", f"반복 {p['step']:,}{of}")]
         if p.get("epoch") is not None and p["status"] == "running":
             parts.append(t(f"epoch {p['epoch']:.2f}", f"에폭 {p['epoch']:.2f}"))
-        parts.append(t(f"ETA {labels.seconds_label(p.get('eta_seconds'))}",
-                       f"남은 시간 {labels.seconds_label(p.get('eta_seconds'), 'ko')}"))
+        parts.append(t(f"ETA {words.seconds_label(p.get('eta_seconds'))}",
+                       f"남은 시간 {words.seconds_label(p.get('eta_seconds'), 'ko')}"))
         parts.append(t(f"{ips:,.0f} images/s", f"초당 {ips:,.0f}장") if ips else t("– images/s", "초당 –장"))
         st.progress(min(1.0, max(0.0, float(p.get("fraction") or 0.0))), text=" · ".join(parts))
         if p.get("message"):

@@ -2,7 +2,7 @@
 section turns them into TrainConfigs.
 
 The first values come from the lesson link the tab was opened with (else the Lab's defaults, both in
-resnet_edu/lesson_link.py); in a class's simple view the advanced controls are not drawn and their
+resnet_edu/app/lesson_link.py); in a class's simple view the advanced controls are not drawn and their
 values are the link's (or the defaults)."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import streamlit as st
 from app_pages.lab_sections.data_sets import data_state_text, imagenette_size
 from app_pages.lab_sections.lesson import lesson, simple_view
 from app_pages.text import lab as text
-from resnet_edu import devices, models
-from resnet_edu.messages import message_words
-from resnet_edu.data import downloads
-from resnet_edu.lesson_link import CIFAR_DEPTHS, EPOCHS_RANGE, IMAGENET_DEPTHS, ITERATIONS_RANGE, SEED_RANGE
-from resnet_edu.distributed import queue as torchrun_queue
 from app_pages.text.recipe_notes import RECIPE_NOTES
+from resnet_edu import devices, models
+from resnet_edu.app.lesson_link import CIFAR_DEPTHS, EPOCHS_RANGE, IMAGENET_DEPTHS, ITERATIONS_RANGE, SEED_RANGE
+from resnet_edu.data import downloads
+from resnet_edu.engine import torchrun_queue
 from resnet_edu.train import TrainConfig
+from resnet_edu.words import message_words
 from ui import t, teacher_unlocked
 
 

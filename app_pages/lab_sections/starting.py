@@ -13,12 +13,13 @@ from app_pages.lab_sections.defaults import batch_reason, defaults_details, lr_r
 from app_pages.lab_sections.lesson import current_choices, link_problems_ui, proposed_preset, simple_view
 from app_pages.lab_sections.settings import advanced_ui, dataset_ui, networks_ui, recipe_ui
 from app_pages.text import lab as text
-from resnet_edu import security
-from resnet_edu.classroom import default_batch_size, default_learning_rate
-from resnet_edu.jobs import cached_dataset, group_configs
-from resnet_edu.lesson_link import LabChoices
-from resnet_edu.messages import message_words
+from resnet_edu.app import security
+from resnet_edu.app.lesson_link import LabChoices
+from resnet_edu.data.loaded import cached_dataset
+from resnet_edu.engine import group_configs
 from resnet_edu.train import PRESETS, TrainConfig, preset_configs
+from resnet_edu.train.classroom import default_batch_size, default_learning_rate
+from resnet_edu.words import message_words
 from ui import get_manager, md_escape, prepare_data, t, teacher_unlocked
 
 
@@ -30,7 +31,7 @@ def _one_line(error: BaseException) -> str:
 def data_check(configs: list[TrainConfig]) -> tuple[str | None, list[TrainConfig]]:
     """(problem or None, configs with the checked folder): the data set is checked before any run exists.
 
-    A typed folder must lie in the allowed data roots (resnet_edu.security). An image folder is
+    A typed folder must lie in the allowed data roots (resnet_edu.app.security). An image folder is
     decoded here, once (cached for the runs and every page), so a file instead of a folder, a
     single class, an unreadable image or a batch larger than the data is reported at once
     instead of as a failed run. CIFAR-10 is left to the runs: without the archive they stop

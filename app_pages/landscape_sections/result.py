@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.text import landscape as text
-from resnet_edu import landscape
+from resnet_edu.inside import landscape
 from resnet_edu.plots import landscape as landscape_plots
 from ui import PLOT_CONFIG, language, md_escape, t
 

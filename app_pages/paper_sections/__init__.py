@@ -1,28 +1,27 @@
 """The Paper page's sections, in the paper's order; app_pages/paper.py draws them. Here: the
-tables read from assets/, the traced blocks, and the links to the page that shows each claim."""
+paper's tables, the traced blocks, and the links to the page that shows each claim."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from resnet_edu import diagrams
+from resnet_edu.assets import paper_table
+from resnet_edu.inside import degradation
 from ui import t
 
 ARXIV = "https://arxiv.org/abs/1512.03385"
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 @st.cache_data(show_spinner=False)
 def ilsvrc_table() -> pd.DataFrame:
-    return pd.read_csv(ASSETS / "ilsvrc.csv")
+    return paper_table("ilsvrc.csv")
 
 
 @st.cache_data(show_spinner=False)
 def table6() -> pd.DataFrame:
-    return pd.read_csv(ASSETS / "table6.csv")
+    return degradation.load_table6()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -1,9 +1,9 @@
 """The Degradation page's prose: the paper's Fig. 1, what a few minutes of training can show, and how to read the curves."""
 
-from resnet_edu.classroom import PAPER_BATCH_SIZE, cpu_batch_text
-from resnet_edu.live_view import SMOOTH_STEPS
+from resnet_edu.app.live_view import SMOOTH_STEPS
+from resnet_edu.inside.verdict import HOLD_STEPS, MEASURED_STEPS, MIN_STEPS_TO_CLAIM, NOISE_POINTS, WITHDRAW_POINTS
 from resnet_edu.train import TRAIN_ERROR_WINDOW
-from resnet_edu.verdict import HOLD_STEPS, MEASURED_STEPS, MIN_STEPS_TO_CLAIM, NOISE_POINTS, WITHDRAW_POINTS
+from resnet_edu.train.classroom import PAPER_BATCH_SIZE, cpu_batch_text
 
 NO_RUNS_YET = dict(
     en="No runs yet. Start one in the Lab — the **Fig. 1** preset (plain-20 vs plain-56) shows the deeper plain net "

@@ -1,8 +1,12 @@
 """The Gradients page's prose: the question, how to read the numbers, and what each chart shows."""
 
-from resnet_edu.classroom import PAPER_BATCH_SIZE, PAPER_LR, cpu_batch_text, cpu_lr_text
-from resnet_edu.probes import (REFERENCE_PLAIN56_NORMS, REFERENCE_RATIOS_AT_INIT, equal_gradient_ratio,
-                               first_last_weight_counts)
+from resnet_edu.inside.gradients import (
+    REFERENCE_PLAIN56_NORMS,
+    REFERENCE_RATIOS_AT_INIT,
+    equal_gradient_ratio,
+    first_last_weight_counts,
+)
+from resnet_edu.train.classroom import PAPER_BATCH_SIZE, PAPER_LR, cpu_batch_text, cpu_lr_text
 from resnet_edu.train.recipes import LINEAR_WARMUP_STEPS
 
 INTRO = dict(

@@ -1,11 +1,17 @@
 """The Lab's prose: the introduction, data-set notes, help texts and the teacher-only messages."""
 
-from resnet_edu.classroom import (COMPILE_BATCH, COMPILE_BREAK_EVEN, COMPILE_SECONDS, COMPILE_SPEEDUP, CPU_BATCH_SIZE,
-                                  RECOMPILE_SECONDS)
 from resnet_edu.data.synthetic import SYNTHETIC_TRAIN_IMAGES
-from resnet_edu.messages import message_words
 from resnet_edu.train import TrainConfig
 from resnet_edu.train.build import SMALL_INPUT_MAX_PX
+from resnet_edu.train.classroom import (
+    COMPILE_BATCH,
+    COMPILE_BREAK_EVEN,
+    COMPILE_SECONDS,
+    COMPILE_SPEEDUP,
+    CPU_BATCH_SIZE,
+    RECOMPILE_SECONDS,
+)
+from resnet_edu.words import message_words
 
 INTRO = dict(
     en="Pick depths, start them together (they see the same batches, in lockstep), and compare. "
@@ -58,7 +64,7 @@ _RUN_AT_MEASURED = _EPOCHS * (SYNTHETIC_TRAIN_IMAGES // COMPILE_BATCH)  # the sa
 _BREAK_EVEN = f"{COMPILE_BREAK_EVEN[0]:,}–{COMPILE_BREAK_EVEN[1]:,}"
 _RECOMPILE = f"{RECOMPILE_SECONDS[0]}–{RECOMPILE_SECONDS[1]}"
 _SPEEDUP = f"{COMPILE_SPEEDUP[0]:g}–{COMPILE_SPEEDUP[1]:g}"
-COMPILE_HELP = dict(  # the measurements: resnet_edu.classroom (benchmarks/compile.py)
+COMPILE_HELP = dict(  # the measurements: resnet_edu.train.classroom (benchmarks/compile.py)
     en=f"`torch.compile` fuses the net's operations into fewer kernels. Measured on a 2-core CPU in batches of "
        f"{COMPILE_BATCH}: about {COMPILE_SECONDS} s to compile, {_RECOMPILE} s again after each shortcut switch, then "
        f"iterations {_SPEEDUP}x faster, so it paid only after {_BREAK_EVEN} iterations of {COMPILE_BATCH} images. A "

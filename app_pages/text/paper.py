@@ -1,6 +1,6 @@
 """The Paper page's prose: the paper's story section by section, with its numbers (Tables 1-6, Figs. 1-7)."""
 
-from resnet_edu.classroom import PAPER_BATCH_SIZE, PAPER_LR, cpu_batch_text, cpu_lr_text
+from resnet_edu.train.classroom import PAPER_BATCH_SIZE, PAPER_LR, cpu_batch_text, cpu_lr_text
 from resnet_edu.train.recipes import LINEAR_WARMUP_STEPS
 
 INTRO = dict(

@@ -5,9 +5,16 @@ the library's: resnet_edu.train.recipes (schedule, warm-ups) and resnet_edu.trai
 docs/RECIPE.md has the measurements behind the classroom recipe.
 """
 
-from resnet_edu.classroom import (PAPER_BATCH_SIZE, PAPER_LR, SEEDS_MEASURED, UNSCALED_LR_BATCH, UNSCALED_LR_SEEDS_MET,
-                                  cpu_batch_text, default_learning_rate)
 from resnet_edu.train import LINEAR_WARMUP_STEPS, TRAIN_ERROR_WINDOW
+from resnet_edu.train.classroom import (
+                                  PAPER_BATCH_SIZE,
+                                  PAPER_LR,
+                                  SEEDS_MEASURED,
+                                  UNSCALED_LR_BATCH,
+                                  UNSCALED_LR_SEEDS_MET,
+                                  cpu_batch_text,
+                                  default_learning_rate,
+)
 from resnet_edu.train.recipes import COLLAPSE_BATCH, COLLAPSE_ITERATIONS, COLLAPSE_LR, SHORTER_WARMUPS_TRIED
 
 _SMALL = UNSCALED_LR_BATCH  # the batch lr 0.1 was tried at, unscaled

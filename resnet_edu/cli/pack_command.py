@@ -25,7 +25,7 @@ def pack_main(store, args: argparse.Namespace) -> int:
 
 def _pack(store, args: argparse.Namespace) -> int:
     from resnet_edu.runs.disk import describe_write_error, is_write_failure
-    from resnet_edu.runs.packs import write_pack, runs_of_group
+    from resnet_edu.sharing.packs import runs_of_group, write_pack
 
     if bool(args.run_ids) == (args.group is not None):
         raise UserError("say which runs: RUN_ID… or --group GROUP (not both)")
@@ -52,7 +52,7 @@ def _pack(store, args: argparse.Namespace) -> int:
 
 def _unpack(store, args: argparse.Namespace) -> int:
     from resnet_edu.runs.disk import describe_write_error
-    from resnet_edu.runs.packs import BadPack, unpack
+    from resnet_edu.sharing.packs import BadPack, unpack
 
     try:
         result = unpack(store, args.file,

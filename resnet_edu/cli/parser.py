@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "recipe 0.1 x batch size / 128, the linear scaling rule)")
     train.add_argument("--batch-size", type=int, default=None,
                        help="images per iteration (default: 128, the paper's, with --recipe paper; with the classroom "
-                            "recipe the measured default of the device: smaller on a CPU, see resnet_edu/classroom.py)")
+                            "recipe the measured default of the device: smaller on a CPU, see resnet_edu/train/classroom.py)")
     train.add_argument("--recipe", default="classroom", choices=["classroom", "paper"])
     train.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     train.add_argument("--probe-every", type=int, default=10)

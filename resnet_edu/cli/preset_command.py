@@ -25,7 +25,7 @@ _ONE_NET_FLAGS = (("depth", "--depth"), ("family", "--family"), ("plain", "--pla
 
 def preset_from_args(args: argparse.Namespace) -> list:
     """The preset's configs with the recipe, length, data and device flags applied; UserError when they cannot work."""
-    from resnet_edu.groups import check_group
+    from resnet_edu.engine.groups import check_group
     from resnet_edu.train import PRESETS, preset_configs
 
     for attribute, flag in _ONE_NET_FLAGS:
@@ -43,7 +43,6 @@ def preset_from_args(args: argparse.Namespace) -> list:
 def train_preset(args: argparse.Namespace) -> int:
     """Train a preset's nets in lockstep; print one summary per run (one JSON line each with ``--json``)."""
     from resnet_edu import distributed
-
     if distributed.launch_from_env() is not None:
         raise UserError("--preset trains its nets in lockstep in one process: under torchrun, train one net "
                         "at a time (--depth, --plain)")

@@ -16,8 +16,8 @@ from resnet_edu.cli.train_command import run_summary, train_distributed
 
 def runs_main(args: argparse.Namespace) -> int:
     from resnet_edu import distributed
-    from resnet_edu.runs.disk import describe_write_error, is_write_failure
     from resnet_edu.runs import RunNotFound, RunStore, StoreDamaged
+    from resnet_edu.runs.disk import describe_write_error, is_write_failure
 
     launch = distributed.launch_from_env()
     if args.runs_command == "resume" and launch is not None:  # rank 0 opens the store, the others never do
@@ -81,7 +81,7 @@ def runs_main(args: argparse.Namespace) -> int:
 
 
 def _trained_by(imported: dict) -> str:
-    from resnet_edu.runs.packs import provenance_line
+    from resnet_edu.sharing.packs import provenance_line
 
     return provenance_line(imported.get("trained_by"))
 
@@ -127,7 +127,7 @@ def _one_run(args: argparse.Namespace) -> str:
 def _export_tensorboard(store, args: argparse.Namespace) -> int:
     """``runs export RUN_ID… | --group GROUP --tensorboard DIR``: one event folder per run; prints one JSON line."""
     from resnet_edu.runs.disk import describe_write_error, is_write_failure
-    from resnet_edu.runs.tensorboard import write_runs
+    from resnet_edu.sharing.tensorboard import write_runs
 
     if bool(args.run_ids) == (args.group is not None):
         raise UserError("say which runs: RUN_ID… or --group GROUP (not both)")
@@ -166,8 +166,8 @@ def _export_weights(store, args: argparse.Namespace) -> int:
 
 
 def _request_shortcuts(store, args: argparse.Namespace) -> int:
-    from resnet_edu.distributed import ShortcutInbox
-    from resnet_edu.groups import stage_count
+    from resnet_edu.models import stage_count
+    from resnet_edu.runs.requests import ShortcutInbox
     from resnet_edu.train import TrainConfig
 
     info = store.get_run(args.run_id)
@@ -176,7 +176,7 @@ def _request_shortcuts(store, args: argparse.Namespace) -> int:
     if int(info["config"].get("world_size", 1)) <= 1:
         raise UserError(f"run {args.run_id} trains in one process: switch its shortcuts in the Lab "
                         "(this command reaches runs trained under torchrun)")
-    stages = set(range(1, stage_count(TrainConfig.from_dict(info["config"])) + 1))
+    stages = set(range(1, stage_count(TrainConfig.from_dict(info["config"]).family) + 1))
     if args.stages is not None and not set(args.stages) <= stages:
         raise UserError(f"stage(s) {sorted(set(args.stages) - stages)} do not exist; "
                         f"this net has stages {sorted(stages)}")
@@ -188,7 +188,7 @@ def _request_shortcuts(store, args: argparse.Namespace) -> int:
 
 
 def _resume(store, args: argparse.Namespace) -> int:
-    from resnet_edu.jobs import JobManager
+    from resnet_edu.engine import JobManager
 
     started = time.perf_counter()
     manager = JobManager(store=store)

@@ -17,7 +17,7 @@ def landscape_main(args: argparse.Namespace) -> int:
     # As in the training process: OpenMP threads sleep while they wait instead of spinning, which on a
     # CPU shared with other work made a grid 8 times faster. Read when torch loads, so set it first.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from resnet_edu import landscape
+    from resnet_edu.inside import landscape
     from resnet_edu.runs import RunStore
 
     settings = landscape.LandscapeSettings(grid=args.grid, images=args.images, span=args.span, seed=args.seed,
@@ -56,8 +56,7 @@ def landscape_main(args: argparse.Namespace) -> int:
 
 
 def bench_main(args: argparse.Namespace) -> int:
-    from resnet_edu import bench
-
+    from resnet_edu.cli import bench
     results = {}
     if args.which in ("all", "throughput"):
         results["throughput"] = bench.throughput(quick=args.quick)

@@ -19,8 +19,8 @@ from resnet_edu.cli.parser import EXIT_BAD_INPUT, UserError
 
 def config_from_args(args: argparse.Namespace, validate: bool = True):
     """The TrainConfig the arguments describe; ``validate=False`` leaves the checks to the caller (a preset's base)."""
-    from resnet_edu.classroom import default_batch_size
     from resnet_edu.train import TrainConfig
+    from resnet_edu.train.classroom import default_batch_size
 
     batch_size = args.batch_size
     if batch_size is None:  # the default of the device the run will train on
@@ -47,7 +47,6 @@ def config_from_args(args: argparse.Namespace, validate: bool = True):
 def train_main(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     from resnet_edu import distributed
-
     launch = distributed.launch_from_env()
     if config.sync_bn:
         check_sync_bn(args.device, launch)
@@ -82,7 +81,8 @@ def train_main(args: argparse.Namespace) -> int:
 def manager_with_data(device: str, config):
     """A JobManager on ``device`` with ``config``'s data set loaded; UserError for a missing device or data."""
     from resnet_edu import data
-    from resnet_edu.jobs import JobManager, cached_dataset
+    from resnet_edu.data.loaded import cached_dataset
+    from resnet_edu.engine import JobManager
 
     try:
         manager = JobManager(device=device)
@@ -103,7 +103,6 @@ def manager_with_data(device: str, config):
 
 def check_sync_bn(device: str, launch) -> None:
     from resnet_edu import devices, distributed
-
     if launch is None:
         raise UserError("--sync-bn synchronises batch norm over the processes of a torchrun job: "
                         "one process has nothing to synchronise")

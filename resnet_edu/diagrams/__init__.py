@@ -19,12 +19,26 @@ English or Korean (``lang="en" | "ko"``).
 from __future__ import annotations
 
 from resnet_edu.diagrams.block import block_dot, shortcut_label, torchview_dot
-from resnet_edu.diagrams.costs import (build_for_diagram, cost_until_map, filters_by_map_size, head_share, input_size_of,
-                                       paper_stage_names, released_placement_mult_adds, stage_table,
-                                       vgg19_mult_adds)
+from resnet_edu.diagrams.costs import (
+                                       build_for_diagram,
+                                       cost_until_map,
+                                       filters_by_map_size,
+                                       head_share,
+                                       input_size_of,
+                                       paper_stage_names,
+                                       released_placement_mult_adds,
+                                       stage_table,
+                                       vgg19_mult_adds,
+)
 from resnet_edu.diagrams.dot import human, shape_text
-from resnet_edu.diagrams.network import (Stack, StackNode, idle_shortcut_parameters, network_dot, network_stack,
-                                         vgg19_stack)
+from resnet_edu.diagrams.network import (
+                                       Stack,
+                                       StackNode,
+                                       idle_shortcut_parameters,
+                                       network_dot,
+                                       network_stack,
+                                       vgg19_stack,
+)
 from resnet_edu.diagrams.trace import BlockGraph, Op, block_input_shapes, trace_block, trace_model_block
 
 __all__ = [

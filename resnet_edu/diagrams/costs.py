@@ -13,8 +13,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_edu.diagrams.network import Stack, idle_shortcut_parameters
-from resnet_edu.model_summary import describe
 from resnet_edu.models import build_model
+from resnet_edu.summary import describe
 
 
 def paper_stage_names(family: str, num_stages: int) -> list[str]:

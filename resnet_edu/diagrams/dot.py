@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from resnet_edu.language import pick
+from resnet_edu.words import pick
 
 # Fill / border colours per kind of node (conv blue, BN yellow, ReLU green, add orange).
 COLOURS = {

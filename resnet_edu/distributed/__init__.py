@@ -46,11 +46,12 @@ shortcuts RUN_ID --off`` or by the app's training process; rank 0 looks into it 
     queue       the app's side: torchrun commands and the training process's queue of jobs
 """
 
-from resnet_edu.distributed.control import Control, ShortcutInbox
+from resnet_edu.distributed.control import Control
 from resnet_edu.distributed.job import train_job
 from resnet_edu.distributed.loop import TEST_KILL_ENV, TEST_REPORT_ENV, TEST_TOGGLE_ENV, JobResult
 from resnet_edu.distributed.processes import Launch, StartRefused, end_refused_job, launch_from_env
 from resnet_edu.distributed.trainer import SYNC_BN_ON_CPU, DistributedTrainer
+from resnet_edu.runs.requests import ShortcutInbox
 
 __all__ = [
     "Control", "ShortcutInbox", "train_job", "TEST_KILL_ENV", "TEST_REPORT_ENV", "TEST_TOGGLE_ENV", "JobResult",

@@ -1,7 +1,7 @@
 """Stop and shortcut switches under torchrun: the run's inbox, and one tiny all-reduce per iteration.
 
 A switch for a run trained under torchrun is a small JSON file in ``RUNS_DIR/requests/RUN_ID/``
-(:class:`ShortcutInbox`), written by ``python -m resnet_edu runs shortcuts RUN_ID --off`` or by
+(:class:`~resnet_edu.runs.requests.ShortcutInbox`), written by ``python -m resnet_edu runs shortcuts RUN_ID --off`` or by
 the app's training process; rank 0 looks into it each iteration (a directory listing,
 microseconds). Before each iteration every rank agrees, in one all-reduce of three integers on a
 CPU (gloo) group, on stop (any rank that got SIGINT/SIGTERM asks) and on the switch rank 0 read
@@ -10,61 +10,14 @@ CPU (gloo) group, on stop (any rank that got SIGINT/SIGTERM asks) and on the swi
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import sys
 import threading
-import time
-import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from torch import distributed as dist
 
-
-class ShortcutInbox:
-    """Shortcut switches asked for a run that trains under torchrun: one JSON file each, oldest first.
-
-    Args:
-        store_root: the RunStore folder (the inbox is ``store_root/requests/run_id``).
-        run_id: the run.
-    """
-
-    def __init__(self, store_root: str | os.PathLike, run_id: str) -> None:
-        self.folder = Path(store_root) / "requests" / run_id
-
-    def put(self, enabled: bool, stages: Sequence[int] | None = None) -> Path:
-        """Ask for a switch (any process on rank 0's node may call this)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
-        temporary = self.folder / f".{name}"
-        temporary.write_text(json.dumps({"enabled": bool(enabled),
-                                         "stages": None if stages is None else sorted({int(s) for s in stages})}))
-        os.replace(temporary, self.folder / name)  # a reader never sees half a request
-        return self.folder / name
-
-    def take(self) -> tuple[bool, tuple[int, ...] | None] | None:
-        """The oldest request, removed from the inbox; None when it is empty."""
-        try:
-            names = sorted(entry.name for entry in os.scandir(self.folder) if not entry.name.startswith("."))
-        except FileNotFoundError:
-            return None
-        for name in names:
-            path = self.folder / name
-            try:
-                request = json.loads(path.read_text())
-                enabled, stages = bool(request["enabled"]), request.get("stages")
-                stages = None if stages is None else tuple(sorted({int(s) for s in stages}))
-            except (OSError, ValueError, KeyError, TypeError) as error:
-                print(f"resnet_edu: ignored an unreadable shortcut request {name}: {error}", file=sys.stderr)
-                stages = enabled = None
-            with contextlib.suppress(OSError):
-                path.unlink()
-            if enabled is not None:
-                return enabled, stages
-        return None
+from resnet_edu.runs.requests import ShortcutInbox
 
 
 def encode_switch(switch: tuple[bool, tuple[int, ...] | None] | None) -> tuple[int, int]:

@@ -19,11 +19,11 @@ import torch
 from torch import distributed as dist
 
 from resnet_edu import data as data_module
+from resnet_edu.data.loaded import cached_dataset
 from resnet_edu.distributed.loop import JobResult, close_quietly, train_loop
 from resnet_edu.distributed.processes import Launch, StartRefused, broadcast, start_processes
-from resnet_edu.run_data import cached_dataset
 from resnet_edu.runs import RunStore
-from resnet_edu.runs.packs import refuse_resuming_imported
+from resnet_edu.sharing.packs import refuse_resuming_imported
 from resnet_edu.train import TrainConfig, load_checkpoint
 
 

@@ -24,14 +24,15 @@ from torch import distributed as dist
 
 from resnet_edu import data as data_module
 from resnet_edu import devices, models
-from resnet_edu.distributed.control import Control, ShortcutInbox
+from resnet_edu.data.loaded import augmentation_for
+from resnet_edu.distributed.control import Control
 from resnet_edu.distributed.failures import c10d_store, failure_key, failure_message, first_line, peer_lost
 from resnet_edu.distributed.processes import Launch
 from resnet_edu.distributed.trainer import DistributedTrainer
-from resnet_edu.run_data import augmentation_for
 from resnet_edu.runs import RunStore
-from resnet_edu.runs.checkpoints import INIT_CHECKPOINT, LAST_CHECKPOINT
+from resnet_edu.runs.requests import ShortcutInbox
 from resnet_edu.train import Diverged, TrainConfig
+from resnet_edu.train.checkpoint import INIT_CHECKPOINT, LAST_CHECKPOINT
 
 # Test-only: a folder where every rank writes what it ended with (weights digest, switches applied).
 TEST_REPORT_ENV = "RESNET_EDU_TEST_RANK_REPORT"

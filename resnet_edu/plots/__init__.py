@@ -12,7 +12,7 @@ Every builder takes plain data (pandas frames, arrays, dicts as stored) and retu
 ``plotly.graph_objects.Figure``; none reads the store or imports Streamlit. The figures of
 all but ``landscape`` are importable from here (``from resnet_edu.plots import
 training_curves``); ``landscape`` is imported as ``resnet_edu.plots.landscape``, because it
-reads the results of :mod:`resnet_edu.landscape` and so loads torch, which the other charts
+reads the results of :mod:`resnet_edu.inside.landscape` and so loads torch, which the other charts
 do not need.
 """
 
@@ -20,8 +20,13 @@ from __future__ import annotations
 
 from resnet_edu.plots.architecture import cost_comparison_figure, ilsvrc_figure, stage_cost_figure
 from resnet_edu.plots.curves import CURVE_X, error_vs_depth, smoothed_error, training_curves
-from resnet_edu.plots.features import (INSIDE_CAM_SCALE, INSIDE_IG_SCALE, feature_grid_figure, image_figure,
-                                       overlay_figure)
+from resnet_edu.plots.features import (
+                                       INSIDE_CAM_SCALE,
+                                       INSIDE_IG_SCALE,
+                                       feature_grid_figure,
+                                       image_figure,
+                                       overlay_figure,
+)
 from resnet_edu.plots.gradients import gradient_heatmaps, gradient_ratio_figure, layer_norms_figure, response_figure
 from resnet_edu.plots.lesion import lesion_blocks_figure, lesion_random_figure
 from resnet_edu.plots.style import DEPTH_COLOURS, KIND_COLOURS, PLAIN_DASH, depth_colour, kind_dash, kind_word, style

@@ -9,8 +9,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from resnet_edu.language import pick
 from resnet_edu.plots.style import style
+from resnet_edu.words import pick
 
 ILSVRC_BAR = "#74a9cf"
 ILSVRC_HIGHLIGHT = "#d94801"

@@ -14,8 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from resnet_edu.language import pick
 from resnet_edu.plots.style import KIND_COLOURS, depth_colour, kind_word, style
+from resnet_edu.words import pick
 
 CURVE_X = {  # x-axis choice -> (column, English title, Korean title)
     "step": ("step", "iterations", "반복 횟수(iteration)"),
@@ -85,7 +85,7 @@ def training_curves(steps_df: pd.DataFrame, evals_df: pd.DataFrame, events_df: p
         lang: "en" or "ko".
         uirevision: keeps zoom and legend choices across live refreshes.
     """
-    from resnet_edu.labels import toggle_label
+    from resnet_edu.words import toggle_label
 
     if x not in CURVE_X:
         raise ValueError(f"x must be one of {', '.join(CURVE_X)}, not {x!r}")
@@ -205,7 +205,7 @@ def error_vs_depth(summary_df: pd.DataFrame, reference: pd.DataFrame | None = No
     averaged.
 
     Args:
-        summary_df: ``resnet_edu.analysis.summarize_runs`` output (depth, kind, family,
+        summary_df: ``resnet_edu.inside.degradation.summarize_runs`` output (depth, kind, family,
             final_train_error, final_test_error, ...).
         reference: paper Table 6 (depth, test_error_paper_pct): shown as stars.
     """

@@ -12,8 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from resnet_edu.language import pick
 from resnet_edu.plots.style import HEAT_SCALE, depth_colour, kind_dash, style
+from resnet_edu.words import pick
 
 
 def _log10_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:

@@ -1,9 +1,9 @@
 """Loss landscapes (the Landscape page): contours, a 3-D surface, slices, the path from init.
 
-Every builder takes the per-net dicts of :func:`resnet_edu.landscape.compute` (plain data,
+Every builder takes the per-net dicts of :func:`resnet_edu.inside.landscape.compute` (plain data,
 JSON as stored) and returns a ``plotly.graph_objects.Figure`` in the house style. Plain nets
 are dotted, residual nets solid, as everywhere. Its own file because it reads landscape
-results (and so imports :mod:`resnet_edu.landscape`, which loads torch).
+results (and so imports :mod:`resnet_edu.inside.landscape`, which loads torch).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from resnet_edu.landscape import known_grid
-from resnet_edu.language import pick
+from resnet_edu.inside.landscape import known_grid
 from resnet_edu.plots.style import HEAT_SCALE, KIND_COLOURS, kind_dash, style
+from resnet_edu.words import pick
 
 
 def _line(entry: dict) -> dict:

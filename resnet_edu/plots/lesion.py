@@ -8,8 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from resnet_edu.language import pick
 from resnet_edu.plots.style import depth_colour, kind_dash, style
+from resnet_edu.words import pick
 
 
 def lesion_blocks_figure(frame: pd.DataFrame, *, lang: str = "en", height: int = 420) -> go.Figure:

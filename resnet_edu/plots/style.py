@@ -10,7 +10,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from resnet_edu.language import pick
+from resnet_edu.words import pick
 
 # plotly_white's layout without its per-trace-type defaults (about 60% of its size): every
 # figure carries its template to every browser on every refresh, so a lean one is cheaper

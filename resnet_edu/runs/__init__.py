@@ -42,8 +42,14 @@ imports torch when it is called).
 from __future__ import annotations
 
 from resnet_edu.runs.repair import StoreDamaged
-from resnet_edu.runs.schema import (ACTIVE_STATUSES, ENDED_STATUSES, EVAL_COLUMNS, RUN_COLUMNS, RUN_STATUSES,
-                                    STEP_COLUMNS)
+from resnet_edu.runs.schema import (
+                                    ACTIVE_STATUSES,
+                                    ENDED_STATUSES,
+                                    EVAL_COLUMNS,
+                                    RUN_COLUMNS,
+                                    RUN_STATUSES,
+                                    STEP_COLUMNS,
+)
 from resnet_edu.runs.store import RunStore, default_root
 from resnet_edu.runs.values import RunNotFound
 from resnet_edu.runs.writer import StoreWriteError

@@ -1,14 +1,10 @@
-"""Checkpoints: where a run's files live, which one is the latest, and reading one safely.
+"""Checkpoints in the store: where a run's files live and which one is the latest.
 
-Its own file because checkpoints are files beside the database, not rows in it: the store
+Checkpoints are files beside the database, not rows in it: the store
 records where each was saved (relative to the runs folder, so the folder can be moved or
 copied) and finds the newest that still exists.
 
-A checkpoint is a dict saved with ``torch.save``: the model's and the optimizer's state, the
-run's config, its step and what the data set looked like (see ``Trainer.checkpoint``). It is
-read with ``torch.load(..., weights_only=True)``, which refuses pickled code, so a file
-someone hands you cannot run anything. torch is imported only by ``load_checkpoint``: the
-store itself never needs it, so the app's pages open the store without loading torch.
+What a checkpoint file holds, and reading one safely, is :mod:`resnet_edu.train.checkpoint`.
 """
 
 from __future__ import annotations
@@ -16,39 +12,9 @@ from __future__ import annotations
 import os
 import pathlib
 import sqlite3
-from typing import TYPE_CHECKING
 
 from resnet_edu.runs.schema import INSERT_EVENT
 from resnet_edu.runs.values import RunNotFound, check_run_id, dumps, loads, to_int, utc_now
-
-if TYPE_CHECKING:
-    import torch
-
-CHECKPOINT_FORMAT = "resnet-lab-checkpoint-1"
-INIT_CHECKPOINT = "init.pt"  # a run's weights before its first step: where the landscape's path starts
-LAST_CHECKPOINT = "last.pt"  # the newest checkpoint (each epoch's end, a stop): what resume reads
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a ResNet Lab checkpoint safely (weights_only=True); ValueError for anything else.
-
-    Args:
-        path: the checkpoint file.
-        map_location: where the tensors go, e.g. ``"cpu"`` or ``"cuda:0"``.
-    """
-    import torch
-
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise ValueError(f"checkpoint {path.name!r} does not exist")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # corrupt, truncated, pickled code, not a torch file at all
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path.name!r} is not a readable ResNet Lab checkpoint ({first_line[:160]})") from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path.name!r} is not a ResNet Lab checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
-    return payload
 
 
 class CheckpointsMixin:

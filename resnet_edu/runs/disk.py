@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import shutil
 import sqlite3
+import sys
 
 __all__ = ["describe_write_error", "file_size_limit", "free_bytes", "human_bytes", "is_write_failure",
            "SpaceReserve"]

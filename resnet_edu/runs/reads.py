@@ -17,9 +17,20 @@ from typing import Any
 
 import pandas as pd
 
-from resnet_edu.runs.schema import (BLOCK_COLUMNS, BLOCK_DTYPES, EVAL_COLUMNS, EVAL_DTYPES, EVENT_COLUMNS,
-                                    EVENT_DTYPES, LAYER_COLUMNS, LAYER_DTYPES, RUN_COLUMNS, RUN_DTYPES,
-                                    STEP_COLUMNS, STEP_DTYPES)
+from resnet_edu.runs.schema import (
+    BLOCK_COLUMNS,
+    BLOCK_DTYPES,
+    EVAL_COLUMNS,
+    EVAL_DTYPES,
+    EVENT_COLUMNS,
+    EVENT_DTYPES,
+    LAYER_COLUMNS,
+    LAYER_DTYPES,
+    RUN_COLUMNS,
+    RUN_DTYPES,
+    STEP_COLUMNS,
+    STEP_DTYPES,
+)
 from resnet_edu.runs.values import RunNotFound, check_run_id, loads, to_frame, to_int
 
 _RUN_SELECT = "SELECT " + ", ".join(RUN_COLUMNS) + " FROM runs"

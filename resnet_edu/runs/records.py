@@ -16,10 +16,24 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from resnet_edu.runs.schema import (ACTIVE_STATUSES, ENDED_STATUSES, INSERT_EVENT, METRIC_TABLES, PER_RUN_TABLES,
-                                    RUN_STATUSES)
-from resnet_edu.runs.values import (MAX_MESSAGE_CHARS, RunNotFound, check_run_id, check_text, dumps, run_versions,
-                                    to_int, utc_now)
+from resnet_edu.runs.schema import (
+    ACTIVE_STATUSES,
+    ENDED_STATUSES,
+    INSERT_EVENT,
+    METRIC_TABLES,
+    PER_RUN_TABLES,
+    RUN_STATUSES,
+)
+from resnet_edu.runs.values import (
+    MAX_MESSAGE_CHARS,
+    RunNotFound,
+    check_run_id,
+    check_text,
+    dumps,
+    run_versions,
+    to_int,
+    utc_now,
+)
 
 
 def check_status(status: Any) -> str:

@@ -7,7 +7,7 @@ error is below 80% (about 400 iterations). That is the "paper" recipe. The defau
 "classroom" recipe changes three things, for every net alike, so that a few-minute run shows
 the paper's ordering: a linear lr warm-up over the first 100 iterations, the paper's lr 0.1
 scaled to the batch (0.1 x batch / 128, the linear scaling rule), and on a CPU batches of 32
-instead of 128 (resnet_edu/classroom.py; docs/RECIPE.md has the measurements).
+instead of 128 (resnet_edu/train/classroom.py; docs/RECIPE.md has the measurements).
 
 One file per concern:
 
@@ -20,9 +20,8 @@ One file per concern:
 The rest of the Lab imports from ``resnet_edu.train`` itself; these are its names.
 """
 
-from resnet_edu.runs.checkpoints import CHECKPOINT_FORMAT, load_checkpoint
 from resnet_edu.train.build import make_model, make_optimizer
-from resnet_edu.train.checkpoint import model_from_checkpoint, write_checkpoint
+from resnet_edu.train.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, model_from_checkpoint, write_checkpoint
 from resnet_edu.train.config import MAX_BATCH, MAX_EPOCHS, MAX_LR, RECIPES, TrainConfig
 from resnet_edu.train.recipes import (
     LINEAR_WARMUP_STEPS,

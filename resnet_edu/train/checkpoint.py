@@ -1,10 +1,18 @@
-"""A training checkpoint on disk: written whole or not at all, and the trained net loaded back from it.
+"""A training checkpoint on disk: its format and names, written whole or not at all, read safely,
+and the trained net loaded back from it.
 
-The Trainer decides what a checkpoint holds (:meth:`~resnet_edu.train.trainer.Trainer.checkpoint`
-and :meth:`~resnet_edu.train.trainer.Trainer.restore`); this file writes it so that a crash or a
-full disk never leaves half a file, and gives the pages and the analysis jobs (lesion, landscape,
-features) the trained net without a trainer. The format marker and the safe reading
-(``weights_only=True``) are :mod:`resnet_edu.runs.checkpoints`'.
+A checkpoint is a dict saved with ``torch.save``: the model's and the optimizer's state, the
+run's config, its step and what the data set looked like; the Trainer decides what it holds
+(:meth:`~resnet_edu.train.trainer.Trainer.checkpoint` and
+:meth:`~resnet_edu.train.trainer.Trainer.restore`). Here:
+
+* :data:`CHECKPOINT_FORMAT`, :data:`INIT_CHECKPOINT`, :data:`LAST_CHECKPOINT`: the format marker
+  and the two file names every run folder has;
+* :func:`write_checkpoint`: atomic, so a crash or a full disk never leaves half a file;
+* :func:`load_checkpoint`: read with ``torch.load(..., weights_only=True)``, which refuses
+  pickled code, so a file someone hands you cannot run anything;
+* :func:`model_from_checkpoint`: the trained net without a trainer, for the pages and the
+  analysis jobs (lesion, landscape, features).
 """
 
 from __future__ import annotations
@@ -15,9 +23,33 @@ from pathlib import Path
 import torch
 
 from resnet_edu import models
-from resnet_edu.runs.checkpoints import load_checkpoint
 from resnet_edu.train.build import make_model
 from resnet_edu.train.config import TrainConfig
+
+CHECKPOINT_FORMAT = "resnet-lab-checkpoint-1"
+INIT_CHECKPOINT = "init.pt"  # a run's weights before its first step: where the landscape's path starts
+LAST_CHECKPOINT = "last.pt"  # the newest checkpoint (each epoch's end, a stop): what resume reads
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a ResNet Lab checkpoint safely (weights_only=True); ValueError for anything else.
+
+    Args:
+        path: the checkpoint file.
+        map_location: where the tensors go, e.g. ``"cpu"`` or ``"cuda:0"``.
+    """
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"checkpoint {path.name!r} does not exist")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # corrupt, truncated, pickled code, not a torch file at all
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path.name!r} is not a readable ResNet Lab checkpoint ({first_line[:160]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path.name!r} is not a ResNet Lab checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
+    return payload
 
 
 def write_checkpoint(payload: dict, path: str | os.PathLike) -> Path:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from resnet_edu import models
-from resnet_edu.classroom import PAPER_BATCH_SIZE, default_batch_size, default_learning_rate
 from resnet_edu.data.catalog import DATASETS
 from resnet_edu.devices import PRECISIONS
+from resnet_edu.train.classroom import PAPER_BATCH_SIZE, default_batch_size, default_learning_rate
 
 RECIPES = ("classroom", "paper")
 MAX_LR = 100.0  # above this no SGD run can learn anything; lr 10 is allowed (it shows divergence)

@@ -1,6 +1,6 @@
 """The :class:`Trainer`: one network advanced one SGD step at a time, and what each step records.
 
-A caller (a lane of :mod:`resnet_edu.lanes`, or a process under torchrun) calls
+A caller (a lane of :mod:`resnet_edu.engine.lanes`, or a process under torchrun) calls
 :meth:`Trainer.train_step` for each batch, so a comparison group can train in *lockstep*:
 plain-20, plain-56 and ResNet-56 each take step k on the same batch k before any takes step
 k+1, and their curves always compare equal iterations.
@@ -22,12 +22,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from resnet_edu import models
-from resnet_edu.runs.checkpoints import CHECKPOINT_FORMAT
 from resnet_edu.devices import channels_last_ok, resolve_precision
-from resnet_edu.probes import ResponseRecorder, conv_gradient_norms
 from resnet_edu.train.build import make_model, make_optimizer
-from resnet_edu.train.checkpoint import write_checkpoint
+from resnet_edu.train.checkpoint import CHECKPOINT_FORMAT, write_checkpoint
 from resnet_edu.train.config import TrainConfig
+from resnet_edu.train.probes import ResponseRecorder, conv_gradient_norms
 from resnet_edu.train.recipes import (
     WARMUP_ERROR,
     WARMUP_MAX_STEPS,

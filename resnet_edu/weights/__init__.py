@@ -22,14 +22,39 @@ gets a ValueError with a sentence that says what is wrong.
     export      a run's weights written as a plain state_dict and its JSON
 """
 
-from resnet_edu.weights.export import (WEIGHTS_FORMAT, export_checkpoint, export_config, export_run,
-                                       torchvision_compatibility)
-from resnet_edu.weights.files import (IMAGENET_MEAN, IMAGENET_STD, MAX_JSON_BYTES, MAX_WEIGHTS_BYTES,
-                                      PRETRAINED_IMAGE_SIZE, LoadedNet, build_loaded, describe_config,
-                                      imagenet_categories, infer_config, load_weights, parse_sidecar, read_state_dict,
-                                      sidecar_of, weights_files, weights_folder)
-from resnet_edu.weights.pretrained import (WeightsUnavailable, download_pretrained_job, load_pretrained,
-                                           pretrained_file, pretrained_unavailable_message, pretrained_weights)
+from resnet_edu.weights.export import (
+                                       WEIGHTS_FORMAT,
+                                       export_checkpoint,
+                                       export_config,
+                                       export_run,
+                                       torchvision_compatibility,
+)
+from resnet_edu.weights.files import (
+                                       IMAGENET_MEAN,
+                                       IMAGENET_STD,
+                                       MAX_JSON_BYTES,
+                                       MAX_WEIGHTS_BYTES,
+                                       PRETRAINED_IMAGE_SIZE,
+                                       LoadedNet,
+                                       build_loaded,
+                                       describe_config,
+                                       imagenet_categories,
+                                       infer_config,
+                                       load_weights,
+                                       parse_sidecar,
+                                       read_state_dict,
+                                       sidecar_of,
+                                       weights_files,
+                                       weights_folder,
+)
+from resnet_edu.weights.pretrained import (
+                                       WeightsUnavailable,
+                                       download_pretrained_job,
+                                       load_pretrained,
+                                       pretrained_file,
+                                       pretrained_unavailable_message,
+                                       pretrained_weights,
+)
 
 __all__ = [
     "WEIGHTS_FORMAT", "export_checkpoint", "export_config", "export_run", "torchvision_compatibility",

@@ -16,8 +16,17 @@ the same way as a downloaded one. Everything reports progress through a callback
 stopped between two chunks.
 """
 
-from resnet_edu.data.downloads.archives import (ARCHIVES, CIFAR10, IMAGENETTE_160, IMAGENETTE_320, Archive,
-                                                imagenette_archive, ready_folder, state, unavailable)
+from resnet_edu.data.downloads.archives import (
+                                                ARCHIVES,
+                                                CIFAR10,
+                                                IMAGENETTE_160,
+                                                IMAGENETTE_320,
+                                                Archive,
+                                                imagenette_archive,
+                                                ready_folder,
+                                                state,
+                                                unavailable,
+)
 from resnet_edu.data.downloads.fetch import CHUNK_BYTES, download_archive, file_md5
 from resnet_edu.data.downloads.job import download_dataset_job
 from resnet_edu.data.downloads.progress import DownloadStopped, Progress, ProgressCallback, format_seconds
