@@ -16,7 +16,7 @@ from resnet_edu.engine import JobManager, prepare
 from resnet_edu.engine.process import TrainingProcess
 from resnet_edu.engine.worker import _Runners, carry_out
 from resnet_edu.runs import RunStore
-from resnet_edu.train import TrainConfig, classroom, preset_configs
+from resnet_edu.train import TrainConfig, classroom, preset_configs, resolve
 from resnet_edu.train.classroom import PAPER_BATCH_SIZE, default_batch_size, default_learning_rate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_the_paper_recipe_always_trains_in_batches_of_128():
     for device in ("cpu", "cuda", "cuda:1", "mps", "auto", None):
         assert default_batch_size("paper", device) == PAPER_BATCH_SIZE == 128
-    assert TrainConfig(recipe="paper").batch_size == 128
+    assert resolve(TrainConfig(recipe="paper"), "cpu").batch_size == 128
 
 
 def test_the_classroom_batch_follows_the_device_and_the_data():
@@ -55,11 +55,12 @@ def test_preset_configs_give_the_labs_defaults_for_this_device():
     base = TrainConfig(dataset="synthetic", data_root=None, seed=2)
     nets = preset_configs("fig1_fix", base)
     assert [net.run_name for net in nets] == ["plain-20", "plain-56", "ResNet-56"]
-    assert {net.batch_size for net in nets} == {default_batch_size("classroom", "auto", "synthetic")}
+    assert {resolve(net, "auto").batch_size for net in nets} == {default_batch_size("classroom", "auto", "synthetic")}
     photos = preset_configs("fig1", TrainConfig(dataset="imagefolder", data_root="/photos", seed=0))
-    assert {net.batch_size for net in photos} == {default_batch_size("classroom", "auto", "imagefolder")}
+    assert {resolve(net, "auto").batch_size for net in photos} == {default_batch_size("classroom", "auto",
+                                                                                      "imagefolder")}
     assert {net.seed for net in nets} == {2}
-    assert {net.batch_size for net in preset_configs("fig1", TrainConfig(recipe="paper"))} == {128}
+    assert {resolve(net, "cpu").batch_size for net in preset_configs("fig1", TrainConfig(recipe="paper"))} == {128}
 
 
 def test_the_classroom_learning_rate_is_the_papers_scaled_to_the_batch():
@@ -67,12 +68,13 @@ def test_the_classroom_learning_rate_is_the_papers_scaled_to_the_batch():
     assert default_learning_rate("classroom", 128) == 0.1
     assert default_learning_rate("classroom", 32) == pytest.approx(0.025)
     assert default_learning_rate("classroom", 64) == pytest.approx(0.05)
-    assert TrainConfig(batch_size=32).lr == pytest.approx(0.025)
-    assert TrainConfig(batch_size=32, recipe="paper").lr == 0.1
-    assert TrainConfig(batch_size=32, lr=0.3).lr == 0.3  # a chosen lr is kept
-    default = TrainConfig()
+    assert resolve(TrainConfig(batch_size=32), "cuda").lr == pytest.approx(0.025)
+    assert resolve(TrainConfig(batch_size=32, recipe="paper"), "cpu").lr == 0.1
+    assert resolve(TrainConfig(batch_size=32, lr=0.3), "cpu").lr == 0.3  # a chosen lr is kept
+    default = resolve(TrainConfig(), "auto")
     assert default.lr == pytest.approx(default_learning_rate("classroom", default.batch_size))
     for net in preset_configs("fig1_fix", TrainConfig(dataset="cifar10", seed=1)):
+        net = resolve(net, "cpu")
         assert net.lr == pytest.approx(0.1 * net.batch_size / 128)
     with pytest.raises(ValueError, match="batch size must be a whole number"):
         TrainConfig(batch_size="many").validate()  # the lr default does not fail before the message

@@ -19,7 +19,9 @@ from resnet_edu.train import (
     model_from_checkpoint,
     needs_warmup,
     preset_configs,
+    resolve,
 )
+from resnet_edu.train.classroom import default_batch_size, default_learning_rate
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +56,7 @@ def test_learning_rate_follows_the_paper_scaled_to_the_run():
     ({"recipe": "fast"}, "recipe"),
     ({"family": "imagenet", "depth": 20}, "18, 34"),
     ({"image_size": 64}, "32x32"),
+    ({"dataset": "mnist"}, "unknown data set 'mnist': choose one of synthetic, cifar10"),
 ])
 def test_bad_configs_are_refused_with_a_clear_message(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -212,3 +215,49 @@ def test_config_round_trips_through_dict():
     config = TrainConfig(depth=56, shortcuts=False, lr=0.05, name="한글 이름")
     assert TrainConfig.from_dict({**config.to_dict(), "unknown_future_field": 1}) == config
     assert dataclasses.replace(config, name=None).run_name == "plain-56"
+
+
+# ---------------------------------------------------------------- defaults decided when a run is submitted
+
+def test_a_default_config_is_the_same_on_every_machine(monkeypatch):
+    """Nothing about the machine is frozen into TrainConfig(): it asks no device what it is."""
+    from resnet_edu import devices
+
+    def no_device(*_args, **_kwargs):
+        raise AssertionError("TrainConfig() asked which device this machine has")
+
+    monkeypatch.setattr(devices, "resolve_device", no_device)
+    config = TrainConfig()
+    assert (config.batch_size, config.lr) == (None, None) and not config.resolved
+    assert config == TrainConfig.from_dict(config.to_dict())
+    config.validate()  # None means "the recipe's default": not an error
+
+
+@pytest.mark.parametrize("device,batch", [("cpu", default_batch_size("classroom", "cpu")), ("cuda", 128)])
+def test_resolve_fills_in_the_recipes_defaults_for_the_device(device, batch):
+    config = resolve(TrainConfig(), device)
+    assert config.resolved and (config.batch_size, config.lr) == (batch, default_learning_rate("classroom", batch))
+    assert resolve(config, "cuda") is config  # numbers already chosen are kept, whatever the device
+    chosen = resolve(TrainConfig(batch_size=48, lr=0.3), device)
+    assert (chosen.batch_size, chosen.lr) == (48, 0.3)
+
+
+def test_replace_never_carries_a_default_of_the_old_settings():
+    photos = dataclasses.replace(TrainConfig(), dataset="cifar10", recipe="paper")
+    assert (photos.batch_size, photos.lr) == (None, None)
+    assert (resolve(photos, "cpu").batch_size, resolve(photos, "cpu").lr) == (128, 0.1)  # the paper's, not 32's
+    classroom_cpu = resolve(TrainConfig(recipe="paper"), "cpu")
+    assert resolve(dataclasses.replace(TrainConfig(recipe="paper"), recipe="classroom"), "cpu").batch_size == \
+        default_batch_size("classroom", "cpu") != classroom_cpu.batch_size
+
+
+def test_resolve_refuses_a_bad_data_set_before_choosing_a_batch():
+    with pytest.raises(ValueError, match="unknown data set 'mnist'"):
+        resolve(TrainConfig(dataset="mnist"), "cpu")
+
+
+def test_the_stored_config_holds_numbers(manager):
+    (run_id,) = manager.submit([TrainConfig(depth=8, epochs=1, max_steps=1, max_train_images=64)])
+    stored = manager.store.get_run(run_id)["config"]
+    assert stored["batch_size"] == default_batch_size("classroom", "cpu")
+    assert stored["lr"] == pytest.approx(default_learning_rate("classroom", stored["batch_size"]))

@@ -33,7 +33,7 @@ from torch.nn import functional as F
 from resnet_edu import data as data_module
 from resnet_edu.devices import cpu_has_native_bf16, resolve_precision
 from resnet_edu.models import build_model
-from resnet_edu.train import TRAIN_ERROR_WINDOW, TrainConfig, preset_configs
+from resnet_edu.train import TRAIN_ERROR_WINDOW, TrainConfig, preset_configs, resolve
 
 SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
 
@@ -346,7 +346,7 @@ def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: fl
 
     kind = "synthetic" if source == "synthetic" else "imagefolder"
     base = TrainConfig(dataset=kind, data_root=None if kind == "synthetic" else source, seed=seed, **base_settings)
-    configs = preset_configs(preset, base)
+    configs = [resolve(config, None) for config in preset_configs(preset, base)]  # as the job manager will
     names = [config.run_name for config in configs]
     with tempfile.TemporaryDirectory() as folder:
         manager = JobManager(RunStore(folder))
@@ -437,7 +437,8 @@ def first_step(data: str | None = None, preset: str = "fig1_fix", think_seconds:
     source = data or "synthetic"
     kind = "synthetic" if source == "synthetic" else "imagefolder"
     root = None if kind == "synthetic" else source
-    configs = preset_configs(preset, TrainConfig(dataset=kind, data_root=root, max_steps=30))
+    configs = [resolve(config, None) for config in preset_configs(preset, TrainConfig(dataset=kind, data_root=root,
+                                                                                       max_steps=30))]
     results = {"environment": _environment(), "data": kind if root is None else Path(root).name, "preset": preset,
                "batch_size": configs[0].batch_size, "think_seconds": think_seconds, "runs": {}}
     for mode in ("cold", "prepared"):

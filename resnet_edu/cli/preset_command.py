@@ -26,14 +26,14 @@ _ONE_NET_FLAGS = (("depth", "--depth"), ("family", "--family"), ("plain", "--pla
 def preset_from_args(args: argparse.Namespace) -> list:
     """The preset's configs with the recipe, length, data and device flags applied; UserError when they cannot work."""
     from resnet_edu.engine.groups import check_group
-    from resnet_edu.train import PRESETS, preset_configs
+    from resnet_edu.train import PRESETS, preset_configs, resolve
 
     for attribute, flag in _ONE_NET_FLAGS:
         if getattr(args, attribute, None) not in (None, False):
             raise UserError(f"--preset {args.preset} trains its own nets ({PRESETS[args.preset][0]}): drop {flag}")
     base = config_from_args(args, validate=False)
-    configs = preset_configs(args.preset, base)
     try:
+        configs = [resolve(config, args.device) for config in preset_configs(args.preset, base)]
         check_group(configs)
     except ValueError as error:
         raise UserError(f"--preset {args.preset}: {error}") from None

@@ -18,13 +18,12 @@ from resnet_edu.cli.parser import EXIT_BAD_INPUT, UserError
 
 
 def config_from_args(args: argparse.Namespace, validate: bool = True):
-    """The TrainConfig the arguments describe; ``validate=False`` leaves the checks to the caller (a preset's base)."""
-    from resnet_edu.train import TrainConfig
-    from resnet_edu.train.classroom import default_batch_size
+    """The TrainConfig the arguments describe, resolved for ``--device`` (its batch size and lr are numbers).
 
-    batch_size = args.batch_size
-    if batch_size is None:  # the default of the device the run will train on
-        batch_size = default_batch_size(args.recipe, args.device, args.dataset)
+    ``validate=False`` leaves the checks and the resolving to the caller (a preset's base: each
+    preset net is resolved when the job manager submits it).
+    """
+    from resnet_edu.train import TrainConfig, resolve
 
     family = args.family or "cifar"
     depth = args.depth if args.depth is not None else 20
@@ -32,12 +31,13 @@ def config_from_args(args: argparse.Namespace, validate: bool = True):
     config = TrainConfig(family=family, depth=depth, shortcuts=not args.plain, shortcut_type=shortcut_type,
                          dataset=args.dataset, data_root=args.data_root, image_size=args.image_size,
                          max_train_images=args.max_train_images,
-                         recipe=args.recipe, epochs=args.epochs, max_steps=args.max_steps, batch_size=batch_size,
+                         recipe=args.recipe, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
                          lr=args.lr, seed=args.seed, probe_every=args.probe_every, precision=args.precision,
                          compile=args.compile, sync_bn=args.sync_bn, name=args.name)
     if not validate:
         return config
     try:
+        config = resolve(config, args.device)
         config.validate()
     except ValueError as error:
         raise UserError(str(error)) from None

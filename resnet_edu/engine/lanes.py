@@ -35,7 +35,7 @@ from resnet_edu.models import stage_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.sharing.packs import refuse_resuming_imported
-from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint
+from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint, resolve
 from resnet_edu.train.checkpoint import INIT_CHECKPOINT, LAST_CHECKPOINT
 
 LANE_MEMORY_BYTES = 3 * 2**30  # GPU memory one lane may need: a CIFAR-110 group at batch 128 needs well under this
@@ -125,6 +125,7 @@ class LaneRunner(GroupManager):
                              "(resnet_edu.engine.torchrun_queue), or see the README's torchrun commands")
         if device not in (None, "auto") and devices.resolve_device(device) != self._device:
             raise ValueError(f"this runner trains on {self._device}, not on {device}")
+        configs = [resolve(config, self._device) for config in configs]  # the stored config holds numbers
         group_id, run_ids = self._create_group(configs, self.device)
         self.adopt(group_id, [LaneRun(run_id, config) for run_id, config in zip(run_ids, configs)])
         return run_ids

@@ -58,7 +58,7 @@ def rehearse_first_step(dataset: str, data_root: str | None, image_size: int, de
     data = cached_dataset(dataset, data_root, image_size)
     config = TrainConfig(depth=8, dataset=dataset, data_root=data_root, probe_every=1)
     trainer = Trainer(config, num_classes=len(data.classes), steps_per_epoch=1, device=device)
-    stream = data_module.BatchStream(data, config.batch_size, device=device, augment=augmentation_for(config),
+    stream = data_module.BatchStream(data, trainer.config.batch_size, device=device, augment=augmentation_for(config),
                                      channels_last=trainer.channels_last)
     trainer.train_step(*stream.next())
     trainer.read_metrics()

@@ -54,7 +54,7 @@ from resnet_edu.engine.torchrun_queue import cuda_card_count
 from resnet_edu.models import stage_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.sharing.packs import refuse_resuming_imported
-from resnet_edu.train import TrainConfig
+from resnet_edu.train import TrainConfig, resolve
 
 # Measured on a 2-core Xeon (bf16), "Fig. 1 + the fix" in the app with a browser tab, iterations/s:
 # 2 threads PASSIVE 2.2, default 3.0-4.1, ACTIVE 3.5-3.6; 1 thread 3.0. With 29 more tabs: PASSIVE 1.6,
@@ -233,6 +233,7 @@ class TrainingProcessManager(GroupManager):
                 raise ValueError(f"training on {gpus} GPUs needs {gpus} CUDA cards: this machine has "
                                  f"{cuda_card_count()}")
             configs = [dataclasses.replace(config, world_size=gpus) for config in configs]
+        configs = [resolve(config, chosen) for config in configs]  # the stored config holds numbers
         group_id, run_ids = self._create_group(configs, chosen.type)
         for run_id in run_ids:
             self.store.set_status(run_id, "queued", "starting the training process")

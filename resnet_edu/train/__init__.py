@@ -11,7 +11,8 @@ instead of 128 (resnet_edu/train/classroom.py; docs/RECIPE.md has the measuremen
 
 One file per concern:
 
-* :mod:`~resnet_edu.train.config`: :class:`TrainConfig` and its validation;
+* :mod:`~resnet_edu.train.config`: :class:`TrainConfig`, its validation, and :func:`resolve` (the
+  batch size and lr a run gets on its device, filled in when it is submitted);
 * :mod:`~resnet_edu.train.recipes`: the lr schedule, the warm-ups, the preset comparisons;
 * :mod:`~resnet_edu.train.build`: the seeded net and the optimizer a config describes;
 * :mod:`~resnet_edu.train.trainer`: the :class:`Trainer`, one net advanced one step at a time;
@@ -22,7 +23,7 @@ The rest of the Lab imports from ``resnet_edu.train`` itself; these are its name
 
 from resnet_edu.train.build import make_model, make_optimizer
 from resnet_edu.train.checkpoint import CHECKPOINT_FORMAT, load_checkpoint, model_from_checkpoint, write_checkpoint
-from resnet_edu.train.config import MAX_BATCH, MAX_EPOCHS, MAX_LR, RECIPES, TrainConfig
+from resnet_edu.train.config import MAX_BATCH, MAX_EPOCHS, MAX_LR, RECIPES, TrainConfig, resolve
 from resnet_edu.train.recipes import (
     LINEAR_WARMUP_STEPS,
     PRESETS,
@@ -40,5 +41,5 @@ __all__ = [
     "CHECKPOINT_FORMAT", "LINEAR_WARMUP_STEPS", "MAX_BATCH", "MAX_EPOCHS", "MAX_LR", "PRESETS", "READ_EVERY",
     "RECIPES", "TRAIN_ERROR_WINDOW", "WARMUP_ERROR", "WARMUP_LR", "WARMUP_MAX_STEPS", "Diverged", "StepClock",
     "TrainConfig", "Trainer", "learning_rate", "linear_warmup_steps", "load_checkpoint", "make_model",
-    "make_optimizer", "model_from_checkpoint", "needs_warmup", "preset_configs", "write_checkpoint",
+    "make_optimizer", "model_from_checkpoint", "needs_warmup", "preset_configs", "resolve", "write_checkpoint",
 ]

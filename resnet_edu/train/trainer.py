@@ -25,7 +25,7 @@ from resnet_edu import models
 from resnet_edu.devices import channels_last_ok, resolve_precision
 from resnet_edu.train.build import make_model, make_optimizer
 from resnet_edu.train.checkpoint import CHECKPOINT_FORMAT, write_checkpoint
-from resnet_edu.train.config import TrainConfig
+from resnet_edu.train.config import TrainConfig, resolve
 from resnet_edu.train.probes import ResponseRecorder, conv_gradient_norms
 from resnet_edu.train.recipes import (
     WARMUP_ERROR,
@@ -112,7 +112,7 @@ class Trainer:
     is finite. On a GPU the host can so queue the next steps while the device computes.
 
     Args:
-        config: the run's settings.
+        config: the run's settings (a batch size or lr left ``None`` is resolved for ``device``).
         num_classes, steps_per_epoch: from the data set the run trains on.
         device: where the model lives.
         store, run_id: where metrics go (optional: a Trainer also runs without a store).
@@ -122,6 +122,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, *, num_classes: int, steps_per_epoch: int,
                  device: torch.device | str = "cpu", store=None, run_id: str | None = None,
                  read_every: int = READ_EVERY) -> None:
+        config = resolve(config, device)  # already done at submit for a run of the store
         config.validate()
         self.config = config
         self.device = torch.device(device)
