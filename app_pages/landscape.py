@@ -14,6 +14,7 @@ import streamlit as st
 from app_pages.landscape_sections.result import charts_ui, reading_ui
 from app_pages.text import landscape as text
 from resnet_edu.app import run_picking
+from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.inside.landscape.grid import COARSE_POINTS
 from resnet_edu.words import message_words
 from ui import get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab, t
@@ -22,7 +23,7 @@ GRIDS = [5, 9, 15, 21, 31, 51]
 DEFAULT_GRID = 15
 IMAGES = [32, 64, 128, 256, 512]
 SPANS = [0.25, 0.5, 1.0, 2.0]
-ACTIVE = ("queued", "running")
+ACTIVE = ACTIVE_STATUSES
 
 
 # ---------------------------------------------------------------- choosing

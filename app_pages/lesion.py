@@ -14,6 +14,7 @@ from app_pages.text import lesion as text
 from resnet_edu import plots
 from resnet_edu.app import run_picking
 from resnet_edu.inside import lesion
+from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
 from ui import (
     PLOT_CONFIG,
@@ -29,7 +30,7 @@ from ui import (
 
 TEST_IMAGES = list(lesion.TEST_IMAGES)
 DEFAULT_TEST_IMAGES = 500
-ACTIVE = ("queued", "running")
+ACTIVE = ACTIVE_STATUSES
 
 
 # ---------------------------------------------------------------- UI pieces

@@ -438,7 +438,7 @@ def choose_data(page, data: str) -> None:
 def app_path(args, seed: int, env: dict, hog_pid: int | None) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from resnet_edu.runs import RunStore
+    from resnet_edu.runs import ACTIVE_STATUSES, RunStore
     from resnet_edu.train import PRESETS
 
     runs_dir = tempfile.mkdtemp(prefix="resnet-lab-time-")
@@ -511,7 +511,7 @@ def app_path(args, seed: int, env: dict, hog_pid: int | None) -> dict:
                     if met_step is None:
                         met_step, errors = bench.degradation_iteration(frames, "fig1_fix")
                         met_in_store_at = now if met_step is not None else None
-                    if not any(status in ("queued", "running") for status in store.statuses(list(run_ids.values()))
+                    if not any(status in ACTIVE_STATUSES for status in store.statuses(list(run_ids.values()))
                                .values()):
                         break
                 if met_step is not None and min(shown_samples[-1][1].values()) >= met_step:

@@ -110,7 +110,7 @@ def status_of(name: str, word: str) -> re.Pattern:
 
 def test_a_class_period_in_a_real_browser(server):
     sync_api = pytest.importorskip("playwright.sync_api")
-    from resnet_edu.runs import ENDED_STATUSES, RunStore
+    from resnet_edu.runs import ACTIVE_STATUSES, ENDED_STATUSES, RunStore
 
     url, runs_dir, log_path = server
     OUTPUT.mkdir(parents=True, exist_ok=True)
@@ -207,7 +207,7 @@ def test_a_class_period_in_a_real_browser(server):
             page.get_by_role("button", name="Run the lesion study").click()
             job = wait_until(lambda: store.latest_analysis("lesion", runs["run_id"]), timeout=60)
             assert job, "no lesion job was submitted"
-            assert wait_until(lambda: store.get_analysis(job)["status"] not in ("queued", "running"), timeout=300)
+            assert wait_until(lambda: store.get_analysis(job)["status"] not in ACTIVE_STATUSES, timeout=300)
             assert store.get_analysis(job)["status"] == "finished", store.get_analysis(job)
             both_nets = page.get_by_text(re.compile(r"ResNet-20: .*test error with every block.*plain-20: ", re.S))
             both_nets.wait_for(timeout=60_000)

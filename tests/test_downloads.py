@@ -317,14 +317,14 @@ def test_download_job_progress_and_stop(tmp_path, served, monkeypatch):
 def test_download_job_through_the_job_manager_leaves_progress_and_result_in_the_store(tmp_path, served,
                                                                                       monkeypatch):
     from resnet_edu.engine import JobManager
-    from resnet_edu.runs import RunStore
+    from resnet_edu.runs import ACTIVE_STATUSES, RunStore
 
     server, archive = served
     monkeypatch.setitem(downloads.ARCHIVES, "imagenette-160", archive)
     manager = JobManager(RunStore(tmp_path / "store"), device="cpu")
     try:
         job_id = manager.submit_analysis("download", {"dataset": "imagenette-160"})
-        assert wait_until(lambda: manager.store.get_analysis(job_id)["status"] not in ("queued", "running"), 120)
+        assert wait_until(lambda: manager.store.get_analysis(job_id)["status"] not in ACTIVE_STATUSES, 120)
         job = manager.store.get_analysis(job_id)
     finally:
         manager.shutdown()

@@ -10,7 +10,7 @@ import streamlit
 from page_helpers import app_manager, open_page, texts
 
 from resnet_edu.app.live_view import SharedViews
-from resnet_edu.runs import RunStore
+from resnet_edu.runs import ACTIVE_STATUSES, RunStore
 
 
 def _step(store, run_id, step):
@@ -63,7 +63,7 @@ def test_a_tab_opened_before_a_comparison_starts_notices_it(runs_dir, monkeypatc
                            status="running")
     # Started from another tab: the app's manager knows it (a stand-in for the training process).
     monkeypatch.setattr(manager, "active_runs", lambda: [r for r, s in store.statuses([run]).items()
-                                                         if s in ("queued", "running")])
+                                                         if s in ACTIVE_STATUSES])
     at.run()  # the sidebar's next tick redraws the page
     assert not at.exception, at.exception
     assert "Training now (1)" in texts(at)

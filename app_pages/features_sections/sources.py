@@ -12,6 +12,7 @@ import streamlit as st
 from app_pages.features_sections.loading import NO_DATA, imagenet_spec, load_weights_net, modified_time
 from app_pages.text import features as text
 from resnet_edu import models, weights
+from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
 from ui import get_manager, get_store, language, t, teacher_unlocked
 
@@ -49,12 +50,12 @@ def _download_weights(depth: int) -> None:
 def pretrained_download_ui(depth: int, path) -> None:
     """Not in torchvision's cache: a Download button (the training process fetches it) and where to put the
     file by hand on an offline machine; refreshed while the download runs."""
-    busy = (_latest_weights_job(depth) or {}).get("status") in ("queued", "running")
+    busy = (_latest_weights_job(depth) or {}).get("status") in ACTIVE_STATUSES
 
     @st.fragment(run_every=2 if busy else None)
     def panel() -> None:
         job = _latest_weights_job(depth)
-        running = job is not None and job["status"] in ("queued", "running")
+        running = job is not None and job["status"] in ACTIVE_STATUSES
         if busy and not running:
             st.rerun()  # finished (or failed): redraw the page with the net, or with the reason
         message = weights.pretrained_unavailable_message(depth, f"{path} does not exist.")

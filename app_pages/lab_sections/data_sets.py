@@ -11,6 +11,7 @@ from app_pages.lab_sections import REFRESH_SECONDS
 from app_pages.lab_sections.access import teacher_only
 from app_pages.text import lab as text
 from resnet_edu import devices, words
+from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.data import default_data_root, downloads
 from resnet_edu.train import TrainConfig
 from resnet_edu.words import message_words
@@ -49,7 +50,7 @@ def data_state_text(archive: downloads.Archive) -> str:
                    f"{archive.url})을(를) 받아 {folder}에 넣으세요."))
 
 
-DOWNLOADING = ("queued", "running")
+DOWNLOADING = ACTIVE_STATUSES  # a download job still under way
 
 
 def latest_downloads(store) -> dict[str, dict]:

@@ -8,6 +8,7 @@ from app_pages.lab_sections import REFRESH_SECONDS
 from app_pages.lab_sections.access import may_control, stop_every_run, stop_run, teacher_only
 from app_pages.text import lab as text
 from resnet_edu import devices, words
+from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
 from ui import get_manager, language, md_escape, t, teacher_unlocked
 
@@ -67,7 +68,7 @@ def run_card_ui(run_id: str, device: str) -> None:
         st.progress(min(1.0, max(0.0, float(p.get("fraction") or 0.0))), text=" · ".join(parts))
         if p.get("message"):
             st.caption(md_escape(message_words(p["message"], lang)))
-        if p["status"] in ("running", "queued"):
+        if p["status"] in ACTIVE_STATUSES:
             shortcut_toggles_ui(run_id)
 
 

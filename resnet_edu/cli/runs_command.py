@@ -167,11 +167,12 @@ def _export_weights(store, args: argparse.Namespace) -> int:
 
 def _request_shortcuts(store, args: argparse.Namespace) -> int:
     from resnet_edu.models import stage_count
+    from resnet_edu.runs import ACTIVE_STATUSES
     from resnet_edu.runs.requests import ShortcutInbox
     from resnet_edu.train import TrainConfig
 
     info = store.get_run(args.run_id)
-    if info["status"] not in ("running", "queued"):
+    if info["status"] not in ACTIVE_STATUSES:
         raise UserError(f"run {args.run_id} is {info['status']}, not training")
     if int(info["config"].get("world_size", 1)) <= 1:
         raise UserError(f"run {args.run_id} trains in one process: switch its shortcuts in the Lab "

@@ -22,7 +22,7 @@ from resnet_edu import data as data_module
 from resnet_edu.data.loaded import cached_dataset
 from resnet_edu.distributed.loop import JobResult, close_quietly, train_loop
 from resnet_edu.distributed.processes import Launch, StartRefused, broadcast, start_processes
-from resnet_edu.runs import RunStore
+from resnet_edu.runs import ACTIVE_STATUSES, RunStore
 from resnet_edu.sharing.packs import refuse_resuming_imported
 from resnet_edu.train import TrainConfig, load_checkpoint
 
@@ -114,10 +114,10 @@ def _decide_run(store: RunStore, config: TrainConfig | None, resume_run_id: str 
     refuse_resuming_imported(info)  # a class pack's run stays as it was trained
     if info["status"] == "finished":
         raise ValueError(f"run {resume_run_id} has finished: there is nothing to resume")
-    if info["status"] in ("running", "queued"):
+    if info["status"] in ACTIVE_STATUSES:
         RunStore(store.root).close()  # a fresh look marks it interrupted if its process is gone
         info = store.get_run(resume_run_id)
-        if info["status"] in ("running", "queued"):
+        if info["status"] in ACTIVE_STATUSES:
             raise ValueError(f"run {resume_run_id} is {info['status']} in another process: stop it there first")
     checkpoint = store.latest_checkpoint(resume_run_id)
     if checkpoint is None:

@@ -52,7 +52,7 @@ from resnet_edu.engine import tasks
 from resnet_edu.engine.groups import GroupManager, progress_from_store
 from resnet_edu.engine.torchrun_queue import cuda_card_count
 from resnet_edu.models import stage_count
-from resnet_edu.runs import ENDED_STATUSES, RunStore
+from resnet_edu.runs import ACTIVE_STATUSES, ENDED_STATUSES, RunStore
 from resnet_edu.sharing.packs import refuse_resuming_imported
 from resnet_edu.train import TrainConfig, resolve
 
@@ -249,7 +249,7 @@ class TrainingProcessManager(GroupManager):
         refuse_resuming_imported(info)  # a class pack's run stays as it was trained
         if info["status"] == "finished":
             raise ValueError(f"run {run_id} has finished: there is nothing to resume")
-        if info["status"] in ("running", "queued"):
+        if info["status"] in ACTIVE_STATUSES:
             raise ValueError(f"run {run_id} is {info['status']} in another process: stop it there first")
         checkpoint = self.store.latest_checkpoint(run_id)
         if checkpoint is None:
@@ -383,7 +383,7 @@ class TrainingProcessManager(GroupManager):
                     self.store.set_status(run_id, "failed", reason)
         for job_id in job_ids:
             job = self.store.get_analysis(job_id)
-            if job is not None and job["status"] in ("queued", "running"):
+            if job is not None and job["status"] in ACTIVE_STATUSES:
                 self.store.update_analysis(job_id, status="failed", message=reason)
 
     def shutdown(self, timeout: float = 10) -> None:
