@@ -17,7 +17,7 @@ import pytest
 from polling import wait_until
 
 from resnet_edu.cli import build_parser, main
-from resnet_edu.cli.parser import PRESET_KEYS
+from resnet_edu.cli.parser import UserError
 from resnet_edu.runs import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,10 +25,29 @@ TINY = ["--epochs", "1", "--max-steps", "2", "--max-train-images", "64", "--batc
         "--device", "cpu", "--precision", "fp32"]
 
 
-def test_the_cli_knows_every_preset_of_the_lab():
-    from resnet_edu.train import PRESETS
+@pytest.mark.parametrize("flag,allowed,refused", [
+    ("--preset", "PRESETS", "fig99"), ("--family", "FAMILIES", "vgg"), ("--shortcut-type", "SHORTCUT_TYPES", "D"),
+    ("--dataset", "DATASETS", "mnist"), ("--recipe", "RECIPES", "fast"), ("--precision", "PRECISIONS", "fp16"),
+    ("--device", "DEVICE_CHOICES", "tpu"),
+])
+def test_the_cli_offers_exactly_what_the_library_knows(flag, allowed, refused):
+    from resnet_edu import devices, models, train
+    from resnet_edu.data import catalog
 
-    assert tuple(PRESETS) == PRESET_KEYS
+    values = next(getattr(module, allowed) for module in (train, models, devices, catalog) if hasattr(module, allowed))
+    for value in values:
+        assert getattr(build_parser().parse_args(["train", flag, value]), flag[2:].replace("-", "_")) == value
+    with pytest.raises(UserError, match="invalid choice"):
+        build_parser().parse_args(["train", flag, refused])
+
+
+def test_the_cli_defaults_are_the_configs():
+    from resnet_edu.train import TrainConfig
+
+    args = build_parser().parse_args(["train"])
+    default = TrainConfig()
+    assert (args.epochs, args.dataset, args.recipe, args.seed, args.probe_every, args.image_size) == (
+        default.epochs, default.dataset, default.recipe, default.seed, default.probe_every, default.image_size)
 
 
 def test_fig1_trains_both_nets_in_lockstep_and_prints_one_json_line_per_run(runs_dir, capsys):

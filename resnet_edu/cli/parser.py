@@ -9,10 +9,15 @@ from __future__ import annotations
 import argparse
 
 from resnet_edu.data.catalog import DATASETS
-
-PRESET_KEYS = ("fig1", "fig1_fix", "fig6", "imagenet")  # resnet_edu.train.PRESETS, without importing torch
+from resnet_edu.devices import DEVICE_CHOICES, PRECISIONS
+from resnet_edu.inside.landscape.settings import MAX_GRID as MAX_LANDSCAPE_GRID
+from resnet_edu.inside.landscape.settings import LandscapeSettings
+from resnet_edu.models import FAMILIES, SHORTCUT_TYPES
+from resnet_edu.train import PRESETS, RECIPES, TrainConfig
 
 EXIT_BAD_INPUT = 2
+DEFAULT_RUN = TrainConfig()  # the defaults of a run: the CLI's, the Lab's and the API's are the same
+DEFAULT_LANDSCAPE = LandscapeSettings()
 
 
 class UserError(Exception):
@@ -30,37 +35,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train one network (or a preset's nets, in lockstep) and record it "
                                               "in the run store")
-    train.add_argument("--preset", default=None, choices=list(PRESET_KEYS),
+    train.add_argument("--preset", default=None, choices=list(PRESETS),
                        help="train the Lab's preset comparison in lockstep: fig1 (plain-20, plain-56), fig1_fix "
                             "(+ ResNet-56), fig6 (20/56/110, plain and residual), imagenet (18/34, plain and "
                             "residual); --json prints one JSON line per run. Recipe, length, data and device "
                             "flags apply to every net; --depth, --family, --plain, --shortcut-type and --name do not")
-    train.add_argument("--family", default=None, choices=["cifar", "imagenet"], help="default: cifar")
+    train.add_argument("--family", default=None, choices=FAMILIES, help=f"default: {DEFAULT_RUN.family}")
     train.add_argument("--depth", type=int, default=None,
-                       help="6n+2 for cifar (20, 56, 110); 18/34/50/101/152 (default: 20)")
+                       help=f"6n+2 for cifar (20, 56, 110); 18/34/50/101/152 (default: {DEFAULT_RUN.depth})")
     train.add_argument("--plain", action="store_true", help="the plain twin: no shortcut connections")
-    train.add_argument("--shortcut-type", default=None, choices=["A", "B", "C"])
-    train.add_argument("--dataset", default="synthetic", choices=DATASETS)
+    train.add_argument("--shortcut-type", default=None, choices=SHORTCUT_TYPES)
+    train.add_argument("--dataset", default=DEFAULT_RUN.dataset, choices=DATASETS)
     train.add_argument("--data-root", default=None)
-    train.add_argument("--image-size", type=int, default=32)
-    train.add_argument("--epochs", type=int, default=3,
+    train.add_argument("--image-size", type=int, default=DEFAULT_RUN.image_size)
+    train.add_argument("--epochs", type=int, default=DEFAULT_RUN.epochs,
                        help="passes over the training set; the lr schedule follows it. --epochs 164 --recipe paper "
                             "--dataset cifar10 is the paper's 64k iterations (Sec. 4.2)")
     train.add_argument("--max-train-images", type=int, default=None,
                        help="train on a class-balanced subset of N images")
     train.add_argument("--max-steps", type=int, default=None)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=DEFAULT_RUN.seed)
     train.add_argument("--lr", type=float, default=None,
                        help="initial learning rate (default: 0.1, the paper's, with --recipe paper; with the classroom "
                             "recipe 0.1 x batch size / 128, the linear scaling rule)")
     train.add_argument("--batch-size", type=int, default=None,
                        help="images per iteration (default: 128, the paper's, with --recipe paper; with the classroom "
                             "recipe the measured default of the device: smaller on a CPU, see resnet_edu/train/classroom.py)")
-    train.add_argument("--recipe", default="classroom", choices=["classroom", "paper"])
-    train.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    train.add_argument("--probe-every", type=int, default=10)
+    train.add_argument("--recipe", default=DEFAULT_RUN.recipe, choices=RECIPES)
+    train.add_argument("--precision", default=DEFAULT_RUN.precision, choices=PRECISIONS)
+    train.add_argument("--probe-every", type=int, default=DEFAULT_RUN.probe_every)
     train.add_argument("--name", default=None)
-    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+    train.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                        help="auto: CUDA, else Apple's MPS, else the CPU")
     train.add_argument("--compile", action="store_true", help="torch.compile the net (slower start, maybe faster steps)")
     train.add_argument("--sync-bn", action="store_true",
@@ -89,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume = run_commands.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run_id")
     resume.add_argument("--json", action="store_true")
-    resume.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+    resume.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                         help="under torchrun: where each process trains")
     switch = run_commands.add_parser("shortcuts", help="switch the shortcuts of a run training under torchrun")
     switch.add_argument("run_id")
@@ -116,10 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     landscape = commands.add_parser("landscape", help="the loss surface around a trained run (Li et al. 2018)")
     landscape.add_argument("run_id")
-    landscape.add_argument("--grid", type=int, default=15, help="points per axis (3 to 101; the paper: 51)")
-    landscape.add_argument("--images", type=int, default=128, help="training images the loss is measured on")
-    landscape.add_argument("--span", type=float, default=1.0, help="the grid covers [-span, span]^2")
-    landscape.add_argument("--seed", type=int, default=0, help="seed of the two random directions")
+    landscape.add_argument("--grid", type=int, default=DEFAULT_LANDSCAPE.grid,
+                           help=f"points per axis (3 to {MAX_LANDSCAPE_GRID}; the paper: 51)")
+    landscape.add_argument("--images", type=int, default=DEFAULT_LANDSCAPE.images,
+                           help="training images the loss is measured on")
+    landscape.add_argument("--span", type=float, default=DEFAULT_LANDSCAPE.span, help="the grid covers [-span, span]^2")
+    landscape.add_argument("--seed", type=int, default=DEFAULT_LANDSCAPE.seed, help="seed of the two random directions")
     landscape.add_argument("--json", action="store_true", help="print a JSON object as the last line")
 
     bench = commands.add_parser("bench", help="throughput and time-to-degradation benchmarks (JSON)")
