@@ -379,6 +379,19 @@ def build_model(family: str, depth: int, num_classes: int = 10, shortcuts: bool 
     return model
 
 
+SHORTCUT_BRANCH = "downsample"  # torchvision's name for a block's shortcut module (option A, B or C)
+
+
+def on_main_path(name: str) -> bool:
+    """True for a layer or parameter of the stacked layers F(x), False for one of a shortcut branch.
+
+    ``name`` is a module or parameter path such as ``"layer2.0.conv1.weight"`` (main path) or
+    ``"layer2.0.downsample.0"`` (the projection of option B/C): the paper counts depth on the
+    main path only, and a projection's gradient is no part of Fig. 7's layer-by-layer story.
+    """
+    return SHORTCUT_BRANCH not in name.split(".")
+
+
 def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """(name, block) of every residual block, in forward order, e.g. ("layer2.0", BasicBlock).
 

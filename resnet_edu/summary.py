@@ -17,14 +17,21 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnet_edu.models import RESIDUAL_BLOCKS, Bottleneck, count_parameters, residual_blocks, shortcut_state
+from resnet_edu.models import (
+    RESIDUAL_BLOCKS,
+    Bottleneck,
+    count_parameters,
+    on_main_path,
+    residual_blocks,
+    shortcut_state,
+)
 
 
 def weight_layers(module: nn.Module) -> int:
     """Weighted layers on the main path, as the paper counts depth: convolutions and fully connected
     layers, shortcut projections (``downsample``) excluded. 56 for ResNet-56, 1 for ``conv1``."""
     return sum(1 for name, layer in module.named_modules()
-               if isinstance(layer, (nn.Conv2d, nn.Linear)) and "downsample" not in name.split("."))
+               if isinstance(layer, (nn.Conv2d, nn.Linear)) and on_main_path(name))
 
 
 def _format_shape(shape: Sequence[int]) -> str:

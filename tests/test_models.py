@@ -12,6 +12,7 @@ from torch import nn
 from resnet_edu.models import (
     build_model,
     count_parameters,
+    on_main_path,
     residual_blocks,
     set_shortcuts,
     shortcut_state,
@@ -230,3 +231,13 @@ def test_relu_modules_are_distinct_and_not_inplace():
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
     assert len({id(m) for m in relus}) == len(relus)
     assert not any(m.inplace for m in relus)
+
+
+@pytest.mark.parametrize("shortcut_type,projections", [("A", 0), ("B", 2), ("C", 9)])
+def test_the_main_path_is_the_stacked_layers_and_the_shortcut_branch_is_not(shortcut_type, projections):
+    model = build_model("cifar", 20, shortcut_type=shortcut_type)
+    convs = [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
+    assert sum(1 for name in convs if not on_main_path(name)) == projections  # one 1x1 conv per projection
+    assert sum(1 for name in convs if on_main_path(name)) == 19  # the paper's 19 convs (+ fc: 20 layers)
+    assert on_main_path("layer2.0.conv1.weight") and not on_main_path("layer2.0.downsample.1.bias")
+    assert on_main_path("layer1.0.downsampled_by_name_only")  # a path part, never a substring

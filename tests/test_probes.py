@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from resnet_edu.inside import gradients
-from resnet_edu.models import build_model
+from resnet_edu.models import build_model, on_main_path
 from resnet_edu.train import probes
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -121,7 +121,7 @@ def test_relative_ratio_from_a_checkpoint(tmp_path):
     torch.save({"format": CHECKPOINT_FORMAT, "model": model.state_dict(), "step": 30}, path)
     step, weights = gradients.checkpoint_weight_norms(path)
     assert step == 30 and weights == pytest.approx(probes.conv_weight_norms(model))
-    names = [n for n in weights if "downsample" not in n]
+    names = [n for n in weights if on_main_path(n)]
     stats = pd.DataFrame([{"step": s, "layer": n, "layer_index": i, "value": float(s)}
                           for s in (10, 20, 40) for i, n in enumerate(names)])
     result = gradients.relative_ratio_at(stats, step, weights)

@@ -82,11 +82,16 @@ def manager_with_data(device: str, config):
     """A JobManager on ``device`` with ``config``'s data set loaded; UserError for a missing device or data."""
     from resnet_edu import data
     from resnet_edu.data.loaded import cached_dataset
-    from resnet_edu.engine import JobManager
+    from resnet_edu.engine import JobManager, admission
 
     try:
         manager = JobManager(device=device)
     except ValueError as error:  # a device this machine does not have: say which it has
+        raise UserError(str(error)) from None
+    try:  # before any image is decoded: a comparison too big for this computer is refused at once
+        admission.admit(manager.store, [config], manager.device)
+    except ValueError as error:
+        manager.shutdown()
         raise UserError(str(error)) from None
     try:
         dataset = cached_dataset(config.dataset, config.data_root, config.image_size,

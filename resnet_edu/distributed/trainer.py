@@ -17,6 +17,7 @@ from torch import distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from resnet_edu import models
 from resnet_edu.distributed.processes import Launch
 from resnet_edu.train import TrainConfig, Trainer
 
@@ -51,7 +52,7 @@ class DistributedTrainer(Trainer):
         # DDP copies rank 0's weights to every rank here; gradients are averaged in backward. A
         # switched-off projection shortcut (option B/C) leaves parameters without a gradient: DDP must
         # then look for them each step; option-A nets have none and skip that search.
-        projections = any(".downsample." in name for name, _ in self.model.named_parameters())
+        projections = not all(models.on_main_path(name) for name, _ in self.model.named_parameters())
         self.net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda"
                                            else None, find_unused_parameters=projections)
         self.compiled = torch.compile(self.net) if config.compile else None

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Sequence
 
+from resnet_edu.engine import admission
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.train import TrainConfig
 
@@ -74,6 +75,7 @@ class GroupManager(abc.ABC):
         """Check a group and create its runs in the store (status queued); nothing is created on error."""
         configs = list(configs)
         check_group(configs)
+        admission.admit(self.store, configs, device)  # queue caps and memory: NotAdmitted, nothing created
         if self._closing:
             raise RuntimeError("the job manager is shutting down")
         group_id = "g" + os.urandom(4).hex()

@@ -29,7 +29,7 @@ from torch import nn
 from resnet_edu import data as data_module
 from resnet_edu import devices, models
 from resnet_edu.data.loaded import augmentation_for, cached_dataset
-from resnet_edu.engine import prepare, tasks
+from resnet_edu.engine import admission, prepare, tasks
 from resnet_edu.engine.groups import GroupManager, progress_from_store
 from resnet_edu.models import stage_count
 from resnet_edu.runs import ENDED_STATUSES, RunStore
@@ -231,6 +231,7 @@ class LaneRunner(GroupManager):
     def submit_analysis(self, kind: str, params: dict, run_ids: Sequence[str] = ()) -> str:
         """Queue a job of ``kind`` (see resnet_edu.engine.tasks); returns its id."""
         tasks.check_kind(kind)
+        admission.check_analysis_queue(self.store)  # the caps on waiting jobs: NotAdmitted, nothing created
         job_id = self.store.create_analysis(kind, params, run_ids)
         self.run_analysis(job_id)
         return job_id

@@ -48,7 +48,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from resnet_edu import devices
-from resnet_edu.engine import tasks
+from resnet_edu.engine import admission, tasks
 from resnet_edu.engine.groups import GroupManager, progress_from_store
 from resnet_edu.engine.torchrun_queue import cuda_card_count
 from resnet_edu.models import stage_count
@@ -330,6 +330,7 @@ class TrainingProcessManager(GroupManager):
     def submit_analysis(self, kind: str, params: dict, run_ids: Sequence[str] = ()) -> str:
         """Queue a job of ``kind`` in the training process (see resnet_edu.engine.tasks); returns its id."""
         tasks.check_kind(kind)
+        admission.check_analysis_queue(self.store)  # the caps on waiting jobs: NotAdmitted, nothing created
         job_id = self.store.create_analysis(kind, params, run_ids)
         with self._lock:
             child = self._child()

@@ -108,7 +108,7 @@ def infer_config(state: dict) -> dict:
         indices = {int(k.split(".")[1]) for k in state if k.startswith(f"layer{stage}.") and k.split(".")[1].isdigit()}
         if indices:
             blocks.append(max(indices) + 1)
-    with_projection = sum(1 for k in state if k.endswith("downsample.0.weight"))
+    with_projection = sum(1 for k in state if not models.on_main_path(k) and k.endswith(".0.weight"))
     total_blocks = sum(blocks)
     shortcut_type = "A" if with_projection == 0 else ("C" if with_projection == total_blocks else "B")
     num_classes = int(state["fc.weight"].shape[0])
