@@ -42,6 +42,7 @@ from torch.nn import functional as F
 FAMILIES = ("cifar", "imagenet")
 IMAGENET_DEPTHS = (18, 34, 50, 101, 152)
 SHORTCUT_TYPES = ("A", "B", "C")
+SHORTCUT_BRANCH = "downsample"  # torchvision's name for a block's shortcut module (option A, B or C)
 MAX_CIFAR_DEPTH = 1202  # the deepest net of the paper (Sec. 4.2, "Exploring over 1000 layers")
 CIFAR_WIDTHS = (16, 32, 64)
 IMAGENET_WIDTHS = (64, 128, 256, 512)
@@ -379,16 +380,10 @@ def build_model(family: str, depth: int, num_classes: int = 10, shortcuts: bool 
     return model
 
 
-SHORTCUT_BRANCH = "downsample"  # torchvision's name for a block's shortcut module (option A, B or C)
-
-
 def on_main_path(name: str) -> bool:
-    """True for a layer or parameter of the stacked layers F(x), False for one of a shortcut branch.
-
-    ``name`` is a module or parameter path such as ``"layer2.0.conv1.weight"`` (main path) or
-    ``"layer2.0.downsample.0"`` (the projection of option B/C): the paper counts depth on the
-    main path only, and a projection's gradient is no part of Fig. 7's layer-by-layer story.
-    """
+    """True for a module or parameter path of the stacked layers F(x) (``"layer2.0.conv1.weight"``),
+    False for one of a shortcut branch (``"layer2.0.downsample.0"``): the paper counts depth on the
+    main path, and Fig. 7's layer-by-layer story leaves the projections out."""
     return SHORTCUT_BRANCH not in name.split(".")
 
 
