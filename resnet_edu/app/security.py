@@ -29,6 +29,8 @@ import hmac
 import os
 from pathlib import Path
 
+from resnet_edu.data.root import default_data_root
+
 __all__ = [
     "DATA_ROOTS_ENV",
     "PASSCODE_ENV",
@@ -48,18 +50,13 @@ LOCKOUT_SECONDS = 30.0
 MAX_PATH_CHARS = 1000
 
 
-def _default_data_root() -> Path:
-    # The same default as resnet_edu.data.root.default_data_root (not imported: the data package needs torch).
-    return Path(os.environ.get("RESNET_EDU_DATA") or "./data")
-
-
 def data_roots() -> list[Path]:
     """The folders data paths typed into the app must lie in (resolved, existing or not)."""
     configured = os.environ.get(DATA_ROOTS_ENV, "")
     if configured.strip():
         candidates = [Path(p).expanduser() for p in configured.split(os.pathsep) if p.strip()]
     else:
-        candidates = [_default_data_root(), Path.home()]
+        candidates = [default_data_root(), Path.home()]
     roots: list[Path] = []
     for candidate in candidates:
         try:

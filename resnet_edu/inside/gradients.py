@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from resnet_edu.models import net_name
+from resnet_edu.models import net_name, on_main_path
 from resnet_edu.train.probes import (
     ResponseRecorder,
     conv_gradient_norms,
@@ -26,7 +26,7 @@ from resnet_edu.train.probes import (
 
 def _first_last_convs(names: list[str]) -> tuple[str, str] | None:
     """The first and the last conv on the main path (projection shortcuts excluded)."""
-    main = [n for n in names if "downsample" not in n]
+    main = [n for n in names if on_main_path(n)]
     return (main[0], main[-1]) if len(main) >= 2 else None
 
 
@@ -160,7 +160,7 @@ def layer_step_matrix(stats: pd.DataFrame, main_path_only: bool = True) -> pd.Da
     if stats.empty:
         return pd.DataFrame()
     if main_path_only:
-        stats = stats[~stats["layer"].str.contains("downsample")]
+        stats = stats[stats["layer"].map(on_main_path)]
     table = stats.pivot_table(index="layer", columns="step", values="value", aggfunc="last")
     return table.reindex([n for n in layer_order(stats) if n in table.index])
 
@@ -204,7 +204,7 @@ def init_norms_frame(results: list[dict]) -> pd.DataFrame:
     columns = ["name", "depth", "shortcuts", "layer", "layer_index", "grad_norm", "weight_norm", "relative"]
     rows = []
     for result in results:
-        names = [n for n in result["grad_norm"] if "downsample" not in n]
+        names = [n for n in result["grad_norm"] if on_main_path(n)]
         weights = result.get("weight_norm", {})
         relative = result.get("relative", {})
         for index, name in enumerate(names):
