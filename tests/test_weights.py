@@ -140,6 +140,25 @@ def test_size_cap_is_checked_before_reading(tmp_path):
         weights.load_weights(b"\0" * 2_000, max_bytes=1_000)
 
 
+def _cifar8_with_classes(fc_weight: torch.Tensor, fc_bias: torch.Tensor) -> bytes:
+    state = models.build_model("cifar", 8, 10).state_dict()
+    return _saved({**state, "fc.weight": fc_weight, "fc.bias": fc_bias})
+
+
+def test_a_file_declaring_more_classes_than_any_data_set_is_refused_before_building():
+    content = _cifar8_with_classes(torch.zeros(200_000, 64), torch.zeros(200_000))
+    with pytest.raises(ValueError, match="200,000 classes"):
+        weights.load_weights(content)
+
+
+def test_a_small_file_declaring_a_huge_layer_is_refused_before_building():
+    # 2e9 classes in a few hundred kB: a stride of 0 repeats one stored row (a 512 GB layer if built)
+    content = _cifar8_with_classes(torch.zeros(1, 64).expand(2_000_000_000, 64), torch.zeros(1).expand(2_000_000_000))
+    assert len(content) < 1_000_000
+    with pytest.raises(ValueError, match="declares"):
+        weights.load_weights(content)
+
+
 def test_json_that_contradicts_the_tensors_is_refused():
     content = _saved(torchvision.models.resnet18().state_dict())
     with pytest.raises(ValueError, match="JSON says depth 34"):

@@ -21,6 +21,10 @@ from resnet_edu.data.root import default_data_root
 
 MAX_WEIGHTS_BYTES = 260_000_000  # ResNet-152 in fp32 is 241 MB; nothing in this family is larger
 MAX_JSON_BYTES = 1_000_000  # the JSON beside a weights file is a few kB
+# The most classes a file may declare: ImageNet-21k's 21,841 words, rounded up. A file's last layer
+# is built before its tensors are loaded, so a tiny file declaring 2e9 classes would ask for a
+# 520 GB layer: the shapes are checked first (:func:`check_declared_shapes`).
+MAX_CLASSES = 25_000
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # the normalisation torchvision's pretrained nets expect
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PRETRAINED_IMAGE_SIZE = 224  # torchvision's evaluation crop
@@ -91,6 +95,26 @@ def read_state_dict(source: bytes | str | os.PathLike, max_bytes: int = MAX_WEIG
     return payload, meta
 
 
+def check_declared_shapes(state: dict, max_bytes: int = MAX_WEIGHTS_BYTES) -> None:
+    """ValueError unless every tensor is as large as the file really holds and the whole is a size this
+    family can have: a tensor may *declare* far more elements than it stores (a stride of 0), and the
+    net built for it would allocate them all."""
+    declared = 0
+    for name, tensor in state.items():
+        size = tensor.numel() * tensor.element_size()
+        declared += size
+        if tensor.numel() and tensor.untyped_storage().nbytes() < size:
+            raise ValueError(f"cannot use this file: {name!r} declares {tuple(tensor.shape)} "
+                             f"({size / 1e6:,.0f} MB) but stores only {tensor.untyped_storage().nbytes():,} bytes")
+    if declared > max_bytes:
+        raise ValueError(f"cannot use this file: its tensors declare {declared / 1e6:,.0f} MB; the limit is "
+                         f"{max_bytes / 1e6:,.0f} MB (a ResNet-152 is 241 MB)")
+    fc = state.get("fc.weight")
+    if fc is not None and fc.dim() >= 1 and fc.shape[0] > MAX_CLASSES:
+        raise ValueError(f"cannot use this file: it declares {fc.shape[0]:,} classes; the most a net here may have "
+                         f"is {MAX_CLASSES:,} (ImageNet has 1,000, ImageNet-21k 21,841)")
+
+
 def infer_config(state: dict) -> dict:
     """The ResNet a state_dict describes (family, depth, num_classes, shortcut_type, small_input).
 
@@ -101,6 +125,7 @@ def infer_config(state: dict) -> dict:
         if key not in state:
             raise ValueError(f"this is not a ResNet's state_dict: it has no {key!r} "
                              f"(its first keys: {', '.join(list(state)[:4])})")
+    check_declared_shapes(state)  # before any layer is built for it
     stem = tuple(state["conv1.weight"].shape)
     bottleneck = "layer1.0.conv3.weight" in state
     blocks = []
