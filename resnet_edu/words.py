@@ -73,6 +73,19 @@ STATUS_WORDS = {  # run status -> (English, Korean), as shown in the app
 }
 
 
+DATASET_WORDS = {  # data set (data.DATASETS) -> its name (English, Korean): a table cell, the Lab's menu
+    "synthetic": ("built-in shapes", "내장 도형"), "cifar10": ("CIFAR-10", "CIFAR-10"),
+    "imagenette": ("Imagenette", "Imagenette"), "imagefolder": ("image folder", "이미지 폴더"),
+}
+
+
+def dataset_word(dataset: str, lang: str = "en", capital: bool = False) -> str:
+    """A data set's name in ``lang`` ("built-in shapes" for "synthetic"); an unknown key is shown as it is."""
+    en, ko = DATASET_WORDS.get(dataset, (dataset, dataset))
+    word = pick(lang, en, ko)
+    return word[:1].upper() + word[1:] if capital else word
+
+
 def status_word(status: str, lang: str = "en") -> str:
     en, ko = STATUS_WORDS.get(status, (status, status))
     return pick(lang, en, ko)

@@ -91,3 +91,22 @@ def test_the_link_itself():
     assert app_address(None, "lab") == "http://localhost:8501"
     assert is_local("http://localhost:8501") and is_local("http://127.0.0.1:8501") and is_local("http://[::1]:8501")
     assert not is_local("http://10.1.2.3:8501") and not is_local("https://school.example/resnet")
+
+
+def test_a_links_defaults_are_a_runs_defaults():
+    from resnet_edu.train import TrainConfig
+
+    run, lab = TrainConfig(), LabChoices()
+    assert (lab.dataset, lab.family, lab.recipe, lab.epochs, lab.seed) == (
+        run.dataset, run.family, run.recipe, run.epochs, run.seed)
+
+
+def test_every_data_set_has_a_name_in_both_languages():
+    from resnet_edu.data.catalog import DATASETS
+    from resnet_edu.words import dataset_word
+
+    for key in DATASETS:
+        assert dataset_word(key, "en") != key or key == "imagenette", key
+        assert dataset_word(key, "ko")
+    assert dataset_word("synthetic", "ko") == "내장 도형" and dataset_word("synthetic", capital=True) == "Built-in shapes"
+    assert dataset_word("mnist") == "mnist"  # an unknown key (an old run's) is shown as it is

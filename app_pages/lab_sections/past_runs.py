@@ -41,7 +41,7 @@ def past_runs_ui() -> None:
         t("status", "상태"): past["status"].map(lambda s: words.status_word(s, lang)),
         t("iterations", "반복"): [f"{d:,}/{int(tot):,}" if pd.notna(tot) else f"{d:,}"
                                  for d, tot in zip(past["steps_done"], past["total_steps"])],
-        t("data", "데이터"): [data_set_name(c.get("dataset", "")) for c in past["config"]],
+        t("data", "데이터"): [words.dataset_word(c.get("dataset", ""), lang) for c in past["config"]],
         t("started", "시작"): past["created_at"].map(words.clock_label),
         t("message", "메시지"): past["message"].fillna("").map(lambda message: message_words(message, lang)),
         t("run id", "실행 ID"): past["run_id"],  # what `python -m resnet_edu runs …` asks for
@@ -73,12 +73,6 @@ def past_runs_ui() -> None:
                 st.rerun()
     delete_ui(past)
     archive_ui()
-
-
-def data_set_name(key: str) -> str:
-    """A data set's short name for a table cell, in this tab's language."""
-    return {"synthetic": t("built-in shapes", "내장 도형"), "cifar10": "CIFAR-10", "imagenette": "Imagenette",
-            "imagefolder": t("image folder", "이미지 폴더")}.get(key, key)
 
 
 def _delete(run_ids: tuple[str, ...]) -> None:

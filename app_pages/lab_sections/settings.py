@@ -18,16 +18,17 @@ from resnet_edu.app.lesson_link import CIFAR_DEPTHS, EPOCHS_RANGE, IMAGENET_DEPT
 from resnet_edu.data import downloads
 from resnet_edu.engine import torchrun_queue
 from resnet_edu.train import TrainConfig
-from resnet_edu.words import message_words
-from ui import t, teacher_unlocked
+from resnet_edu.words import dataset_word, message_words
+from ui import language, t, teacher_unlocked
 
 
 def dataset_ui() -> tuple[str, str | None, int]:
     """(data set, data root or None, image size)."""
-    names = {"synthetic": t("Built-in synthetic shapes (offline, seconds)", "내장 합성 도형 (오프라인, 몇 초)"),
-             "cifar10": "CIFAR-10",
-             "imagenette": t("Imagenette (real photos, 10 ImageNet classes)", "Imagenette (실제 사진, ImageNet 10개 클래스)"),
-             "imagefolder": t("Image folder (ImageNet-style)", "이미지 폴더 (ImageNet식)")}
+    details = {"synthetic": t("synthetic, offline, seconds", "합성, 오프라인, 몇 초"), "cifar10": "",
+               "imagenette": t("real photos, 10 ImageNet classes", "실제 사진, ImageNet 10개 클래스"),
+               "imagefolder": t("ImageNet-style", "ImageNet식")}
+    names = {key: dataset_word(key, language(), capital=True) + (f" ({detail})" if detail else "")
+             for key, detail in details.items()}
     dataset = st.selectbox(t("Data set", "데이터셋"), list(names), format_func=names.get, key="lab_dataset", persist_state="session")
     root, size = None, 32
     locked = not teacher_unlocked()  # custom data folders are a teacher-only control

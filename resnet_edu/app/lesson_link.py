@@ -25,36 +25,36 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from resnet_edu.data.catalog import DATASETS
-from resnet_edu.models import MAX_CIFAR_DEPTH
+from resnet_edu.models import FAMILIES, MAX_CIFAR_DEPTH
+from resnet_edu.train.config import MAX_EPOCHS, RECIPES, TrainConfig
 from resnet_edu.train.recipes import PRESETS
 
 CIFAR_DEPTHS = (20, 32, 44, 56, 110)  # the depths the Lab lists (the paper's Table 6); one more goes in a box
 IMAGENET_DEPTHS = (18, 34, 50)
 DEFAULT_DEPTHS = {"cifar": (20, 56), "imagenet": (18, 34)}
 MIN_CIFAR_DEPTH = 8  # 6n+2 with n = 1 (MAX_CIFAR_DEPTH: the paper's deepest net, from models)
-FAMILIES = ("cifar", "imagenet")
 KINDS = ("both", "plain", "residual")
-RECIPES = ("classroom", "paper")
 VIEWS = ("full", "simple")
-EPOCHS_RANGE = (1, 1000)
+EPOCHS_RANGE = (1, MAX_EPOCHS)
 ITERATIONS_RANGE = (1, 10_000_000)
 SEED_RANGE = (0, 2**31 - 1)
 APP_PARAMS = ("lang", "embed", "embed_options")  # query names the app or Streamlit reads: not the Lab's
+_RUN = TrainConfig()  # a run's defaults: a lesson link's are the same
 
 
 @dataclasses.dataclass(frozen=True)
 class LabChoices:
-    """The Lab's settings that a lesson link carries, with the Lab's defaults."""
+    """The Lab's settings that a lesson link carries, with the Lab's defaults (a run's, where a run has one)."""
 
     preset: str | None = None  # the comparison the lesson starts with one click (None: none proposed)
-    dataset: str = "synthetic"  # one of resnet_edu.data.catalog.DATASETS
-    family: str = "cifar"  # "cifar" (depth 6n+2) or "imagenet" (18/34/50)
+    dataset: str = _RUN.dataset  # one of resnet_edu.data.catalog.DATASETS
+    family: str = _RUN.family  # "cifar" (depth 6n+2) or "imagenet" (18/34/50)
     depths: tuple[int, ...] = DEFAULT_DEPTHS["cifar"]  # of the family; at most one CIFAR depth outside CIFAR_DEPTHS
     kind: str = "both"  # plain and residual twins, or one kind
-    recipe: str = "classroom"  # "classroom" or "paper" (Sec. 4.2)
-    epochs: int = 3  # epochs of the lr schedule
+    recipe: str = _RUN.recipe  # "classroom" or "paper" (Sec. 4.2)
+    epochs: int = _RUN.epochs  # epochs of the lr schedule
     iterations: int | None = None  # stop after this many iterations (None: at the end of the epochs)
-    seed: int = 0  # weights, batches and augmentation
+    seed: int = _RUN.seed  # weights, batches and augmentation
 
     def listed_depths(self, family: str) -> list[int]:
         """The depths of ``family`` for the Lab's depth list (another family's: its defaults)."""
