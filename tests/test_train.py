@@ -261,3 +261,22 @@ def test_the_stored_config_holds_numbers(manager):
     stored = manager.store.get_run(run_id)["config"]
     assert stored["batch_size"] == default_batch_size("classroom", "cpu")
     assert stored["lr"] == pytest.approx(default_learning_rate("classroom", stored["batch_size"]))
+
+
+def test_a_refused_write_keeps_the_previous_file_whole_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    """Checkpoints and the data-set cache write through one helper: the old file or the new one, never half."""
+    from resnet_edu.data import saving
+    from resnet_edu.train import write_checkpoint
+
+    path = tmp_path / "last.pt"
+    write_checkpoint({"step": 1}, path)
+
+    def full_disk(payload, handle):
+        handle.write(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(saving.torch, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_checkpoint({"step": 2}, path)
+    assert torch.load(path, weights_only=True) == {"step": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]

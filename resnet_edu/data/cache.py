@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from resnet_edu.data.saving import save_atomically
+
 CACHE_VERSION = 1  # part of every key: raise it when the decoded format changes
 
 
@@ -60,14 +62,11 @@ def cache_save(name: str, key: str, root: Path, payload: dict) -> Path | None:
     for folder in _cache_dirs(root):
         if _marked_read_only(folder):
             continue
-        tmp = folder / f".{name}-{key}.{os.getpid()}.tmp"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{name}-{key}.pt"
-            torch.save(payload, tmp)
-            os.replace(tmp, path)               # atomic: a reader never sees half a file
+            save_atomically(payload, path)      # a reader never sees half a file
             return path
-        except (OSError, RuntimeError):         # a full disk: torch's writer raises RuntimeError
-            tmp.unlink(missing_ok=True)         # the data still trains, from memory
+        except (OSError, RuntimeError):         # a full disk: the data still trains, from memory
             continue
     return None

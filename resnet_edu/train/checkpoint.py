@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from resnet_edu import models
+from resnet_edu.data.saving import save_atomically
 from resnet_edu.train.build import make_model
 from resnet_edu.train.config import TrainConfig
 
@@ -58,21 +59,11 @@ def write_checkpoint(payload: dict, path: str | os.PathLike) -> Path:
     Args:
         payload: tensors, numbers, strings, lists and dicts only (so it loads with weights_only=True).
         path: the file to write.
+
+    Raises:
+        OSError: the disk refused (a full disk: ``ENOSPC``); nothing half-written is left behind.
     """
-    path = Path(path)
-    temporary = path.with_suffix(".tmp")
-    try:
-        # Through a Python file, so a full disk surfaces as OSError(ENOSPC) rather than
-        # torch's zip-writer assertion; fsync so the rename never exposes unwritten data.
-        with open(temporary, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)  # the previous checkpoint stays until this one is whole
-    except BaseException:
-        temporary.unlink(missing_ok=True)  # a failed write leaves nothing half-done behind
-        raise
-    return path
+    return save_atomically(payload, path)
 
 
 def model_from_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"):
