@@ -479,3 +479,109 @@ def test_an_unknown_data_set_is_refused_with_the_list():
 
     with pytest.raises(ValueError, match="synthetic, cifar10, imagenette, imagefolder"):
         TrainConfig(dataset="mnist").validate()
+
+
+# ---------------------------------------------------------------- decoded sets kept in memory and on disk
+
+def _tiny_set(name: str = "tiny") -> ImageDataset:
+    return ImageDataset(name=name, train_images=torch.zeros(20, 3, 8, 8, dtype=torch.uint8),
+                        train_labels=torch.arange(20) % 2, test_images=torch.zeros(4, 3, 8, 8, dtype=torch.uint8),
+                        test_labels=torch.arange(4) % 2, classes=("a", "b"), mean=(0.5,) * 3, std=(0.25,) * 3)
+
+
+@pytest.fixture
+def fake_loads(monkeypatch):
+    """load_dataset replaced by a recorder that returns a tiny set; the process's decoded sets emptied."""
+    from resnet_edu.data import loaded
+
+    calls = []
+
+    def loading(name, *, root=None, image_size=32, progress=None, **_):
+        calls.append((name, root, image_size))
+        return _tiny_set(name)
+
+    monkeypatch.setattr(data, "load_dataset", loading)
+    monkeypatch.setattr(loaded, "_datasets", {})
+    return calls
+
+
+def test_decoded_sets_in_memory_are_bounded_and_the_oldest_used_goes(fake_loads, monkeypatch):
+    from resnet_edu.data import loaded
+
+    monkeypatch.setenv("RESNET_EDU_DATASETS_KEPT", "2")
+    for size in (32, 64):
+        loaded.cached_dataset("imagenette", None, size)
+    loaded.cached_dataset("imagenette", None, 32)  # used again: now the newest
+    loaded.cached_dataset("imagenette", None, 96)
+    assert list(loaded._datasets) == [("imagenette", None, 32), ("imagenette", None, 96)]
+    loaded.cached_dataset("imagenette", None, 32)
+    assert fake_loads.count(("imagenette", None, 32)) == 1  # kept, never decoded twice
+
+
+def test_a_byte_budget_lets_go_of_large_sets(fake_loads, monkeypatch):
+    from resnet_edu.data import loaded
+
+    monkeypatch.setenv("RESNET_EDU_DATASETS_KEPT_GB", str(1.5 * loaded.dataset_nbytes(_tiny_set()) / 2**30))
+    loaded.cached_dataset("a")
+    loaded.cached_dataset("b")
+    assert list(loaded._datasets) == [("b", None, 32)]
+
+
+def test_a_set_already_here_is_served_while_another_decodes(monkeypatch):
+    import threading
+
+    from resnet_edu.data import loaded
+
+    started, release = threading.Event(), threading.Event()
+
+    def loading(name, *, root=None, image_size=32, progress=None, **_):
+        if name == "slow":
+            started.set()
+            release.wait(60)
+        return _tiny_set(name)
+
+    monkeypatch.setattr(data, "load_dataset", loading)
+    monkeypatch.setattr(loaded, "_datasets", {("ready", None, 32): _tiny_set("ready")})
+    slow = threading.Thread(target=loaded.cached_dataset, args=("slow",), daemon=True)
+    slow.start()
+    assert started.wait(60)
+    served = []
+    reader = threading.Thread(target=lambda: served.append(loaded.cached_dataset("ready")), daemon=True)
+    reader.start()
+    reader.join(30)
+    still_decoding = slow.is_alive()
+    release.set()
+    slow.join(60)
+    assert served and served[0].name == "ready"
+    assert still_decoding  # it was served during the other decode, not after it
+    assert ("slow", None, 32) in loaded._datasets
+
+
+def test_getting_ready_never_decodes_photos(fake_loads):
+    from resnet_edu.data import loaded
+    from resnet_edu.engine import prepare
+
+    prepare.prepare("imagenette", None, 128).join(120)
+    prepare.prepare("imagefolder", "/some/photos", 32).join(120)
+    assert loaded.preload_dataset("synthetic", None, 64) is False
+    assert fake_loads == []
+    assert loaded.preload_dataset("synthetic", None, 32) is True
+    assert fake_loads == [("synthetic", None, 32)]
+
+
+def test_the_disk_cache_is_capped_and_the_entry_used_longest_ago_goes(tmp_path, monkeypatch):
+    import os
+
+    from resnet_edu.data import cache
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("RESNET_EDU_CACHE_DIR", str(folder))
+    payload = {"images": torch.zeros(50_000, dtype=torch.uint8)}
+    paths = [cache.cache_save(f"set{i}", "k", tmp_path, payload) for i in range(3)]
+    for age, path in enumerate(paths):  # set0 written first, set2 last
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))
+    assert cache.cache_load("set0", "k", tmp_path) is not None  # a read is a use: set0 is now the newest
+    monkeypatch.setenv("RESNET_EDU_CACHE_MAX_GB", str(2.5 * paths[0].stat().st_size / 2**30))
+    newest = cache.cache_save("set3", "k", tmp_path, payload)
+    left = sorted(p.name for p in folder.glob("*.pt"))
+    assert left == sorted([paths[0].name, newest.name])

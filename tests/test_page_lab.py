@@ -281,3 +281,64 @@ def test_a_language_switch_logs_no_session_state_warning(page, session_state_war
         assert at.number_input(key="lab_epochs").value == 5
         assert at.multiselect(key="lab_depths_cifar").value == [20, 32]
 
+
+
+@pytest.mark.parametrize("lang, words", [("en", "largest batch that fits is"), ("ko", "들어가는 가장 큰 배치는")])
+def test_a_comparison_too_big_for_the_memory_is_refused_with_the_batch_that_fits(monkeypatch, lang, words):
+    monkeypatch.setenv("RESNET_EDU_MEMORY_LIMIT_GB", "0.2")
+    monkeypatch.setenv("RESNET_EDU_MEMORY_MARGIN_GB", "0")
+    at = _open(lang)
+    at.number_input(key="lab_batch").set_value(512).run()
+    at.button(key="lab_preset_fig1").click().run()
+    assert not at.exception, at.exception
+    assert any(words in e.value for e in at.error), [e.value for e in at.error]
+    assert app_manager().store.list_runs().empty
+
+
+def test_the_queue_caps_refuse_a_comparison_and_queue_nothing(monkeypatch, runs_dir):
+    from resnet_edu.runs import RunStore
+    from resnet_edu.train import TrainConfig
+
+    monkeypatch.setenv("RESNET_EDU_MAX_QUEUED_RUNS_PER_TAB", "1")
+    at = _open()
+    at.button(key="lab_preset_fig1").click().run()  # two nets, one allowed per tab
+    assert not at.exception, at.exception
+    assert any("in this tab" in e.value and "RESNET_EDU_MAX_QUEUED_RUNS_PER_TAB" in e.value for e in at.error)
+    assert app_manager().store.list_runs().empty
+    monkeypatch.setenv("RESNET_EDU_MAX_QUEUED_RUNS_PER_TAB", "12")
+    monkeypatch.setenv("RESNET_EDU_MAX_QUEUED_RUNS", "3")
+    store = RunStore(runs_dir)
+    for i in range(2):
+        store.create_run(f"waiting-{i}", TrainConfig().to_dict(), status="queued")
+    store.close()
+    at.button(key="lab_preset_fig1").click().run()
+    assert any("on this server" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(app_manager().store.list_runs()) == 2
+
+
+def test_start_on_an_image_folder_reads_no_image_in_the_server(monkeypatch, tmp_path):
+    """The server checks the folder's path only: scanning and decoding are the training process's work
+    (the runs' first status), so a page run never waits for thousands of photos."""
+    from image_folders import make_tree
+
+    from resnet_edu import data
+    from resnet_edu.data import loaded
+    from resnet_edu.engine.process import TrainingProcessManager
+
+    def no_decoding_here(*args, **kwargs):
+        raise AssertionError("the server decoded a data set")
+
+    handed = []
+    monkeypatch.setattr(data, "load_dataset", no_decoding_here)
+    monkeypatch.setattr(loaded, "_datasets", {})
+    monkeypatch.setattr(TrainingProcessManager, "_hand_over", lambda self, group_id, device, runs, gpus=1:
+                        handed.extend(run_id for run_id, _, _ in runs))
+    folder = make_tree(tmp_path / "photos")
+    at = _open()
+    at.selectbox(key="lab_dataset").set_value("imagefolder").run()
+    at.text_input(key="lab_data_root_folder").input(str(folder)).run()
+    at.button(key="lab_preset_fig1").click().run()
+    assert not at.exception, at.exception
+    runs = app_manager().store.list_runs()
+    assert sorted(runs["run_id"]) == sorted(handed) and len(handed) == 2
+    assert {config["data_root"] for config in runs["config"]} == {str(folder.resolve())}

@@ -7,12 +7,13 @@ import dataclasses
 
 import streamlit as st
 
-from app_pages.lab_sections import REFRESH_SECONDS
+from app_pages.lab_sections import REFRESH_SECONDS, tab_id
 from app_pages.lab_sections.access import teacher_only
 from app_pages.text import lab as text
 from resnet_edu import devices, words
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.data import default_data_root, downloads
+from resnet_edu.engine import admission
 from resnet_edu.train import TrainConfig
 from resnet_edu.words import message_words
 from ui import get_manager, language, md_escape, t, teacher_unlocked
@@ -69,7 +70,10 @@ def _get_data(key: str) -> None:
         st.session_state["lab_download_error"] = teacher_only()
         return
     try:
-        get_manager().submit_analysis("download", {"dataset": key})
+        with admission.in_session(tab_id()):  # this tab's cap on queued jobs
+            admission.remember(job_ids=[get_manager().submit_analysis("download", {"dataset": key})])
+    except admission.NotAdmitted as error:
+        st.session_state["lab_download_error"] = error.in_language(language())
     except (ValueError, RuntimeError) as error:
         st.session_state["lab_download_error"] = str(error)
 

@@ -7,6 +7,7 @@ import dataclasses
 
 import streamlit as st
 
+from app_pages.lab_sections import tab_id
 from app_pages.lab_sections.access import remember, teacher_only
 from app_pages.lab_sections.data_sets import imagenet_preset_base
 from app_pages.lab_sections.defaults import batch_reason, defaults_details, lr_reason
@@ -15,8 +16,7 @@ from app_pages.lab_sections.settings import advanced_ui, dataset_ui, networks_ui
 from app_pages.text import lab as text
 from resnet_edu.app import security
 from resnet_edu.app.lesson_link import LabChoices
-from resnet_edu.data.loaded import cached_dataset
-from resnet_edu.engine import group_configs
+from resnet_edu.engine import admission, group_configs
 from resnet_edu.train import PRESETS, TrainConfig, preset_configs
 from resnet_edu.train.classroom import default_batch_size, default_learning_rate
 from resnet_edu.words import message_words
@@ -29,13 +29,12 @@ def _one_line(error: BaseException) -> str:
 
 
 def data_check(configs: list[TrainConfig]) -> tuple[str | None, list[TrainConfig]]:
-    """(problem or None, configs with the checked folder): the data set is checked before any run exists.
+    """(problem or None, configs with the checked folder): the data set's path is checked before any run exists.
 
-    A typed folder must lie in the allowed data roots (resnet_edu.app.security). An image folder is
-    decoded here, once (cached for the runs and every page), so a file instead of a folder, a
-    single class, an unreadable image or a batch larger than the data is reported at once
-    instead of as a failed run. CIFAR-10 is left to the runs: without the archive they stop
-    with the data layer's message on where to put it.
+    A typed folder must lie in the allowed data roots (resnet_edu.app.security). Nothing is read
+    here: the training process scans and decodes an image folder as the first part of the runs'
+    data preparation (its progress is their status), and a folder it cannot use (one class, an
+    unreadable image, a batch larger than the data) ends the runs with the reason.
     """
     first = configs[0]
     if first.dataset == "synthetic":
@@ -49,23 +48,12 @@ def data_check(configs: list[TrainConfig]) -> tuple[str | None, list[TrainConfig
         except ValueError as error:
             return _one_line(error), configs
         configs = [dataclasses.replace(c, data_root=root) for c in configs]
-    if first.dataset != "imagefolder":
-        return None, configs
-    try:
-        with st.spinner(t("Reading the image folder (once; later runs reuse it)…",
-                          "이미지 폴더를 읽는 중 (한 번만; 다음 실행은 다시 씁니다)…")):
-            dataset = cached_dataset(first.dataset, root, first.image_size)
-    except Exception as error:  # BadDataFolder, a permission error, a broken file: a message, never a crash
-        return _one_line(error), configs
-    if first.batch_size > dataset.num_train:
-        return (f"batch size {first.batch_size} is larger than the {dataset.num_train} training images in "
-                f"{root}: choose a batch size of at most {dataset.num_train}"), configs
     return None, configs
 
 
 def submit(configs: list[TrainConfig], device: str = "auto", gpus: int = 1) -> None:
     """Start one comparison group; a bad setting is shown as a message and nothing is created."""
-    problem = None
+    problem = problem_ko = None
     try:
         for config in configs:
             config.validate()
@@ -73,11 +61,16 @@ def submit(configs: list[TrainConfig], device: str = "auto", gpus: int = 1) -> N
             problem, configs = data_check(configs)
         if problem is None:
             extra = {"gpus": gpus} if gpus > 1 else {}  # several GPUs: one torchrun job per net
-            run_ids = get_manager().submit(configs, device=device, **extra)
+            with admission.in_session(tab_id()):  # this tab's cap on queued runs
+                run_ids = get_manager().submit(configs, device=device, **extra)
+                admission.remember(run_ids)
+    except admission.NotAdmitted as error:  # too big for the memory, or the queue is full
+        problem, problem_ko = error.en, error.ko
     except (ValueError, RuntimeError) as error:
         problem = str(error)
     if problem is not None:
-        st.error(t(f"Could not start: {problem}", f"시작할 수 없습니다: {message_words(problem, 'ko')}"), icon="⚠️")
+        st.error(t(f"Could not start: {problem}", f"시작할 수 없습니다: {problem_ko or message_words(problem, 'ko')}"),
+                 icon="⚠️")
         return
     remember(run_ids)
     names = md_escape(", ".join(c.run_name for c in configs))

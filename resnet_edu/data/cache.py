@@ -3,10 +3,13 @@
 A decoded set is one ``torch.save`` file named by the folder, the image size and a key made from
 everything it was decoded from (file list, sizes, modification times, labels): change a file and
 the key changes, so a stale cache is never read. Written atomically; a damaged entry is rebuilt.
+A cache folder holds at most ``RESNET_EDU_CACHE_MAX_GB`` GiB (default 10): after a write, the
+entries used longest ago are removed until it fits (a read counts as a use).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +20,44 @@ import torch
 from resnet_edu.data.saving import save_atomically
 
 CACHE_VERSION = 1  # part of every key: raise it when the decoded format changes
+CACHE_MAX_ENV = "RESNET_EDU_CACHE_MAX_GB"
+CACHE_MAX_GB = 10.0
+
+
+def cache_limit_bytes() -> int:
+    """The most bytes a cache folder may hold: ``RESNET_EDU_CACHE_MAX_GB`` (a number > 0), else 10 GiB."""
+    try:
+        value = float(os.environ.get(CACHE_MAX_ENV, ""))
+    except ValueError:
+        value = CACHE_MAX_GB
+    return int((value if value > 0 else CACHE_MAX_GB) * 2**30)
+
+
+def prune_cache(folder: Path, keep: Path | None = None, limit: int | None = None) -> list[Path]:
+    """Remove the entries of ``folder`` used longest ago until it holds at most ``limit`` bytes
+    (default :func:`cache_limit_bytes`); ``keep`` (the entry just written) stays. Returns what was removed."""
+    limit = cache_limit_bytes() if limit is None else limit
+    entries = []
+    for path in folder.glob("*.pt"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    removed = []
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        if keep is not None and path == keep:
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed.append(path)
+    return removed
 
 
 def cache_key(description: dict) -> str:
@@ -40,7 +81,10 @@ def cache_load(name: str, key: str, root: Path) -> dict | None:
         path = folder / f"{name}-{key}.pt"
         if path.is_file():
             try:
-                return torch.load(path, map_location="cpu", weights_only=True)
+                payload = torch.load(path, map_location="cpu", weights_only=True)
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # used now: the last to be removed when the folder is full
+                return payload
             except Exception:  # noqa: BLE001 - a damaged cache entry is rebuilt
                 continue
     return None
@@ -66,6 +110,7 @@ def cache_save(name: str, key: str, root: Path, payload: dict) -> Path | None:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{name}-{key}.pt"
             save_atomically(payload, path)      # a reader never sees half a file
+            prune_cache(folder, keep=path)
             return path
         except (OSError, RuntimeError):         # a full disk: the data still trains, from memory
             continue

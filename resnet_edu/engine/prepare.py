@@ -14,7 +14,7 @@ import threading
 import torch
 
 from resnet_edu import data as data_module
-from resnet_edu.data.loaded import augmentation_for, cached_dataset
+from resnet_edu.data.loaded import augmentation_for, cached_dataset, preload_dataset
 from resnet_edu.train import TrainConfig, Trainer
 
 
@@ -29,13 +29,15 @@ def prepare(dataset: str = "synthetic", data_root: str | None = None, image_size
     loaded is left alone here; the comparison that asks for it fails with the reason.
     """
     def load() -> None:
-        with contextlib.suppress(Exception):
-            cached_dataset(dataset, data_root, image_size)
+        ready = False
+        with contextlib.suppress(Exception):  # photos are decoded on Start, never here (preload_dataset)
+            ready = preload_dataset(dataset, data_root, image_size)
         # Building the first optimizer makes torch import its compiler stack (torch._dynamo):
         # about 2 s on a 2-core CPU, better spent now than after the click.
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
         with contextlib.suppress(Exception):
-            rehearse_first_step(dataset, data_root, image_size, device)
+            if ready:
+                rehearse_first_step(dataset, data_root, image_size, device)
 
     thread = threading.Thread(target=load, daemon=True, name=f"resnet-lab-prepare-{dataset}")
     thread.start()
