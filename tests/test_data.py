@@ -585,3 +585,37 @@ def test_the_disk_cache_is_capped_and_the_entry_used_longest_ago_goes(tmp_path, 
     newest = cache.cache_save("set3", "k", tmp_path, payload)
     left = sorted(p.name for p in folder.glob("*.pt"))
     assert left == sorted([paths[0].name, newest.name])
+
+
+def test_an_upload_is_decoded_once_and_the_decoded_ones_are_bounded(monkeypatch):
+    from resnet_edu.data import uploads
+
+    decodes = []
+    real = uploads._decode
+    monkeypatch.setattr(uploads, "_decode", lambda *args: decodes.append(args[1]) or real(*args))
+    monkeypatch.setattr(uploads, "_decoded", __import__("collections").OrderedDict())
+    photo = _png_bytes(colour=(200, 10, 10))
+    first = load_image_file(photo, image_size=16)
+    first[:] = 0  # a caller changing its copy changes nothing kept
+    again = load_image_file(photo, image_size=16)
+    assert len(decodes) == 1 and again[0].float().mean() > 100
+    load_image_file(photo, image_size=32)  # another size is another decode
+    assert len(decodes) == 2
+    for shade in range(uploads.DECODED_KEPT + 5):
+        load_image_file(_png_bytes(size=(8, 8), colour=(shade, 0, 0)), image_size=8)
+    assert len(uploads._decoded) == uploads.DECODED_KEPT
+
+
+def test_a_tab_has_an_upload_budget_and_the_same_file_again_is_free(monkeypatch):
+    from resnet_edu.data import uploads
+
+    monkeypatch.setenv("RESNET_EDU_UPLOAD_MB_PER_TAB", "1")
+    monkeypatch.setattr(uploads, "_charged", {})
+    big, other = b"a" * 600_000, b"b" * 600_000
+    uploads.charge_upload("tab-a", big)
+    uploads.charge_upload("tab-a", big)  # the same file: counted once
+    with pytest.raises(BadImage, match="upload budget"):
+        uploads.charge_upload("tab-a", other, "photo.jpg")
+    uploads.charge_upload("tab-b", other)  # another tab's own budget
+    uploads.forget_session("tab-a")
+    uploads.charge_upload("tab-a", other)

@@ -3,13 +3,21 @@
 An upload can be anything: not an image, truncated, huge, or a decompression bomb (a small file
 that claims billions of pixels). Every such case ends in a ``BadImage`` with a sentence that
 says what is wrong, never in a crash or a process that runs out of memory.
+
+An image is decoded once: the result is kept by the hash of its bytes and the size asked for (the
+last ``DECODED_KEPT`` of them), so a page run that shows the same upload again costs a hash, not a
+decode. :func:`charge_upload` counts what one session (a browser tab) has uploaded against a byte
+budget (``RESNET_EDU_UPLOAD_MB_PER_TAB``, default 100 MB); the same file again costs nothing.
 """
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import io
 import os
 import struct
+import threading
 import warnings
 from pathlib import Path
 
@@ -20,6 +28,50 @@ from resnet_edu.data.decode import pil, square_image_tensor
 
 class BadImage(ValueError):
     """An uploaded file that is not a usable image: not an image, truncated, too large, a bomb."""
+
+
+UPLOAD_BUDGET_ENV = "RESNET_EDU_UPLOAD_MB_PER_TAB"
+UPLOAD_BUDGET_MB = 100.0
+DECODED_KEPT = 32  # decoded uploads kept (a few kB each at a net's size)
+_decoded: collections.OrderedDict[tuple, torch.Tensor] = collections.OrderedDict()
+_charged: dict[str, dict[str, int]] = {}  # session -> {content hash: bytes}
+_lock = threading.Lock()
+
+
+def upload_budget_bytes() -> int:
+    """The bytes one session may upload: ``RESNET_EDU_UPLOAD_MB_PER_TAB`` (a number > 0), else 100 MB."""
+    try:
+        value = float(os.environ.get(UPLOAD_BUDGET_ENV, ""))
+    except ValueError:
+        value = UPLOAD_BUDGET_MB
+    return int((value if value > 0 else UPLOAD_BUDGET_MB) * 1e6)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def charge_upload(session_id: str, data: bytes, name: str = "the upload") -> None:
+    """Count ``data`` against the session's upload budget; BadImage (and nothing counted) when it would
+    pass it. A file the session already uploaded is not counted again."""
+    key = content_hash(data)
+    budget = upload_budget_bytes()
+    with _lock:
+        seen = _charged.setdefault(session_id, {})
+        if key in seen:
+            return
+        used = sum(seen.values())
+        if used + len(data) > budget:
+            raise BadImage(f"{name} ({len(data) / 1e6:.1f} MB) would take this tab past its upload budget: "
+                           f"{used / 1e6:.1f} of {budget / 1e6:.0f} MB used ({UPLOAD_BUDGET_ENV}). "
+                           f"Reload the page to start a new tab's budget.")
+        seen[key] = len(data)
+
+
+def forget_session(session_id: str) -> None:
+    """Drop a session's upload count (a closed tab)."""
+    with _lock:
+        _charged.pop(session_id, None)
 
 
 def _read_upload(source, max_bytes: int) -> tuple[bytes, str]:
@@ -63,8 +115,22 @@ def load_image_file(path_or_bytes, *, max_bytes: int = 10_000_000, max_pixels: i
     Raises:
         BadImage: not an image, truncated or corrupt, too many bytes, too many pixels.
     """
-    Image, _, UnidentifiedImageError = pil()
     data, name = _read_upload(path_or_bytes, max_bytes)
+    key = (content_hash(data), image_size, max_pixels)
+    with _lock:
+        if key in _decoded:
+            _decoded.move_to_end(key)
+            return _decoded[key].clone()
+    image = _decode(data, name, max_pixels, image_size)
+    with _lock:
+        _decoded[key] = image
+        while len(_decoded) > DECODED_KEPT:
+            _decoded.popitem(last=False)
+    return image.clone()
+
+
+def _decode(data: bytes, name: str, max_pixels: int, image_size: int) -> torch.Tensor:
+    Image, _, UnidentifiedImageError = pil()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
