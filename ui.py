@@ -170,6 +170,12 @@ def prepare_data(dataset: str = "synthetic", data_root: str | None = None, image
         get_manager().prepare(dataset, data_root, image_size)
 
 
+def tab_id() -> str | None:
+    """This browser tab's session id: per-tab caps (queued runs and jobs, the upload budget) count against it."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else None
 def get_store():
     """The RunStore of the shared JobManager."""
     return get_manager().store

@@ -11,7 +11,7 @@ from app_pages.features_sections.loading import TOP_K, compute_view, load_net
 from app_pages.text import features as text
 from resnet_edu import plots, weights
 from resnet_edu.inside import features
-from ui import PLOT_CONFIG, language, t
+from ui import PLOT_CONFIG, language, t, tab_id
 
 MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file checks pixels too)
 
@@ -40,8 +40,10 @@ def image_ui(dataset, image_size: int) -> tuple[np.ndarray | None, int | None]:
             st.error(t(**text.image_too_large(upload.name, upload.size / 1e6, MAX_UPLOAD_BYTES // 1_000_000)))
             return None, None
         from resnet_edu.data import BadImage, load_image_file
+        from resnet_edu.data.uploads import charge_upload
 
         try:
+            charge_upload(tab_id(), upload.getvalue(), upload.name)  # this tab's upload budget
             image = load_image_file(upload.getvalue(), max_bytes=MAX_UPLOAD_BYTES, image_size=image_size)
         except BadImage as error:
             st.error(t(f"This file cannot be used: {error}", f"이 파일은 쓸 수 없습니다: {error}"))

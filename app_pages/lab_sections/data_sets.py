@@ -7,7 +7,7 @@ import dataclasses
 
 import streamlit as st
 
-from app_pages.lab_sections import REFRESH_SECONDS, tab_id
+from app_pages.lab_sections import REFRESH_SECONDS
 from app_pages.lab_sections.access import teacher_only
 from app_pages.text import lab as text
 from resnet_edu import devices, words
@@ -16,7 +16,7 @@ from resnet_edu.data import default_data_root, downloads
 from resnet_edu.engine import admission
 from resnet_edu.train import TrainConfig
 from resnet_edu.words import message_words
-from ui import get_manager, language, md_escape, t, teacher_unlocked
+from ui import get_manager, language, md_escape, t, tab_id, teacher_unlocked
 
 
 def imagenette_size() -> int:

@@ -7,7 +7,6 @@ import dataclasses
 
 import streamlit as st
 
-from app_pages.lab_sections import tab_id
 from app_pages.lab_sections.access import remember, teacher_only
 from app_pages.lab_sections.data_sets import imagenet_preset_base
 from app_pages.lab_sections.defaults import batch_reason, defaults_details, lr_reason
@@ -20,7 +19,7 @@ from resnet_edu.engine import admission, group_configs
 from resnet_edu.train import PRESETS, TrainConfig, preset_configs
 from resnet_edu.train.classroom import default_batch_size, default_learning_rate
 from resnet_edu.words import message_words
-from ui import get_manager, md_escape, prepare_data, t, teacher_unlocked
+from ui import get_manager, md_escape, prepare_data, t, tab_id, teacher_unlocked
 
 
 def _one_line(error: BaseException) -> str:
