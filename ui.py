@@ -176,6 +176,8 @@ def tab_id() -> str | None:
 
     context = get_script_run_ctx()
     return context.session_id if context is not None else None
+
+
 def get_store():
     """The RunStore of the shared JobManager."""
     return get_manager().store
