@@ -1,8 +1,9 @@
 """Features: what do plain and residual nets see in one image? Feature maps and attributions (Captum).
 
 Low / mid / high-level features are the outputs of layer1 / layer2 / layer3 (and layer4 for
-ImageNet-style nets). The computing is in resnet_edu.inside.features; this page picks the nets and the
-image, caches the results per (checkpoint, image, view) and draws them. Besides the class's own
+ImageNet-style nets). The computing is a task of the training process (resnet_edu.engine.feature_views,
+with resnet_edu.inside.features); this page picks the nets and the image, starts the task once per
+(nets, image, view) and draws the result from the store, the same in every tab. Besides the class's own
 runs it shows torchvision's pretrained ImageNet ResNets and weights files (resnet_edu.weights):
 a fully trained net has the edges -> textures -> objects hierarchy that a few minutes of
 training cannot give. The sections are in app_pages/features_sections/.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from app_pages.features_sections.loading import PHOTOS, imagenet_label, load_images, load_net, load_photos
+from app_pages.features_sections.loading import PHOTOS, imagenet_label, load_images, load_photos, net_classes
 from app_pages.features_sections.nets import empty_state_ui, nets_ui
 from app_pages.features_sections.views import explain_view_ui, image_ui, results_ui, view_ui
 from app_pages.text import features as text
@@ -57,7 +58,7 @@ if chosen_nets and (chosen_nets[0][1][0] != "fresh" or images is not None):
         with right:
             try:
                 own_classes = images is not None and data_spec["name"] != PHOTOS
-                class_names = list(images.classes) if own_classes else load_net(chosen_nets[0][1])[3]
+                class_names = list(images.classes) if own_classes else net_classes(chosen_nets[0][1])
             except (ValueError, weights.WeightsUnavailable) as problem:  # corrupt, foreign or gone
                 st.error(t(f"Cannot load this run's checkpoint ({problem}).",
                            f"이 실행의 체크포인트를 불러올 수 없습니다 ({problem})."))

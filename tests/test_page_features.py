@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from page_helpers import charts, open_page, texts
+from page_tasks import wait_for_task
+
+from resnet_edu.runs import RunStore
 
 PAGE = "app_pages/features.py"
 
@@ -14,6 +19,10 @@ def test_empty_store_offers_fresh_nets_in_both_languages():
     assert at.radio(key="feat_kind").value == "fresh"
     at.select_slider(key="feat_fresh_depth").set_value(20).run()
     assert not at.exception, at.exception
+    job = wait_for_task("features")  # computed in the training process, not in this server
+    assert job["status"] == "finished", job["message"]
+    at.run()  # the page's next tick
+    assert not at.exception, at.exception
     assert [m.label for m in at.metric] == ["plain-20", "ResNet-20"]
     grids = charts(at)[1:]  # the first chart is the chosen image
     assert len(grids) == 2 and all(len([d for d in g["data"] if d["type"] == "heatmap"]) == 3 * 6 for g in grids)
@@ -21,11 +30,21 @@ def test_empty_store_offers_fresh_nets_in_both_languages():
     at.run()
     assert not at.exception, at.exception
     assert "특징 맵" in texts(at) and at.info and "실험실" in at.info[0].value
+    # Another tab asking for the same view of the same image reads the same result: nothing is computed again.
+    store = RunStore(os.environ["RESNET_EDU_RUNS_DIR"])
+    asked = len(store.list_analyses(kind="features"))  # ResNet-56 (the default) and ResNet-20
+    other = open_page(PAGE, "en")
+    other.select_slider(key="feat_fresh_depth").set_value(20).run()
+    assert [m.label for m in other.metric] == ["plain-20", "ResNet-20"] and len(charts(other)) == 3
+    assert len(store.list_analyses(kind="features")) == asked
+    store.close()
 
 
 @pytest.mark.slow
 def test_real_tiny_run_side_by_side(tiny_runs):
     at = open_page(PAGE, "en")
+    wait_for_task("features")
+    at.run()
     assert at.radio(key="feat_kind").value == "trained"
     first = at.selectbox(key="feat_run").value
     assert at.selectbox(key="feat_other").value not in (None, first)  # its twin is proposed
@@ -36,6 +55,8 @@ def test_real_tiny_run_side_by_side(tiny_runs):
     at.slider(key="feat_index").set_value(2)
     at.radio(key="feat_view").set_value("gradcam").run()
     assert not at.exception, at.exception
+    wait_for_task("features", count=2)
+    at.run()
     cams = charts(at)[1:]
     assert len(cams) == 2 and all(len([d for d in c["data"] if d["type"] == "heatmap"]) == 3 for c in cams)
     at.radio(key="feat_view").set_value("ig").run()
@@ -43,6 +64,8 @@ def test_real_tiny_run_side_by_side(tiny_runs):
     at.toggle(key="feat_ig_noise").set_value(True)
     at.selectbox(key="feat_target").set_value(1).run()
     assert not at.exception, at.exception
+    assert wait_for_task("features", count=3)["status"] == "finished"
+    at.run()
     assert len(charts(at)) == 3 and at.get("download_button")
     at.session_state["lang"] = "ko"
     at.run()
@@ -50,6 +73,8 @@ def test_real_tiny_run_side_by_side(tiny_runs):
     assert all(m.delta.endswith("신뢰도") for m in at.metric) and "통합 기울기" in texts(at)
     at.selectbox(key="feat_other").set_value(None).run()
     assert not at.exception, at.exception
+    wait_for_task("features", count=4)
+    at.run()
     assert len(at.metric) == 1
 
 

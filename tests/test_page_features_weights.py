@@ -14,6 +14,7 @@ import pytest
 import torch
 import torchvision
 from page_helpers import charts, open_page, texts
+from page_tasks import wait_for_task
 from polling import wait_until
 
 PAGE = "app_pages/features.py"
@@ -33,6 +34,14 @@ def _weights(depth: int) -> bytes:
     buffer = io.BytesIO()
     torch.save(getattr(torchvision.models, f"resnet{depth}")().state_dict(), buffer)  # random weights
     return buffer.getvalue()
+
+
+def views_done(at, count: int) -> None:
+    """Wait until the training process has computed the ``count``-th view asked for; then the page's next tick."""
+    job = wait_for_task("features", count=count)
+    assert job["status"] == "finished", job["message"]
+    at.run()
+    assert not at.exception, at.exception
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +95,7 @@ def test_a_pretrained_net_from_torchvisions_cache_on_imagenette_photos(imagenett
     assert not at.exception, at.exception
     assert at.radio(key="feat_source").value == "test"  # Imagenette's photos are offered
     assert at.selectbox(key="feat_class").options == ["tench", "church"]
+    views_done(at, 1)
     assert [m.label for m in at.metric] == ["ResNet-18 (ImageNet)"]
     assert at.metric[0].value.endswith(("✓", "✗"))  # the true class was mapped to ImageNet's index
     at.radio(key="feat_view").set_value("gradcam").run()
@@ -104,12 +114,14 @@ def test_a_weights_file_renders_maps_gradcam_and_a_plain_twin():
     assert "ImageNet's class names" in texts(at)  # what was assumed is said
     at.file_uploader(key="feat_upload").set_value(("photo.png", _photo(), "image/png")).run()
     assert not at.exception, at.exception
+    views_done(at, 1)
     assert [m.label for m in at.metric] == ["resnet18-random"]
     grids = charts(at)[1:]
     assert len(grids) == 1 and len([d for d in grids[0]["data"] if d["type"] == "heatmap"]) == 4 * 6  # 4 stages
     at.toggle(key="feat_plain_twin").set_value(True).run()
     at.radio(key="feat_view").set_value("gradcam").run()
     assert not at.exception, at.exception
+    views_done(at, 3)  # the toggle asked for the pair's maps, the radio for their Grad-CAM
     assert [m.label for m in at.metric] == ["resnet18-random", "resnet18-random, shortcuts off"]
     cams = charts(at)[1:]
     assert len(cams) == 2 and all(len([d for d in c["data"] if d["type"] == "heatmap"]) == 4 for c in cams)
@@ -129,6 +141,7 @@ def test_files_in_the_weights_folder_are_offered_with_their_json():
     picker.set_value(str(folder / "resnet18-random.pt")).run()
     at.file_uploader(key="feat_upload").set_value(("photo.png", _photo(), "image/png")).run()
     assert not at.exception, at.exception
+    views_done(at, 1)
     assert [m.label for m in at.metric] == ["ResNet-18 (random weights)"]
     assert len(charts(at)) == 2
 

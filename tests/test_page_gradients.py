@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from page_helpers import charts, end_runs_while_open, open_page, texts, values
+from page_tasks import wait_for_task
 
 PAGE = "app_pages/gradients.py"
 
@@ -19,6 +20,11 @@ def test_empty_store_shows_the_way_to_the_lab_and_measures_at_init():
     at.multiselect(key="grad_init_depths").set_value([8, 14])
     at.select_slider(key="grad_init_batch").set_value(16)
     at.button(key="grad_init_go").click().run()
+    assert not at.exception, at.exception
+    assert at.get("progress") or at.metric  # the measurement runs in the training process, not in this server
+    job = wait_for_task("gradients_at_init")
+    assert job["status"] == "finished", job["message"]
+    at.run()  # the page's next tick
     assert not at.exception, at.exception
     names = [m.label for m in at.metric]
     assert names == ["plain-8", "plain-14", "ResNet-8", "ResNet-14"]
@@ -38,6 +44,49 @@ def test_empty_store_shows_the_way_to_the_lab_and_measures_at_init():
     assert not at.exception, at.exception
     assert "실험실" in at.info[0].value and "초기화 직후" in texts(at)
     assert [m.label for m in at.metric] == names
+
+    # Kept: another page and back, the settings and the measurement; a second tab sees the same measurement.
+    at.switch_page("app_pages/lesion.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="grad_init_depths").value == [8, 14] and at.select_slider(key="grad_init_batch").value == 16
+    assert [m.label for m in at.metric] == names
+    assert [m.label for m in open_page(PAGE, "en").metric] == names
+
+
+def test_a_failed_measurement_says_why_in_both_languages():
+    """CIFAR-10 is not in this test's data folder (and there is no network): the training process says so,
+    and the page shows its reason."""
+    at = open_page(PAGE, "en")
+    at.radio(key="grad_init_data").set_value("cifar10")
+    at.multiselect(key="grad_init_depths").set_value([8])
+    at.button(key="grad_init_go").click().run()
+    job = wait_for_task("gradients_at_init")
+    assert job["status"] == "failed" and "could not load the data" in job["message"]
+    at.run()
+    assert not at.exception, at.exception
+    assert at.error and at.error[0].value.startswith("The measurement could not run: could not load the data")
+    assert not at.metric
+    at.session_state["lang"] = "ko"
+    at.run()
+    assert at.error[0].value.startswith("측정을 실행할 수 없습니다")
+
+
+def test_a_running_measurement_shows_progress_and_stops():
+    """While the training process measures, the page shows a progress bar and a Stop button; Stop ends the task
+    after the net being measured, and the page says that what was measured is shown."""
+    at = open_page(PAGE, "en")
+    at.multiselect(key="grad_init_depths").set_value([110])
+    at.select_slider(key="grad_init_batch").set_value(16)
+    at.button(key="grad_init_go").click().run()
+    assert not at.exception, at.exception
+    assert at.get("progress") and at.button(key="grad_init_stop")
+    at.button(key="grad_init_stop").click().run()
+    assert not at.exception, at.exception
+    job = wait_for_task("gradients_at_init")
+    assert job["status"] == "stopped" and len((job["result"] or {}).get("nets", [])) < 2
+    at.run()
+    assert at.warning and at.warning[0].value.startswith("Stopped")
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

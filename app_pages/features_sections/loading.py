@@ -1,21 +1,16 @@
-"""The nets and images the Features page looks at, loaded once per server and shared by every tab,
-and each view computed once per (net, image, view): explain.py does the computing."""
+"""The images the Features page looks at and the weights files it checks, loaded once per server and
+shared by every tab. The nets' views are computed in the training process
+(resnet_edu.engine.feature_views); the server knows only the nets' class names."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
-import threading
 
-import numpy as np
 import streamlit as st
-import torch
 
-from resnet_edu import models, weights
-from resnet_edu.inside import features
+from resnet_edu import weights
 
-TOP_K = 6  # channels per stage in the feature-map grids
 NO_DATA = {"name": None, "root": None, "image_size": weights.PRETRAINED_IMAGE_SIZE}
 PHOTOS = "imagenette photos"  # ImageNet nets on real photos: Imagenette's validation images, when they are here
 PHOTOS_SHOWN = 200  # decoded once at the net's size (and cached on disk): enough to pick from, cheap to hold
@@ -35,30 +30,25 @@ def load_weights_net(source: tuple, _payload: bytes | None = None) -> weights.Lo
     return weights.load_weights(_payload, json.loads(source[2]) if source[2] else None)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def load_net(source: tuple, _payload: bytes | None = None):
-    """(model, mean, std, classes, lock) for ("checkpoint", path, mtime), ("fresh", family, depth, shortcuts,
-    num_classes, image_size, mean, std, classes), ("pretrained", depth, shortcuts) or ("file", sha256, json
-    text, shortcuts). The lock serialises Captum's hooks on a shared model."""
-    if source[0] in ("pretrained", "path", "file"):
-        net = load_weights_net(source[:-1], _payload)
-        model = net.model
-        if not source[-1]:  # the same trained weights with every shortcut switched off: its own copy
-            model = copy.deepcopy(net.model)
-            models.set_shortcuts(model, False)
-        return model, net.mean, net.std, net.classes, threading.Lock()
-    if source[0] == "checkpoint":
-        from resnet_edu.train import model_from_checkpoint
+def net_classes(source: tuple) -> list[str]:
+    """The class names of a net (for the "explain the score of" menu), without building it in the server
+    when they are known otherwise: a fresh net's are in its source, a pretrained net's are ImageNet's."""
+    if source[0] == "fresh":
+        return list(source[8])
+    if source[0] == "pretrained":
+        return weights.imagenet_categories()
+    if source[0] in ("path", "file"):
+        return list(load_weights_net(source[:-1]).classes)  # loaded (and checked) when the file was chosen
+    return checkpoint_classes(source[1], source[2])
 
-        model, _config, info = model_from_checkpoint(source[1])
-        mean, std, classes = info.get("mean"), info.get("std"), info.get("classes")
-    else:
-        from resnet_edu.train import TrainConfig, make_model
 
-        _, family, depth, shortcuts, num_classes, image_size, mean, std, classes = source
-        config = TrainConfig(family=family, depth=depth, shortcuts=shortcuts, image_size=image_size, recipe="paper")
-        model = make_model(config, num_classes).eval()
-    return model, tuple(mean), tuple(std), list(classes), threading.Lock()
+@st.cache_data(max_entries=8, show_spinner=False)
+def checkpoint_classes(path: str, mtime: float) -> list[str]:
+    """A run's classes from its checkpoint (``mtime`` keys the cache): needed only when its data set cannot be
+    loaded here."""
+    from resnet_edu.train import model_from_checkpoint
+
+    return list(model_from_checkpoint(path)[2]["classes"])
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -68,28 +58,6 @@ def load_images(name: str, root: str | None, image_size: int):
     from resnet_edu.data.loaded import cached_dataset
 
     return cached_dataset(name, root, image_size)
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def compute_view(source: tuple, image: np.ndarray, view: str, target: int | None, options: tuple) -> dict:
-    """Prediction plus one view of one net on one image (uint8 (3, H, W)); plain data, so cacheable."""
-    from resnet_edu.data import normalize
-
-    model, mean, std, _classes, lock = load_net(source)
-    x = normalize(torch.from_numpy(image)[None], mean, std)
-    with lock:
-        prediction = features.predict(model, x)
-        chosen = prediction.index if target is None else int(target)
-        result = {"index": prediction.index, "confidence": prediction.confidence, "target": chosen}
-        if view == "maps":
-            result["maps"] = [(m.stage, m.channels, m.maps) for m in features.feature_maps(model, x, k=TOP_K)]
-        elif view == "gradcam":
-            result["maps"] = list(features.gradcam_maps(model, x, chosen).items())
-        else:
-            noise_tunnel, n_steps = options
-            result["maps"] = [("IG", features.integrated_gradients(model, x, chosen, noise_tunnel=noise_tunnel,
-                                                                  n_steps=n_steps))]
-    return result
 
 
 def imagenet_spec(image_size: int) -> dict:

@@ -12,6 +12,7 @@ import streamlit as st
 from app_pages.features_sections.loading import NO_DATA, imagenet_spec, load_weights_net, modified_time
 from app_pages.text import features as text
 from resnet_edu import models, weights
+from resnet_edu.engine import feature_views
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
 from ui import get_manager, get_store, language, t, teacher_unlocked
@@ -144,6 +145,8 @@ def weights_file_ui() -> tuple[list[tuple[str, tuple]], dict]:
     except ValueError as error:
         st.error(t(f"{name}: {error}", f"{name}: 이 파일은 쓸 수 없습니다 ({error})."), icon="⚠️")
         return [], NO_DATA
+    if payload is not None:  # the training process computes the views: it reads the upload from the store
+        feature_views.keep_input(get_store().root, payload)
     kind = weights.describe_config(net.config) + ("" if net.config["shortcuts"] else t(", plain", ", plain 네트워크"))
     st.caption(f"**{name}**: {kind}.")
     for note in net.notes:

@@ -1,4 +1,5 @@
-"""The image, the view (feature maps, Grad-CAM, integrated gradients) and the results side by side."""
+"""The image, the view (feature maps, Grad-CAM, integrated gradients) and the results side by side, computed
+by a task in the training process (resnet_edu.engine.feature_views) and read from the store."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app_pages.features_sections.loading import TOP_K, compute_view, load_net
+from app_pages.task_view import job_with_key, status_ui, submit_ui
 from app_pages.text import features as text
-from resnet_edu import plots, weights
+from resnet_edu import plots
+from resnet_edu.engine import feature_views
+from resnet_edu.engine.feature_views import TOP_K
 from resnet_edu.inside import features
-from ui import PLOT_CONFIG, language, t, tab_id
+from resnet_edu.runs import ACTIVE_STATUSES
+from ui import PLOT_CONFIG, get_store, language, live_analysis_job, t, tab_id
+
+KIND = "features"
 
 MAX_UPLOAD_BYTES = 5_000_000  # checked before decoding (data.load_image_file checks pixels too)
 
@@ -99,60 +105,88 @@ def explain_view_ui(view: str) -> None:
         st.caption(t(**text.IG_CAPTION))
 
 
-def _frame_of(name: str, view: str, maps) -> pd.DataFrame:
+def _frame_of(name: str, view: str, maps: list[dict]) -> pd.DataFrame:
     """Long table of one net's view, for the CSV download."""
     rows = []
     for entry in maps:
+        arrays = np.asarray(entry["values"], dtype=np.float32)
         if view == "maps":
-            stage, channels, arrays = entry
-            for channel, array in zip(channels, arrays):
+            for channel, array in zip(entry["channels"], arrays):
                 ys, xs = np.indices(array.shape)
-                rows.append(pd.DataFrame({"net": name, "stage": stage, "channel": channel, "y": ys.ravel(),
+                rows.append(pd.DataFrame({"net": name, "stage": entry["stage"], "channel": channel, "y": ys.ravel(),
                                           "x": xs.ravel(), "value": array.ravel()}))
         else:
-            stage, array = entry
-            ys, xs = np.indices(array.shape)
-            rows.append(pd.DataFrame({"net": name, "stage": stage, "y": ys.ravel(), "x": xs.ravel(),
-                                      "value": array.ravel()}))
+            ys, xs = np.indices(arrays.shape)
+            rows.append(pd.DataFrame({"net": name, "stage": entry["stage"], "y": ys.ravel(), "x": xs.ravel(),
+                                      "value": arrays.ravel()}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
 def results_ui(nets: list[tuple[str, tuple]], image: np.ndarray, true_label: int | None, view: str,
                target: int | None, options: tuple) -> None:
-    lang = language()
+    """The nets' views of the image, side by side: computed by a task in the training process (started
+    here unless some tab asked for the same already), drawn from the store, refreshed while it runs."""
+    store = get_store()
+    image_name = feature_views.keep_input(store.root, image)
+    sources = [list(source) for _, source in nets]
+    key = feature_views.view_key(sources, image_name, view, target, list(options))
+    job_id = job_with_key(store, KIND, key)
+    if job_id is None:
+        params = {"key": key, "nets": [{"name": name, "source": list(source)} for name, source in nets],
+                  "image": image_name, "view": view, "target": target, "options": list(options)}
+        job_id = submit_ui(KIND, params)
+        if job_id is None:
+            return
+    names = [name for name, _ in nets]
     picture = features.to_hwc_numpy(torch.from_numpy(image))
-    columns = st.columns(len(nets))
+    live_analysis_job(job_id, lambda job: job_ui(job, names, picture, true_label, view))
+
+
+def job_ui(job: dict, names: list[str], picture: np.ndarray, true_label: int | None, view: str) -> None:
+    """One job's progress (with Stop) or reason, then each net's prediction and view (``names``: the page's,
+    in its language, one per net of the job)."""
+    status_ui(job, "feat_stop", ("computing the views", "보기를 계산하는 중"),
+              ("The views could not be computed", "보기를 계산할 수 없습니다"),
+              ("Stopped: the nets computed before the stop are shown.", "중지됨: 중지 전에 계산한 네트워크만 보여 줍니다."))
+    again = job["status"] in ("failed", "stopped") and st.button(t("Compute again", "다시 계산"), key="feat_again",
+                                                                icon="🔁")
+    if again and submit_ui(KIND, job["params"]) is not None:
+        st.rerun()
+    done = (job.get("result") or {}).get("nets") or []
+    lang = language()
+    columns = st.columns(len(names))
     frames = []
-    for column, (name, source) in zip(columns, nets):
+    for index, (column, name) in enumerate(zip(columns, names)):
         with column:
-            try:
-                with st.spinner(t(f"Computing {name}…", f"{name} 계산 중…")):
-                    result = compute_view(source, image, view, target, options)
-                classes = load_net(source)[3]
-            except (ValueError, weights.WeightsUnavailable) as error:  # a corrupt or foreign checkpoint
-                st.error(t(f"{name}: cannot load its checkpoint ({error}).",
-                           f"{name}: 체크포인트를 불러올 수 없습니다 ({error})."))
+            if index >= len(done):
+                if job["status"] in ACTIVE_STATUSES:
+                    st.caption(t(f"Computing {name}…", f"{name} 계산 중…"))
                 continue
-            predicted = classes[result["index"]] if result["index"] < len(classes) else str(result["index"])
+            net = done[index]
+            if "error" in net:  # a corrupt, foreign or vanished checkpoint or weights file
+                st.error(t(f"{name}: cannot load its checkpoint ({net['error']}).",
+                           f"{name}: 체크포인트를 불러올 수 없습니다 ({net['error']})."))
+                continue
             verdict = ""
             if true_label is not None:
-                verdict = " ✓" if result["index"] == true_label else " ✗"
-            st.metric(name, f"{predicted}{verdict}", f"{result['confidence']:.0%} " + t("confidence", "신뢰도"),
+                verdict = " ✓" if net["index"] == true_label else " ✗"
+            st.metric(name, f"{net['predicted']}{verdict}", f"{net['confidence']:.0%} " + t("confidence", "신뢰도"),
                       delta_color="off", delta_arrow="off")
             if view == "maps":
-                rows = [(_stage_title(stage), channels, maps) for stage, channels, maps in result["maps"]]
+                rows = [(_stage_title(m["stage"]), m["channels"], np.asarray(m["values"], dtype=np.float32))
+                        for m in net["maps"]]
                 fig = plots.feature_grid_figure(rows, lang=lang, height_per_row=115)
             else:
-                titles = [(_stage_title(stage) if stage != "IG" else t("|IG| over the image", "이미지 위의 |IG|"), m)
-                          for stage, m in result["maps"]]
+                titles = [(_stage_title(m["stage"]) if m["stage"] != "IG" else t("|IG| over the image", "이미지 위의 |IG|"),
+                           np.asarray(m["values"], dtype=np.float32)) for m in net["maps"]]
                 scale = plots.INSIDE_IG_SCALE if view == "ig" else plots.INSIDE_CAM_SCALE
                 fig = plots.overlay_figure(picture, titles, scale=scale, height=260 if view != "ig" else 330,
                                            opacity=0.55 if view != "ig" else 0.75)
-            st.plotly_chart(fig, key=f"feat_chart_{len(frames)}", config=PLOT_CONFIG)
+            st.plotly_chart(fig, key=f"feat_chart_{index}", config=PLOT_CONFIG)
             if view != "maps":
-                target_name = classes[result["target"]] if result["target"] < len(classes) else result["target"]
-                st.caption(t(f"explaining the score of: **{target_name}**", f"설명하는 점수의 클래스: **{target_name}**"))
-            frames.append(_frame_of(name, view, result["maps"]))
+                st.caption(t(f"explaining the score of: **{net['target_name']}**",
+                             f"설명하는 점수의 클래스: **{net['target_name']}**"))
+            frames.append(_frame_of(name, view, net["maps"]))
     if frames:
         table = pd.concat(frames, ignore_index=True)
         st.download_button(t("Download these maps (CSV)", "이 맵 데이터 내려받기 (CSV)"),

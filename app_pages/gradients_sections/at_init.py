@@ -1,39 +1,22 @@
 """Fresh nets measured at initialisation: one forward and backward pass, every layer's gradient
-norm, in seconds (resnet_edu.inside.gradients.measure_at_init)."""
+norm. The measuring is a task of the training process (resnet_edu.inside.gradients.init_gradients_job:
+nets of up to 110 layers, CIFAR-10 loaded there); this section starts it and draws the newest
+measurement in the store, the same in every tab."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app_pages.gradients_sections import csv_text, ratio_text
+from app_pages.task_view import status_ui, submit_ui
 from app_pages.text import gradients as text
 from resnet_edu import plots
 from resnet_edu.inside import gradients
-from ui import PLOT_CONFIG, language, t
+from ui import PLOT_CONFIG, get_store, language, live_analysis_job, t
 
 INIT_DEPTHS = [8, 14, 20, 32, 44, 56, 110]
 INIT_BATCHES = [16, 32, 64, 128]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def init_batch(dataset: str, batch_size: int):
-    """One batch of the chosen data set, normalised with its own statistics (seeded, same every time)."""
-    from resnet_edu import data
-    if dataset == "cifar10":
-        from resnet_edu.data.loaded import cached_dataset
-
-        full = cached_dataset("cifar10")
-        images, labels = full.train_images[:batch_size], full.train_labels[:batch_size]
-        mean, std = full.mean, full.std
-    else:
-        small = data.make_synthetic(num_train=batch_size, num_test=1, seed=0)
-        images, labels, mean, std = small.train_images, small.train_labels, small.mean, small.std
-    return data.normalize(images, mean, std), labels
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def init_measurement(dataset: str, depth: int, shortcuts: bool, batch_size: int) -> dict:
-    return gradients.measure_at_init("cifar", depth, shortcuts, init_batch(dataset, batch_size), seed=0)
+KIND = "gradients_at_init"
 
 
 def init_controls_ui() -> tuple[str, list[int], list[bool], int, bool]:
@@ -42,43 +25,50 @@ def init_controls_ui() -> tuple[str, list[int], list[bool], int, bool]:
     with cols[0]:
         data_names = {"synthetic": t("synthetic", "합성"), "cifar10": "CIFAR-10"}  # format_funcs must not call t()
         dataset = st.radio(t("Data", "데이터"), list(data_names), key="grad_init_data", horizontal=True,
-                           format_func=data_names.get)
+                           format_func=data_names.get, persist_state="session")
     with cols[1]:
-        depths = st.multiselect(t("Depths", "깊이"), INIT_DEPTHS, default=[20, 56], key="grad_init_depths")
+        depths = st.multiselect(t("Depths", "깊이"), INIT_DEPTHS, default=[20, 56], key="grad_init_depths",
+                                persist_state="session")
     with cols[2]:
         kind_names = {"plain": t("plain", "plain 네트워크"), "residual": t("residual", "잔차 네트워크")}
         st.session_state.setdefault("grad_init_kinds", list(kind_names))  # no default=: a language switch sets it again
-        kinds = st.multiselect(t("Kinds", "종류"), list(kind_names), key="grad_init_kinds", format_func=kind_names.get)
+        kinds = st.multiselect(t("Kinds", "종류"), list(kind_names), key="grad_init_kinds", format_func=kind_names.get,
+                               persist_state="session")
     with cols[3]:
-        batch = st.select_slider(t("Batch", "배치 크기"), INIT_BATCHES, value=128, key="grad_init_batch")
+        batch = st.select_slider(t("Batch", "배치 크기"), INIT_BATCHES, value=128, key="grad_init_batch",
+                                persist_state="session")
     clicked = st.button(t("Measure at initialisation", "초기화 직후 재기"), key="grad_init_go", type="primary",
                         icon="📏")
     return dataset, depths, [k == "residual" for k in kinds], batch, clicked
 
 
 def init_section() -> None:
-    lang = language()
     st.subheader(t("Fresh nets, at initialisation", "초기화 직후의 새 네트워크"))
     st.caption(t(**text.AT_INIT_CAPTION))
     dataset, depths, kinds, batch, clicked = init_controls_ui()
     if clicked:
-        st.session_state["grad_init_params"] = (dataset, tuple(depths), tuple(kinds), batch)
-    params = st.session_state.get("grad_init_params")
-    if not params:
-        return
-    dataset, depths, kinds, batch = params
-    nets = [(d, k) for k in sorted(set(kinds)) for d in sorted(set(depths))]
-    if not nets:
-        st.info(t("Choose at least one depth and one kind.", "깊이와 종류를 하나 이상 고르세요."))
-        return
-    results = []
-    try:
-        with st.spinner(t("Measuring…", "재는 중…")):
-            for depth, shortcuts in nets:
-                results.append(init_measurement(dataset, depth, shortcuts, batch))
-    except Exception as error:  # e.g. CIFAR-10 not downloaded (DataUnavailable)
-        st.warning(t(f"Could not load the data: {error}", f"데이터를 불러올 수 없습니다: {error}"))
-        return
+        if not depths or not kinds:
+            st.info(t("Choose at least one depth and one kind.", "깊이와 종류를 하나 이상 고르세요."))
+        else:
+            submit_ui(KIND, {"dataset": dataset, "depths": sorted(set(depths)), "shortcuts": sorted(set(kinds)),
+                             "batch": int(batch)})
+    jobs = get_store().list_analyses(kind=KIND)
+    if len(jobs):
+        live_analysis_job(str(jobs["job_id"].iloc[0]), measurement_ui)
+
+
+def measurement_ui(job: dict) -> None:
+    """The newest measurement: its progress (with Stop) while it runs, then a metric per net and the chart."""
+    status_ui(job, "grad_init_stop", ("measuring", "재는 중"),
+              ("The measurement could not run", "측정을 실행할 수 없습니다"),
+              ("Stopped: the nets measured before the stop are shown.", "중지됨: 중지 전에 잰 네트워크만 보여 줍니다."))
+    results = (job.get("result") or {}).get("nets") or []
+    if results:
+        results_ui(results)
+
+
+def results_ui(results: list[dict]) -> None:
+    lang = language()
     columns = st.columns(min(4, len(results)))
     for index, result in enumerate(results):
         first, last = result["first"], result["last"]

@@ -1,6 +1,7 @@
 """Analysis jobs: heavy work on trained runs, done where training happens, never in a page.
 
-A lesion study, a loss landscape or a data-set download takes seconds to minutes of CPU. Done
+A lesion study, a loss landscape, the Features page's Captum views, the gradients of fresh nets
+at initialisation or a data-set download takes seconds to minutes of CPU. Done
 inside the Streamlit server it would make every other tab wait and slow the training the class
 is watching. So a page *submits* a job (``manager.submit_analysis(kind, params, run_ids)``),
 the training process runs it in a thread of its own, and the job writes its progress and its
@@ -37,6 +38,8 @@ KINDS: dict[str, str] = {
     "download": "resnet_edu.engine.tasks:download_job",
     "lesion": "resnet_edu.inside.lesion:lesion_job",
     "landscape": "resnet_edu.inside.landscape:landscape_job",
+    "features": "resnet_edu.engine.feature_views:features_job",
+    "gradients_at_init": "resnet_edu.inside.gradients:init_gradients_job",
 }
 
 REPORT_SECONDS = 0.25  # progress is written at most this often (a job may report every grid point)

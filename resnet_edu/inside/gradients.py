@@ -137,6 +137,57 @@ def measure_at_init(family: str, depth: int, shortcuts: bool, batch: tuple[torch
     return result
 
 
+INIT_DATASETS = ("synthetic", "cifar10")
+
+
+def init_batch(dataset: str, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One batch of ``dataset`` ("synthetic" or "cifar10"), normalised with its own statistics (the same every time)."""
+    from resnet_edu import data
+
+    if dataset not in INIT_DATASETS:
+        raise ValueError(f"unknown data set {dataset!r}: use one of {', '.join(INIT_DATASETS)}")
+    if dataset == "cifar10":
+        from resnet_edu.data.loaded import cached_dataset
+
+        full = cached_dataset("cifar10")
+        images, labels, mean, std = full.train_images[:batch_size], full.train_labels[:batch_size], full.mean, full.std
+    else:
+        small = data.make_synthetic(num_train=batch_size, num_test=1, seed=0)
+        images, labels, mean, std = small.train_images, small.train_labels, small.mean, small.std
+    return data.normalize(images, mean, std), labels
+
+
+def init_gradients_job(context) -> dict:
+    """Analysis kind "gradients_at_init": :func:`measure_at_init` for every (depth, shortcuts) asked for.
+
+    ``context.params``: ``dataset``, ``depths`` (list), ``shortcuts`` (list of bools), ``batch``. Each net's
+    measurement is published as soon as it is ready, plain nets first; a net of 110 layers takes seconds.
+
+    Returns:
+        ``{"nets": [measure_at_init's dict, ...], "dataset", "batch"}``.
+    """
+    params = context.params
+    nets = [(int(depth), bool(shortcuts)) for shortcuts in sorted(set(params.get("shortcuts") or []))
+            for depth in sorted(set(params.get("depths") or []))]
+    if not nets:
+        raise ValueError("choose at least one depth and one kind")
+    batch_size = int(params.get("batch", 128))
+    dataset = str(params.get("dataset", "synthetic"))
+    context.report(0.0, "loading the data")
+    try:
+        batch = init_batch(dataset, batch_size)
+    except Exception as error:  # CIFAR-10 not downloaded and offline: the reason, for the page to show
+        raise ValueError(f"could not load the data: {error}") from error
+    result: dict = {"nets": [], "dataset": dataset, "batch": batch_size}
+    for index, (depth, shortcuts) in enumerate(nets):
+        if context.stopped():
+            break
+        context.report(index / len(nets), f"measuring {net_name('cifar', depth, shortcuts)}")
+        result["nets"].append(measure_at_init("cifar", depth, shortcuts, batch, seed=0))
+        context.publish(result)
+    return result
+
+
 # --------------------------------------------------------------------------- reading recorded stats
 # The trainer stores layer stats as long frames (step, layer, layer_index, value); these
 # helpers reshape them for the Gradients page, with no Streamlit and no plotting.

@@ -1,0 +1,54 @@
+"""A task of the training process on a page: find it in the store, start it once, show its progress
+with a Stop button, its error or its stop, in both languages. The result is the page's to draw."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from resnet_edu.runs import ACTIVE_STATUSES
+from resnet_edu.words import message_words
+from ui import get_manager, md_escape, t
+
+
+def job_with_key(store, kind: str, key: str) -> str | None:
+    """The newest job of ``kind`` whose parameters carry ``key`` (whichever tab started it), or None."""
+    jobs = store.list_analyses(kind=kind)
+    for job_id, params in zip(jobs["job_id"], jobs["params"]):
+        if params.get("key") == key:
+            return str(job_id)
+    return None
+
+
+def submit_ui(kind: str, params: dict, run_ids: list[str] = ()) -> str | None:
+    """Start a task in the training process; its id, or None after saying why it could not start."""
+    try:
+        return get_manager().submit_analysis(kind, params, run_ids=list(run_ids))
+    except (ValueError, RuntimeError) as error:
+        st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(message_words(error, 'ko'))}"))
+        return None
+
+
+def status_ui(job: dict, stop_key: str, working: tuple[str, str], failed: tuple[str, str],
+              stopped: tuple[str, str]) -> None:
+    """Progress and Stop while ``job`` is queued or running; its reason when it failed; a note when stopped.
+
+    Args:
+        working: (English, Korean) words for the progress bar, e.g. ("computing the views", "보기를 계산하는 중").
+        failed: (English, Korean) start of the error line; the job's reason follows.
+        stopped: (English, Korean) what a stopped job still shows.
+    """
+    status = job["status"]
+    if status in ACTIVE_STATUSES:
+        fraction = min(1.0, max(0.0, float(job.get("fraction") or 0.0)))
+        label = (t("queued behind other work in the training process", "학습 프로세스에서 차례를 기다리는 중")
+                 if status == "queued" else f"{t(*working)}… {fraction:.0%}")
+        cols = st.columns([5, 1])
+        cols[0].progress(fraction, text=label)
+        if cols[1].button(t("Stop", "중지"), key=stop_key, icon="⏹️"):
+            get_manager().stop_analysis(job["job_id"])
+            st.rerun()
+    elif status == "failed":
+        reason = job.get("message") or ""
+        st.error(t(f"{failed[0]}: {md_escape(reason)}", f"{failed[1]}: {md_escape(message_words(reason, 'ko'))}"))
+    elif status == "stopped":
+        st.warning(t(*stopped), icon="⏹️")
