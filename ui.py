@@ -5,6 +5,10 @@
   app_pages/text/<page>.py as ``dict(en=..., ko=...)`` entries, drawn with ``t(**entry)``.
 * ``get_manager()`` is the one process-wide JobManager (and through it the RunStore):
   every tab and every page sees the same runs.
+* Classroom access: the teacher passcode box (``teacher_sidebar``), ``teacher_unlocked()``,
+  ``may_act_on(run or job id)`` and ``claim(ids)`` (who started what), the warnings a teacher
+  sees when the server is open to the network, and ``report_error`` (a short message and an id
+  for students, the traceback in the server log).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import contextlib
 import logging
 import math
 import os
+import secrets
+import sys
 import threading
 import time
 
@@ -250,45 +256,116 @@ def shared_views(store_root: str):
     return SharedViews()
 
 
+# ---------------------------------------------------------------- classroom access
+
+def _log_to_the_server() -> None:
+    """Passcode tries and page errors go to the server's log (stderr) with their time, at INFO and above."""
+    for name in (security.__name__, "resnet_lab.errors"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+
+
+_log_to_the_server()
+_clock = time.monotonic  # the passcode's waits and the re-lock read this clock (tests pass a fake one)
+
+
+@st.cache_resource(show_spinner=False)
+def passcode_guard() -> security.PasscodeGuard:
+    """Wrong passcodes of every tab of this server, per client address (resnet_edu/app/security.py)."""
+    return security.PasscodeGuard(clock=lambda: _clock())
+
+
+@st.cache_resource(show_spinner=False)
+def owners() -> security.Owners:
+    """Who started which run or analysis job, for every tab of this server."""
+    return security.Owners()
+
+
+def tab_key() -> str:
+    """This tab's random name in ``owners()`` (kept in its session: it survives reruns and page changes)."""
+    key = st.session_state.get("_tab_key")
+    if not key:
+        key = st.session_state["_tab_key"] = secrets.token_urlsafe(16)
+    return key
+
+
+def client_address() -> str | None:
+    """The address this tab connects from (None: this computer)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # outside a session (a bare script run): treat as this computer
+        return None
+    return address if isinstance(address, str) else None  # Streamlit: None for localhost
+
+
+def claim(ids) -> None:
+    """Note runs or analysis jobs this tab started (or resumed): its student may stop or switch them."""
+    owners().claim(tab_key(), [i for i in ids if i])
+
+
+def may_act_on(item: str) -> bool:
+    """The teacher (or anyone, with no passcode set) may act on any run or job; a student on their own."""
+    return teacher_unlocked() or owners().owns(tab_key(), item)
+
+
+def _stop_job(job_id: str) -> None:
+    """on_click of an analysis job's Stop: checked again here, not only by the button's disabled state."""
+    if may_act_on(job_id):
+        get_manager().stop_analysis(job_id)
+
+
+def stop_job_button(container, job_id: str, key: str) -> None:
+    """Stop for a lesion, landscape or other analysis job: its tab's or the teacher's to press."""
+    allowed = may_act_on(job_id)
+    container.button(t("Stop", "중지"), key=key, icon="⏹️", on_click=_stop_job, args=(job_id,), disabled=not allowed,
+                     help=None if allowed else t("Only the teacher, or the tab that started it, can stop this.",
+                                                 "교사나 이것을 시작한 탭만 멈출 수 있습니다."))
+
+
 def teacher_unlocked() -> bool:
-    """True when no passcode is configured, or this tab entered the right one.
+    """True when no passcode is configured, or this tab entered the right one less than
+    $RESNET_EDU_TEACHER_UNLOCK_MINUTES ago (then it locks again by itself).
 
     Teacher-only controls (Stop all, stopping other people's runs, deleting runs, custom data
     folders) ask this; see resnet_edu/app/security.py and docs/RELIABILITY.md.
     """
     passcode = security.teacher_passcode()
-    return not passcode or security.passcode_matches(st.session_state.get("teacher_passcode"), passcode)
+    if not passcode:
+        return True
+    if not security.passcode_matches(st.session_state.get("teacher_passcode"), passcode):
+        return False
+    now = _clock()
+    unlocked_at = st.session_state.setdefault("_teacher_unlocked_at", now)
+    if now - unlocked_at < security.unlock_seconds():
+        return True
+    _lock_again()
+    st.session_state["_teacher_note"] = "expired"
+    return False
 
 
 TEACHER_ENTRY_KEY = "teacher_passcode_entry"
 
 
 def _try_passcode() -> None:
-    """on_change of the passcode box: check it (constant time), count failures, clear the box."""
+    """on_change of the passcode box: one try through the server's PasscodeGuard; the box is cleared."""
     entered = st.session_state.get(TEACHER_ENTRY_KEY) or ""
     st.session_state[TEACHER_ENTRY_KEY] = ""  # never keep the typed text in the widget
     if not entered:
         return
-    now = time.monotonic()
-    if now < st.session_state.get("_teacher_wait_until", 0.0):
-        st.session_state["_teacher_note"] = "wait"
-        return
-    if security.passcode_matches(entered):
+    attempt = passcode_guard().attempt(client_address(), entered)
+    if attempt.outcome == "unlocked":
         st.session_state["teacher_passcode"] = entered
-        st.session_state["_teacher_failures"] = 0
-        st.session_state["_teacher_note"] = "ok"
-        return
-    failures = int(st.session_state.get("_teacher_failures", 0)) + 1
-    st.session_state["_teacher_failures"] = failures
-    st.session_state["_teacher_note"] = "wrong"
-    if failures >= security.MAX_FAILED_ATTEMPTS:
-        st.session_state["_teacher_failures"] = 0
-        st.session_state["_teacher_wait_until"] = now + security.LOCKOUT_SECONDS
-        st.session_state["_teacher_note"] = "wait"
+        st.session_state["_teacher_unlocked_at"] = _clock()
+    st.session_state["_teacher_note"] = (attempt.outcome, attempt.retry_in)
 
 
 def _lock_again() -> None:
     st.session_state.pop("teacher_passcode", None)
+    st.session_state.pop("_teacher_unlocked_at", None)
     st.session_state["_teacher_note"] = None
 
 
@@ -309,8 +386,74 @@ def teacher_sidebar() -> None:
                          "in this tab.", "이 탭에서 모두 중지, 다른 사람의 실행 중지, 실행 삭제, 데이터 폴더 지정을 "
                          "열어 줍니다."))
     note = st.session_state.get("_teacher_note")
-    if note == "wrong":
+    wait = passcode_guard().retry_in(client_address())
+    if note == "expired":
+        minutes = security.unlock_seconds() / 60
+        st.info(t(f"Locked again after {minutes:.0f} min: enter the passcode to unlock.",
+                  f"{minutes:.0f}분이 지나 다시 잠겼습니다. 암호를 넣으면 열립니다."), icon="🔒")
+    elif wait > 0:
+        st.error(t(f"Too many wrong passcodes from this computer: wait {math.ceil(wait)} s and try again.",
+                   f"이 컴퓨터에서 암호를 너무 많이 틀렸습니다. {math.ceil(wait)}초 뒤에 다시 해 보세요."), icon="🔒")
+    elif isinstance(note, tuple) and note[0] == "wrong":
         st.error(t("Wrong passcode.", "암호가 틀렸습니다."), icon="🔒")
-    elif note == "wait" and time.monotonic() < st.session_state.get("_teacher_wait_until", 0.0):
-        st.error(t(f"Too many wrong passcodes: wait {security.LOCKOUT_SECONDS:.0f} s and try again.",
-                   f"암호를 너무 많이 틀렸습니다. {security.LOCKOUT_SECONDS:.0f}초 뒤에 다시 해 보세요."), icon="🔒")
+
+
+def _dismiss_open_server_warning() -> None:
+    st.session_state["_open_server_dismissed"] = True
+
+
+def open_server_warning_ui() -> None:
+    """A page-wide warning while the server listens beyond this computer with no passcode set.
+
+    A warning, not a refusal: in a trusted room a teacher may want everyone at the controls; but
+    they must say so by dismissing it (once per tab). And while Streamlit only accepts the
+    loopback host names (server.allowedHosts in .streamlit/config.toml), say that students'
+    laptops cannot connect until the address they type is added.
+    """
+    address = str(st.get_option("server.address") or "")
+    if not address or security.is_loopback(address):
+        return
+    hosts = [h for h in (st.get_option("server.allowedHosts") or []) if h]
+    if hosts and all(security.is_loopback(h) for h in hosts):
+        st.warning(t(f"The server listens on {address}, but Streamlit accepts only the host names "
+                     f"{', '.join(hosts)}: students' laptops cannot connect yet. Add the address they type "
+                     "(the Network URL Streamlit printed), e.g. `--server.allowedHosts localhost "
+                     "--server.allowedHosts 192.168.1.20`.",
+                     f"서버가 {address}에서 기다리지만 Streamlit은 호스트 이름 {', '.join(hosts)}만 받습니다. 아직 "
+                     "학생 노트북은 연결할 수 없습니다. 학생이 입력할 주소(Streamlit이 알려 준 Network URL)를 더하세요. "
+                     "예: `--server.allowedHosts localhost --server.allowedHosts 192.168.1.20`."), icon="🌐")
+    if security.teacher_lock_enabled() or st.session_state.get("_open_server_dismissed"):
+        return
+    with st.container(border=True):
+        st.error(t(f"This server is open to the network ({address}) and no teacher passcode is set: anyone who "
+                   "can reach it can stop, resume and delete every run. Stop the server and set "
+                   f"{security.PASSCODE_ENV}, or dismiss this if everyone here may do that.",
+                   f"이 서버는 네트워크에 열려 있고({address}) 교사 암호가 없습니다. 접속할 수 있는 누구나 모든 실행을 "
+                   f"멈추고, 이어서 학습하고, 지울 수 있습니다. 서버를 멈추고 {security.PASSCODE_ENV}를 설정하거나, "
+                   "모두에게 허용해도 된다면 이 경고를 닫으세요."), icon="🛑")
+        st.button(t("I understand: everyone may use every control", "알겠습니다: 모두가 모든 기능을 써도 됩니다"),
+                  key="open_server_dismiss", on_click=_dismiss_open_server_warning)
+
+
+_error_log = logging.getLogger("resnet_lab.errors")
+
+
+class PageError(Exception):
+    """What a student sees of an error a page did not handle: one sentence and an id, no traceback."""
+
+
+def report_error(error: BaseException) -> str:
+    """An error a page did not handle: its traceback goes to the server log under a short id; a
+    student reads one sentence and the id (no path, no traceback), the teacher (unlocked) the details too.
+
+    Drawn with st.exception, so a test's ``at.exception`` still sees every page that failed.
+    """
+    incident = secrets.token_hex(4)
+    _error_log.error("page error %s", incident, exc_info=error)
+    st.exception(PageError(t(f"Something went wrong on this page (error {incident}). Tell the teacher this "
+                             "number; the other pages still work.",
+                             f"이 페이지에서 문제가 생겼습니다 (오류 {incident}). 이 번호를 선생님께 알려 주세요. 다른 "
+                             "페이지는 그대로 쓸 수 있습니다.")))
+    if teacher_unlocked() and (security.teacher_lock_enabled() or security.is_loopback(client_address())):
+        st.exception(error)  # the unlocked teacher, or the one computer of a server with no passcode
+    return incident

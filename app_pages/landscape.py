@@ -13,11 +13,12 @@ import streamlit as st
 
 from app_pages.landscape_sections.result import charts_ui, reading_ui
 from app_pages.text import landscape as text
-from resnet_edu.app import run_picking
+from resnet_edu.app import run_picking, security
+from resnet_edu.inside.landscape import COARSE_POINTS
 from resnet_edu.runs import ACTIVE_STATUSES
-from resnet_edu.inside.landscape.grid import COARSE_POINTS
 from resnet_edu.words import message_words
-from ui import get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab, t
+from ui import (claim, get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab,
+                stop_job_button, t)
 
 GRIDS = [5, 9, 15, 21, 31, 51]
 DEFAULT_GRID = 15
@@ -105,9 +106,7 @@ def status_ui(job: dict) -> None:
             if status == "queued" else f"{md_escape(message_words(job.get('message') or '', language()))} {fraction:.0%}{eta}"
         cols = st.columns([5, 1])
         cols[0].progress(min(1.0, fraction), text=label)
-        if cols[1].button(t("Stop", "중지"), key="landscape_stop", icon="⏹️"):
-            get_manager().stop_analysis(job["job_id"])
-            st.rerun()
+        stop_job_button(cols[1], job["job_id"], "landscape_stop")  # the tab that started it, or the teacher
     elif status == "failed":
         st.error(t(f"The landscape could not be computed: {md_escape(job.get('message'))}",
                    f"손실 지형을 계산할 수 없습니다: {md_escape(message_words(job.get('message'), 'ko'))}"))
@@ -137,7 +136,9 @@ else:
     params, clicked = settings_ui()
     if clicked:
         try:
-            get_manager().submit_analysis("landscape", {"run_ids": chosen, **params}, run_ids=chosen)
+            for root in runs[runs["run_id"].isin(chosen)]["data_root"]:  # recorded by the CLI too: same folders
+                security.check_recorded_root(root)
+            claim([get_manager().submit_analysis("landscape", {"run_ids": chosen, **params}, run_ids=chosen)])
         except ValueError as error:
             st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(message_words(error, 'ko'))}"))
     job_id = store.latest_analysis("landscape", chosen)

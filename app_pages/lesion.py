@@ -12,12 +12,14 @@ import streamlit as st
 
 from app_pages.text import lesion as text
 from resnet_edu import plots
-from resnet_edu.app import run_picking
+from resnet_edu.app import run_picking, security
 from resnet_edu.inside import lesion
 from resnet_edu.runs import ACTIVE_STATUSES
+from resnet_edu.runs.export import csv_text
 from resnet_edu.words import message_words
 from ui import (
     PLOT_CONFIG,
+    claim,
     get_manager,
     get_store,
     language,
@@ -25,6 +27,7 @@ from ui import (
     md_escape,
     run_and_twin_ui,
     send_to_lab,
+    stop_job_button,
     t,
 )
 
@@ -133,8 +136,8 @@ def results_ui(result: dict) -> None:
     st.plotly_chart(plots.lesion_blocks_figure(singles_table, lang=lang), key="lesion_single", config=PLOT_CONFIG)
     st.caption(t(**text.SINGLE_BLOCK_CAPTION))
     st.download_button(t("Download (CSV)", "내려받기 (CSV)"),
-                       data=singles_table[["run_id", "name", "depth", "shortcuts", "block", "position", "stage",
-                                           "downsampling", "error", "delta"]].to_csv(index=False, lineterminator="\n"),
+                       data=csv_text(singles_table[["run_id", "name", "depth", "shortcuts", "block", "position", "stage",
+                                           "downsampling", "error", "delta"]]),
                        file_name="lesion_one_block.csv", mime="text/csv", key="lesion_csv_single",
                        on_click="ignore", icon="⬇️")
     randoms_table = pd.concat(randoms, ignore_index=True)
@@ -147,8 +150,8 @@ def results_ui(result: dict) -> None:
                  "지웁니다. 맵 크기를 바꾸는 블록은 남겨 둡니다. k = 0은 아무것도 지우지 않은 네트워크입니다. 점선: plain "
                  "네트워크, 실선: ResNet, 깊이마다 한 색."))
     st.download_button(t("Download (CSV)", "내려받기 (CSV)"),
-                       data=randoms_table[["run_id", "name", "depth", "shortcuts", "k", "mean", "std", "min", "max",
-                                           "draws"]].to_csv(index=False, lineterminator="\n"),
+                       data=csv_text(randoms_table[["run_id", "name", "depth", "shortcuts", "k", "mean", "std", "min", "max",
+                                           "draws"]]),
                        file_name="lesion_random_blocks.csv", mime="text/csv", key="lesion_csv_random",
                        on_click="ignore", icon="⬇️")
 
@@ -164,9 +167,7 @@ def job_ui(job_id: str) -> None:
                      else f"{md_escape(message_words(job.get('message') or '', language()))} {fraction:.0%}")
             cols = st.columns([5, 1])
             cols[0].progress(min(1.0, fraction), text=label)
-            if cols[1].button(t("Stop", "중지"), key="lesion_stop", icon="⏹️"):
-                get_manager().stop_analysis(job_id)
-                st.rerun()
+            stop_job_button(cols[1], job_id, "lesion_stop")  # the tab that started it, or the teacher
         elif job["status"] == "failed":
             st.error(t(f"The lesion study could not run: {md_escape(job.get('message'))}",
                        f"블록 제거 실험을 실행할 수 없습니다: {md_escape(message_words(job.get('message'), 'ko'))}"))
@@ -194,8 +195,10 @@ else:
     count, ks, draws, clicked = settings_ui()
     if clicked:
         try:
-            get_manager().submit_analysis("lesion", {"run_ids": chosen, "count": count, "ks": list(ks),
-                                                     "draws": draws}, run_ids=chosen)
+            for root in runs[runs["run_id"].isin(chosen)]["data_root"]:  # recorded by the CLI too: same folders
+                security.check_recorded_root(root)
+            claim([get_manager().submit_analysis("lesion", {"run_ids": chosen, "count": count, "ks": list(ks),
+                                                            "draws": draws}, run_ids=chosen)])
         except ValueError as error:
             st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(message_words(error, 'ko'))}"))
     job_id = store.latest_analysis("lesion", chosen)

@@ -109,20 +109,31 @@ def test_outside_paths_get_the_same_words_whether_or_not_they_exist(root, tmp_pa
     assert words[0] == words[1]
 
 
-def test_roots_from_the_environment_and_the_defaults(tmp_path, monkeypatch):
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir()
-    b.mkdir()
+def test_roots_are_the_data_root_and_the_folders_the_teacher_names(tmp_path, monkeypatch):
+    a, b, data = tmp_path / "a", tmp_path / "b", tmp_path / "data"
+    for folder in (a, b, data):
+        folder.mkdir()
+    monkeypatch.setenv("RESNET_EDU_DATA", str(data))
     monkeypatch.setenv(security.DATA_ROOTS_ENV, os.pathsep.join([str(a), "", str(b), str(a)]))
-    assert data_roots() == [a.resolve(), b.resolve()]
+    assert data_roots() == [data.resolve(), a.resolve(), b.resolve()]
     assert check_data_path(b) == b.resolve()
     monkeypatch.delenv(security.DATA_ROOTS_ENV)
-    monkeypatch.setenv("RESNET_EDU_DATA", str(a))
-    monkeypatch.setenv("HOME", str(b))
-    assert data_roots() == [a.resolve(), b.resolve()]
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert data_roots() == [data.resolve()]  # never the whole home folder
     with pytest.raises(ValueError, match="outside"):
         check_data_path(b)
+    with pytest.raises(ValueError, match="outside"):
+        check_data_path("~")
+
+
+def test_a_data_folder_recorded_by_the_command_line_obeys_the_same_roots(root, tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    assert security.check_recorded_root(None) is None and security.check_recorded_root(float("nan")) is None
+    assert security.check_recorded_root(str(root / "photos")) == (root / "photos").resolve()
+    for outside in (str(tmp_path / "elsewhere"), "/etc", f"{root}/../elsewhere"):
+        with pytest.raises(ValueError, match="not one the app may read") as info:
+            security.check_recorded_root(outside)
+        assert "/" not in str(info.value)  # a student's message names no folder of the server
 
 
 # ------------------------------------------------------------------ the passcode
@@ -163,7 +174,25 @@ def _state(at: AppTest) -> str:
     return [m.value for m in at.markdown if m.value in ("LOCKED", "UNLOCKED")][0]
 
 
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _box(at: AppTest):
+    return at.sidebar.text_input(key="teacher_passcode_entry")
+
+
 def test_sidebar_passcode_box(monkeypatch):
+    import ui
+
+    clock = FakeClock()
+    monkeypatch.setattr(ui, "_clock", clock)
     monkeypatch.delenv(security.PASSCODE_ENV, raising=False)
     at = AppTest.from_function(_sidebar_app, default_timeout=30).run()
     assert not at.exception, at.exception
@@ -172,25 +201,102 @@ def test_sidebar_passcode_box(monkeypatch):
     monkeypatch.setenv(security.PASSCODE_ENV, PASSCODE)
     at = AppTest.from_function(_sidebar_app, default_timeout=30).run()
     assert _state(at) == "LOCKED"
-    box = at.sidebar.text_input(key="teacher_passcode_entry")
-    box.input("guess").run()
+    _box(at).input("guess").run()
     assert _state(at) == "LOCKED" and any("Wrong passcode" in e.value for e in at.sidebar.error)
-    assert at.sidebar.text_input(key="teacher_passcode_entry").value == ""  # the typed text is not kept
-    at.sidebar.text_input(key="teacher_passcode_entry").input(PASSCODE).run()
+    assert _box(at).value == ""  # the typed text is not kept
+    _box(at).input(PASSCODE).run()
     assert not at.exception, at.exception
     assert _state(at) == "UNLOCKED" and not at.sidebar.text_input
     at.sidebar.button(key="teacher_lock").click().run()
     assert _state(at) == "LOCKED"
 
-    # Five wrong tries lock this tab out for a while, even for the right passcode.
-    for i in range(security.MAX_FAILED_ATTEMPTS):
-        at.sidebar.text_input(key="teacher_passcode_entry").input(f"guess {i}").run()
-    assert any("Too many wrong" in e.value for e in at.sidebar.error)
-    at.sidebar.text_input(key="teacher_passcode_entry").input(PASSCODE).run()
-    assert _state(at) == "LOCKED"
-    at.session_state["_teacher_wait_until"] = 0.0  # the wait is over
-    at.sidebar.text_input(key="teacher_passcode_entry").input(PASSCODE).run()
-    assert _state(at) == "UNLOCKED"
+    # Wrong passcodes count per address, whatever the tab: a script that opens a new session for
+    # every few guesses gains nothing. After the free tries, even the right passcode must wait.
+    for i in range(security.MAX_FAILED_ATTEMPTS + 1):
+        tab = AppTest.from_function(_sidebar_app, default_timeout=30).run()
+        _box(tab).input(f"guess {i}").run()
+    fresh = AppTest.from_function(_sidebar_app, default_timeout=30).run()
+    assert any("Too many wrong" in e.value for e in fresh.sidebar.error)
+    _box(fresh).input(PASSCODE).run()
+    assert _state(fresh) == "LOCKED"
+    clock.now += security.LOCKOUT_SECONDS  # the wait is over
+    _box(fresh).input(PASSCODE).run()
+    assert _state(fresh) == "UNLOCKED"
+
+    # An unlocked tab locks again after the time the teacher set.
+    monkeypatch.setenv(security.UNLOCK_MINUTES_ENV, "30")
+    clock.now += 29 * 60
+    fresh.run()
+    assert _state(fresh) == "UNLOCKED"
+    clock.now += 60
+    fresh.run()
+    assert _state(fresh) == "LOCKED" and any("Locked again after 30 min" in i.value for i in fresh.sidebar.info)
+
+
+def test_wrong_passcodes_from_one_address_wait_longer_and_longer():
+    clock = FakeClock()
+    guard = security.PasscodeGuard(clock=clock)
+    student, teacher = "10.0.0.5", "10.0.0.9"
+    outcomes = [guard.attempt(student, f"{i:04d}", PASSCODE) for i in range(security.MAX_FAILED_ATTEMPTS)]
+    assert [a.outcome for a in outcomes] == ["wrong"] * security.MAX_FAILED_ATTEMPTS
+    assert all(a.retry_in == 0 for a in outcomes)  # the free tries
+    waits = []
+    for _ in range(5):
+        attempt = guard.attempt(student, "0000", PASSCODE)
+        assert attempt.outcome == "wrong" and attempt.retry_in > 0
+        waits.append(attempt.retry_in)
+        assert guard.attempt(student, PASSCODE, PASSCODE).outcome == "refused"  # not even compared while waiting
+        clock.now += attempt.retry_in
+    assert waits == sorted(waits) and waits[-1] > waits[0]  # the wait grows
+    assert guard.attempt(teacher, PASSCODE, PASSCODE).outcome == "unlocked"  # another address is not held up
+    for _ in range(40):  # a script that keeps trying whenever it may
+        clock.now += guard.retry_in(student)
+        guard.attempt(student, "1234", PASSCODE)
+    assert 0 < guard.retry_in(student) <= security.MAX_LOCKOUT_SECONDS
+    clock.now += security.FORGET_FAILURES_SECONDS + 1  # an hour of quiet: the address starts afresh
+    assert guard.attempt(student, PASSCODE, PASSCODE).outcome == "unlocked"
+
+
+def test_the_scripted_attack_of_82_guesses_in_12_seconds_no_longer_finds_the_passcode():
+    clock = FakeClock()
+    guard = security.PasscodeGuard(clock=clock)
+    guesses = [f"{i:04d}" for i in range(81)] + ["4321"]
+    results = []
+    for guess in guesses:  # 82 guesses, 0.14 s apart, as the students' script sent them
+        results.append(guard.attempt("10.0.0.7", guess, "4321").outcome)
+        clock.now += 0.144
+    assert "unlocked" not in results
+    assert results.count("wrong") <= security.MAX_FAILED_ATTEMPTS + 3  # the rest were refused unread
+
+
+def test_many_addresses_together_make_the_class_wait_but_not_this_computer():
+    clock = FakeClock()
+    guard = security.PasscodeGuard(clock=clock)
+    for i in range(security.CLASS_FREE_FAILURES + 1):  # one wrong try from each of many addresses
+        assert guard.attempt(f"10.0.1.{i}", "guess", PASSCODE).outcome == "wrong"
+    assert guard.attempt("10.0.2.1", PASSCODE, PASSCODE).outcome == "refused"  # a new address waits too
+    assert guard.attempt(None, PASSCODE, PASSCODE).outcome == "unlocked"  # the teacher at the server's keyboard
+    clock.now += security.MAX_CLASS_LOCKOUT_SECONDS
+    assert guard.attempt("10.0.2.1", PASSCODE, PASSCODE).outcome == "unlocked"
+
+
+def test_every_try_is_logged_with_time_address_and_outcome_never_the_guess(caplog):
+    guard = security.PasscodeGuard(clock=FakeClock())
+    with caplog.at_level("INFO", logger=security.__name__):
+        for guess in ("first-guess", "second-guess", "third-guess", "fourth-guess", "fifth-guess"):
+            guard.attempt("10.0.0.8", guess, PASSCODE)
+        guard.attempt("10.0.0.9", PASSCODE, PASSCODE)
+    lines = [r.getMessage() for r in caplog.records if r.name == security.__name__]
+    assert len(lines) == 6 and all(r.created for r in caplog.records)
+    assert sum("wrong from 10.0.0.8" in line for line in lines) == 4 and "refused from 10.0.0.8" in lines[4]
+    assert "unlocked from 10.0.0.9" in lines[5]
+    assert not any("guess" in line or PASSCODE in line for line in lines)
+
+
+@pytest.mark.parametrize("text,minutes", [("", 120), ("45", 45), ("0", 120), ("soon", 120), ("nan", 120)])
+def test_the_unlock_time_comes_from_the_environment(monkeypatch, text, minutes):
+    monkeypatch.setenv(security.UNLOCK_MINUTES_ENV, text)
+    assert security.unlock_seconds() == 60 * minutes
 
 
 def test_md_escape_keeps_names_as_text():

@@ -7,7 +7,7 @@ import sqlite3
 import pandas as pd
 import streamlit as st
 
-from app_pages.lab_sections.access import remember, teacher_only
+from app_pages.lab_sections.access import may_control, resume_run, teacher_only
 from app_pages.text import lab as text
 from resnet_edu import words
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
@@ -53,6 +53,9 @@ def past_runs_ui() -> None:
     # A class pack's runs stay as they were trained: never offered to resume.
     resumable = past[past["status"].isin(RESUMABLE) & past["imported"].isna()].head(RESUME_BUTTONS_SHOWN * 3)
     shown = 0
+    error = st.session_state.pop("lab_resume_error", None)
+    if error:
+        st.error(message_words(error, lang))
     for row in resumable.itertuples(index=False):
         if shown >= RESUME_BUTTONS_SHOWN or store.latest_checkpoint(row.run_id) is None:
             continue
@@ -63,14 +66,11 @@ def past_runs_ui() -> None:
                         f"iteration {row.steps_done:,}: continue from its last checkpoint.",
                         f"**{md_escape(row.name)}**({started} 시작)은(는) 반복 {row.steps_done:,}에서 "
                         f"{words.status_word(row.status, 'ko')}: 마지막 체크포인트부터 이어서 학습합니다."))
-        if right.button(t("Resume", "이어서 학습"), key=f"lab_resume_{row.run_id}", width="stretch"):
-            try:
-                manager.resume(row.run_id)
-            except (ValueError, KeyError) as error:
-                st.error(message_words(str(error), lang))
-            else:
-                remember([row.run_id])
-                st.rerun()
+        allowed = may_control(row.run_id)
+        right.button(t("Resume", "이어서 학습"), key=f"lab_resume_{row.run_id}", width="stretch",
+                     on_click=resume_run, args=(row.run_id,), disabled=not allowed,
+                     help=None if allowed else t("Only the teacher, or the tab that started it, can resume this run.",
+                                                 "이 실행은 교사나 시작한 탭만 이어서 학습할 수 있습니다."))
     delete_ui(past)
     archive_ui()
 

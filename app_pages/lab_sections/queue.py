@@ -14,7 +14,11 @@ from ui import get_manager, language, md_escape, t, teacher_unlocked
 
 
 def _apply_shortcuts(run_id: str, key: str, stages: list[int] | None) -> None:
-    """on_change of a shortcut toggle: hand the flip to the live run (applied between two iterations)."""
+    """on_change of a shortcut toggle: hand the flip to the live run (applied between two iterations).
+    Its owner's tab or the teacher's only (checked again here, not only by the toggle's disabled state)."""
+    if not may_control(run_id):
+        st.session_state["lab_toggle_error"] = teacher_only()
+        return
     try:
         get_manager().set_shortcuts(run_id, bool(st.session_state[key]), stages)
     except (KeyError, ValueError) as error:
@@ -33,14 +37,16 @@ def shortcut_toggles_ui(run_id: str) -> None:
     if not state:
         return
     tag = "".join("1" if state[stage] else "0" for stage in sorted(state))
+    locked = not may_control(run_id)
     whole = f"lab_sc_{run_id}_all_{tag}"
     cols = st.columns([2] + [1] * len(state))
     cols[0].toggle(t("Shortcuts (whole net)", "숏컷 (네트워크 전체)"), value=all(state.values()), key=whole,
-                   on_change=_apply_shortcuts, args=(run_id, whole, None))
+                   on_change=_apply_shortcuts, args=(run_id, whole, None), disabled=locked,
+                   help=teacher_only() if locked else None)
     for col, (stage, on) in zip(cols[1:], sorted(state.items())):
         key = f"lab_sc_{run_id}_{stage}_{tag}"
         col.toggle(t(f"stage {stage}", f"{stage}단계"), value=on, key=key, on_change=_apply_shortcuts,
-                   args=(run_id, key, [stage]))
+                   args=(run_id, key, [stage]), disabled=locked)
 
 
 def run_card_ui(run_id: str, device: str) -> None:

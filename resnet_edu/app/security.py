@@ -1,32 +1,48 @@
-"""Who may do what in a classroom: allowed data folders and the teacher passcode.
+"""Who may do what in a classroom: allowed data folders, the teacher passcode, who started what.
 
-Knows nothing about Streamlit (``ui.py`` draws the passcode box; pages ask ``ui.teacher_unlocked()``).
+Knows nothing about Streamlit (``ui.py`` draws the passcode box and keeps the process-wide
+``PasscodeGuard`` and ``Owners``; pages ask ``ui.teacher_unlocked()`` and ``ui.may_act_on()``).
 
 Data folders
     A student types a data path into the Lab; the server then reads and decodes every image
-    under it. So paths typed into the app are limited to *data roots*:
-    ``$RESNET_EDU_DATA_ROOTS`` (several folders separated by ``os.pathsep``, ``:`` on Linux),
-    by default the data root (``$RESNET_EDU_DATA`` or ``./data``) and the home folder of the
-    user running the server. ``check_data_path`` refuses ``..`` anywhere in the path, a path
-    that (after following symbolic links) lies outside every root, a missing folder and a
-    file. For a path outside the roots it never says whether that path exists.
+    under it. So paths typed into the app are limited to *data roots*: the data root
+    (``$RESNET_EDU_DATA`` or ``./data``) and the folders the teacher names in
+    ``$RESNET_EDU_DATA_ROOTS`` (separated by ``os.pathsep``, ``:`` on Linux); never the whole
+    home folder. ``check_data_path`` refuses ``..`` anywhere in the path, a path that (after
+    following symbolic links) lies outside every root, a missing folder and a file. For a path
+    outside the roots it never says whether that path exists.
 
-    The command line (``python -m resnet_edu train --data-root``) is not limited: whoever
-    runs it can read those files anyway.
+    The command line (``python -m resnet_edu train --data-root``) is not limited, but the folder it
+    records in a run's config is: ``check_recorded_root`` applies the same roots before the app
+    reads a run's images for a student.
 
 Teacher passcode
     When ``$RESNET_EDU_TEACHER_PASSCODE`` is set (and not empty), the teacher-only controls
     (stop other people's runs, Stop all, delete runs, custom data folders) stay locked in a
     tab until the passcode is entered in the sidebar. The comparison is constant-time
-    (``hmac.compare_digest``); after ``MAX_FAILED_ATTEMPTS`` wrong tries a tab waits
-    ``LOCKOUT_SECONDS``. It keeps honest students out of the teacher's buttons; it is not a
-    login system (use a passcode nobody can guess, and serve the app on a trusted network).
+    (``hmac.compare_digest``). ``PasscodeGuard`` counts wrong passcodes per client address and
+    over the whole server and refuses further tries until a time that grows with each failure;
+    it logs every try (time, address, outcome; never what was typed). An unlocked tab locks
+    again after ``$RESNET_EDU_TEACHER_UNLOCK_MINUTES`` (default 120). It keeps students out of
+    the teacher's buttons; it is not a login system (use a passcode nobody can guess, and serve
+    the app on a trusted network).
+
+Who started what
+    ``Owners`` remembers the runs and analysis jobs each tab started, for the whole server:
+    a student's tab may stop, resume and switch only those; the teacher's (unlocked) tab all.
 """
 
 from __future__ import annotations
 
+import collections
 import hmac
+import ipaddress
+import logging
+import math
 import os
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from resnet_edu.data.root import default_data_root
@@ -41,22 +57,36 @@ __all__ = [
     "teacher_passcode",
     "teacher_lock_enabled",
     "passcode_matches",
+    "UNLOCK_MINUTES_ENV",
+    "unlock_seconds",
+    "PasscodeGuard",
+    "Attempt",
+    "Owners",
+    "is_loopback",
+    "check_recorded_root",
 ]
 
 DATA_ROOTS_ENV = "RESNET_EDU_DATA_ROOTS"
 PASSCODE_ENV = "RESNET_EDU_TEACHER_PASSCODE"
-MAX_FAILED_ATTEMPTS = 5
-LOCKOUT_SECONDS = 30.0
+UNLOCK_MINUTES_ENV = "RESNET_EDU_TEACHER_UNLOCK_MINUTES"
+DEFAULT_UNLOCK_MINUTES = 120.0
+MAX_FAILED_ATTEMPTS = 3  # wrong passcodes from one address before it has to wait
+LOCKOUT_SECONDS = 2.0  # the first wait; it doubles with every further failure
+MAX_LOCKOUT_SECONDS = 15 * 60.0  # one address: 4 digits take days to guess
+CLASS_FREE_FAILURES = 20  # wrong passcodes from all addresses together, within CLASS_WINDOW_SECONDS
+CLASS_WINDOW_SECONDS = 10 * 60.0
+MAX_CLASS_LOCKOUT_SECONDS = 5 * 60.0  # the whole server (the teacher at the server's own keyboard is exempt)
+FORGET_FAILURES_SECONDS = 60 * 60.0  # an address quiet this long starts afresh
+
+log = logging.getLogger(__name__)
 MAX_PATH_CHARS = 1000
 
 
 def data_roots() -> list[Path]:
-    """The folders data paths typed into the app must lie in (resolved, existing or not)."""
+    """The folders the app may read data from: the data root, then $RESNET_EDU_DATA_ROOTS (resolved)."""
     configured = os.environ.get(DATA_ROOTS_ENV, "")
-    if configured.strip():
-        candidates = [Path(p).expanduser() for p in configured.split(os.pathsep) if p.strip()]
-    else:
-        candidates = [default_data_root(), Path.home()]
+    named = [Path(p).expanduser() for p in configured.split(os.pathsep) if p.strip()]
+    candidates = [default_data_root(), *named]  # the data root always; never the whole home folder
     roots: list[Path] = []
     for candidate in candidates:
         try:
@@ -140,3 +170,167 @@ def passcode_matches(entered: object, expected: str | None = None) -> bool:
     if not expected or not isinstance(entered, str):
         return False
     return hmac.compare_digest(entered.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
+
+
+def check_recorded_root(root: str | os.PathLike | None) -> Path | None:
+    """The data folder a run recorded (its config's ``data_root``), if the app may read it for a student.
+
+    ``None`` (the default data root) stays ``None``. A folder written by ``train --data-root`` on
+    the command line obeys the same data roots as a folder typed into the app.
+
+    Raises:
+        ValueError: the folder is outside the data roots (the message names no path).
+    """
+    if not isinstance(root, (str, os.PathLike)) or not os.fspath(root).strip():
+        return None  # None (or a missing value in a table): the default data root
+    try:
+        return check_data_path(root, must_exist=False)
+    except ValueError:
+        raise ValueError("this run's data folder is not one the app may read; the teacher can allow it "
+                         f"with {DATA_ROOTS_ENV}") from None
+
+
+def unlock_seconds() -> float:
+    """How long an unlocked tab stays unlocked: $RESNET_EDU_TEACHER_UNLOCK_MINUTES (default 120) in seconds."""
+    text = os.environ.get(UNLOCK_MINUTES_ENV, "").strip()
+    try:
+        minutes = float(text) if text else DEFAULT_UNLOCK_MINUTES
+    except ValueError:
+        minutes = float("nan")
+    if not (math.isfinite(minutes) and minutes > 0):
+        log.warning("%s=%r is not a positive number of minutes: using %g", UNLOCK_MINUTES_ENV, text,
+                    DEFAULT_UNLOCK_MINUTES)
+        minutes = DEFAULT_UNLOCK_MINUTES
+    return 60.0 * minutes
+
+
+def is_loopback(address: str | None) -> bool:
+    """True for this computer only: ``localhost``, 127.x.x.x, ``::1`` (and None: a local tab, as Streamlit says)."""
+    if address is None:
+        return True
+    text = str(address).strip().strip("[]").lower()
+    if text == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------- wrong passcodes
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a passcode try came to: ``outcome`` is "unlocked", "wrong" or "refused" (sent while it
+    had to wait: not even compared); ``retry_in`` the seconds until this address may try again."""
+
+    outcome: str
+    retry_in: float = 0.0
+
+
+class PasscodeGuard:
+    """Wrong passcodes counted per client address and over the whole server, with a growing wait.
+
+    From one address the first ``MAX_FAILED_ATTEMPTS`` wrong tries are free; after that every wrong
+    try makes it wait ``LOCKOUT_SECONDS``, doubled with each further failure, up to
+    ``MAX_LOCKOUT_SECONDS``. Over the server, more than ``CLASS_FREE_FAILURES`` wrong tries within
+    ``CLASS_WINDOW_SECONDS`` make every address but this computer's own wait in the same way (up to
+    ``MAX_CLASS_LOCKOUT_SECONDS``): many tabs or many addresses gain nothing. A try during a wait is
+    refused without comparing. Nothing sleeps: a refused try returns at once with the time left.
+    Thread-safe; one per server (every tab shares it). ``clock`` is ``time.monotonic`` (tests pass a fake).
+    """
+
+    def __init__(self, clock=time.monotonic, max_addresses: int = 10_000):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._by_address: collections.OrderedDict[str, tuple[int, float, float]] = collections.OrderedDict()
+        self._class_failures: collections.deque[float] = collections.deque(maxlen=1000)
+        self._class_wait_until = 0.0
+        self._max_addresses = max_addresses
+
+    def retry_in(self, address: str | None) -> float:
+        """Seconds until ``address`` may try again (0: now)."""
+        with self._lock:
+            return self._wait_left(self._key(address), self._clock())
+
+    def attempt(self, address: str | None, entered: object, expected: str | None = None) -> Attempt:
+        """Check one try from ``address`` (None: this computer), count and log it."""
+        key, now = self._key(address), self._clock()
+        with self._lock:
+            left = self._wait_left(key, now)
+            if left > 0:
+                log.warning("teacher passcode: refused from %s (must wait %.0f s more)", key, left)
+                return Attempt("refused", left)
+            if passcode_matches(entered, expected):
+                self._by_address.pop(key, None)
+                log.info("teacher passcode: unlocked from %s", key)
+                return Attempt("unlocked")
+            failures, _, _ = self._by_address.pop(key, (0, now, 0.0))
+            failures += 1
+            wait_until = now + self._wait(failures - MAX_FAILED_ATTEMPTS, MAX_LOCKOUT_SECONDS)
+            self._by_address[key] = (failures, now, wait_until)
+            while len(self._by_address) > self._max_addresses:
+                self._by_address.popitem(last=False)
+            self._class_failures.append(now)
+            while self._class_failures and self._class_failures[0] < now - CLASS_WINDOW_SECONDS:
+                self._class_failures.popleft()
+            over = len(self._class_failures) - CLASS_FREE_FAILURES
+            if over > 0:
+                self._class_wait_until = max(self._class_wait_until,
+                                             now + self._wait(over, MAX_CLASS_LOCKOUT_SECONDS))
+            left = self._wait_left(key, now)
+            log.warning("teacher passcode: wrong from %s (failure %d from this address, %d on the server in "
+                        "%.0f min; next try in %.0f s)", key, failures, len(self._class_failures),
+                        CLASS_WINDOW_SECONDS / 60, left)
+            return Attempt("wrong", left)
+
+    @staticmethod
+    def _key(address: str | None) -> str:
+        return "localhost" if address is None else str(address)[:100]
+
+    @staticmethod
+    def _wait(over: int, cap: float) -> float:
+        """No wait for the free tries; then LOCKOUT_SECONDS doubled with every further failure, at most ``cap``."""
+        return 0.0 if over <= 0 else min(cap, LOCKOUT_SECONDS * 2.0 ** min(over - 1, 30))
+
+    def _wait_left(self, key: str, now: float) -> float:
+        failures, last, until = self._by_address.get(key, (0, now, 0.0))
+        if failures and now - last > FORGET_FAILURES_SECONDS:
+            self._by_address.pop(key, None)
+            until = 0.0
+        if not is_loopback(key):
+            until = max(until, self._class_wait_until)
+        return max(0.0, until - now)
+
+
+# ---------------------------------------------------------------- who started what
+
+class Owners:
+    """The runs and analysis jobs each tab started, kept for the whole server (thread-safe).
+
+    A tab is named by an opaque key (``ui.py`` gives each Streamlit session a random one). The
+    newest ``max_tabs`` tabs are kept, each with its newest ``max_ids`` ids: a closed tab's
+    runs become the teacher's alone, as runs started from the command line are.
+    """
+
+    def __init__(self, max_tabs: int = 5000, max_ids: int = 500):
+        self._lock = threading.Lock()
+        self._ids: collections.OrderedDict[str, dict[str, None]] = collections.OrderedDict()
+        self._max_tabs, self._max_ids = max_tabs, max_ids
+
+    def claim(self, tab: str, ids) -> None:
+        """Note that ``tab`` started (or resumed) these runs or jobs."""
+        with self._lock:
+            owned = self._ids.pop(tab, {})
+            for item in ids:
+                owned.pop(str(item), None)
+                owned[str(item)] = None
+            while len(owned) > self._max_ids:
+                owned.pop(next(iter(owned)))
+            self._ids[tab] = owned
+            while len(self._ids) > self._max_tabs:
+                self._ids.popitem(last=False)
+
+    def owns(self, tab: str, item: str) -> bool:
+        with self._lock:
+            return str(item) in self._ids.get(tab, {})

@@ -1,7 +1,6 @@
-"""A run's metrics as one table: the CSV a student opens in a spreadsheet (``runs export --csv``).
-
-Its own file because an export joins the steps and the evaluations into one row per
-step, keeping every value, which no page needs.
+"""A run's metrics as one table: the CSV a student opens in a spreadsheet (``runs export --csv``),
+and ``spreadsheet_safe``/``csv_text``: every CSV the app or the CLI writes, with no cell a
+spreadsheet would run as a formula (a run name such as ``=HYPERLINK(...)``).
 """
 
 from __future__ import annotations
@@ -12,6 +11,31 @@ import pandas as pd
 
 from resnet_edu.runs.schema import EXPORT_COLUMNS, EXPORT_DTYPES, STEP_COLUMNS
 from resnet_edu.runs.values import to_frame
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes Excel, LibreOffice or Sheets read a cell as a formula
+
+
+def _neutralised(value):
+    """A text cell that a spreadsheet would run as a formula, with a ' in front (OWASP's advice); else as it was."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names cannot start a formula. Numbers (-0.5) stay numbers."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(_neutralised)
+    safe.columns = [_neutralised(c) for c in safe.columns]
+    return safe
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV text (no index, \\n line ends) that is safe to open in a spreadsheet."""
+    return spreadsheet_safe(frame).to_csv(index=False, lineterminator="\n")
 
 
 class ExportMixin:
@@ -37,7 +61,7 @@ class ExportMixin:
 
     def export_csv(self, run_id: str, path: str | os.PathLike | None = None) -> str:
         """The run's metrics (``export_frame``) as CSV text; also written to ``path`` if given."""
-        text = self.export_frame(run_id).to_csv(index=False, lineterminator="\n")
+        text = csv_text(self.export_frame(run_id))
         if path is not None:
             with open(path, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
