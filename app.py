@@ -12,11 +12,13 @@ import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import streamlit as st
 import torch  # noqa: F401
+from streamlit.errors import FragmentHandledException
 
 from app_pages.lab_sections.lesson import open_lesson_link
 from resnet_edu import devices, words
 from resnet_edu.runs import StoreDamaged
-from ui import LANGUAGES, get_manager, language, prepare_data, resend_choices, t, teacher_sidebar
+from ui import (LANGUAGES, get_manager, language, open_server_warning_ui, prepare_data, report_error, resend_choices,
+                t, teacher_sidebar)
 
 st.set_page_config(page_title="ResNet Lab", page_icon="🧱", layout="wide")
 
@@ -46,6 +48,7 @@ PAGES = [
     st.Page("app_pages/landscape.py", title=t("Loss landscape", "손실 지형"), icon="🏔️", url_path="landscape"),
 ]
 page = st.navigation(PAGES)
+open_server_warning_ui()  # served beyond this computer without a passcode: the teacher must say it is meant
 open_lesson_link(page.url_path)  # a lesson link (?preset=…&depths=…&view=simple) sets up the Lab when a tab opens
 
 try:
@@ -112,4 +115,9 @@ def running_jobs_sidebar() -> None:
 with st.sidebar:
     running_jobs_sidebar()
 
-page.run()
+try:
+    page.run()
+except FragmentHandledException:  # a fragment's error: Streamlit has shown it (client.showErrorDetails) and logged it
+    raise
+except Exception as error:  # st.rerun and st.stop are not Exceptions: they pass through
+    report_error(error)  # a student reads a short message and an id; the traceback goes to the server log

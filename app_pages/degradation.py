@@ -13,6 +13,7 @@ import streamlit as st
 from app_pages.text import degradation as text
 from resnet_edu import plots
 from resnet_edu.app.live_view import SMOOTH_STEPS, RunMenu
+from resnet_edu.runs.export import csv_text
 from resnet_edu.sharing.packs import default_pack_name, pack_bytes
 from ui import PLOT_CONFIG, drawing_turn, get_store, language, send_to_lab, shared_views, t
 
@@ -98,7 +99,7 @@ def _metrics_csv(store, info: pd.DataFrame):
                 frame.insert(0, "run_id", row.run_id)
                 frames.append(frame)
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        return table.to_csv(index=False, lineterminator="\n")
+        return csv_text(table)  # run names cannot start a spreadsheet formula
     return build
 
 

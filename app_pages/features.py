@@ -19,7 +19,7 @@ from app_pages.features_sections.nets import empty_state_ui, nets_ui
 from app_pages.features_sections.views import explain_view_ui, image_ui, results_ui, view_ui
 from app_pages.text import features as text
 from resnet_edu import plots, weights
-from resnet_edu.app import run_picking
+from resnet_edu.app import run_picking, security
 from resnet_edu.inside import features
 from ui import PLOT_CONFIG, get_store, t
 
@@ -39,6 +39,7 @@ try:
             images = load_photos(data_spec["image_size"])
     elif data_spec["name"] is not None:  # pretrained nets and bare weights files: the user's own photos
         with st.spinner(t("Loading the data set…", "데이터셋을 불러오는 중…")):
+            security.check_recorded_root(data_spec["root"])  # a run's folder from the CLI obeys the data roots too
             images = load_images(data_spec["name"], data_spec["root"], data_spec["image_size"])
 except Exception as problem:  # CIFAR-10 not downloaded, a folder that moved: uploads still work
     st.warning(t(**text.data_unavailable(problem)))

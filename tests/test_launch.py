@@ -154,3 +154,60 @@ def test_every_page_opens_at_its_own_url(tmp_path):
         heading, not_found = opened[path]
         assert title in heading and not not_found, (path, opened[path])
     assert opened["/no-such-page"][1], "an unknown path still says so"
+
+
+# ---------------------------------------------------------------- who may open the app's websocket
+
+def _websocket_status(port: int, host: str, origin: str | None) -> int:
+    """The HTTP status a WebSocket upgrade to Streamlit's stream gets (101: accepted), sent by hand as a script would."""
+    import socket
+
+    lines = ["GET /_stcore/stream HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+             "Sec-WebSocket-Protocol: streamlit"]
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        reply = sock.recv(4096).decode("latin-1")
+    return int(reply.split(" ", 2)[1])
+
+
+@pytest.mark.slow
+def test_a_foreign_host_or_origin_cannot_open_the_websocket(tmp_path):
+    """DNS rebinding: a web page on evil.example whose name resolves to this computer. With
+    .streamlit/config.toml (allowedHosts, CORS) `streamlit run app.py` refuses it; the app's own
+    names are still accepted."""
+    import os
+    import socket
+    import subprocess
+    import urllib.request
+
+    from polling import wait_until
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "RESNET_EDU_RUNS_DIR": str(tmp_path / "runs"), "RESNET_EDU_PREPARE": "0"}
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+                              cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def healthy() -> bool:
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok"
+        except OSError:
+            return False
+
+    try:
+        assert wait_until(healthy, 120), (tmp_path / "server.log").read_text()[-2000:]
+        for name in ("localhost", "127.0.0.1"):
+            assert _websocket_status(port, f"{name}:{port}", f"http://{name}:{port}") == 101, name
+        assert _websocket_status(port, f"localhost:{port}", None) == 101  # a script without an Origin, locally
+        assert _websocket_status(port, f"evil.example:{port}", f"http://evil.example:{port}") != 101
+        assert _websocket_status(port, f"evil.example:{port}", None) != 101
+        assert _websocket_status(port, f"localhost:{port}", "http://evil.example") != 101  # a foreign page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

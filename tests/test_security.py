@@ -7,6 +7,7 @@ decoding, decompression bomb, truncated and non-image files); the server-side ca
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -481,3 +482,105 @@ def test_the_server_listens_on_localhost_unless_the_teacher_opts_in(tmp_path, ex
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+# ------------------------------------------------------------------ safe defaults
+
+
+@pytest.fixture
+def served_on_the_network():
+    """The server as `streamlit run app.py --server.address 0.0.0.0` starts it (config.toml's hosts)."""
+    from streamlit import config
+
+    before = {name: config.get_option(name) for name in ("server.address", "server.allowedHosts")}
+    config.set_option("server.address", "0.0.0.0")
+    config.set_option("server.allowedHosts", ["localhost", "127.0.0.1", "::1"])
+    yield config
+    for name, value in before.items():
+        config.set_option(name, value)
+
+
+def _paper() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _open_server_errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.main.error if "open to the network" in e.value]
+
+
+def test_a_server_open_to_the_network_without_a_passcode_warns_until_the_teacher_dismisses_it(
+        served_on_the_network, monkeypatch):
+    monkeypatch.delenv(security.PASSCODE_ENV, raising=False)
+    teacher = _paper()
+    assert _open_server_errors(teacher) and security.PASSCODE_ENV in _open_server_errors(teacher)[0]
+    # Students' laptops cannot connect while only loopback names are allowed: the teacher is told how.
+    assert any("--server.allowedHosts" in w.value for w in teacher.main.warning)
+    teacher.button(key="open_server_dismiss").click().run()
+    assert not teacher.exception, teacher.exception
+    assert not _open_server_errors(teacher)
+    assert _open_server_errors(_paper())  # dismissed in that tab only
+
+    served_on_the_network.set_option("server.allowedHosts", ["localhost", "192.168.1.20"])
+    monkeypatch.setenv(security.PASSCODE_ENV, PASSCODE)
+    with_passcode = _paper()
+    assert not _open_server_errors(with_passcode)
+    assert not any("--server.allowedHosts" in w.value for w in with_passcode.main.warning)
+
+
+def test_on_this_computer_only_nothing_warns(monkeypatch):
+    monkeypatch.delenv(security.PASSCODE_ENV, raising=False)
+    at = _paper()
+    assert not _open_server_errors(at) and not [b for b in at.button if b.key == "open_server_dismiss"]
+
+
+@pytest.mark.parametrize("address,loopback", [(None, True), ("localhost", True), ("127.0.0.1", True),
+                                              ("127.8.9.1", True), ("::1", True), ("[::1]", True),
+                                              ("0.0.0.0", False), ("192.168.1.20", False), ("::", False),
+                                              ("teacher.local", False)])
+def test_loopback_addresses(address, loopback):
+    assert security.is_loopback(address) is loopback
+
+
+def test_a_page_error_shows_students_an_id_and_logs_the_traceback(monkeypatch, caplog):
+    from resnet_edu.app import run_picking
+
+    def broken(store):
+        raise OSError("/srv/teacher/secret/runs.sqlite is gone")
+
+    monkeypatch.setattr(run_picking, "trained_runs", broken)
+    monkeypatch.setenv(security.PASSCODE_ENV, PASSCODE)
+    at = _paper()
+    with caplog.at_level("ERROR", logger="resnet_lab.errors"):
+        at.switch_page("app_pages/lesion.py").run()
+    (shown,) = at.exception  # the student's: one sentence and an id
+    assert "/srv/teacher" not in shown.value and "OSError" not in shown.value
+    incident = shown.value.split("(error ")[1].split(")")[0]
+    assert len(incident) == 8 and not shown.stack_trace
+    logged = [r for r in caplog.records if r.name == "resnet_lab.errors"]
+    assert logged and incident in logged[-1].getMessage() and "/srv/teacher" in str(logged[-1].exc_info[1])
+
+    at.session_state["teacher_passcode"] = PASSCODE  # the teacher, unlocked, sees the details too
+    at.run()
+    assert any("/srv/teacher" in e.value for e in at.exception)
+    assert any("Lesion" in title.value for title in at.title)  # the page drew up to the error; the app still runs
+
+
+def test_csv_cells_cannot_start_a_spreadsheet_formula(store):
+    import pandas as pd
+
+    from resnet_edu.runs.export import csv_text
+
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2", "@SUM(A1)", "\tx", "\rx",
+                                   "plain-56", "ResNet-20"],
+                          "error": [-0.5, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]})
+    text = csv_text(frame)
+    rows = text.splitlines()
+    names = pd.read_csv(io.StringIO(text))["name"].tolist()
+    assert all(not str(n).startswith(("=", "+", "-", "@", "\t", "\r")) for n in names)
+    assert names[-2:] == ["plain-56", "ResNet-20"]
+    assert rows[1].endswith(",-0.5")  # numbers stay numbers
+    assert frame["name"][0].startswith("=")  # the frame itself is left as it was

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from resnet_edu.runs import export
+
 
 def ratio_text(value: float) -> str:
     if value != value:  # nan
@@ -13,4 +15,4 @@ def ratio_text(value: float) -> str:
 
 
 def csv_text(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n")
+    return export.csv_text(frame)  # run names cannot start a spreadsheet formula

@@ -34,6 +34,7 @@ from resnet_edu import plots, words
 from resnet_edu.app.run_picking import distinct_names
 from resnet_edu.inside import degradation
 from resnet_edu.runs import ACTIVE_STATUSES
+from resnet_edu.runs.export import csv_text
 from resnet_edu.train import TRAIN_ERROR_WINDOW
 from resnet_edu.words import pick
 
@@ -283,7 +284,7 @@ def build_degradation_view(store, run_ids: list[str], *, x: str = "step", refere
                                                            uirevision=revision)),
         summary=summary,
         table=summary_table(summary, lang),
-        summary_csv=summary.to_csv(index=False, lineterminator="\n"),
+        summary_csv=csv_text(summary),
     )
 
 
