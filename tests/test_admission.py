@@ -141,3 +141,13 @@ def test_the_analysis_queue_caps(store, monkeypatch):
 def test_a_cap_set_to_nonsense_keeps_its_default(monkeypatch):
     monkeypatch.setenv("RESNET_EDU_MAX_QUEUED_RUNS", "lots")
     assert admission.cap("queued_runs") == admission.CAPS["queued_runs"][1]
+
+
+def test_the_server_asks_the_driver_for_a_cards_free_memory_without_cuda(tmp_path, monkeypatch):
+    tool = tmp_path / "nvidia-smi"
+    tool.write_text("#!/bin/sh\necho 2048\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{__import__('os').environ['PATH']}")
+    monkeypatch.setattr(admission.torch.cuda, "is_initialized", lambda: False)
+    assert admission.available_device_memory("cuda:0") == 2048 * 2**20
+    assert admission.available_device_memory("cpu") is None

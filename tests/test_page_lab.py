@@ -285,7 +285,7 @@ def test_a_language_switch_logs_no_session_state_warning(page, session_state_war
 
 @pytest.mark.parametrize("lang, words", [("en", "largest batch that fits is"), ("ko", "들어가는 가장 큰 배치는")])
 def test_a_comparison_too_big_for_the_memory_is_refused_with_the_batch_that_fits(monkeypatch, lang, words):
-    monkeypatch.setenv("RESNET_EDU_MEMORY_LIMIT_GB", "0.2")
+    monkeypatch.setenv("RESNET_EDU_MEMORY_LIMIT_GB", "0.5")
     monkeypatch.setenv("RESNET_EDU_MEMORY_MARGIN_GB", "0")
     at = _open(lang)
     at.number_input(key="lab_batch").set_value(512).run()

@@ -10,8 +10,9 @@ when it fails, so nothing is queued and the reason is said:
   set — against what the training process can use: the machine's available memory (or the
   container's limit) minus a margin; on a CUDA card its free memory, asked with
   ``torch.cuda.mem_get_info`` only in a process that already trains on it (the CLI, the training
-  process), else in a short child process (:func:`resnet_edu.devices.describe_cuda_cards`), so the
-  Streamlit server never holds a CUDA context. The sentence names the largest batch that fits.
+  process), else from the driver's ``nvidia-smi`` or a short child process
+  (:func:`resnet_edu.devices.describe_cuda_cards`), so the Streamlit server never holds a CUDA
+  context. The sentence names the largest batch that fits.
 * **queues** (:func:`check_queue`, :func:`check_analysis_queue`): at most so many runs and
   analysis jobs waiting or training in the whole store, and per session (one browser tab),
   a session being named with :func:`in_session` around the submit.
@@ -26,6 +27,8 @@ import contextvars
 import dataclasses
 import functools
 import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -43,9 +46,14 @@ GIB = 2**30
 EVAL_BATCH = 500  # the lanes evaluate 500 test images at a time (resnet_edu.engine.lanes)
 # The backward pass needs, beside what the forward pass saved, the gradient of the activation it is
 # working on and of the one before it, and autocast and oneDNN keep converted copies: 1.5x the saved
-# tensors and four of the largest activations cover what benchmarks/memory_admission.py measures.
+# tensors and four of the largest activations, a margin on the safe side; benchmarks/memory_admission.py
+# sets the estimate beside the measured peak (ImageNet-18, 64 px, batch 4/8: 0.9-1.1x, 2-core EPYC).
 ACTIVATION_FACTOR = 1.5
 OPTIMIZER_COPIES = 3  # weights, their gradients, SGD's momentum buffer
+# What training takes beside its tensors: oneDNN's kernels and workspaces, the allocator's slack, the
+# probes. benchmarks/memory_admission.py --small: ResNet-20 at batch 4 and 8 took 200-240 MiB more
+# than a process that only imported torch (2-core EPYC, fp32).
+FIXED_OVERHEAD = 256 * 2**20
 # Images a data set holds (train, test) when it is complete; an image folder's count is not known
 # before it is scanned (in the training process), so only ``max_train_images`` counts for it.
 DATASET_IMAGES = {"synthetic": (SYNTHETIC_TRAIN_IMAGES, SYNTHETIC_TEST_IMAGES), "cifar10": (50_000, 10_000),
@@ -153,10 +161,11 @@ class MemoryNeed:
     evaluation: int  # an evaluation batch passing through the largest net
     dataset: int  # the decoded images (uint8), where their number is known
     batch: int
+    fixed: int = FIXED_OVERHEAD  # kernels, workspaces, allocator slack
 
     @property
     def total(self) -> int:
-        return self.activations + self.weights + self.evaluation + self.dataset
+        return self.activations + self.weights + self.evaluation + self.dataset + self.fixed
 
     def with_batch(self, batch: int) -> MemoryNeed:
         return dataclasses.replace(self, activations=batch * self.per_image, batch=batch)
@@ -224,9 +233,25 @@ def available_device_memory(device: str) -> int | None:
         return None
     if torch.cuda.is_initialized():
         return int(torch.cuda.mem_get_info(target)[0])
+    free = _nvidia_smi_free(target.index or 0)
+    if free is not None:
+        return free
     cards = devices.describe_cuda_cards()
     index = target.index or 0
     return cards[index].get("free_bytes") if index < len(cards) else None
+
+
+def _nvidia_smi_free(index: int) -> int | None:
+    """A card's free memory now, from the driver's ``nvidia-smi`` (no CUDA context); None without it."""
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return None
+    try:
+        answer = subprocess.run([tool, "--query-gpu=memory.free", "--format=csv,noheader,nounits", f"--id={index}"],
+                                capture_output=True, text=True, timeout=10, check=True)
+        return int(float(answer.stdout.strip().splitlines()[0])) * 2**20  # MiB
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError):
+        return None
 
 
 def _budget(available: int | None) -> int | None:
