@@ -2,8 +2,10 @@
 
 The torchrun tests start real jobs (``python -m torch.distributed.run --standalone
 --nproc_per_node 2``) on the built-in synthetic data with an 8-layer net and a few iterations.
-Each rank reports what it ended with (a digest of its weights, the switches it applied) through a
-test-only environment variable, so the tests can compare the replicas.
+The jobs run ``tests/torchrun_faults.py``: the CLI's ``train`` / ``runs resume`` with the engine's
+``on_iteration`` callback, which injects the faults a test asks for (kill or fail a rank, switch
+shortcuts after an iteration) and keeps the trainer, so each rank reports what it ended with (a
+digest of its weights, the switches it applied) and the tests can compare the replicas.
 """
 
 import json
@@ -11,11 +13,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+import torchrun_faults
+from polling import wait_until
 
 from resnet_edu import distributed
 from resnet_edu.cli import main
@@ -30,11 +33,13 @@ JOB_TIMEOUT = 300  # seconds: a two-process job here takes 20-60 s on the shared
 SMALL = ["--depth", "8", "--dataset", "synthetic", "--max-train-images", "512", "--batch-size", "64"]
 
 
-def torchrun(*args, tmp_path, extra_env=None, popen=False):
+def torchrun(*args, tmp_path, extra_env=None, popen=False, faults=True):
+    """A two-process job; ``faults``: through tests/torchrun_faults.py (reports, faults), else the plain CLI."""
     env = {**os.environ, "RESNET_EDU_RUNS_DIR": str(tmp_path / "runs"), "RESNET_EDU_DATA": str(tmp_path / "data"),
-           "OMP_NUM_THREADS": "1", distributed.TEST_REPORT_ENV: str(tmp_path / "ranks"), **(extra_env or {})}
+           "OMP_NUM_THREADS": "1", torchrun_faults.REPORT_ENV: str(tmp_path / "ranks"), **(extra_env or {})}
+    entry = [str(Path(torchrun_faults.__file__))] if faults else ["-m", "resnet_edu"]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "resnet_edu", *args]
+               *entry, *args]
     if popen:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT)
@@ -54,7 +59,7 @@ def last_json(stdout: str) -> dict:
 @pytest.mark.slow
 def test_two_processes_train_one_run_with_identical_replicas_and_one_switch(tmp_path):
     result = torchrun("train", *SMALL, "--max-steps", "10", "--json", tmp_path=tmp_path,
-                      extra_env={distributed.TEST_TOGGLE_ENV: "4"})
+                      extra_env={torchrun_faults.TOGGLE_ENV: "4"})
     assert result.returncode == 0, result.stderr[-3000:]
     summary = last_json(result.stdout)
     assert summary["status"] == "finished" and summary["world_size"] == 2 and summary["steps"] == 10
@@ -84,7 +89,7 @@ def test_two_processes_train_one_run_with_identical_replicas_and_one_switch(tmp_
 @pytest.mark.slow
 def test_a_killed_rank_fails_the_run_and_resume_finishes_it(tmp_path):
     failed = torchrun("train", *SMALL, "--max-steps", "10", "--json", tmp_path=tmp_path,
-                      extra_env={distributed.TEST_KILL_ENV: "1:9"})  # after the checkpoint at iteration 8
+                      extra_env={torchrun_faults.KILL_ENV: "1:9"})  # after the checkpoint at iteration 8
     assert failed.returncode != 0
     with RunStore(tmp_path / "runs") as store:
         (run_id,) = store.list_runs()["run_id"]
@@ -107,7 +112,7 @@ def test_a_killed_rank_fails_the_run_and_resume_finishes_it(tmp_path):
 @pytest.mark.slow
 def test_a_rank_that_raises_fails_the_run_with_its_message(tmp_path):
     result = torchrun("train", *SMALL, "--max-steps", "10", tmp_path=tmp_path,
-                      extra_env={distributed.TEST_KILL_ENV: "1:3:raise"})
+                      extra_env={torchrun_faults.KILL_ENV: "1:3:raise"})
     assert result.returncode != 0
     with RunStore(tmp_path / "runs") as store:
         (run_id,) = store.list_runs()["run_id"]
@@ -120,15 +125,16 @@ def test_a_rank_that_raises_fails_the_run_with_its_message(tmp_path):
 def test_sigterm_to_torchrun_stops_every_rank_with_a_checkpoint(tmp_path):
     job = torchrun("train", *SMALL, "--epochs", "30", tmp_path=tmp_path, popen=True)
     try:
-        deadline = time.monotonic() + JOB_TIMEOUT
-        started = False
-        while time.monotonic() < deadline and job.poll() is None and not started:
-            time.sleep(0.5)
-            if (tmp_path / "runs" / "runs.sqlite").exists():
-                with RunStore(tmp_path / "runs") as store:
-                    runs = store.list_runs()
-                    started = len(runs) == 1 and runs["steps_done"][0] >= 2
-        assert started, "the job did not reach iteration 2"
+        def reached_iteration_2() -> bool:
+            if job.poll() is not None:
+                raise AssertionError(f"the job ended early: {job.communicate()[1][-3000:]}")
+            if not (tmp_path / "runs" / "runs.sqlite").exists():
+                return False
+            with RunStore(tmp_path / "runs") as store:
+                runs = store.list_runs()
+                return len(runs) == 1 and runs["steps_done"][0] >= 2
+
+        assert wait_until(reached_iteration_2, timeout=JOB_TIMEOUT, interval=0.5), "the job did not reach iteration 2"
         job.send_signal(signal.SIGTERM)
         job.communicate(timeout=120)
     finally:
@@ -147,7 +153,7 @@ def test_sigterm_to_torchrun_stops_every_rank_with_a_checkpoint(tmp_path):
 
 @pytest.mark.slow
 def test_a_batch_that_does_not_split_is_refused_once_and_creates_nothing(tmp_path):
-    result = torchrun("train", *SMALL[:-2], "--batch-size", "63", tmp_path=tmp_path)
+    result = torchrun("train", *SMALL[:-2], "--batch-size", "63", tmp_path=tmp_path, faults=False)  # the real CLI
     assert result.returncode != 0  # torchrun reports a worker's exit status 2 as its own failure
     said = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert said == ["error: batch size 63 does not split evenly over 2 processes: use a multiple of 2"]

@@ -7,7 +7,7 @@ import pytest
 from polling import wait_until
 
 from resnet_edu import models
-from resnet_edu.engine import JobManager, group_configs, lanes
+from resnet_edu.engine import JobManager, group_configs, lanes, lockstep
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig, Trainer
 
@@ -25,7 +25,7 @@ def test_a_group_trains_in_lockstep_to_the_end(manager, monkeypatch):
             taken.append((self.config.run_name, self.step + 1, images.data_ptr(), tuple(labels.tolist())))
             return super().train_step(images, labels)
 
-    monkeypatch.setattr(lanes, "Trainer", Recording)
+    monkeypatch.setattr(lockstep, "Trainer", Recording)
     configs = group_configs(TINY, depths=[8, 14], kinds=("plain", "residual"))
     run_ids = manager.submit(configs)
     assert len(run_ids) == 4 and all(manager.is_active(r) for r in run_ids)
@@ -148,7 +148,7 @@ def test_resume_continues_to_the_same_final_step(tmp_path, monkeypatch):
                 assert stop_pressed.wait(60), "Stop was never pressed"
             return result
 
-    monkeypatch.setattr(lanes, "Trainer", PausingAtFive)
+    monkeypatch.setattr(lockstep, "Trainer", PausingAtFive)
     store_dir = tmp_path / "store"
     first = JobManager(RunStore(store_dir), device="cpu")
     config = TrainConfig(depth=8, batch_size=32, epochs=3, max_train_images=128)  # 12 steps
@@ -198,7 +198,7 @@ def _recording_models(monkeypatch) -> list:
                 raise (Diverged if self.config.name == "diverging" else RuntimeError)("made to end here")
             return super().train_step(images, labels)
 
-    monkeypatch.setattr(lanes, "Trainer", Recorded)
+    monkeypatch.setattr(lockstep, "Trainer", Recorded)
     return models_made
 
 
@@ -220,15 +220,21 @@ def _end_runs_every_way(runner) -> dict[str, str]:
 
 
 def test_ended_runs_let_go_of_their_models(tmp_path, monkeypatch):
-    """Finished, stopped, failed and diverged runs leave nothing behind in the runner that trained them;
-    what a page asks of them afterwards comes from the store, and a stopped one still resumes."""
+    """Finished, stopped, failed and diverged runs and ended analysis jobs leave nothing behind in the
+    runner: no model alive, no lane, no thread, no job in its bookkeeping; what a page asks of them
+    afterwards comes from the store, and a stopped run still resumes."""
     import gc
 
+    from resnet_edu.engine import tasks
+    monkeypatch.setitem(tasks.KINDS, "nothing", f"{__name__}:_nothing_job")
     made = _recording_models(monkeypatch)
     runner = lanes.LaneRunner(RunStore(tmp_path / "store"), device="cpu")
     try:
         ids = _end_runs_every_way(runner)
+        jobs = [runner.submit_analysis("nothing", {}) for _ in range(2)]
+        assert wait_until(lambda: all(runner.store.get_analysis(j)["status"] == "finished" for j in jobs))
         assert len(made) == 4  # one model per run (the failing and diverging nets were built too)
+        assert wait_until(lambda: not runner._lanes and not runner._analysis_threads and not runner._analyses)
         gc.collect()
         assert [ref() for ref in made] == [None] * len(made), "an ended run's model is still alive"
         assert runner.known_runs() == [] and runner.active_runs() == []

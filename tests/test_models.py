@@ -122,15 +122,19 @@ def test_toggling_from_another_thread_during_training():
     stop = threading.Event()
     flips = []
 
+    flipping = threading.Event()
+
     def flipper():
         enabled = True
         while not stop.is_set():
             enabled = not enabled
             set_shortcuts(model, enabled, stages=[1 + len(flips) % 3])
             flips.append(enabled)
+            flipping.set()
 
     thread = threading.Thread(target=flipper)
     thread.start()
+    assert flipping.wait(60)  # training starts while the other thread flips
     losses = []
     try:
         for _ in range(8):
@@ -142,7 +146,6 @@ def test_toggling_from_another_thread_during_training():
     finally:
         stop.set()
         thread.join()
-    assert len(flips) > 8
     assert all(torch.isfinite(torch.tensor(losses)))
     assert all(torch.isfinite(p).all() for p in model.parameters())
     set_shortcuts(model, True)

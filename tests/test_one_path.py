@@ -9,7 +9,6 @@ a compiled or wrapped net. Tests marked ``cuda`` / ``mps`` run where such a devi
 from __future__ import annotations
 
 import dataclasses
-import inspect
 
 import pytest
 import torch
@@ -18,19 +17,71 @@ from torch import nn
 
 from resnet_edu import devices, models
 from resnet_edu.data import BatchStream, make_synthetic
-from resnet_edu.engine import JobManager, group_configs, lanes
+from resnet_edu.engine import JobManager, group_configs, lockstep
 from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig, Trainer
 
 TINY = TrainConfig(depth=8, batch_size=32, epochs=2, max_train_images=128, probe_every=0)  # 4 steps per epoch
 
 
-def test_the_lane_loop_is_one_function_with_no_device_branch():
-    """What the CPU tests run is what a GPU runs: no `if device.type == "cuda"` picks another loop."""
-    for function in (lanes.LaneRunner._train_lane, lanes.LaneRunner._advance, lanes.LaneRunner._start_run,
-                     Trainer.train_step, Trainer.read_metrics):
-        source = inspect.getsource(function)
-        assert "cuda" not in source and "mps" not in source, function.__qualname__
+class _RecordingTrainer:
+    """Stands in for a Trainer on any device: records what the loop asks of it, computes nothing."""
+
+    def __init__(self, config: TrainConfig, steps_per_epoch: int, calls: list) -> None:
+        self.config, self.steps_per_epoch, self.calls = config, steps_per_epoch, calls
+        self.step, self.last_step = 0, steps_per_epoch * config.epochs
+        self.steps_recorded, self.images_per_second, self.precision, self.channels_last = 0, None, "fp32", False
+        self.model, self.compiled = nn.Linear(2, 2), None
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
+        self.responses = type("Hooks", (), {"remove": lambda _self: calls.append("remove hooks")})()
+
+    done = property(lambda self: self.step >= self.last_step)
+
+    def at_epoch_end(self) -> bool:
+        return self.step % self.steps_per_epoch == 0
+
+    def train_step(self, images, labels) -> None:
+        self.step += 1
+        self.steps_recorded = self.step
+        self.calls.append(("train_step", self.step, tuple(labels.tolist())))
+
+    def __getattr__(self, name):  # evaluate, checkpoint, read_metrics, request_shortcuts, restore
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.calls.append((name, self.step))
+
+
+def _calls_of_the_loop_on(device: torch.device, tmp_path) -> list:
+    calls: list = []
+
+    class Recording(lockstep.Lockstep):
+        def new_trainer(self, run, num_classes, steps_per_epoch):
+            return _RecordingTrainer(run.config, steps_per_epoch, calls)
+
+        def device_label(self, trainer):  # the words for the device, not the loop
+            return "a device"
+
+    data = make_synthetic(num_train=64, num_test=16, seed=0)
+    stream = BatchStream(data, 32, seed=0)  # the batches stay on the CPU: the trainer computes nothing
+    with RunStore(tmp_path / str(device.type)) as store:
+        runs = [lockstep.LaneRun(store.create_run(config.run_name, config.to_dict(), status="queued"), config)
+                for config in group_configs(TINY, depths=[8], kinds=("plain", "residual"))]
+        runs[0].pending_toggles.append((False, [1]))
+        Recording(store, device).train(runs, data, stream)
+        assert [store.get_run(run.run_id)["status"] for run in runs] == ["finished", "finished"]
+    return calls
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps", "meta"])
+def test_the_lane_loop_asks_the_same_of_a_net_on_every_device(device, tmp_path):
+    """What the CPU tests run is what a GPU runs: the lockstep loop drives a trainer on the CPU and on
+    another device (none is needed: the trainer records) with the very same calls, batches and end."""
+    on_cpu = _calls_of_the_loop_on(torch.device("cpu"), tmp_path / "cpu")
+    steps = [call for call in on_cpu if call[0] == "train_step"]
+    assert [step for _, step, _ in steps] == [1, 1, 2, 2, 3, 3, 4, 4]  # lockstep: both nets take k before k+1
+    assert all(steps[i][2] == steps[i + 1][2] for i in range(0, 8, 2))  # on the same batch k
+    assert on_cpu.count(("evaluate", 2)) == 2 and on_cpu.count("remove hooks") == 2  # each epoch; each end
+    assert _calls_of_the_loop_on(torch.device(device), tmp_path / device) == on_cpu
 
 
 @pytest.mark.slow
@@ -68,7 +119,7 @@ def test_a_nan_at_iteration_13_ends_that_run_there_and_the_others_go_on(manager,
                 images = images * float("nan")
             return super().train_step(images, labels)
 
-    monkeypatch.setattr(lanes, "Trainer", Poisoned)
+    monkeypatch.setattr(lockstep, "Trainer", Poisoned)
     long = dataclasses.replace(TINY, epochs=8)  # 32 iterations
     run_ids = manager.submit([dataclasses.replace(long, name="diverging"), dataclasses.replace(long, name="healthy")])
     assert manager.wait(run_ids, timeout=300)

@@ -132,17 +132,19 @@ def test_when_the_app_dies_the_training_process_checkpoints_and_exits(tmp_path):
     store_dir = tmp_path / "store"
     app = textwrap.dedent(f"""
         import json, sys, time
+        from polling import wait_until
         from resnet_edu.engine import JobManager
         from resnet_edu.runs import RunStore
         from resnet_edu.train import TrainConfig
         manager = JobManager(RunStore({str(store_dir)!r}), device="cpu", isolation="process")
         (run_id,) = manager.submit([TrainConfig(depth=8, batch_size=32, epochs=1000, max_train_images=128)])
-        while manager.progress(run_id)["step"] < 2:
-            time.sleep(0.05)
+        assert wait_until(lambda: manager.progress(run_id)["step"] >= 2, timeout=600)
         print(json.dumps({{"run_id": run_id, "child": manager.training_process_pid}}), flush=True)
         time.sleep(600)
     """)
-    process = subprocess.Popen([sys.executable, "-c", app], stdout=subprocess.PIPE, text=True)
+    tests = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
+    process = subprocess.Popen([sys.executable, "-c", app], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": tests})  # the app script imports polling
     try:
         started = json.loads(process.stdout.readline())
     finally:

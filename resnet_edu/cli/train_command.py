@@ -120,15 +120,16 @@ def check_sync_bn(device: str, launch) -> None:
 
 
 def train_distributed(args: argparse.Namespace, launch, *, config=None, resume_run_id: str | None = None,
-                       queued_run_id: str | None = None) -> int:
-    """Every rank of a torchrun job runs this; rank 0 alone prints (and writes the store)."""
+                       queued_run_id: str | None = None, on_iteration=None) -> int:
+    """Every rank of a torchrun job runs this; rank 0 alone prints (and writes the store).
+    ``on_iteration(run, trainer)``, after each iteration, is for tests (fault injection)."""
     from resnet_edu import distributed
     from resnet_edu.runs import RunStore
 
     started = time.perf_counter()
     try:
         result = distributed.train_job(launch, config=config, resume_run_id=resume_run_id, queued_run_id=queued_run_id,
-                                       device_choice=args.device,
+                                       device_choice=args.device, on_iteration=on_iteration,
                                        status_line=status_line if launch.is_main else None)
     except distributed.StartRefused as error:
         if launch.is_main:  # rank 0 says why, once

@@ -39,7 +39,7 @@ shortcuts RUN_ID --off`` or by the app's training process; rank 0 looks into it 
 
     processes   where this process stands (Launch), its device, the process groups
     job         train_job: rank 0 decides the run, every rank loads the data
-    loop        the training loop of one process; what rank 0 alone writes
+    ddp_lane    the engine's one lockstep loop in this process: DDP trainer, stop/switch exchange, rank 0 writes
     trainer     DistributedTrainer: the Trainer with its net in DistributedDataParallel
     control     the shortcut inbox and the per-iteration agreement on stop and switches
     failures    which rank failed, and why, in rank 0's message
@@ -47,13 +47,13 @@ shortcuts RUN_ID --off`` or by the app's training process; rank 0 looks into it 
 """
 
 from resnet_edu.distributed.control import Control
+from resnet_edu.distributed.ddp_lane import DistributedLockstep, JobResult
 from resnet_edu.distributed.job import train_job
-from resnet_edu.distributed.loop import TEST_KILL_ENV, TEST_REPORT_ENV, TEST_TOGGLE_ENV, JobResult
 from resnet_edu.distributed.processes import Launch, StartRefused, end_refused_job, launch_from_env
 from resnet_edu.distributed.trainer import SYNC_BN_ON_CPU, DistributedTrainer
 from resnet_edu.runs.requests import ShortcutInbox
 
 __all__ = [
-    "Control", "ShortcutInbox", "train_job", "TEST_KILL_ENV", "TEST_REPORT_ENV", "TEST_TOGGLE_ENV", "JobResult",
+    "Control", "ShortcutInbox", "train_job", "DistributedLockstep", "JobResult",
     "Launch", "StartRefused", "end_refused_job", "launch_from_env", "SYNC_BN_ON_CPU", "DistributedTrainer",
 ]

@@ -20,20 +20,23 @@ from torch import distributed as dist
 
 from resnet_edu import data as data_module
 from resnet_edu.data.loaded import cached_dataset
-from resnet_edu.distributed.loop import JobResult, close_quietly, train_loop
+from resnet_edu.distributed.ddp_lane import JobResult, close_quietly, train_run
 from resnet_edu.distributed.processes import Launch, StartRefused, broadcast, start_processes
-from resnet_edu.runs import ACTIVE_STATUSES, RunStore
-from resnet_edu.sharing.packs import refuse_resuming_imported
+from resnet_edu.engine.groups import resumable
+from resnet_edu.engine.lockstep import OnIteration
+from resnet_edu.runs import RunStore
 from resnet_edu.train import TrainConfig, load_checkpoint
 
 
 def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_id: str | None = None,
               queued_run_id: str | None = None, device_choice: str = "auto",
-              store_root: str | os.PathLike | None = None, status_line=None) -> JobResult:
+              store_root: str | os.PathLike | None = None, status_line=None,
+              on_iteration: OnIteration | None = None) -> JobResult:
     """Train one run on this process's shard: a new one from ``config``, the app's ``queued_run_id``
     with its stored settings, or ``resume_run_id`` from its last checkpoint.
 
     Every rank calls this. Raises StartRefused (same reason on every rank) when the job cannot start.
+    ``on_iteration(run, trainer)`` is called after each iteration (tests inject faults with it).
     """
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # torchrun forwards a stop to every rank
@@ -88,8 +91,8 @@ def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_i
         close_quietly(store)
         raise StartRefused(refused)
 
-    return train_loop(launch, config, run_id, decision, dataset, device, group, store, stop_requested,
-                      status_line)
+    return train_run(launch, config, run_id, decision, dataset, device, group, store, stop_requested,
+                     status_line, on_iteration)
 
 
 def _decide_run(store: RunStore, config: TrainConfig | None, resume_run_id: str | None, queued_run_id: str | None,
@@ -110,18 +113,7 @@ def _decide_run(store: RunStore, config: TrainConfig | None, resume_run_id: str 
         config.validate()
         run_id = store.create_run(config.run_name, config.to_dict(), device=device.type, status="queued")
         return {"run_id": run_id, "config": config.to_dict(), "payload": None, "created": True}
-    info = store.get_run(resume_run_id)
-    refuse_resuming_imported(info)  # a class pack's run stays as it was trained
-    if info["status"] == "finished":
-        raise ValueError(f"run {resume_run_id} has finished: there is nothing to resume")
-    if info["status"] in ACTIVE_STATUSES:
-        RunStore(store.root).close()  # a fresh look marks it interrupted if its process is gone
-        info = store.get_run(resume_run_id)
-        if info["status"] in ACTIVE_STATUSES:
-            raise ValueError(f"run {resume_run_id} is {info['status']} in another process: stop it there first")
-    checkpoint = store.latest_checkpoint(resume_run_id)
-    if checkpoint is None:
-        raise ValueError(f"run {resume_run_id} has no checkpoint yet (one is saved at the end of every epoch)")
+    info, checkpoint = resumable(store, resume_run_id)
     config = TrainConfig.from_dict(info["config"])
     if config.batch_size % launch.world_size:
         raise ValueError(f"batch size {config.batch_size} does not split evenly over {launch.world_size} processes")

@@ -10,7 +10,8 @@
    (:mod:`~resnet_edu.engine.tasks`); a net that asks for several GPUs goes to the **torchrun
    queue** (:mod:`~resnet_edu.engine.torchrun_queue`).
 3. A **lane** (one thread) trains the group's nets in lockstep: every net takes iteration k on
-   the same batch k before any takes k+1 (:mod:`resnet_edu.train` trains one net one step).
+   the same batch k before any takes k+1 (:mod:`~resnet_edu.engine.lockstep`, the one training
+   loop, also under torchrun; :mod:`resnet_edu.train` trains one net one step).
 4. Every number a step produces goes into the **RunStore** (:mod:`resnet_edu.runs`), never into
    a page's memory.
 5. Pages read the store and draw. A refresh, a second tab or a restarted app see the same runs.

@@ -1,4 +1,5 @@
-"""What both job managers share: comparison groups, their checks, waiting, progress from the store.
+"""What both job managers share: comparison groups, their checks, waiting, progress from the store,
+whether a run can be resumed, and the shortcuts a run will have once the switches asked for are applied.
 
 A *group* is the set of nets a teacher compares (plain-20, plain-56, ResNet-56). Its nets
 train in lockstep on one stream of batches, so they must agree on everything that shapes the
@@ -14,10 +15,13 @@ import dataclasses
 import itertools
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from resnet_edu.engine import admission
-from resnet_edu.runs import ENDED_STATUSES, RunStore
+from resnet_edu.models import stage_count
+from resnet_edu.runs import ACTIVE_STATUSES, ENDED_STATUSES, RunStore
+from resnet_edu.sharing.packs import refuse_resuming_imported
 from resnet_edu.train import TrainConfig
 
 # Settings that shape a group's one stream of batches: every net of a group shares them.
@@ -61,6 +65,51 @@ def progress_from_store(store: RunStore, run_id: str) -> dict:
             "message": info.get("message") or ""}
 
 
+def resumable(store: RunStore, run_id: str, training_here: bool = False) -> tuple[dict, Path]:
+    """The run's record and its last checkpoint, or ValueError with the one sentence saying why it
+    cannot be resumed. The lane runner, the app's manager and a torchrun job all ask here.
+
+    Args:
+        training_here: the caller's manager is training the run right now.
+    """
+    info = store.get_run(run_id)  # KeyError for an unknown id
+    if training_here:
+        raise ValueError(f"run {run_id} is still training")
+    refuse_resuming_imported(info)  # a class pack's run stays as it was trained
+    if info["status"] == "finished":
+        raise ValueError(f"run {run_id} has finished: there is nothing to resume")
+    if info["status"] in ACTIVE_STATUSES:
+        # Its process may have died since this store was opened: a fresh look marks it interrupted.
+        RunStore(store.root).close()
+        info = store.get_run(run_id)
+        if info["status"] in ACTIVE_STATUSES:  # still owned by a live process (e.g. the CLI)
+            raise ValueError(f"run {run_id} is {info['status']} in another process: stop it there first")
+    checkpoint = store.latest_checkpoint(run_id)
+    if checkpoint is None:
+        raise ValueError(f"run {run_id} has no checkpoint yet (one is saved at the end of every epoch)")
+    return info, Path(checkpoint)
+
+
+def checked_stages(config: TrainConfig, stages: Sequence[int] | None) -> list[int] | None:
+    """The stages a switch names, sorted and without repeats (None: all); ValueError for a stage the net lacks."""
+    if stages is None:
+        return None
+    valid = set(range(1, stage_count(config.family) + 1))
+    if not set(stages) <= valid:
+        raise ValueError(f"stage(s) {sorted(set(stages) - valid)} do not exist")
+    return sorted({int(stage) for stage in stages})
+
+
+def shortcuts_after(config: TrainConfig, switches: Iterable[tuple[bool, Sequence[int] | None]]) -> dict[int, bool]:
+    """{stage: shortcuts on} of a net built from ``config`` once ``switches`` ((enabled, stages or None
+    for all), oldest first) are applied: what a page shows the moment a switch is asked for."""
+    state = {stage: config.shortcuts for stage in range(1, stage_count(config.family) + 1)}
+    for enabled, stages in switches:
+        for stage in stages or state:
+            state[int(stage)] = bool(enabled)
+    return state
+
+
 class GroupManager(abc.ABC):
     """The interface both managers share. Subclasses train; this part creates and waits."""
 
@@ -100,4 +149,5 @@ class GroupManager(abc.ABC):
         return not any(self.is_active(run_id) for run_id in run_ids)
 
 
-__all__ = ["GROUP_KEYS", "ENDED_STATUSES", "GroupManager", "check_group", "group_configs", "progress_from_store"]
+__all__ = ["GROUP_KEYS", "ENDED_STATUSES", "GroupManager", "check_group", "checked_stages", "group_configs",
+           "progress_from_store", "resumable", "shortcuts_after"]

@@ -3,10 +3,12 @@
 A *lane* is one thread that trains one comparison group (plain-20, plain-56, ResNet-56) in
 **lockstep**: every net takes iteration k on the same batch k before any net takes k+1, so
 the curves always compare equal iterations and the batches are made once for the whole group.
-The loop is the same function on every device — CPU, CUDA, Apple's MPS — so what the CPU tests
-prove is what a GPU runs. On a CPU one lane trains at a time (one group using every core beats
-several thrashing); on a GPU several lanes train at once, each on its own CUDA stream, as many
-as the card's free memory allows.
+The loop itself is :class:`~resnet_edu.engine.lockstep.Lockstep`, the same on every device — CPU,
+CUDA, Apple's MPS, and every process of a torchrun job — so what the CPU tests prove is what a
+GPU runs. This file is the runner that schedules lanes: it queues groups, gives each a thread
+and a stream of batches, and answers stop, switch and progress while they train. On a CPU one
+lane trains at a time (one group using every core beats several thrashing); on a GPU several
+lanes train at once, each on its own CUDA stream, as many as the card's free memory allows.
 
 This runner is what the CLI, the tests, the benchmarks and the app's training process use
 (the app itself talks to the training process through :mod:`resnet_edu.engine.process`).
@@ -21,50 +23,32 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from resnet_edu import data as data_module
-from resnet_edu import devices, models
+from resnet_edu import devices
 from resnet_edu.data.loaded import augmentation_for, cached_dataset
 from resnet_edu.engine import admission, prepare, tasks
-from resnet_edu.engine.groups import GroupManager, progress_from_store
-from resnet_edu.models import stage_count
+from resnet_edu.engine.groups import GroupManager, checked_stages, progress_from_store, resumable, shortcuts_after
+from resnet_edu.engine.lockstep import LaneRun, Lockstep, OnIteration
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.runs.disk import describe_write_error
-from resnet_edu.sharing.packs import refuse_resuming_imported
-from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint, resolve
-from resnet_edu.train.checkpoint import INIT_CHECKPOINT, LAST_CHECKPOINT
+from resnet_edu.train import TrainConfig, resolve
 
 LANE_MEMORY_BYTES = 3 * 2**30  # GPU memory one lane may need: a CIFAR-110 group at batch 128 needs well under this
 MESSAGE_SECONDS = 0.25  # data-preparation messages reach the store at most this often
 
 
 @dataclass
-class LaneRun:
-    """What the runner knows of one live run (the store knows the rest)."""
-
-    run_id: str
-    config: TrainConfig
-    status: str = "queued"
-    message: str = ""
-    trainer: Trainer | None = None
-    stop: threading.Event = field(default_factory=threading.Event)
-    pending_toggles: list = field(default_factory=list)  # switches asked for before the model exists
-    resume_from: str | None = None  # checkpoint path
-    stop_reason: str = "stopped by the teacher"
-    group_id: str | None = None
-
-
-@dataclass
 class _Lane:
-    """Runs that advance together, in one thread, on one batch stream."""
+    """Runs that advance together, in one thread, on one batch stream (the loop: :mod:`~resnet_edu.engine.lockstep`)."""
 
     group_id: str
     runs: list[LaneRun]
-    seconds_per_round: float | None = None
+    loop: Lockstep
     thread: threading.Thread | None = None
 
 
@@ -75,10 +59,6 @@ def _device_stream(device: torch.device):
     return contextlib.nullcontext()
 
 
-def _smooth(previous: float | None, value: float, weight: float = 0.2) -> float:
-    return value if previous is None else (1 - weight) * previous + weight * value
-
-
 class LaneRunner(GroupManager):
     """Trains comparison groups in lanes of this process. Thread-safe.
 
@@ -86,12 +66,15 @@ class LaneRunner(GroupManager):
         store: where runs are recorded (default: a RunStore in RESNET_EDU_RUNS_DIR).
         device: "auto" (CUDA, else MPS, else CPU), "cpu", "cuda[:N]" or "mps"; ValueError if absent.
         cpu_slots: groups training at once on the CPU (default 1: all cores for one group).
+        on_iteration: called with (run, trainer) after each iteration of each run: tests inject faults here.
     """
 
     isolation = "thread"
 
-    def __init__(self, store: RunStore | None = None, device: str | None = None, cpu_slots: int = 1) -> None:
+    def __init__(self, store: RunStore | None = None, device: str | None = None, cpu_slots: int = 1,
+                 on_iteration: OnIteration | None = None) -> None:
         super().__init__(store)
+        self._on_iteration = on_iteration
         self._device = devices.resolve_device(device)
         self.device = self._device.type
         if self.device == "cuda":
@@ -136,7 +119,9 @@ class LaneRunner(GroupManager):
 
     def adopt(self, group_id: str, runs: Sequence[LaneRun]) -> None:
         """Start training runs that already exist in the store (a new group, a resume, the app's group)."""
-        lane = _Lane(group_id, list(runs))
+        loop = Lockstep(self.store, self._device, lock=self._lock, on_end=self._forget,
+                        on_iteration=self._on_iteration)
+        lane = _Lane(group_id, list(runs), loop)
         with self._lock:
             for run in runs:
                 run.group_id = group_id
@@ -148,21 +133,7 @@ class LaneRunner(GroupManager):
 
     def resume(self, run_id: str) -> str:
         """Continue a stopped or interrupted run from its last checkpoint, under the same id."""
-        info = self.store.get_run(run_id)
-        if self.is_active(run_id):
-            raise ValueError(f"run {run_id} is still training")
-        refuse_resuming_imported(info)  # a class pack's run stays as it was trained
-        if info["status"] == "finished":
-            raise ValueError(f"run {run_id} has finished: there is nothing to resume")
-        if info["status"] in ("running", "queued"):
-            # Its process may have died since this store was opened: a fresh look marks it interrupted.
-            RunStore(self.store.root).close()
-            info = self.store.get_run(run_id)
-            if info["status"] in ("running", "queued"):  # still owned by a live process (e.g. the CLI)
-                raise ValueError(f"run {run_id} is {info['status']} in another process: stop it there first")
-        checkpoint = self.store.latest_checkpoint(run_id)
-        if checkpoint is None:
-            raise ValueError(f"run {run_id} has no checkpoint yet (one is saved at the end of every epoch)")
+        info, checkpoint = resumable(self.store, run_id, training_here=self.is_active(run_id))
         run = LaneRun(run_id, TrainConfig.from_dict(info["config"]), resume_from=str(checkpoint))
         self.store.set_status(run_id, "queued")
         self.adopt(info.get("group_id") or run_id, [run])
@@ -197,13 +168,8 @@ class LaneRunner(GroupManager):
             run = self._runs.get(run_id)
             if run is None or run.status in ENDED_STATUSES:
                 raise KeyError(f"run {run_id} is not training")
-            if run.trainer is None:
-                if stages is not None:
-                    valid = set(range(1, stage_count(run.config.family) + 1))
-                    if not set(stages) <= valid:
-                        raise ValueError(f"stage(s) {sorted(set(stages) - valid)} do not exist")
-                    stages = sorted({int(s) for s in stages})
-                run.pending_toggles.append((bool(enabled), stages))
+            if run.trainer is None:  # the switch waits for the model; the loop applies it first
+                run.pending_toggles.append((bool(enabled), checked_stages(run.config, stages)))
                 return
             trainer = run.trainer
         trainer.request_shortcuts(enabled, stages)
@@ -215,11 +181,7 @@ class LaneRunner(GroupManager):
                 return None
             if run.trainer is not None:
                 return run.trainer.shortcut_state()
-            state = {stage: run.config.shortcuts for stage in range(1, stage_count(run.config.family) + 1)}
-            for enabled, chosen in run.pending_toggles:
-                for stage in chosen or state:
-                    state[stage] = enabled
-            return state
+            return shortcuts_after(run.config, run.pending_toggles)
 
     def model(self, run_id: str) -> nn.Module | None:
         """The live model of a run training in this process."""
@@ -291,13 +253,7 @@ class LaneRunner(GroupManager):
                 "total_steps": total, "fraction": step / total if total else 0.0,
                 "epoch": trainer.epoch if trainer else 0.0,
                 "images_per_second": trainer.images_per_second if trainer else None,
-                "eta_seconds": self._eta(lane, trainer, run.status), "message": run.message}
-
-    @staticmethod
-    def _eta(lane: _Lane | None, trainer: Trainer | None, status: str) -> float | None:
-        if lane is None or trainer is None or status != "running" or not lane.seconds_per_round:
-            return None
-        return (trainer.last_step - trainer.step) * lane.seconds_per_round
+                "eta_seconds": lane.loop.eta(trainer, run.status) if lane else None, "message": run.message}
 
     def shutdown(self, timeout: float = 10) -> None:
         """Stop every run (status 'stopped') and job, join the threads, flush the store."""
@@ -313,33 +269,11 @@ class LaneRunner(GroupManager):
         self.store.flush()
 
     # ------------------------------------------------------------ the lane
-    def _set_status(self, run: LaneRun, status: str, message: str | None = None, step: int | None = None) -> None:
-        # The store first: whoever sees the run end here (wait(), the app's proxy) must find
-        # the same status in the store.
-        with contextlib.suppress(Exception):  # the store may be gone at interpreter exit
-            if status in ENDED_STATUSES:
-                step = step if step is not None else (run.trainer.step if run.trainer else 0)
-                self.store.log_event(run.run_id, step, status, {"message": message} if message else None)
-            self.store.set_status(run.run_id, status, message)
-        if message is not None:
-            run.message = message
-        run.status = status
-        if status in ENDED_STATUSES:
-            self._release(run)
-
-    def _release(self, run: LaneRun) -> None:
-        """Let go of an ended run: its trainer (model, gradients, optimizer state, probe hooks, compiled
-        graph) becomes garbage, and the run is forgotten; progress and status come from the store."""
-        trainer = run.trainer
+    def _forget(self, run: LaneRun) -> None:
+        """An ended run leaves the runner (its trainer is already let go; progress and status come from the store)."""
         with self._lock:
-            run.trainer = None
-            run.pending_toggles = []
             if self._runs.get(run.run_id) is run:  # a resume may already train it again under the same id
                 del self._runs[run.run_id]
-        if trainer is not None:
-            trainer.responses.remove()  # the forward hooks on the model
-            trainer.compiled = None
-            trainer.optimizer.state.clear()
 
     def _lane_main(self, lane: _Lane) -> None:
         """Thread body: wait for a slot, prepare the data, then train the lane's runs in lockstep."""
@@ -347,19 +281,19 @@ class LaneRunner(GroupManager):
             with self._slots:
                 if self._closing_event.is_set():
                     for run in lane.runs:
-                        self._set_status(run, "stopped", "the app was shut down before this run started")
+                        lane.loop.set_status(run, "stopped", "the app was shut down before this run started")
                     return
                 self._train_lane(lane)
         except Exception as error:  # never let a lane take its host down
             message = describe_write_error(error, self.store.root)  # "the disk is full (… free)" or the error
             for run in lane.runs:
                 if run.status not in ENDED_STATUSES:
-                    self._set_status(run, "failed", message[:500])
+                    lane.loop.set_status(run, "failed", message[:500])
             traceback.print_exc()
         finally:
             for run in lane.runs:  # a run that never reached an end of its own (e.g. closing at once)
                 if run.status in ENDED_STATUSES:
-                    self._release(run)
+                    lane.loop.release(run)
             with self._lock:
                 self._lanes = [other for other in self._lanes if other is not lane]
 
@@ -379,104 +313,23 @@ class LaneRunner(GroupManager):
         return cached_dataset(config.dataset, config.data_root, config.image_size, progress, config.max_train_images)
 
     def _train_lane(self, lane: _Lane) -> None:
+        """Get the group's data and its one stream of batches ready, then run the lockstep loop."""
         first = lane.runs[0].config
         for run in lane.runs:
-            self._set_status(run, "queued", "preparing data")
+            lane.loop.set_status(run, "queued", "preparing data")
         try:
             dataset = self._dataset(first, lane.runs)
         except (data_module.DataUnavailable, ValueError, OSError) as error:
             for run in lane.runs:
-                self._set_status(run, "failed", str(error))
+                lane.loop.set_status(run, "failed", str(error))
             return
         if first.batch_size > dataset.num_train:
             for run in lane.runs:
-                self._set_status(run, "failed", f"batch size {first.batch_size} is larger than the "
-                                                f"{dataset.num_train} training images")
+                lane.loop.set_status(run, "failed", f"batch size {first.batch_size} is larger than the "
+                                                    f"{dataset.num_train} training images")
             return
-        device = self._device
-        with _device_stream(device):
-            augment = augmentation_for(first)
-            stream = data_module.BatchStream(dataset, first.batch_size, seed=first.seed, device=device,
-                                             augment=augment, channels_last=devices.channels_last_ok(device))
-            dataset_info = {"classes": list(dataset.classes), "mean": list(dataset.mean), "std": list(dataset.std),
-                            "dataset_name": dataset.name}
-            for run in lane.runs:
-                self._start_run(run, dataset, stream.steps_per_epoch, dataset_info)
-            live = [run for run in lane.runs if run.status == "running"]
-            if not live:
-                return
-            stream.seek(min(run.trainer.step for run in live))
-            while live:
-                round_started = time.perf_counter()
-                images, labels = stream.next()
-                for run in live:
-                    if run.trainer.step < stream.step:  # a resumed run ahead of the stream waits
-                        self._advance(run, images, labels, dataset, dataset_info)
-                live = [run for run in live if run.status == "running"]
-                lane.seconds_per_round = _smooth(lane.seconds_per_round, time.perf_counter() - round_started)
-                for run in live:
-                    self.store.set_progress(run.run_id, run.trainer.steps_recorded, run.trainer.last_step,
-                                            images_per_second=run.trainer.images_per_second,
-                                            eta_seconds=self._eta(lane, run.trainer, run.status))
-            self.store.flush()
-
-    def _start_run(self, run: LaneRun, dataset, steps_per_epoch: int, dataset_info: dict) -> None:
-        if run.stop.is_set():
-            self._set_status(run, "stopped", "stopped before it started", step=0)
-            return
-        trainer = Trainer(run.config, num_classes=dataset.num_classes, steps_per_epoch=steps_per_epoch,
-                          device=self._device, store=self.store, run_id=run.run_id)
-        if run.resume_from:
-            trainer.restore(load_checkpoint(run.resume_from, map_location=self._device))
-            # Iterations logged after the checkpoint (before a crash or a stop) are redone:
-            # drop them so the curve never mixes the old attempt with the new one.
-            self.store.discard_after(run.run_id, trainer.step)
-            self.store.log_event(run.run_id, trainer.step, "resumed", {"checkpoint": run.resume_from})
-        else:  # the starting point, for analyses that compare a net with its initial self
-            trainer.checkpoint(self.store.checkpoint_dir(run.run_id) / INIT_CHECKPOINT, dataset_info)
-        for enabled, stages in run.pending_toggles:
-            trainer.request_shortcuts(enabled, stages)
-        with self._lock:
-            run.trainer = trainer
-        self.store.set_progress(run.run_id, trainer.step, trainer.last_step)
-        self._set_status(run, "running", "")
-        if not run.resume_from:
-            self.store.log_event(run.run_id, 0, "started",
-                                 {"device": self.device_label, "precision": trainer.precision,
-                                  "compiled": run.config.compile,
-                                  "parameters": models.count_parameters(trainer.model)})
-
-    def _advance(self, run: LaneRun, images, labels, dataset, dataset_info: dict) -> None:
-        """One iteration of one run of the lane, with what follows it: evaluation, checkpoint, the end."""
-        trainer = run.trainer
-        try:
-            if run.stop.is_set():
-                self._finish(run, "stopped", run.stop_reason, dataset_info)
-                return
-            trainer.train_step(images, labels)
-            if trainer.at_epoch_end():
-                trainer.evaluate(data_module.test_batches(dataset, 500, device=self._device,
-                                                          channels_last=trainer.channels_last))
-                self._checkpoint(run, dataset_info)
-            if trainer.done:
-                trainer.read_metrics()
-                self._set_status(run, "finished", "")
-        except Diverged as error:
-            self._set_status(run, "diverged", str(error), step=trainer.step)
-        except Exception as error:  # noqa: BLE001 - one run's failure must not stop its group
-            self._set_status(run, "failed", describe_write_error(error, self.store.root)[:500], step=trainer.step)
-
-    def _checkpoint(self, run: LaneRun, dataset_info: dict) -> None:
-        trainer = run.trainer
-        trainer.read_metrics()
-        path = self.store.checkpoint_dir(run.run_id) / LAST_CHECKPOINT
-        # Every iteration up to the checkpoint is committed before the checkpoint exists, so a
-        # crash can never leave a checkpoint ahead of the curve (resuming would leave a gap).
-        self.store.flush()
-        trainer.checkpoint(path, dataset_info)
-        self.store.record_checkpoint(run.run_id, trainer.step, path)
-
-    def _finish(self, run: LaneRun, status: str, message: str, dataset_info: dict) -> None:
-        if run.trainer is not None and run.trainer.step > 0:
-            self._checkpoint(run, dataset_info)  # so a stopped run can be resumed and explored
-        self._set_status(run, status, message)
+        with _device_stream(self._device):
+            stream = data_module.BatchStream(dataset, first.batch_size, seed=first.seed, device=self._device,
+                                             augment=augmentation_for(first),
+                                             channels_last=devices.channels_last_ok(self._device))
+            lane.loop.train(lane.runs, dataset, stream)

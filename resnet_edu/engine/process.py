@@ -49,11 +49,9 @@ from dataclasses import dataclass, field
 
 from resnet_edu import devices
 from resnet_edu.engine import admission, tasks
-from resnet_edu.engine.groups import GroupManager, progress_from_store
+from resnet_edu.engine.groups import GroupManager, checked_stages, progress_from_store, resumable, shortcuts_after
 from resnet_edu.engine.torchrun_queue import cuda_card_count
-from resnet_edu.models import stage_count
 from resnet_edu.runs import ACTIVE_STATUSES, ENDED_STATUSES, RunStore
-from resnet_edu.sharing.packs import refuse_resuming_imported
 from resnet_edu.train import TrainConfig, resolve
 
 # Measured on a 2-core Xeon (bf16), "Fig. 1 + the fix" in the app with a browser tab, iterations/s:
@@ -243,17 +241,7 @@ class TrainingProcessManager(GroupManager):
 
     def resume(self, run_id: str) -> str:
         """Continue a stopped or interrupted run from its last checkpoint, under the same id."""
-        if self.is_active(run_id):
-            raise ValueError(f"run {run_id} is still training")
-        info = self.store.get_run(run_id)
-        refuse_resuming_imported(info)  # a class pack's run stays as it was trained
-        if info["status"] == "finished":
-            raise ValueError(f"run {run_id} has finished: there is nothing to resume")
-        if info["status"] in ACTIVE_STATUSES:
-            raise ValueError(f"run {run_id} is {info['status']} in another process: stop it there first")
-        checkpoint = self.store.latest_checkpoint(run_id)
-        if checkpoint is None:
-            raise ValueError(f"run {run_id} has no checkpoint yet (one is saved at the end of every epoch)")
+        info, checkpoint = resumable(self.store, run_id, training_here=self.is_active(run_id))
         self.store.set_status(run_id, "queued", "starting the training process")
         device = info.get("device") if info.get("device") in devices.available_devices() else self.device
         config = TrainConfig.from_dict(info["config"])
@@ -291,11 +279,7 @@ class TrainingProcessManager(GroupManager):
             run = self._runs.get(run_id)
         if run is None or not self.is_active(run_id):
             raise KeyError(f"run {run_id} is not training")
-        if stages is not None:
-            valid = set(range(1, stage_count(run.config.family) + 1))
-            if not set(stages) <= valid:
-                raise ValueError(f"stage(s) {sorted(set(stages) - valid)} do not exist")
-            stages = sorted({int(s) for s in stages})
+        stages = checked_stages(run.config, stages)
         with self._lock:
             run.requested.append((bool(enabled), stages))
         run.process.send({"op": "shortcuts", "run_id": run_id, "enabled": bool(enabled), "stages": stages})
@@ -310,17 +294,13 @@ class TrainingProcessManager(GroupManager):
             run = self._runs.get(run_id)
         if run is None or not self.is_active(run_id):
             return None
-        state = {stage: run.config.shortcuts for stage in range(1, stage_count(run.config.family) + 1)}
         events = self.store.events(run_id)
         switches = [(d["enabled"], d.get("stages")) for kind, d in zip(events["kind"], events["detail"])
                     if kind == "shortcuts_toggled"] if len(events) else []
         with self._lock:
             carried_out = max(0, len(switches) - run.toggles_before)
             switches += run.requested[carried_out:]
-        for enabled, stages in switches:
-            for stage in stages or state:
-                state[int(stage)] = bool(enabled)
-        return state
+        return shortcuts_after(run.config, switches)
 
     def model(self, run_id: str) -> None:
         """The live model is in the training process: there is none here."""
