@@ -138,8 +138,10 @@ def test_lab_refuses_bad_folders_at_once_and_creates_no_run(allowed, tmp_path):
 
 
 @pytest.mark.slow
-def test_lab_checks_the_image_folder_before_any_run_exists(allowed):
-    """One class, no images, an unreadable image, a batch larger than the data: one clear error, no run."""
+def test_lab_image_folder_problems_end_the_runs_with_the_reason(allowed):
+    """One class, no images, an unreadable image, a batch larger than the data: the server reads no image
+    (only the path is checked at Start); the training process scans the folder and ends the run with one
+    clear reason, never a traceback."""
     at = _open()
     _tiny_imagefolder_settings(at, batch=128)
     one = make_tree(allowed / "one-class", classes=("apple",))
@@ -154,21 +156,24 @@ def test_lab_checks_the_image_folder_before_any_run_exists(allowed):
         (broken, "bad.png"),
         (unicode_tree, "batch size 128 is larger than the 12 training images"),
     ]
+    manager = _manager()
     for path, words in rows:
         assert not [e for e in _folder(at, path) if "data folder" in e], "the folder itself is fine"
+        before = set(manager.store.list_runs()["run_id"])
         at.button(key="lab_start").click().run()
         assert not at.exception, at.exception
-        errors = _errors(at)
-        assert any(words in e and "Could not start" in e for e in errors), (path, errors)
-        assert not any("Traceback" in e for e in errors)
-        assert _no_runs(), path
+        (run_id,) = set(manager.store.list_runs()["run_id"]) - before
+        assert manager.wait([run_id], timeout=180), path
+        info = manager.store.get_run(run_id)
+        assert info["status"] == "failed" and words in info["message"], (path, info["message"])
+        assert "Traceback" not in info["message"]
 
     # The same unicode folder with a batch that fits: the run trains to the end.
     at.number_input(key="lab_batch").set_value(4).run()
+    before = set(manager.store.list_runs()["run_id"])
     at.button(key="lab_start").click().run()
     assert not at.exception, at.exception
-    manager = _manager()
-    (run_id,) = manager.store.list_runs()["run_id"]
+    (run_id,) = set(manager.store.list_runs()["run_id"]) - before
     assert manager.wait([run_id], timeout=180)
     info = manager.store.get_run(run_id)
     assert info["status"] == "finished", info["message"]
