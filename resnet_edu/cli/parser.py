@@ -10,8 +10,8 @@ import argparse
 
 from resnet_edu.data.catalog import DATASETS
 from resnet_edu.devices import DEVICE_CHOICES, PRECISIONS
-from resnet_edu.inside.landscape.settings import MAX_GRID as MAX_LANDSCAPE_GRID
-from resnet_edu.inside.landscape.settings import LandscapeSettings
+from resnet_edu.inside.landscape import MAX_GRID as MAX_LANDSCAPE_GRID
+from resnet_edu.inside.landscape import LandscapeSettings
 from resnet_edu.models import FAMILIES, SHORTCUT_TYPES
 from resnet_edu.train import PRESETS, RECIPES, TrainConfig
 
@@ -133,5 +133,3 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--which", default="all", choices=["all", "throughput", "degradation"])
     bench.add_argument("--quick", action="store_true", help="smaller, faster settings")
     return parser
-
-

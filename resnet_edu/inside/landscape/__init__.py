@@ -34,36 +34,46 @@ rows and columns, so a picture is on screen within seconds and sharpens in place
 point is computed by the same code whatever the order, so the final grid is identical to
 one computed directly.
 
-    settings     LandscapeSettings: what to compute (grid, span, images, seed, precision)
-    directions   the two filter-normalised random directions
-    loss_meter   the loss at a point of the plane, on a BN-folded copy of the net
-    grid         the grid's axis, its coarse-to-fine levels
-    path         the init→trained path
-    nets         a stored run loaded for the landscape (checkpoint, images, initial weights)
-    computation  compute (a stream of progress, the result growing) and landscape (all at once)
-    reading      roughness, basin width, a plain net against its twin, the grid as a table
-    job          landscape_job: the same as an analysis job of the training process
+    plane    what to compute (LandscapeSettings), the two filter-normalised directions, the grid
+             of points and its coarse-to-fine levels, a stored run loaded for the landscape
+    surface  the loss at a point (LossMeter, on a BN-folded copy of the net), the init→trained
+             path, the computation as a stream (compute), all at once (landscape), as a job
+    reading  roughness, basin width, a plain net against its twin, the grid as a table
 """
 
 from __future__ import annotations
 
-from resnet_edu.inside.landscape.computation import Progress, compute, landscape
-from resnet_edu.inside.landscape.directions import (
-           filter_normalize,
-           perturbed_parameters,
-           random_direction,
-           random_directions,
+from resnet_edu.inside.landscape.plane import (
+    COARSE_POINTS,
+    INIT_CHECKPOINT,
+    MAX_GRID,
+    PRECISIONS,
+    LandscapeSettings,
+    Net,
+    axis,
+    filter_normalize,
+    init_checkpoint_path,
+    load_net,
+    perturbed_parameters,
+    random_direction,
+    random_directions,
+    refinement_levels,
+    training_images,
 )
-from resnet_edu.inside.landscape.grid import axis, refinement_levels
-from resnet_edu.inside.landscape.job import landscape_job
-from resnet_edu.inside.landscape.loss_meter import LossMeter, conv_bn_pairs, fold_batchnorm
-from resnet_edu.inside.landscape.nets import INIT_CHECKPOINT, Net, init_checkpoint_path, load_net, training_images
-from resnet_edu.inside.landscape.path import interpolate_state
 from resnet_edu.inside.landscape.reading import basin_fraction, comparison, grid_frame, known_grid, rise_at, roughness
-from resnet_edu.inside.landscape.settings import PRECISIONS, LandscapeSettings
+from resnet_edu.inside.landscape.surface import (
+    LossMeter,
+    Progress,
+    compute,
+    conv_bn_pairs,
+    fold_batchnorm,
+    interpolate_state,
+    landscape,
+    landscape_job,
+)
 
-__all__ = ["INIT_CHECKPOINT", "LandscapeSettings", "LossMeter", "Net", "PRECISIONS", "Progress", "axis", "comparison",
-           "compute", "basin_fraction", "conv_bn_pairs", "fold_batchnorm", "grid_frame", "known_grid", "rise_at",
-           "filter_normalize", "init_checkpoint_path", "interpolate_state", "landscape", "landscape_job", "load_net",
-           "perturbed_parameters", "random_direction", "random_directions", "refinement_levels", "roughness",
-           "training_images"]
+__all__ = ["COARSE_POINTS", "INIT_CHECKPOINT", "LandscapeSettings", "LossMeter", "MAX_GRID", "Net", "PRECISIONS",
+           "Progress", "axis", "basin_fraction", "comparison", "compute", "conv_bn_pairs", "filter_normalize",
+           "fold_batchnorm", "grid_frame", "init_checkpoint_path", "interpolate_state", "known_grid", "landscape",
+           "landscape_job", "load_net", "perturbed_parameters", "random_direction", "random_directions",
+           "refinement_levels", "rise_at", "roughness", "training_images"]

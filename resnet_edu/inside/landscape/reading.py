@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from resnet_edu.inside.landscape.grid import sub_grid
+from resnet_edu.inside.landscape.plane import sub_grid
 
 
 def roughness(loss: Sequence[Sequence[float | None]]) -> dict[str, float | None]:
