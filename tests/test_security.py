@@ -584,3 +584,29 @@ def test_csv_cells_cannot_start_a_spreadsheet_formula(store):
     assert names[-2:] == ["plain-56", "ResNet-20"]
     assert rows[1].endswith(",-0.5")  # numbers stay numbers
     assert frame["name"][0].startswith("=")  # the frame itself is left as it was
+
+
+def test_features_reads_no_images_from_a_folder_the_command_line_recorded_outside_the_roots(tiny_runs, tiny_run_ids,
+                                                                                         tmp_path, monkeypatch):
+    from app_pages.features_sections import loading
+    from resnet_edu.runs import RunStore
+
+    outside = tmp_path / "teachers_photos"
+    (outside / "train" / "cat").mkdir(parents=True)
+    store = RunStore(tiny_runs)
+    source = store.get_run(tiny_run_ids[0])
+    config = {**source["config"], "dataset": "imagefolder", "data_root": str(outside)}  # train --data-root
+    run_id = store.create_run("from-the-cli", config, status="finished")
+    store.record_checkpoint(run_id, 1, store.latest_checkpoint(tiny_run_ids[0]))
+    store.close()
+    reads = []
+    monkeypatch.setattr(loading, "load_images", lambda *args, **kwargs: reads.append(args))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.session_state["feat_run"] = run_id
+    at.run()
+    at.switch_page("app_pages/features.py").run()
+    assert not at.exception, at.exception
+    assert reads == []
+    (warning,) = [w.value for w in at.warning if "not one the app may read" in w.value]
+    assert str(outside) not in warning

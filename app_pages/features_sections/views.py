@@ -15,6 +15,7 @@ from resnet_edu.engine import feature_views
 from resnet_edu.engine.feature_views import TOP_K
 from resnet_edu.inside import features
 from resnet_edu.runs import ACTIVE_STATUSES
+from resnet_edu.runs.export import csv_text
 from ui import PLOT_CONFIG, get_store, language, live_analysis_job, t, tab_id
 
 KIND = "features"
@@ -190,5 +191,5 @@ def job_ui(job: dict, names: list[str], picture: np.ndarray, true_label: int | N
     if frames:
         table = pd.concat(frames, ignore_index=True)
         st.download_button(t("Download these maps (CSV)", "이 맵 데이터 내려받기 (CSV)"),
-                           data=table.to_csv(index=False, lineterminator="\n"), file_name=f"features_{view}.csv",
+                           data=csv_text(table), file_name=f"features_{view}.csv",
                            mime="text/csv", key="feat_csv", on_click="ignore", icon="⬇️")

@@ -8,6 +8,7 @@ import streamlit as st
 from app_pages.text import landscape as text
 from resnet_edu.inside import landscape
 from resnet_edu.plots import landscape as landscape_plots
+from resnet_edu.runs.export import csv_text
 from ui import PLOT_CONFIG, language, md_escape, t
 
 
@@ -85,6 +86,6 @@ def charts_ui(result: dict, job_id: str) -> None:
                              f"{md_escape(n['name'])}: 초기 가중치가 저장되지 않은 실행입니다. 다시 학습하면 초기화부터의 "
                              "경로를 볼 수 있습니다."))
     st.download_button(t("Download the grid (CSV)", "격자 내려받기 (CSV)"),
-                       data=landscape.grid_frame(result).to_csv(index=False, lineterminator="\n"),
+                       data=csv_text(landscape.grid_frame(result)),  # run names cannot start a formula
                        file_name="loss_landscape.csv", mime="text/csv", key="landscape_csv", on_click="ignore",
                        icon="⬇️")
