@@ -144,7 +144,7 @@ def all_stats() -> dict[int, tuple[int, int, float]]:
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            stat = bench._proc_stat(int(entry.name))
+            stat = bench.proc_stat(int(entry.name))
             if stat is not None:
                 stats[int(entry.name)] = stat
     return stats

@@ -18,7 +18,7 @@ import time
 import torch  # noqa: E402
 
 from resnet_edu import data as data_module  # noqa: E402
-from resnet_edu.cli.bench import _environment  # noqa: E402
+from resnet_edu.cli.machine import environment  # noqa: E402
 from resnet_edu.data.synthetic import SYNTHETIC_TRAIN_IMAGES  # noqa: E402
 from resnet_edu.devices import resolve_device  # noqa: E402
 from resnet_edu.train import TrainConfig, Trainer  # noqa: E402
@@ -70,5 +70,5 @@ if __name__ == "__main__":
                                                     / compiled["seconds_per_iteration"], 2),
                      "break_even_iterations": round(extra / saved) if saved > 0 else None,
                      "pays_within_a_classroom_run": bool(saved > 0 and extra / saved < CLASSROOM_ITERATIONS)})
-    print(json.dumps({"environment": _environment(device), "load_average": os.getloadavg(),
+    print(json.dumps({"environment": environment(device), "load_average": os.getloadavg(),
                       "classroom_iterations": CLASSROOM_ITERATIONS, "nets": rows}, indent=2))

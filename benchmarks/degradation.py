@@ -7,7 +7,8 @@ Reports the seconds (from submit, data preparation included) and the iteration a
 plain-56's training error is >= 5 points above plain-20's (with fig1_fix also: ResNet-56 >= 5
 points below plain-56 and <= 2 points above plain-20), for each seed, the median over the
 seeds, and the seeds on which a ResNet stayed near chance. Runs on the synthetic set and on
-the CIFAR-10 subset of shared/data when present. Prints JSON; asserts nothing.
+--data FOLDER, else on the CIFAR-10 subset $RESNET_EDU_CIFAR_SUBSET names, if any. Prints JSON;
+asserts nothing.
 """
 
 import argparse

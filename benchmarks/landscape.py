@@ -26,7 +26,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from resnet_edu.cli.bench import cpu_name  # noqa: E402
+from resnet_edu.cli.machine import cpu_name  # noqa: E402
 from resnet_edu.data import load_dataset, normalize  # noqa: E402
 from resnet_edu.devices import resolve_device  # noqa: E402
 from resnet_edu.inside import landscape

@@ -20,7 +20,7 @@ import statistics
 import tempfile
 import time
 
-from resnet_edu.cli.bench import _environment  # noqa: E402
+from resnet_edu.cli.machine import environment  # noqa: E402
 from resnet_edu.engine import JobManager  # noqa: E402
 from resnet_edu.runs import RunStore  # noqa: E402
 from resnet_edu.train import TRAIN_ERROR_WINDOW, TrainConfig, preset_configs  # noqa: E402
@@ -79,7 +79,7 @@ def read(folder: str) -> dict:
 
 def measure(seeds: list[int], max_steps: int, folder: str) -> dict:
     seconds = train(seeds, max_steps, folder) if seeds else 0.0
-    return {"environment": _environment(), "trained_seeds": seeds, "max_steps": max_steps,
+    return {"environment": environment(), "trained_seeds": seeds, "max_steps": max_steps,
             "window": f"mean training error of the last {TRAIN_ERROR_WINDOW} iterations (%)",
             "wall_seconds": seconds, **read(folder)}
 

@@ -6,7 +6,7 @@ object. Recipe: SGD momentum 0.9, weight decay 1e-4, batch 128, lr warmed up lin
 0.1 over the first 78 steps (then constant), channels_last, bf16 autocast unless --fp32.
 
     python benchmarks/synthetic_check.py                         # synthetic
-    python benchmarks/synthetic_check.py --data ../shared/data/cifar10-subset
+    python benchmarks/synthetic_check.py --data "$RESNET_EDU_CIFAR_SUBSET"   # an ImageFolder of CIFAR-10 photos
 
 Prints JSON; asserts nothing.
 """

@@ -3,7 +3,8 @@
     python benchmarks/throughput.py [--quick] [--data FOLDER] [--depths 20,56,110] [--device auto|cpu|cuda|mps]
 
 Prints one JSON object (images/s per net and the ratio); asserts nothing.
-Uses ../shared/data/cifar10-subset when present, else the synthetic set written as PNGs.
+Photos: --data FOLDER, else the CIFAR-10 subset $RESNET_EDU_CIFAR_SUBSET names, else the synthetic
+set written as PNGs.
 """
 
 import argparse

@@ -86,3 +86,21 @@ def test_the_step_time_is_split_by_kind_of_operator_and_the_convolutions_hold_th
     shares = bench.cpu_time_by_kind(step, iter([batch] * 2), steps=2)
     assert list(shares) == ["convolution", "batch_norm", "relu", "other"]
     assert all(share > 0 for share in shares.values()) and sum(shares.values()) == pytest.approx(1, abs=0.01)
+
+
+def test_the_photo_subset_is_the_one_named_never_a_folder_outside_the_project(monkeypatch, tmp_path):
+    from resnet_edu.data.root import CIFAR_SUBSET_ENV, cifar_subset
+
+    monkeypatch.delenv(CIFAR_SUBSET_ENV, raising=False)
+    assert cifar_subset() is None  # no default path: the benchmarks then use the built-in set
+    monkeypatch.setenv(CIFAR_SUBSET_ENV, str(tmp_path / "missing"))
+    assert cifar_subset() is None
+    monkeypatch.setenv(CIFAR_SUBSET_ENV, str(tmp_path))
+    assert cifar_subset() == tmp_path
+
+
+def test_bench_takes_its_photos_from_the_command_line():
+    from resnet_edu.cli import build_parser
+
+    assert build_parser().parse_args(["bench", "--which", "throughput", "--data", "/photos"]).data == "/photos"
+    assert build_parser().parse_args(["bench"]).data is None

@@ -32,8 +32,9 @@ from resnet_edu.data import (
     normalize,
     scale_crop_light,
 )
+from resnet_edu.data.root import cifar_subset
 
-CIFAR_SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
+CIFAR_SUBSET = cifar_subset()  # $RESNET_EDU_CIFAR_SUBSET: a folder of CIFAR-10 photos, when this machine has one
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -366,7 +367,7 @@ def test_cifar10_corrupt_archive_is_a_clear_error(tmp_path):
         load_dataset("cifar10", root=tmp_path)
 
 
-@pytest.mark.skipif(not CIFAR_SUBSET.is_dir(), reason="shared/data/cifar10-subset is not on this machine")
+@pytest.mark.skipif(CIFAR_SUBSET is None, reason="no CIFAR-10 subset here: set RESNET_EDU_CIFAR_SUBSET to one")
 def test_cifar10_subset_imagefolder(tmp_path, monkeypatch):
     monkeypatch.setenv("RESNET_EDU_CACHE_DIR", str(tmp_path / "cache"))
     ds = load_dataset("imagefolder", root=CIFAR_SUBSET, max_train=300, max_test=100)

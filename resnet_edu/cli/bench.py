@@ -13,16 +13,15 @@ scripts in benchmarks/); nothing here asserts a timing.
   the last ``TRAIN_ERROR_WINDOW`` steps) at least 5 points above plain-20's, and with the fix
   ResNet-56 at least 5 points below plain-56 and at most 2 above plain-20
   (:func:`degradation_iteration` reads it off the runs' steps).
-* For benchmarks of whole process trees (``benchmarks/classroom_time.py``): :func:`process_tree`
-  and :func:`cpu_seconds_between` read the CPU time of a process and everything under it from
-  Linux's /proc; :func:`cpu_facts` names the CPU and its bf16 features.
+* The facts of the machine (:mod:`resnet_edu.cli.machine`: CPU, matmul peak, CPU time of a
+  process tree) are importable from here too, as the benchmarks in benchmarks/ do.
+
+Photos: ``data`` (the CLI's ``--data``), else the CIFAR-10 subset ``$RESNET_EDU_CIFAR_SUBSET`` names
+(:func:`resnet_edu.data.root.cifar_subset`), else the built-in synthetic set.
 """
 
 from __future__ import annotations
 
-import os
-import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,30 +30,21 @@ import torch
 from torch.nn import functional as F
 
 from resnet_edu import data as data_module
-from resnet_edu.devices import cpu_has_native_bf16, resolve_precision
+from resnet_edu.cli.machine import (
+    cpu_facts,
+    cpu_name,
+    cpu_seconds_between,
+    cpu_threads_usable,
+    environment,
+    matmul_peak_gflops,
+    proc_stat,
+    process_tree,
+)
+from resnet_edu.data.root import cifar_subset
+from resnet_edu.devices import resolve_precision
 from resnet_edu.models import build_model
 from resnet_edu.train import TRAIN_ERROR_WINDOW, TrainConfig, preset_configs, resolve
 
-SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-subset"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
-
-
-def _environment(device: torch.device | None = None) -> dict:
-    from resnet_edu.devices import resolve_device
-
-    device = device or resolve_device("auto")
-    return {"torch": torch.__version__, "python": platform.python_version(), "device": device.type,
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
-            "threads": torch.get_num_threads(), "cpu_native_bf16": cpu_has_native_bf16()}
 
 
 def _sgd(model):
@@ -97,20 +87,6 @@ def _conventional_batches(train_folder: Path, mean, std, batch_size: int, device
     while True:
         for images, labels in loader:
             yield images.to(device), labels.to(device)
-
-
-def matmul_peak_gflops(device: torch.device, dtype: torch.dtype = torch.float32, size: int = 2048,
-                       repeats: int = 6) -> float:
-    """Measured matrix-multiply speed of this device: the practical peak a training step is held against."""
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
-    (a @ b).sum().item()  # warm-up (and a sync)
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        (a @ b).sum().item()
-        best = min(best, time.perf_counter() - started)
-    return 2 * size**3 / best / 1e9
 
 
 def training_gflop_per_image(depth: int, device: torch.device, only_convolutions: bool = False) -> float:
@@ -171,7 +147,7 @@ def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = Non
     device = resolve_device(device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     batch_size, warmup, steps = 128, (2 if quick else 3), (10 if quick else 20)
-    source = data or (str(SUBSET) if SUBSET.is_dir() else "synthetic")
+    source = data or str(cifar_subset() or "synthetic")
     if source == "synthetic":
         dataset = data_module.make_synthetic(num_train=2560 if quick else 5120, num_test=256)
         scratch = tempfile.TemporaryDirectory()
@@ -182,7 +158,7 @@ def throughput(quick: bool = False, depths=(20, 56, 110), data: str | None = Non
     precisions = ["fp32"] + (["bf16"] if resolve_precision("auto", device) == "bf16" else [])
     peaks = {p: round(matmul_peak_gflops(device, torch.float32 if p == "fp32" else torch.bfloat16), 1)
              for p in precisions}
-    results = {"environment": _environment(device), "data": "synthetic" if source == "synthetic" else source,
+    results = {"environment": environment(device), "data": "synthetic" if source == "synthetic" else source,
                "batch_size": batch_size, "timed_steps": steps, "matmul_peak_gflops": peaks, "nets": []}
     for depth in depths:
         gflop = training_gflop_per_image(depth, device)
@@ -266,80 +242,6 @@ def degradation_iteration(frames: dict, preset: str = "fig1_fix", gap: float = 0
     return step, {name: round(float(error.loc[step]), 4) for name, error in errors.items()}
 
 
-# ---------------------------------------------------------------- CPU time of process trees (Linux /proc)
-def _proc_stat(pid: int) -> tuple[int, int, float] | None:
-    """(parent pid, start time in clock ticks, user + system CPU seconds) of a live process, else None."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces and parentheses
-    try:
-        return int(fields[1]), int(fields[19]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (IndexError, ValueError):
-        return None
-
-
-def process_tree(root: int, stats: dict[int, tuple[int, int, float]] | None = None) -> dict[int, tuple[int, float]]:
-    """{pid: (start time, CPU seconds)} of ``root`` and every process under it.
-
-    ``stats``: {pid: (parent, start, cpu)} of every process (default: read from /proc now).
-    """
-    if stats is None:
-        stats = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                stat = _proc_stat(int(entry.name))
-                if stat is not None:
-                    stats[int(entry.name)] = stat
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _start, _cpu) in stats.items():
-        children.setdefault(parent, []).append(pid)
-    tree, todo = {}, [root] if root in stats else []
-    while todo:
-        pid = todo.pop()
-        if pid in tree:
-            continue
-        tree[pid] = (stats[pid][1], stats[pid][2])
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def cpu_seconds_between(before: dict[int, tuple[int, float]], after: dict[int, tuple[int, float]]) -> float:
-    """CPU seconds a set of processes used between two :func:`process_tree` readings.
-
-    A process seen both times counts its difference; one started in between counts all of its
-    time; one that ended in between is lost (its last part cannot be read any more).
-    """
-    total = 0.0
-    for pid, (start, cpu) in after.items():
-        then = before.get(pid)
-        total += cpu - then[1] if then is not None and then[0] == start else cpu
-    return total
-
-
-def cpu_facts() -> dict:
-    """The CPU's model name (as lscpu gives it), whether it has AMX / AVX512-BF16, and the cores usable."""
-    name = None
-    try:
-        answer = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10, check=True)
-        name = next((line.split(":", 1)[1].strip() for line in answer.stdout.splitlines()
-                     if line.startswith("Model name")), None)
-    except (OSError, subprocess.SubprocessError):
-        pass
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        flags = []
-    return {"model_name": name or cpu_name(), "amx": "amx_bf16" in flags, "avx512_bf16": "avx512_bf16" in flags,
-            "cores": cpu_threads_usable()}
-
-
-def cpu_threads_usable() -> int:
-    """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _one_comparison(source: str, seed: int, preset: str, gap: float, timeout: float, base_settings: dict) -> dict:
     from resnet_edu.engine import JobManager
     from resnet_edu.runs import RunStore
@@ -397,7 +299,7 @@ def degradation(quick: bool = False, data: str | None = None, timeout: float = 6
     """
     if preset not in ("fig1", "fig1_fix"):
         raise ValueError(f"preset must be 'fig1' or 'fig1_fix', not {preset!r}")
-    sources = [data] if data else ["synthetic"] + ([str(SUBSET)] if SUBSET.is_dir() else [])
+    sources = [data] if data else ["synthetic"] + ([str(cifar_subset())] if cifar_subset() else [])
     criterion = {"plain56_minus_plain20": f">= {gap:.2f}", "window": f"mean of the last {TRAIN_ERROR_WINDOW} iterations"}
     if preset == "fig1_fix":
         criterion.update({"plain56_minus_resnet56": f">= {gap:.2f}", "resnet56_minus_plain20": "<= 0.02"})
@@ -406,7 +308,7 @@ def degradation(quick: bool = False, data: str | None = None, timeout: float = 6
                 "batch_size": batch_size,  # None: what the Lab chooses on this device for the data set
                 "lr": lr,  # None: what the Lab chooses for the recipe and batch size
                 "probe_every": TrainConfig.probe_every if probe_every is None else probe_every}
-    results = {"environment": _environment(), "preset": preset, "settings": settings, "criterion": criterion,
+    results = {"environment": environment(), "preset": preset, "settings": settings, "criterion": criterion,
                "runs": [], "summary": []}
     for source in sources:
         rows = [_one_comparison(source, int(seed), preset, gap, timeout, settings) for seed in seeds]
@@ -439,7 +341,7 @@ def first_step(data: str | None = None, preset: str = "fig1_fix", think_seconds:
     root = None if kind == "synthetic" else source
     configs = [resolve(config, None) for config in preset_configs(preset, TrainConfig(dataset=kind, data_root=root,
                                                                                        max_steps=30))]
-    results = {"environment": _environment(), "data": kind if root is None else Path(root).name, "preset": preset,
+    results = {"environment": environment(), "data": kind if root is None else Path(root).name, "preset": preset,
                "batch_size": configs[0].batch_size, "think_seconds": think_seconds, "runs": {}}
     for mode in ("cold", "prepared"):
         with tempfile.TemporaryDirectory() as folder:
@@ -460,3 +362,8 @@ def first_step(data: str | None = None, preset: str = "fig1_fix", think_seconds:
             finally:
                 manager.shutdown(timeout=60)
     return results
+
+
+__all__ = ["OPERATOR_KINDS", "STUCK_ERROR", "cpu_facts", "cpu_name", "cpu_seconds_between", "cpu_threads_usable",
+           "cpu_time_by_kind", "degradation", "degradation_iteration", "environment", "first_step",
+           "matmul_peak_gflops", "proc_stat", "process_tree", "throughput", "training_gflop_per_image"]

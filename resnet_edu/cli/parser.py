@@ -132,4 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="throughput and time-to-degradation benchmarks (JSON)")
     bench.add_argument("--which", default="all", choices=["all", "throughput", "degradation"])
     bench.add_argument("--quick", action="store_true", help="smaller, faster settings")
+    bench.add_argument("--data", default=None, metavar="DIR",
+                       help="an ImageFolder tree of photos (train/, test/) to benchmark on; default: the folder "
+                            "$RESNET_EDU_CIFAR_SUBSET names, else the built-in synthetic set")
     return parser
+
+

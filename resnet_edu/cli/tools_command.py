@@ -59,8 +59,8 @@ def bench_main(args: argparse.Namespace) -> int:
     from resnet_edu.cli import bench
     results = {}
     if args.which in ("all", "throughput"):
-        results["throughput"] = bench.throughput(quick=args.quick)
+        results["throughput"] = bench.throughput(quick=args.quick, data=args.data)
     if args.which in ("all", "degradation"):
-        results["degradation"] = bench.degradation(quick=args.quick)
+        results["degradation"] = bench.degradation(quick=args.quick, data=args.data)
     print(json.dumps(results))
     return 0
