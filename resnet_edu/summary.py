@@ -3,8 +3,8 @@
 :func:`weight_layers` is the one count of depth as the paper counts it (convolutions and fc
 layers on the main path); :func:`describe` is the table.
 
-Its own file because it is a measurement of a built net (one image through it under torch's
-FLOP counter) and a table (pandas), while :mod:`resnet_edu.models` is the architecture only.
+The numbers are measured on a built net (one image through it under torch's FLOP counter)
+and returned as a pandas table; :mod:`resnet_edu.models` is the architecture only.
 The Architecture page and the diagrams show its rows.
 """
 

@@ -2,8 +2,8 @@
 and the names a picker shows for them.
 
 The Gradients, Features, Lesion and Landscape pages all offer "a trained run and its twin" to
-look at side by side; this is the one place that decides what a twin is. Its own file: it reads
-the run store's listing and knows nothing of probes, models or plots.
+look at side by side; this is the one place that decides what a twin is, from the run store's
+listing alone (no probes, models or plots).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """What every data set is once loaded: ``ImageDataset`` (uint8 tensors plus their statistics),
 and the small helpers every loader shares (seeded generators, progress reports, channel statistics).
 
-Its own file because the synthetic set, CIFAR-10, image folders and the batch stream all build on
-it, and none of them should import another to get it.
+The synthetic set, CIFAR-10, image folders and the batch stream all build on it.
 """
 
 from __future__ import annotations

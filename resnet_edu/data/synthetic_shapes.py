@@ -3,8 +3,8 @@
 Every object is a *sprite*: a canonical shape rendered once from its signed distance function
 (anti-aliased, in "shape units" where the shape's radius is about 1), then placed in each image
 by one batched affine grid_sample (:mod:`resnet_edu.data.synthetic`). Textures are computed from
-the same sampling grid, so an object's stripes turn with it. Its own file: geometry, apart from
-the choices of what goes into an image.
+the same sampling grid, so an object's stripes turn with it. Geometry only: what goes into an
+image is :mod:`resnet_edu.data.synthetic`'s choice.
 """
 
 from __future__ import annotations

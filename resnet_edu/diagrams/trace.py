@@ -3,8 +3,8 @@
 :func:`trace_block` runs a block on a zero tensor with a forward hook on every leaf module and
 a ``TorchFunctionMode`` that notices the ``out + identity`` addition, so it learns the order of
 the layers, each output shape, which layers sit on the shortcut branch and whether the
-addition happened at all (a switched-off shortcut does not add). Its own file because both
-diagrams read what it finds: the block diagram draws a :class:`BlockGraph`, the network
+addition happened at all (a switched-off shortcut does not add). Both diagrams read what it
+finds: the block diagram draws a :class:`BlockGraph`, the network
 diagram labels layers with :func:`op_of`.
 """
 

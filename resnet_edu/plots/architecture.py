@@ -1,7 +1,7 @@
 """What depth costs: the ILSVRC depth race, and parameters and multiply-adds per net and stage.
 
-The Paper and Architecture pages' charts. Their own file because they read tables (the
-ILSVRC winners, ``model_summary.describe``, measured costs), not training runs.
+The Paper and Architecture pages' charts, drawn from tables (the ILSVRC winners,
+``model_summary.describe``, measured costs), not from training runs.
 """
 
 from __future__ import annotations

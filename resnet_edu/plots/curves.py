@@ -1,6 +1,6 @@
 """Training curves: the paper's Fig. 1 / Fig. 6 live, and final error against depth.
 
-The Degradation page's two charts. Their own file because they
+The Degradation page's two charts. They
 read the run store's frames (steps, evaluations, events) and share the paper's line styles:
 Fig. 6's caption, "dashed lines denote training error, and bold lines denote testing error"
 (Fig. 4 on ImageNet: thin = training, bold = validation). Fig. 1 draws training and test

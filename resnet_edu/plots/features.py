@@ -1,7 +1,7 @@
 """What a trained net sees: an image, its feature maps, and attribution maps laid over it.
 
-The Features page's charts. Their own file because they draw images and maps (arrays from
-``resnet_edu.inside.features``), not lines.
+The Features page's charts: images and maps (arrays from ``resnet_edu.inside.features``)
+as pictures and overlays.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Inside the network, while it learns: gradient norms per layer and the layer responses of Fig. 7.
 
 The Gradients page's charts. Plain nets are dotted, residual nets solid, one colour per
-depth (as on every page). Their own file because they read per-layer probes (one value per
-layer and recorded iteration), and share the layer-axis helpers below.
+depth (as on every page). They read per-layer probes (one value per layer and recorded
+iteration) and share the layer-axis helpers below.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Every builder takes the per-net dicts of :func:`resnet_edu.inside.landscape.compute` (plain data,
 JSON as stored) and returns a ``plotly.graph_objects.Figure`` in the house style. Plain nets
-are dotted, residual nets solid, as everywhere. Its own file because it reads landscape
-results (and so imports :mod:`resnet_edu.inside.landscape`, which loads torch).
+are dotted, residual nets solid, as everywhere. Importing it loads torch (through
+:mod:`resnet_edu.inside.landscape`).
 """
 
 from __future__ import annotations

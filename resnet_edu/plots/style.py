@@ -1,6 +1,6 @@
 """The house style every chart shares: template, fonts, one colour per depth, plain dotted.
 
-Its own file because every figure module uses it, and a colour or dash defined twice drifts:
+Every figure module draws with it, so each colour and dash is defined once:
 a ResNet-56 is the same orange on the Degradation, Gradients and Lesion pages, a plain net is
 dotted on every chart, a residual one solid.
 """

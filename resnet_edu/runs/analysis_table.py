@@ -1,6 +1,6 @@
 """The ``analysis_jobs`` table: progress and results of heavy work on trained runs.
 
-Its own file because analysis jobs (a lesion study, a loss landscape, a download) are not
+Analysis jobs (a lesion study, a loss landscape, a download) are not
 runs: they have their own statuses and a JSON result. They run in the training process;
 their progress and result live here, so every tab reads the same job and a restarted app
 still has the results. Starting and stopping them is ``resnet_edu.engine.tasks``'s work;

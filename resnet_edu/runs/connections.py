@@ -1,6 +1,6 @@
 """Connections to ``runs.sqlite``: one per thread, WAL mode, and patience when another writer holds the lock.
 
-Its own file because these are the rules of using SQLite from many threads and processes
+These are the rules of using SQLite from many threads and processes
 at once, whatever is being written:
 
 - WAL mode: readers never block the writer and the writer never blocks readers.

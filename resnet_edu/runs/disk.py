@@ -15,8 +15,8 @@ metrics, a CSV export), and each library reports it its own way:
 the run's message reads "the disk is full (12.0 MB free in runs/)", not a C++ assertion.
 :class:`SpaceReserve` keeps a little space aside so that even that sentence can be stored.
 
-Its own file (in the store's package, the main writer to the disk) because the training
-loop, the checkpoint writer and the CLI use it too, for writes that are not the store's.
+The training loop, the checkpoint writer and the CLI use it too, for writes that are not
+the store's.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A term of runs: choose old runs to prune, move runs into an archive, shrink the file.
 
-Its own file because this is housekeeping a teacher does between lessons (``runs prune``,
+This is housekeeping a teacher does between lessons (``runs prune``,
 ``runs archive``, ``runs compact`` on the CLI, the Lab's "Manage runs"), never while a
 run trains, and it works on whole files and folders rather than on rows.
 """
@@ -106,4 +106,3 @@ class HousekeepingMixin:
         retry_busy(lambda: conn.execute("VACUUM"))
         retry_busy(lambda: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
         return before, self.db_path.stat().st_size
-

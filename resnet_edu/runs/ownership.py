@@ -1,6 +1,6 @@
 """Which process owns a run, and whether that process is still alive.
 
-Its own file because it answers one question with operating-system details: when a store
+It answers one question with operating-system details: when a store
 opens, a run left ``running`` by a process that is gone must be marked ``interrupted``,
 while a run of a process that is still alive (a second app on the same folder) must be
 left alone.
@@ -59,4 +59,3 @@ def owner_alive(owner: str | None, pid: int | None) -> bool:
             return True
         return True
     return False  # Windows: os.kill(pid, 0) would terminate the process
-

@@ -1,6 +1,6 @@
 """Reading runs back: one run, the list of runs, and a run's metrics as DataFrames.
 
-Its own file because reads are what every page does on every refresh, so each is one
+Reads are what every page does on every refresh, so each is one
 indexed query, and each returns a frame with fixed columns and types even when it has no
 rows. Before reading, a store commits what its own process has buffered, so a process
 always reads what it wrote.
@@ -177,4 +177,3 @@ class ReadsMixin:
             " FROM steps WHERE run_id = ? AND step > ? GROUP BY bucket ORDER BY bucket",
             (stride, run_id, to_int(since_step, "since_step")))
         return to_frame(rows, BLOCK_COLUMNS, BLOCK_DTYPES)
-

@@ -1,6 +1,6 @@
 """Runs as records: create one, change its status, log an event, delete it.
 
-Its own file because these are the rare writes that decide what a run *is* (its id,
+These are the rare writes that decide what a run *is* (its id,
 settings, status and history), as opposed to the stream of metrics in ``writer.py``. Each
 is committed at once, after everything buffered before it, so the order in the file is
 the order in which things happened.
@@ -227,4 +227,3 @@ class RunRecordsMixin:
         for run_id in ids:
             shutil.rmtree(self._checkpoint_path(run_id), ignore_errors=True)
         return found
-

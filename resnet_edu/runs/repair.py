@@ -22,8 +22,8 @@ when it last closed cleanly (size, time stamp and inode of the file and its WAL,
    together in the file: the damage usually costs one run, not all);
 3. described in one sentence, with the kept file's path, for the app and the CLI to show.
 
-Its own file because salvage works on the raw file, with connections of its own, and runs
-only when ``RunStore`` finds damage while opening.
+Salvage works on the raw file, with connections of its own, and runs only when
+``RunStore`` finds damage while opening.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The store's tables: their SQL, the statuses and columns they hold, and how old files are migrated.
 
-Its own file because the schema is the store's contract with every file already on a disk:
+The schema is the store's contract with every file already on a disk:
 a store written by an older ResNet Lab must still open. ``create_or_migrate`` brings any
 older file up to ``SCHEMA_VERSION`` when it is opened; nothing else changes the tables.
 

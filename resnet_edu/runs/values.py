@@ -1,7 +1,7 @@
 """Small helpers every part of the store shares: checking what callers pass, and turning values
 into what SQLite stores (and back).
 
-Its own file because the rules are the same for every table: a run id is short safe text,
+The rules are the same for every table: a run id is short safe text,
 numbers may come as numpy or torch scalars, JSON must take dataclasses and enums, and a
 read becomes a DataFrame with fixed column types even when it has no rows.
 """
@@ -153,4 +153,3 @@ def run_versions() -> dict[str, str]:
     if cuda:
         out["cuda"] = str(cuda)
     return out
-

@@ -1,6 +1,6 @@
 """The write buffer: training threads log thousands of rows; they are committed in batches.
 
-Its own file because this is the part of the store worth copying into your own projects:
+This is the part of the store worth copying into your own projects:
 
 - A transaction per row would be slow. ``log_step``, ``log_eval``, ``log_layer_stats`` and
   ``set_progress`` only append to lists in memory; a background thread commits them

@@ -1,7 +1,7 @@
 """The net and the optimizer a :class:`TrainConfig` describes.
 
-Its own file because both the trainer (a new run) and the checkpoint reader (a trained net)
-build the same seeded net from a config.
+:func:`make_model` builds the seeded net, the same for a new run and for a trained net read
+back from its checkpoint; :func:`make_optimizer` builds the recipe's SGD optimizer for it.
 """
 
 from __future__ import annotations

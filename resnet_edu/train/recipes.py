@@ -5,8 +5,8 @@ Sec. 4.2 (CIFAR-10): lr 0.1 divided by 10 at 32k and 48k of 64k iterations (here
 80%. The "classroom" recipe changes three things, for every net alike: it replaces that
 warm-up with a linear one over the first ``LINEAR_WARMUP_STEPS`` iterations, scales the paper's
 lr 0.1 to the batch (0.1 x batch / 128), and on a CPU trains in smaller batches (the last two
-are resnet_edu/train/classroom.py's defaults). Its own file: the schedule is the part of a run a
-teacher changes, and the presets are the paper's figures as lists of configs.
+are resnet_edu/train/classroom.py's defaults). The presets (:data:`PRESETS`,
+:func:`preset_configs`) are the paper's figures as lists of configs.
 """
 
 from __future__ import annotations
