@@ -1,7 +1,13 @@
-"""A full classroom: N students re-running the Degradation page while 3 small runs train on the CPU.
+"""A full classroom: N students re-running the app's pages while 3 small runs train on the CPU.
 
     python benchmarks/classroom_load.py                          # quick check: 4 sessions, 10 s phases
-    python benchmarks/classroom_load.py --sessions 30 --seconds 60   # the issue's classroom
+    python benchmarks/classroom_load.py --sessions 30 --seconds 60   # 30 students on the Degradation page
+    python benchmarks/classroom_load.py --sessions 60 --pages all --interval 2 --seconds 60
+                                                                 # 60 students, every page in the mix
+
+``--pages all`` (or a comma-separated list of page files) spreads the students over the pages
+in turn (student i on page i mod the number of pages); the page re-run latencies are then also
+reported per page.
 
 Two ways to play the students (``--harness``):
 
@@ -55,6 +61,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 LOCKED = "database is locked"
+ALL_PAGES = ("lab", "degradation", "gradients", "features", "lesion", "landscape", "architecture", "paper")
 
 
 class _LockCounter(logging.Handler):
@@ -207,12 +214,14 @@ class _Students:
     def __init__(self) -> None:
         self.open_seconds: list[float] = []
         self.latencies: list[float] = []
+        self.latencies_by_page: dict[str, list[float]] = {}
         self.exceptions: list[str] = []
         self.measuring = False
 
-    def ran(self, seconds: float) -> None:
+    def ran(self, seconds: float, page: str = "") -> None:
         if self.measuring:
             self.latencies.append(seconds)
+            self.latencies_by_page.setdefault(page, []).append(seconds)
 
 
 class Student(threading.Thread):
@@ -252,7 +261,7 @@ class Student(threading.Thread):
             except Exception as error:  # noqa: BLE001
                 self.record.exceptions.append(f"{type(error).__name__}: {str(error)[:250]}")
             elapsed = time.monotonic() - tick
-            self.record.ran(elapsed)
+            self.record.ran(elapsed, Path(self.page).stem)
             self.stop.wait(max(0.0, self.interval - elapsed))
 
 
@@ -265,7 +274,7 @@ class AppTestClassroom:
         self.students: list[Student] = []
 
     def open(self) -> None:
-        self.students = [Student(i, self.args.page, self.args.interval, self.stop, self.args.timeout, self.record)
+        self.students = [Student(i, self.args.pages[i % len(self.args.pages)], self.args.interval, self.stop, self.args.timeout, self.record)
                          for i in range(self.args.sessions)]
         for student in self.students:
             student.start()
@@ -291,14 +300,14 @@ class ServerClassroom:
     def __init__(self, args, record: _Students, port: int) -> None:
         self.args, self.record = args, record
         self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
-        self.page_name = Path(args.page).stem
+        self.page_names = [Path(page).stem for page in args.pages]
         self.loop = None
         self.thread: threading.Thread | None = None
         self.stopping = None
         self.opened = threading.Event()
         self.titles: Counter[str] = Counter()
 
-    async def _run_once(self, ws, page_hash: str) -> str:
+    async def _run_once(self, ws, page_hash: str, page_name: str) -> str:
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -307,7 +316,7 @@ class ServerClassroom:
         if page_hash:
             request.rerun_script.page_script_hash = page_hash
         else:
-            request.rerun_script.page_name = self.page_name
+            request.rerun_script.page_name = page_name
         await ws.send(request.SerializeToString())
         while True:
             message = ForwardMsg.FromString(await ws.recv())
@@ -319,7 +328,7 @@ class ServerClassroom:
                 error = message.delta.new_element.exception
                 self.record.exceptions.append(f"{error.type}: {error.message}"[:300])
             elif kind == "page_not_found":
-                raise RuntimeError(f"the server has no page {self.page_name!r}")
+                raise RuntimeError(f"the server has no page {page_name!r}")
             elif kind == "delta" and message.delta.WhichOneof("type") == "new_element" \
                     and message.delta.new_element.WhichOneof("type") == "heading" \
                     and message.delta.new_element.heading.tag == "h1":
@@ -333,18 +342,19 @@ class ServerClassroom:
 
         import websockets
 
+        page_name = self.page_names[index % len(self.page_names)]
         started = time.monotonic()
         try:
             async with websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
                                           open_timeout=self.args.timeout, ping_interval=None) as ws:
-                page_hash = await asyncio.wait_for(self._run_once(ws, ""), self.args.timeout)
+                page_hash = await asyncio.wait_for(self._run_once(ws, "", page_name), self.args.timeout)
                 self.record.open_seconds.append(time.monotonic() - started)
                 ready()
                 while not self.stopping.is_set():
                     tick = time.monotonic()
-                    page_hash = await asyncio.wait_for(self._run_once(ws, page_hash), self.args.timeout)
+                    page_hash = await asyncio.wait_for(self._run_once(ws, page_hash, page_name), self.args.timeout)
                     elapsed = time.monotonic() - tick
-                    self.record.ran(elapsed)
+                    self.record.ran(elapsed, page_name)
                     try:
                         await asyncio.wait_for(self.stopping.wait(), max(0.0, self.args.interval - elapsed))
                     except asyncio.TimeoutError:
@@ -444,7 +454,9 @@ def main() -> dict:
     parser.add_argument("--sessions", type=int, default=4, help="students, the issue: 30")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured phase, the issue: 60")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between a student's re-runs")
-    parser.add_argument("--page", default="app_pages/degradation.py")
+    parser.add_argument("--page", default="app_pages/degradation.py", help="the page every student re-runs")
+    parser.add_argument("--pages", default=None,
+                        help="'all' or comma-separated page files: students spread over them (overrides --page)")
     parser.add_argument("--depths", default="8,14,20", help="the 3 nets (residual), trained in lockstep")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds one page run may take")
@@ -456,6 +468,12 @@ def main() -> dict:
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for this process (default: leave the app's setting)")
     args = parser.parse_args()
+    if args.pages == "all":
+        args.pages = [f"app_pages/{name}.py" for name in ALL_PAGES]
+    elif args.pages:
+        args.pages = [page.strip() for page in args.pages.split(",") if page.strip()]
+    else:
+        args.pages = [args.page]
     if args.harness == "server" and args.isolation == "thread":
         parser.error("--isolation thread trains in the server's process: use it with --harness apptest")
 
@@ -572,7 +590,7 @@ def main() -> dict:
     return {
         "settings": {"harness": args.harness, "sessions": args.sessions, "seconds_per_phase": args.seconds,
                      "interval": args.interval, "gil_switch_interval_s": sys.getswitchinterval(),
-                     "page": args.page, "nets": [c.run_name for c in configs], "batch_size": args.batch_size,
+                     "pages": args.pages, "nets": [c.run_name for c in configs], "batch_size": args.batch_size,
                      "device": manager.device_label, "isolation": manager.isolation},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": load_before,
@@ -589,6 +607,9 @@ def main() -> dict:
         "page_reruns_per_second": round(len(latencies) / args.seconds, 2),
         "page_rerun_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95),
                                "max": _percentile(latencies, 1.0)},
+        "page_rerun_seconds_by_page": {
+            page: {"reruns": len(values), "p50": _percentile(values, 0.5), "p95": _percentile(values, 0.95),
+                   "max": _percentile(values, 1.0)} for page, values in sorted(record.latencies_by_page.items())},
         "page_titles_drawn": dict(getattr(classroom, "titles", {})),
         "exceptions": len(exceptions) + server_tracebacks,
         "exception_samples": exceptions[:5],
