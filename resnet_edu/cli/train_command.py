@@ -20,8 +20,8 @@ from resnet_edu.cli.parser import EXIT_BAD_INPUT, UserError
 def config_from_args(args: argparse.Namespace, validate: bool = True):
     """The TrainConfig the arguments describe, resolved for ``--device`` (its batch size and lr are numbers).
 
-    ``validate=False`` leaves the checks and the resolving to the caller (a preset's base: each
-    preset net is resolved when the job manager submits it).
+    ``validate=False`` leaves the checks and the resolving to the caller (a preset's base:
+    ``preset_from_args`` resolves each of the preset's nets).
     """
     from resnet_edu.train import TrainConfig, resolve
 
