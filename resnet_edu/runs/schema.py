@@ -160,7 +160,7 @@ CREATE INDEX IF NOT EXISTS analysis_jobs_by_kind ON analysis_jobs (kind, created
 _ADDED_COLUMNS = (
     ("runs", "images_per_second", "REAL"),  # the latest training speed (progress, the Lab's cards)
     ("runs", "eta_seconds", "REAL"),  # the latest estimate of the time left
-    ("runs", "imported", "TEXT"),  # provenance of a run opened from a class pack (resnet_edu/sharing/packs.py)
+    ("runs", "imported", "TEXT"),  # provenance of a run opened from a class pack (resnet_edu/sharing/packs/)
 )
 # Columns renamed after the first release: (table, old name, new name).
 RENAMED_COLUMNS = (
