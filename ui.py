@@ -326,6 +326,18 @@ def stop_job_button(container, job_id: str, key: str) -> None:
                                                  "교사나 이것을 시작한 탭만 멈출 수 있습니다."))
 
 
+def may_see_details() -> bool:
+    """The unlocked teacher, or anyone on the server's own computer when no passcode is set."""
+    return teacher_unlocked() and (security.teacher_lock_enabled() or security.is_loopback(client_address()))
+
+
+def without_paths(message: object) -> str:
+    """A stored message (a failed run's or job's) as this tab may read it: server paths cut to
+    their last part for students; whole for the teacher (``may_see_details``)."""
+    text = "" if message is None else str(message)
+    return text if may_see_details() else security.hide_paths(text)
+
+
 def teacher_unlocked() -> bool:
     """True when no passcode is configured, or this tab entered the right one less than
     $RESNET_EDU_TEACHER_UNLOCK_MINUTES ago (then it locks again by itself).
@@ -454,6 +466,6 @@ def report_error(error: BaseException) -> str:
                              "number; the other pages still work.",
                              f"이 페이지에서 문제가 생겼습니다 (오류 {incident}). 이 번호를 선생님께 알려 주세요. 다른 "
                              "페이지는 그대로 쓸 수 있습니다.")))
-    if teacher_unlocked() and (security.teacher_lock_enabled() or security.is_loopback(client_address())):
+    if may_see_details():
         st.exception(error)  # the unlocked teacher, or the one computer of a server with no passcode
     return incident

@@ -18,7 +18,7 @@ from resnet_edu.inside.landscape import COARSE_POINTS
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
 from ui import (claim, get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab,
-                stop_job_button, t)
+                stop_job_button, t, without_paths)
 
 GRIDS = [5, 9, 15, 21, 31, 51]
 DEFAULT_GRID = 15
@@ -108,8 +108,9 @@ def status_ui(job: dict) -> None:
         cols[0].progress(min(1.0, fraction), text=label)
         stop_job_button(cols[1], job["job_id"], "landscape_stop")  # the tab that started it, or the teacher
     elif status == "failed":
-        st.error(t(f"The landscape could not be computed: {md_escape(job.get('message'))}",
-                   f"손실 지형을 계산할 수 없습니다: {md_escape(message_words(job.get('message'), 'ko'))}"))
+        message = without_paths(job.get("message"))  # a student reads no server path
+        st.error(t(f"The landscape could not be computed: {md_escape(message)}",
+                   f"손실 지형을 계산할 수 없습니다: {md_escape(message_words(message, 'ko'))}"))
     elif status == "stopped":
         st.warning(t("Stopped: the picture shows the points computed until then.",
                      "중지됨: 그때까지 계산한 점을 보여 줍니다."), icon="⏹️")

@@ -29,6 +29,7 @@ from ui import (
     send_to_lab,
     stop_job_button,
     t,
+    without_paths,
 )
 
 TEST_IMAGES = list(lesion.TEST_IMAGES)
@@ -169,8 +170,9 @@ def job_ui(job_id: str) -> None:
             cols[0].progress(min(1.0, fraction), text=label)
             stop_job_button(cols[1], job_id, "lesion_stop")  # the tab that started it, or the teacher
         elif job["status"] == "failed":
-            st.error(t(f"The lesion study could not run: {md_escape(job.get('message'))}",
-                       f"블록 제거 실험을 실행할 수 없습니다: {md_escape(message_words(job.get('message'), 'ko'))}"))
+            message = without_paths(job.get("message"))  # a student reads no server path
+            st.error(t(f"The lesion study could not run: {md_escape(message)}",
+                       f"블록 제거 실험을 실행할 수 없습니다: {md_escape(message_words(message, 'ko'))}"))
         elif job["status"] == "stopped":
             st.warning(t("Stopped: the nets finished before the stop are shown.",
                          "중지됨: 중지 전에 끝난 네트워크만 보여 줍니다."), icon="⏹️")

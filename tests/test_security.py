@@ -610,3 +610,30 @@ def test_features_reads_no_images_from_a_folder_the_command_line_recorded_outsid
     assert reads == []
     (warning,) = [w.value for w in at.warning if "not one the app may read" in w.value]
     assert str(outside) not in warning
+
+
+def test_messages_hide_server_paths_from_students_not_urls():
+    text = ("No such file or directory: '/home/teacher/data/cifar-10-batches-py/data_batch_1'; get "
+            "https://download.pytorch.org/models/resnet18-f37072fd.pth; C:\\Users\\t\\data\\x.png")
+    hidden = security.hide_paths(text)
+    assert "/home/teacher" not in hidden and "Users" not in hidden
+    assert "…/data_batch_1" in hidden and "…/x.png" in hidden
+    assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in hidden
+    assert security.hide_paths("depth 56 is not 6n+2") == "depth 56 is not 6n+2"
+
+
+def test_a_failed_runs_message_shows_students_no_server_path(monkeypatch):
+    from ui import get_store
+
+    monkeypatch.setenv(security.PASSCODE_ENV, PASSCODE)
+    student = _lab()
+    store = get_store()
+    run_id = store.create_run("plain-56", {"depth": 56}, status="queued")
+    store.set_status(run_id, "failed", "could not read /srv/teacher/secret/data_batch_1 (PermissionError)")
+    student.run()
+    assert not student.exception, student.exception
+    shown = " ".join(e.value for e in student.error) + student.dataframe[0].value.to_csv()  # past runs
+    assert "data_batch_1" in shown and "/srv/teacher" not in shown
+    student.session_state["teacher_passcode"] = PASSCODE
+    student.run()
+    assert "/srv/teacher/secret/data_batch_1" in student.dataframe[0].value.to_csv()

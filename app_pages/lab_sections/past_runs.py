@@ -14,7 +14,7 @@ from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.sharing.packs import provenance_line
 from resnet_edu.words import message_words
-from ui import get_manager, language, md_escape, t, teacher_unlocked
+from ui import get_manager, language, md_escape, t, teacher_unlocked, without_paths
 
 RESUMABLE = ("interrupted", "stopped")
 PAST_RUNS_SHOWN = 100
@@ -33,8 +33,8 @@ def past_runs_ui() -> None:
     failed = past[(past["status"] == "failed") & past["message"].fillna("").ne("")]
     latest_group = runs["group_id"].iloc[0]
     for row in failed[failed["group_id"] == latest_group].itertuples(index=False):
-        st.error(t(f"{md_escape(row.name)} failed: {row.message}",
-                   f"{md_escape(row.name)} 실패: {message_words(row.message, 'ko')}"),
+        st.error(t(f"{md_escape(row.name)} failed: {without_paths(row.message)}",
+                   f"{md_escape(row.name)} 실패: {message_words(without_paths(row.message), 'ko')}"),
                  icon="⚠️")
     table = pd.DataFrame({
         t("run", "실행"): past["name"],
@@ -43,7 +43,7 @@ def past_runs_ui() -> None:
                                  for d, tot in zip(past["steps_done"], past["total_steps"])],
         t("data", "데이터"): [words.dataset_word(c.get("dataset", ""), lang) for c in past["config"]],
         t("started", "시작"): past["created_at"].map(words.clock_label),
-        t("message", "메시지"): past["message"].fillna("").map(lambda message: message_words(message, lang)),
+        t("message", "메시지"): past["message"].fillna("").map(lambda message: message_words(without_paths(message), lang)),
         t("run id", "실행 ID"): past["run_id"],  # what `python -m resnet_edu runs …` asks for
     })
     if past["imported"].notna().any():  # runs opened from a class pack: who trained them, where

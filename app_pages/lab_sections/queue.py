@@ -10,7 +10,7 @@ from app_pages.text import lab as text
 from resnet_edu import devices, words
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
-from ui import get_manager, language, md_escape, t, teacher_unlocked
+from ui import get_manager, language, md_escape, t, teacher_unlocked, without_paths
 
 
 def _apply_shortcuts(run_id: str, key: str, stages: list[int] | None) -> None:
@@ -73,7 +73,7 @@ def run_card_ui(run_id: str, device: str) -> None:
         parts.append(t(f"{ips:,.0f} images/s", f"초당 {ips:,.0f}장") if ips else t("– images/s", "초당 –장"))
         st.progress(min(1.0, max(0.0, float(p.get("fraction") or 0.0))), text=" · ".join(parts))
         if p.get("message"):
-            st.caption(md_escape(message_words(p["message"], lang)))
+            st.caption(md_escape(message_words(without_paths(p["message"]), lang)))
         if p["status"] in ACTIVE_STATUSES:
             shortcut_toggles_ui(run_id)
 

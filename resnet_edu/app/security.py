@@ -40,6 +40,7 @@ import ipaddress
 import logging
 import math
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ __all__ = [
     "Owners",
     "is_loopback",
     "check_recorded_root",
+    "hide_paths",
 ]
 
 DATA_ROOTS_ENV = "RESNET_EDU_DATA_ROOTS"
@@ -188,6 +190,20 @@ def check_recorded_root(root: str | os.PathLike | None) -> Path | None:
     except ValueError:
         raise ValueError("this run's data folder is not one the app may read; the teacher can allow it "
                          f"with {DATA_ROOTS_ENV}") from None
+
+
+# An absolute path of two or more parts (POSIX, or a Windows drive), not inside a URL.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/\\])(?:/[^\s/'\"`,;()]+){2,}/?|\b[A-Za-z]:\\[^\s'\"`,;()]+")
+
+
+def hide_paths(text: object) -> str:
+    """``text`` with every absolute server path cut to its last part (``…/runs.sqlite``): what a
+    student reads of an error message. URLs are left alone."""
+    def last_part(match: re.Match) -> str:
+        parts = [p for p in re.split(r"[\\/]", match.group(0)) if p]
+        return "…/" + (parts[-1] if parts else "")
+
+    return _ABSOLUTE_PATH.sub(last_part, "" if text is None else str(text))
 
 
 def unlock_seconds() -> float:
