@@ -56,10 +56,10 @@ try:
 except StoreDamaged as error:  # runs.sqlite is damaged and could not even be moved aside
     st.error(str(error), icon="🛑")
     st.stop()
-if manager.store.damage_report:  # set aside at start-up: say where the old file is kept
+if manager.store.damage_report:  # damaged (set aside, or left to other programs), or deleted while in use
     with st.sidebar:
         st.warning(t(manager.store.damage_report,
-                     f"실행 기록 파일이 손상되어 따로 보관하고 읽을 수 있는 것을 새 파일로 옮겼습니다: "
+                     f"실행 기록 파일(runs.sqlite)에 문제가 생겨 다음과 같이 처리했습니다: "
                      f"{manager.store.damage_report}"), icon="⚠️")
 
 prepare_data()  # the built-in data set, loaded by the training process while the teacher reads

@@ -519,3 +519,192 @@ def test_a_big_store_is_read_in_full_only_when_it_changed_since_a_clean_close(tm
     store = RunStore(root)
     assert checks[-1] is True and store.damage_report is not None
     store.close()
+
+
+# ----------------------------------------------------------------------------- one repairer, while nobody else has it open
+
+HOLDER = textwrap.dedent("""
+    import json, os, sys
+    from resnet_edu.runs import RunStore
+    store = RunStore(sys.argv[1])   # the app (or its training process): the store stays open
+    opened = os.stat(store.db_path).st_ino
+    print(json.dumps({"report": store.damage_report, "runs": len(store.list_runs()), "inode": opened}), flush=True)
+    sys.stdin.readline()            # held open until the test says so
+    now = os.stat(store.db_path).st_ino
+    print(json.dumps({"inode_now": now, "same_file": now == opened, "report": store.damage_report}), flush=True)
+    store.close()
+""")
+
+
+def _holder(root: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", HOLDER, str(root)], cwd=REPO, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(holder: subprocess.Popen) -> dict:
+    out, err = holder.communicate("close\n", timeout=120)
+    assert holder.returncode == 0, err[-2000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_a_damaged_store_another_process_has_open_is_left_in_place_and_repaired_once_it_is_alone(tmp_path):
+    root = tmp_path / "runs"
+    ids = _store_with_runs(root, runs=3, steps=1000)
+    app = _holder(root)  # another process (the app) opens the sound store and keeps it open
+    try:
+        first = json.loads(app.stdout.readline())
+        assert first["report"] is None and first["runs"] == 3
+        _damage(root / "runs.sqlite", where=0.5, pages=2)
+        damaged = (root / "runs.sqlite").read_bytes()
+        cli = RunStore(root)  # this process (the CLI) finds the damage while the app has the file open
+        report = cli.damage_report
+        assert report is not None and "other programs have it open" in report and "left in place" in report
+        assert list(root.glob("runs.damaged-*")) == []  # never moved while another process has it open
+        assert (root / "runs.sqlite").stat().st_ino == first["inode"]
+        assert (root / "runs.sqlite").read_bytes() == damaged
+        cli.close()
+        after = _finish(app)
+        assert after["same_file"] and after["report"] is None  # the app wrote into the one runs.sqlite throughout
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()
+    alone = RunStore(root)  # nobody else has it open now: this opener repairs it
+    assert alone.damage_report.startswith("runs.sqlite was damaged (")
+    kept = list(root.glob("runs.damaged-*.sqlite"))
+    assert len(kept) == 1 and kept[0].read_bytes() == damaged
+    assert set(alone.list_runs()["run_id"]) == set(ids)
+    alone.close()
+
+
+def test_two_processes_opening_a_damaged_store_at_once_repair_it_once_and_share_the_new_file(tmp_path):
+    root = tmp_path / "runs"
+    ids = _store_with_runs(root, runs=3, steps=1000)
+    _damage(root / "runs.sqlite", where=0.5, pages=2)
+    openers = [_holder(root), _holder(root)]  # started together: both find the damage
+    try:
+        seen = [json.loads(p.stdout.readline()) for p in openers]
+        reports = [s["report"] for s in seen]
+        repaired = [r for r in reports if r and r.startswith("runs.sqlite was damaged (")]
+        assert len(repaired) == 1 and reports.count(None) == 1, reports  # one repaired; the other waited
+        assert len(list(root.glob("runs.damaged-*.sqlite"))) == 1
+        inode = (root / "runs.sqlite").stat().st_ino
+        assert [s["inode"] for s in seen] == [inode, inode]  # both on the new file
+        assert [s["runs"] for s in seen] == [len(ids), len(ids)]
+        assert all(_finish(p)["same_file"] for p in openers)
+    finally:
+        for p in openers:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+# ----------------------------------------------------------------------------- the runs folder deleted under the store
+
+def test_a_runs_folder_deleted_under_a_live_store_gives_one_sentence_and_a_fresh_store(tmp_path):
+    root = tmp_path / "runs"
+    store = RunStore(root)
+    old = store.create_run("before", {"depth": 8}, status="running")
+    store.log_step(old, 1, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.flush()
+    store.log_step(old, 2, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    shutil.rmtree(root)  # the teacher deletes the folder while the app runs
+    report = store.damage_report
+    assert report is not None and "was deleted while in use" in report and str(root) in report
+    assert "1 rows not yet written were dropped" in report
+    assert store.list_runs().empty and not store.has_run(old)
+    seen: dict = {}
+    reader = threading.Thread(target=lambda: seen.update(runs=len(store.list_runs())))  # a page's new thread
+    reader.start()
+    reader.join(timeout=60)
+    assert seen == {"runs": 0}
+    new = store.create_run("after", {"depth": 8})  # the fresh store works, in the folder the app was given
+    store.log_step(new, 1, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.close()
+    again = RunStore(root)  # what was written after the deletion is in the file at the path, not a deleted one
+    assert list(again.list_runs()["run_id"]) == [new] and list(again.steps(new)["step"]) == [1]
+    assert again.damage_report is None
+    again.close()
+
+
+def test_the_app_after_its_runs_folder_is_deleted_shows_the_sentence_not_a_traceback(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    root = tmp_path / "runs"
+    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
+    _store_with_runs(root, runs=2, steps=50)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    shutil.rmtree(root)
+    at.switch_page("app_pages/lab.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join(w.value for w in at.warning)
+    assert "was deleted while in use" in shown
+    assert (root / "runs.sqlite").exists()
+
+
+# ----------------------------------------------------------------------------- the space reserve
+
+RESERVE_SCRIPT = textwrap.dedent("""
+    import json, os, subprocess, sys
+    from pathlib import Path
+    mount, out = Path(sys.argv[1]), Path(sys.argv[2])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "none", str(mount)], check=True)
+    from resnet_edu.runs import RunStore
+    store = RunStore(mount / "runs")
+    reserve = Path(store._reserve.path)
+    result = {"reserve_at_open": reserve.exists()}
+    run_id = store.create_run("r", {"depth": 8}, status="running")
+    filler = mount / "filler"
+    with open(filler, "wb", buffering=0) as handle:   # the disk filled to the last byte
+        chunk = 1 << 20
+        while chunk:
+            try:
+                handle.write(os.urandom(chunk))
+            except OSError:
+                chunk //= 2
+    result["free_when_full"] = os.statvfs(mount).f_bavail
+    refused = []
+    for step in range(1, 4000):   # metrics and events until the disk refuses them
+        try:
+            store.log_step(run_id, step, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
+                           images_per_second=1)
+            if step % 50 == 0:
+                store.log_event(run_id, step, "note", {"text": "x" * 2000})
+        except Exception as error:   # StoreWriteError from a log call, SQLite's own error from an event
+            refused.append(str(error))
+            break
+    try:
+        store.log_event(run_id, 0, "note", {"text": "y" * 20000})   # an event is not a run's end
+    except Exception as error:
+        refused.append(type(error).__name__)
+    result["refused"] = refused
+    result["reserve_after_metrics_and_events"] = reserve.exists()
+    store.set_status(run_id, "failed", "the disk is full")   # the run's end: may use the reserve
+    result["reserve_after_the_end"] = reserve.exists()
+    os.remove(filler)   # the teacher frees some space
+    other = store.create_run("next", {"depth": 8})
+    store.log_step(other, 1, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
+    store.flush()
+    result["reserve_when_space_is_back"] = reserve.exists() and reserve.stat().st_size >= store._reserve.size
+    result["status"] = store.get_run(run_id)["status"]
+    store.close()
+    out.write_text(json.dumps(result))
+""")
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
+def test_the_space_reserve_is_given_up_only_for_a_run_to_end_and_made_again_when_space_is_back(tmp_path):
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    out = tmp_path / "result.json"
+    done = subprocess.run(["unshare", "-rm", sys.executable, "-c", RESERVE_SCRIPT, str(mount), str(out)],
+                          cwd=REPO, env=_env(tmp_path / "unused", tmp_path), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["reserve_at_open"] and result["free_when_full"] == 0
+    assert result["refused"] and "disk is full" in result["refused"][0], result
+    assert result["reserve_after_metrics_and_events"]  # metrics and events never take it
+    assert not result["reserve_after_the_end"] and result["status"] == "failed"  # given up so the end lands
+    assert result["reserve_when_space_is_back"]

@@ -63,7 +63,7 @@ class CheckpointsMixin:
                 c.execute(INSERT_EVENT, (run_id, step, "checkpoint", detail, utc_now()))
             return n
 
-        if not self._commit(work):
+        if not self._commit(work, ends_run=True):  # the checkpoint a stopped run resumes from
             raise RunNotFound(run_id)
 
     def latest_checkpoint(self, run_id: str) -> pathlib.Path | None:

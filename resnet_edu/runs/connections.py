@@ -5,6 +5,10 @@ at once, whatever is being written:
 
 - WAL mode: readers never block the writer and the writer never blocks readers.
 - Each thread has its own connection (a SQLite connection must not be shared mid-query).
+- Each use of a connection first checks that ``runs.sqlite`` is still the file the store
+  opened (its device and inode: one ``stat``); if the folder was deleted or the file
+  replaced, the store starts over on a fresh file (``RunStore._check_same_file``) instead of
+  writing on into a deleted file while new threads fail to open the missing one.
 - "database is locked" never reaches a caller: SQLite waits up to ``BUSY_TIMEOUT_MS`` for
   the other writer, and the store tries again (with pauses) for up to ``BUSY_RETRY_S`` more.
 """
@@ -12,6 +16,7 @@ at once, whatever is being written:
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -47,14 +52,25 @@ def retry_busy(action: Callable[[], Any]) -> Any:
             pause = min(1.0, pause * 2)
 
 
+def file_identity(path: os.PathLike) -> tuple[int, int] | None:
+    """(device, inode) of a file, or None when it does not exist: another file at the path differs."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class ConnectionsMixin:
     """The connection-keeping part of ``RunStore``.
 
-    Uses ``self.db_path`` and ``self._closed``; keeps ``self._local`` (this thread's
-    connection) and ``self._conns`` (every thread's, to close them).
+    Uses ``self.db_path``, ``self._closed`` and ``self._check_same_file`` (store); keeps
+    ``self._local`` (this thread's connection), ``self._conns`` (every thread's, to close them)
+    and ``self._file_id`` (the opened file's ``file_identity``; None while opening).
     """
 
     def _init_connections(self) -> None:
+        self._file_id: tuple[int, int] | None = None
         self._local = threading.local()
         self._conns: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._conns_lock = threading.Lock()
@@ -68,6 +84,7 @@ class ConnectionsMixin:
         return conn
 
     def _conn(self) -> sqlite3.Connection:
+        self._check_same_file()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn

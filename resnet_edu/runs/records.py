@@ -163,7 +163,7 @@ class RunRecordsMixin:
         def work(c: sqlite3.Connection) -> int:
             return c.execute(sql, args).rowcount
 
-        if not self._commit(work):
+        if not self._commit(work, ends_run=status in ENDED_STATUSES):
             raise RunNotFound(run_id)
         self._known.add(run_id)
 

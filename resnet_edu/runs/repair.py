@@ -14,7 +14,9 @@ when it last closed cleanly (size, time stamp and inode of the file and its WAL,
 ``.checked``): after a crash, a copy, another program. Otherwise only the small tables
 (runs, evaluations, events) are checked. A damaged file is:
 
-1. moved aside, never overwritten or deleted: ``runs.sqlite`` becomes
+1. moved aside, by one opener and only while no other store has it open (``openers.py``: a
+   file another process still writes into is left in place and read as it is), never
+   overwritten or deleted: ``runs.sqlite`` becomes
    ``runs.damaged-20261129T083000Z.sqlite`` (its ``-wal`` file moves along, so nothing
    that was committed is left behind);
 2. read table by table into a fresh ``runs.sqlite``; where a whole-table read stops at a
@@ -271,7 +273,8 @@ def set_aside_and_salvage(db_path: pathlib.Path, problem: str, init_schema: Call
     """Move a damaged store aside, make a fresh one, copy what can be read; the sentence to show.
 
     Args:
-        db_path: the damaged ``runs.sqlite`` (no connection to it may be open in this process).
+        db_path: the damaged ``runs.sqlite``; no connection to it may be open in any process
+            (the caller holds ``openers.OpenersLock`` alone).
         problem: what ``quick_check`` (or the failed open) said.
         init_schema: creates the tables in a fresh ``db_path``.
         connect: opens a connection to ``db_path`` (the store's own settings).

@@ -1,11 +1,14 @@
 """``RunStore``: opening the store, what happens at start-up and exit, and the class assembled from its parts.
 
-Its own file because this is the store's life cycle: opening checks the file (a damaged
-one is set aside and what can be read is saved, ``repair.py``), brings an older schema up
-to date (``schema.py``), keeps some disk space in reserve (``disk.py``) and marks runs left
-behind by a process that is gone as ``interrupted`` (``ownership.py``); closing, or the
-interpreter exiting, commits what is buffered. Everything else a store does lives in the
-part named by each base class below.
+The store's life cycle: opening takes this store's share of the runs folder (``openers.py``),
+checks the file (a damaged one is set aside and what can be read is saved, ``repair.py``,
+by one opener while no other has it open), brings an older schema up to date
+(``schema.py``), keeps some disk space in reserve (``disk.py``) and marks runs left behind by
+a process that is gone as ``interrupted`` (``ownership.py``). While open, a runs folder
+deleted (or a ``runs.sqlite`` replaced) under it is noticed at the next connection use and a
+fresh store started there, with one sentence saying so (``damage_report``). Closing, or the
+interpreter exiting, commits what is buffered. Everything else a store does lives in the part
+named by each base class below.
 """
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ import os
 import pathlib
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable
 
 from resnet_edu.runs.analysis_table import AnalysisJobsMixin
 from resnet_edu.runs.checkpoints import CheckpointsMixin
-from resnet_edu.runs.connections import ConnectionsMixin
+from resnet_edu.runs.connections import ConnectionsMixin, file_identity
 from resnet_edu.runs.disk import SpaceReserve, describe_write_error, is_write_failure
 from resnet_edu.runs.export import ExportMixin
 from resnet_edu.runs.housekeeping import HousekeepingMixin
+from resnet_edu.runs.openers import OpenersLock, repair_turn
 from resnet_edu.runs.ownership import own_identity, owner_alive
 from resnet_edu.runs.reads import ReadsMixin
 from resnet_edu.runs.records import RunRecordsMixin
@@ -34,6 +39,8 @@ from resnet_edu.runs.values import dumps, utc_now
 from resnet_edu.runs.writer import WriteBufferMixin
 
 logger = logging.getLogger(__name__)
+
+REPAIR_WAIT_S = 3.0  # how long a repairer waits for other openers of a damaged file to let it go
 
 
 def default_root() -> pathlib.Path:
@@ -63,12 +70,26 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
         self._init_connections()
         self._init_buffers()
         self._init_records()
-        self.damage_report: str | None = None  # set when a damaged file was set aside at open
-        self._open_checked()
+        self._damage_report: str | None = None  # what happened to the file, one sentence (see damage_report)
+        self._left_damaged = False  # damaged, but others have it open: read as it is
+        self._openers = OpenersLock(self.root)
+        self._openers.share()  # before the first connection: a repair elsewhere finishes first
+        try:
+            self._open_checked()
+        except BaseException:
+            self._openers.release()
+            raise
+        self._file_id = file_identity(self.db_path)  # from now on, _conn notices another file here
         self._reserve = SpaceReserve(self.root)
-        self._reserve.keep()
-        self.interrupted_on_open: list[str] = self._mark_interrupted()
-        self.fail_orphaned_analyses("the training process ended before this job finished")
+        self._reserve_missing = not self._reserve.keep()
+        self.interrupted_on_open: list[str] = []
+        try:
+            self.interrupted_on_open = self._mark_interrupted()
+            self.fail_orphaned_analyses("the training process ended before this job finished")
+        except sqlite3.DatabaseError as exc:
+            if not (self._left_damaged and is_damage(exc)):
+                raise
+            logger.warning("RunStore: runs of gone processes not marked (the file is damaged): %s", exc)
         self._atexit = self._make_atexit()
         atexit.register(self._atexit)
 
@@ -81,23 +102,94 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def damage_report(self) -> str | None:
+        """One sentence on what happened to ``runs.sqlite`` and what was done, or None when all is well.
+
+        Set when a damaged file was set aside (or left in place because other programs have
+        it open), or when the runs folder was deleted or the file replaced while this store
+        was open. Reading it first looks whether the file is still the one this store opened.
+        """
+        self._check_same_file()
+        return self._damage_report
+
     # ------------------------------------------------------------------ opening
-    def _open_checked(self) -> None:
-        """Create or migrate the schema, check the file, and set a damaged one aside (``repair.py``)."""
+    def _problem(self) -> str | None:
+        """Create or migrate the schema and check the file: None, or what is wrong with it."""
         try:
             full = needs_full_check(self.db_path)
             self._init_schema()
-            problem = quick_check(self._conn(), full=full)
+            return quick_check(self._conn(), full=full)
         except sqlite3.DatabaseError as exc:
             if not is_damage(exc):
                 self._close_connections()
                 raise sqlite3.DatabaseError(f"cannot open the run store {self.db_path}: {exc}") from exc
-            problem = str(exc)
+            return str(exc)
+
+    def _open_checked(self) -> None:
+        """Check the file; a damaged one is set aside by one opener, alone with it (``openers.py``)."""
+        checked = file_identity(self.db_path)
+        problem = self._problem()
         if problem is None:
             return
         self._close_connections()
-        self.damage_report = set_aside_and_salvage(self.db_path, problem, self._init_schema, self._connect)
-        logger.warning("RunStore: %s", self.damage_report)
+        self._openers.release()
+        with repair_turn(self.root):
+            alone = self._openers.try_alone()
+            deadline = time.monotonic() + REPAIR_WAIT_S
+            while not alone and time.monotonic() < deadline:  # openers that found the damage too let go soon
+                time.sleep(0.05)
+                alone = self._openers.try_alone()
+            if not alone:
+                self._openers.share()
+            if file_identity(self.db_path) != checked:  # another opener repaired it while this one waited
+                problem = self._problem()
+            if problem is None:
+                logger.info("RunStore: %s was repaired by another process; opened the repaired file", self.db_path)
+            elif alone:
+                self._close_connections()
+                self._damage_report = set_aside_and_salvage(self.db_path, problem, self._init_schema,
+                                                            self._connect)
+            else:
+                self._left_damaged = True
+                self._damage_report = (
+                    f"{self.db_path.name} is damaged ({problem}), but other programs have it open (the app, "
+                    f"its training process, the command line): it was left in place and is read as it is; "
+                    f"close them, then open the store again to repair it.")
+            if alone:
+                self._openers.share()
+        if self._damage_report:
+            logger.warning("RunStore: %s", self._damage_report)
+
+    def _check_same_file(self) -> None:
+        """Start a fresh store if ``runs.sqlite`` (or its folder) was deleted or replaced under this one."""
+        if self._file_id is None or self._closed or file_identity(self.db_path) == self._file_id:
+            return
+        with self._flush_lock:  # no commit is half-way while the connections change
+            if self._file_id is None or file_identity(self.db_path) == self._file_id:
+                return  # another thread has just done it
+            self._file_id = None
+            replaced = self.db_path.exists()
+            self._close_connections()
+            dropped = self._pending
+            self._take_pending()  # rows for runs of the old file: they have nowhere to go
+            self._known.clear()
+            self.write_error = None
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._openers.share()  # the lock file went with a deleted folder
+            self._damage_report = None
+            self._open_checked()
+            self._file_id = file_identity(self.db_path)
+            self._reserve_missing = not self._reserve.keep()
+            if replaced:
+                what = (f"{self.db_path} was replaced by another file while in use: the store now reads that "
+                        f"file")
+            else:
+                what = (f"the runs folder {self.root} (or its {self.db_path.name}) was deleted while in use: a "
+                        f"new, empty store was started there, and the runs recorded before are gone")
+            lost = f" ({dropped} rows not yet written were dropped)" if dropped else ""
+            self._damage_report = f"{what}{lost}." + (f" {self._damage_report}" if self._damage_report else "")
+            logger.warning("RunStore: %s", self._damage_report)
 
     def _init_schema(self) -> None:
         conn = self._conn()
@@ -179,6 +271,7 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
                 t.join(timeout=5)
             with self._flush_lock:
                 self._close_connections()
+            self._openers.release()
             atexit.unregister(self._atexit)
             if self.write_error is None:
                 remember_clean_close(self.db_path)

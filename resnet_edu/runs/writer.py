@@ -15,6 +15,9 @@ This is the part of the store worth copying into your own projects:
   meanwhile the logging calls raise ``StoreWriteError`` so the training loop can end the
   run ``failed`` with "the disk is full (... free)", and a status change is tried on its
   own so that the failure itself still lands when it fits.
+- The space reserve (``disk.SpaceReserve``) is given up only for a write that lets a run end
+  cleanly (an ending status, a checkpoint's record: ``ends_run=True``), never for metrics or
+  events, and it is made again at the first commit that succeeds once space is back.
 """
 
 from __future__ import annotations
@@ -72,8 +75,9 @@ def _flusher(ref: weakref.ReferenceType, stop: threading.Event) -> None:
 class WriteBufferMixin:
     """The buffered-writing part of ``RunStore``.
 
-    Uses ``self._transaction`` and ``self._query`` (connections), ``self._accepts_logs`` (records),
-    ``self.root``, ``self._closed``, ``self._reserve`` (a ``SpaceReserve``, ``disk.py``).
+    Uses ``self._transaction``, ``self._query`` and ``self._check_same_file`` (connections, store),
+    ``self._accepts_logs`` (records), ``self.root``, ``self._closed``, ``self._reserve`` (a
+    ``SpaceReserve``, ``disk.py``) and ``self._reserve_missing`` (it is to be made again).
     """
 
     def _init_buffers(self) -> None:
@@ -217,9 +221,16 @@ class WriteBufferMixin:
                 self._progress.pop(run_id, None)
             self._pending = len(self._steps) + len(self._evals) + len(self._layers) + len(self._progress)
 
-    def _commit(self, work: Callable[[sqlite3.Connection], Any] | None = None) -> Any:
-        """Commit everything buffered, then ``work``, in one transaction, in order."""
+    def _commit(self, work: Callable[[sqlite3.Connection], Any] | None = None, *, ends_run: bool = False) -> Any:
+        """Commit everything buffered, then ``work``, in one transaction, in order.
+
+        Args:
+            work: more writes, in the same transaction.
+            ends_run: ``work`` lets a run end cleanly (its ending status, its checkpoint's
+                record): on a full disk it may use the space reserve.
+        """
         with self._flush_lock:
+            self._check_same_file()  # before taking the batch: rows of a deleted file go nowhere
             if work is None and not self._pending:
                 return None
             batch = self._take_pending()
@@ -244,7 +255,7 @@ class WriteBufferMixin:
                 result = self._transaction(write)
             except BaseException as exc:
                 if is_write_failure(exc):
-                    return self._commit_after_write_failure(exc, batch, work)
+                    return self._commit_after_write_failure(exc, batch, work, ends_run)
                 # The transaction was rolled back. Keep the buffered rows for the next commit
                 # when the database was busy or ``work`` failed (e.g. an unknown run); drop
                 # them only if they themselves cannot be written, or every commit would fail.
@@ -255,21 +266,30 @@ class WriteBufferMixin:
                                  len(steps) + len(evals) + len(layers) + len(progress), exc)
                 raise
             self.write_error = None
+            if self._reserve_missing:  # space is back (this commit fit): keep the reserve again
+                self._reserve_missing = not self._reserve.keep()
             return result
 
-    def _commit_after_write_failure(self, exc: BaseException, batch: tuple, work: Callable | None) -> Any:
+    def _commit_after_write_failure(self, exc: BaseException, batch: tuple, work: Callable | None,
+                                    ends_run: bool) -> Any:
         """The disk refused a commit: keep the rows for later, and still try ``work`` on its own.
 
         A status change (e.g. the run ending ``failed`` because of this very error) is a few
-        hundred bytes and often fits where a batch of metrics did not. Call with the flush lock held.
+        hundred bytes and often fits where a batch of metrics did not; if even that does not
+        fit and ``work`` ends a run, the space reserve is given up for it. Call with the flush
+        lock held.
         """
         self.write_error = exc
         self._requeue(batch)
         if work is None:
             raise exc
         for attempt in range(2):
-            if attempt == 1 and not self._reserve.release():
-                break
+            if attempt == 1:
+                if not ends_run or not self._reserve.release():
+                    break
+                self._reserve_missing = True
+                logger.warning("RunStore: the space reserve %s was given up to record how a run ended",
+                               self._reserve.path)
             try:
                 return self._transaction(work)
             except BaseException as again:
