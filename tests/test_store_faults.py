@@ -329,18 +329,34 @@ def test_the_cli_says_so_and_goes_on_or_exits_2_when_it_cannot(tmp_path, monkeyp
     captured = capsys.readouterr()
     assert captured.err.startswith("runs.sqlite was damaged (") and "kept as" in captured.err
     assert {row["run_id"] for row in json.loads(captured.out)} <= set(ids)
-    # A damaged file that cannot be moved (the folder refuses, as a read-only one would): exit 2.
+
+
+def _unmovable_damaged_store(root: Path) -> None:
+    """``runs.sqlite`` that is not a database, in a folder made immutable (``chattr +i``): nothing can be renamed."""
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        if old.is_file():
+            old.unlink()
     (root / "runs.sqlite").write_bytes(b"not a database" * 100)
-    for side in root.glob("runs.sqlite-*"):
-        side.unlink()
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(root)],
+                                                         capture_output=True).returncode != 0:
+        pytest.skip("needs chattr +i (root, or CAP_LINUX_IMMUTABLE) to make a folder refuse a rename")
 
-    def refuse(*_args):
-        raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(repair.os, "replace", refuse)
-    assert main(["runs", "list"]) == 2
+def _movable(root: Path) -> None:
+    subprocess.run(["chattr", "-i", str(root)], capture_output=True)
+
+
+def test_a_damaged_store_that_cannot_be_moved_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
+    _unmovable_damaged_store(root)  # the folder really refuses the rename (as a read-only one would)
+    try:
+        assert main(["runs", "list"]) == 2
+    finally:
+        _movable(root)
     err = capsys.readouterr().err
-    assert "is damaged" in err and "could not be moved aside (Permission denied)" in err
+    assert "is damaged" in err and "could not be moved aside (Operation not permitted)" in err
     assert len(err.strip().splitlines()) == 1
     assert (root / "runs.sqlite").read_bytes() == b"not a database" * 100  # untouched
 
@@ -362,17 +378,14 @@ def test_a_damaged_store_that_cannot_be_moved_stops_the_app_with_the_sentence(tm
     from streamlit.testing.v1 import AppTest
 
     root = tmp_path / "runs"
-    root.mkdir()
     monkeypatch.setenv("RESNET_EDU_RUNS_DIR", str(root))
-    (root / "runs.sqlite").write_bytes(b"not a database" * 100)
-
-    def refuse(*_args):
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(repair.os, "replace", refuse)
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    _unmovable_damaged_store(root)
+    try:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    finally:
+        _movable(root)
     assert not at.exception
-    assert any("could not be moved aside (Permission denied)" in e.value for e in at.error)
+    assert any("could not be moved aside (Operation not permitted)" in e.value for e in at.error)
 
 
 # ----------------------------------------------------------------------------- two apps, one folder

@@ -25,6 +25,7 @@ behaves as one opener.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pathlib
 from collections.abc import Iterator
@@ -36,12 +37,19 @@ except ImportError:  # Windows
 
 __all__ = ["OPEN_LOCK", "REPAIR_LOCK", "OpenersLock", "repair_turn"]
 
+logger = logging.getLogger(__name__)
+
 OPEN_LOCK = ".open.lock"  # shared by every open store; exclusive only while a damaged file is moved aside
 REPAIR_LOCK = ".repair.lock"  # one repairer at a time
 
 
-def _open_lock_file(path: pathlib.Path) -> int:
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def _open_lock_file(path: pathlib.Path) -> int | None:
+    """The lock file, or None where it cannot be made (a read-only folder: nothing can be moved there either)."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        logger.warning("RunStore: no lock file %s (%s): other openers are not seen", path, error.strerror or error)
+        return None
 
 
 class OpenersLock:
@@ -61,6 +69,8 @@ class OpenersLock:
             return
         self.release()
         fd = _open_lock_file(self.path)
+        if fd is None:
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
         except BaseException:
@@ -77,6 +87,8 @@ class OpenersLock:
             return True
         self.release()
         fd = _open_lock_file(self.path)
+        if fd is None:
+            return True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -102,6 +114,9 @@ def repair_turn(folder: pathlib.Path) -> Iterator[None]:
         yield
         return
     fd = _open_lock_file(pathlib.Path(folder) / REPAIR_LOCK)
+    if fd is None:
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
