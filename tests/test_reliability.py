@@ -327,3 +327,126 @@ def test_resume_refuses_a_live_run_and_rechecks_a_dead_owner(tmp_path):
     finally:
         manager.shutdown()
         store.close()
+
+
+# ------------------------------------------------------------------ what a kill -9 costs: the last flush interval
+
+STREAM = """
+import sys, time
+from resnet_edu.runs import RunStore
+store = RunStore(sys.argv[1])
+run_id = store.create_run("stream", {"depth": 8}, status="running")
+print(run_id, flush=True)
+step = 0
+while True:  # a training loop's logging, never flushed by hand: only the background commits
+    step += 1
+    now = time.monotonic()
+    store.log_step(run_id, step, epoch=0, train_seconds=now, train_loss=1.0, train_error=0.5, lr=0.1,
+                   images_per_second=1.0)
+    print(step, now, flush=True)  # printed only once it is buffered
+    time.sleep(0.002)
+"""
+
+
+def _committed(db: Path, run_id: str) -> list[int]:
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        return [r[0] for r in conn.execute("SELECT step FROM steps WHERE run_id = ? ORDER BY step", (run_id,))]
+    finally:
+        conn.close()
+
+
+def test_a_writer_killed_mid_stream_loses_only_the_rows_of_its_last_flush_intervals(tmp_path):
+    """kill -9 of a process logging a row every few ms: what is lost is at most the rows it logged in the
+    last two flush intervals (by its own clock, written with each row), and what was committed is a prefix."""
+    from resnet_edu.runs.writer import FLUSH_INTERVAL_S
+
+    root = tmp_path / "runs"
+    RunStore(root).close()
+    writer = subprocess.Popen([sys.executable, "-c", STREAM, str(root)], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        run_id = writer.stdout.readline().strip()
+        assert run_id.startswith("r"), writer.stderr.read()
+        logged: list[tuple[int, float]] = []
+        while len(_committed(root / "runs.sqlite", run_id)) < 300:  # several background commits have landed
+            for _ in range(50):
+                step, at = writer.stdout.readline().split()
+                logged.append((int(step), float(at)))
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=30)
+        for line in writer.stdout.read().splitlines():  # rows logged before the kill, not yet read here
+            if len(line.split()) == 2:
+                step, at = line.split()
+                logged.append((int(step), float(at)))
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    committed = _committed(root / "runs.sqlite", run_id)
+    assert committed == list(range(1, len(committed) + 1))  # a prefix: nothing committed is missing
+    last_step, last_at = logged[-1]
+    lost = [step for step, _ in logged if step > len(committed)]
+    recent = [step for step, at in logged if at >= last_at - 2 * FLUSH_INTERVAL_S]
+    print(f"logged {last_step}, committed {len(committed)}, lost {len(lost)}; "
+          f"logged in the last {2 * FLUSH_INTERVAL_S} s: {len(recent)}")
+    assert set(lost) <= set(recent), (len(lost), len(recent))
+
+
+# ------------------------------------------------------------------ out of memory, for real
+
+OUT_OF_MEMORY = """
+import json, resource, sys
+from pathlib import Path
+tree, runs = sys.argv[1], Path(sys.argv[2])
+import torch
+from resnet_edu.engine import JobManager
+from resnet_edu.runs import RunStore
+from resnet_edu.train import TrainConfig
+torch.set_num_threads(1)
+
+
+def mapped() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+
+
+manager = JobManager(RunStore(runs), device="cpu")
+small = TrainConfig(dataset="imagefolder", data_root=tree, depth=8, batch_size=16, epochs=1, max_train_images=160)
+(first,) = manager.submit([small])
+manager.wait([first], timeout=300)
+# From now on this process may map only 128 MiB more: a ResNet-56 at batch 160 needs far more.
+resource.setrlimit(resource.RLIMIT_AS, (mapped() + 128 * 2**20, resource.RLIM_INFINITY))
+big = TrainConfig(dataset="imagefolder", data_root=tree, depth=56, batch_size=160, epochs=1, max_train_images=160)
+(second,) = manager.submit([big])
+manager.wait([second], timeout=300)
+resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+manager.shutdown()
+print(json.dumps({"first": first, "second": second}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
+def test_a_run_refused_memory_fails_with_the_reason_and_the_store_stays_intact(tmp_path):
+    """A training process under a real address-space limit (RLIMIT_AS): a small run trains, then a
+    run that needs more memory than is left is refused it; that run ends failed with the reason,
+    the process goes on, and the store is intact."""
+    tree = make_tree(tmp_path / "data", classes=tuple("abcd"), per_class=40, val_per_class=2, size=24)
+    runs = tmp_path / "runs"
+    done = subprocess.run([sys.executable, "-c", OUT_OF_MEMORY, str(tree), str(runs)], cwd=REPO,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "RESNET_EDU_CACHE_DIR": str(tmp_path / "cache")},
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]  # the process itself went on
+    ids = json.loads(done.stdout.strip().splitlines()[-1])
+    conn = sqlite3.connect(runs / "runs.sqlite")
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    conn.close()
+    with RunStore(runs) as store:
+        assert store.damage_report is None
+        first, second = store.get_run(ids["first"]), store.get_run(ids["second"])
+        assert first["status"] == "finished"
+        steps = store.steps(ids["first"])["step"].tolist()
+        assert steps == list(range(1, len(steps) + 1)) and len(steps) == 10  # 160 images / 16, all kept
+        assert second["status"] == "failed" and "allocate memory" in second["message"], second["message"]
+        store.create_run("after", {"depth": 8})  # and it takes new writes

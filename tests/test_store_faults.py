@@ -456,23 +456,42 @@ def test_two_apps_on_one_folder_share_it_without_interrupting_or_locking_each_ot
             other.wait()
 
 
-def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_path, monkeypatch):
-    """Another process holds the database locked (until this test lets go) far longer than SQLite's own
-    wait: the store's write waits, raises nothing, and lands once the lock is gone."""
-    import resnet_edu.runs.connections as runs_module
+LOCKER = textwrap.dedent("""
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")   # another writer's write transaction: SQLite's write lock
+    conn.execute("UPDATE runs SET name = name")
+    print("locked", flush=True)
+    sys.stdin.readline()              # held until the test says so
+    conn.execute("COMMIT")
+""")
+
+
+def _locker(db: Path) -> subprocess.Popen:
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert locker.stdout.readline().strip() == "locked"
+    return locker
+
+
+def _let_go(locker: subprocess.Popen) -> None:
+    if locker.poll() is None:
+        locker.stdin.write("release\n")
+        locker.stdin.close()
+        locker.wait(timeout=30)
+
+
+def test_a_long_write_elsewhere_is_waited_out_by_the_stores_own_retries(tmp_path, monkeypatch, caplog):
+    """Another process holds a write transaction far longer than SQLite's own wait: SQLite gives up, the
+    store's retry loop (``BUSY_RETRY_S``) tries again until the lock is gone, and the write lands."""
+    import resnet_edu.runs.connections as connections
 
     root = tmp_path / "runs"
     store = RunStore(root)
     run_id = store.create_run("r", {"depth": 8}, status="running")
-    monkeypatch.setattr(runs_module, "BUSY_TIMEOUT_MS", 200)  # SQLite's own wait: shorter than the hold
-    locker = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sqlite3, sys
-        conn = sqlite3.connect({str(root / 'runs.sqlite')!r}, isolation_level=None)
-        conn.execute("BEGIN EXCLUSIVE")
-        print("locked", flush=True)
-        sys.stdin.readline()  # held until the test says so
-        conn.execute("COMMIT")
-    """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    store.close()
+    monkeypatch.setattr(connections, "BUSY_TIMEOUT_MS", 100)  # SQLite's own wait: far shorter than the hold
+    caplog.set_level("INFO", logger="resnet_edu.runs.connections")
     outcome: dict = {}
 
     def write() -> None:
@@ -484,19 +503,42 @@ def test_a_long_write_elsewhere_waits_instead_of_raising_database_is_locked(tmp_
         except BaseException as error:  # noqa: BLE001 - reported below
             outcome["error"] = repr(error)
 
+    def retries() -> int:
+        return sum("the database is busy, trying again" in r.getMessage() for r in caplog.records)
+
+    locker = _locker(root / "runs.sqlite")
     writer = threading.Thread(target=write)
     try:
-        assert locker.stdout.readline().strip() == "locked"
         writer.start()
-        writer.join(timeout=1.0)  # five times SQLite's own wait: a store that gave up would have raised by now
-        assert writer.is_alive() and not outcome, outcome  # still waiting for the lock, nothing raised
+        # Held until SQLite's own wait has run out three times and the store tried again each time.
+        assert wait_until(lambda: retries() >= 3 or not writer.is_alive(), timeout=120)
+        assert writer.is_alive() and not outcome, outcome  # still waiting: nothing raised
     finally:
-        locker.stdin.write("release\n")
-        locker.stdin.close()
-        locker.wait(timeout=30)
+        _let_go(locker)
     writer.join(timeout=120)
     assert outcome == {"status": "finished"}
+
+
+def test_a_lock_held_past_the_retry_time_ends_in_a_database_is_locked_error(tmp_path, monkeypatch):
+    """The retries have an end: past ``BUSY_RETRY_S`` the caller gets SQLite's error, not a hang."""
+    import resnet_edu.runs.connections as connections
+
+    root = tmp_path / "runs"
+    store = RunStore(root)
+    run_id = store.create_run("r", {"depth": 8}, status="running")
     store.close()
+    monkeypatch.setattr(connections, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(connections, "BUSY_RETRY_S", 0.5)
+    fresh = RunStore(root)
+    locker = _locker(root / "runs.sqlite")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            fresh.set_status(run_id, "finished", "done")
+    finally:
+        _let_go(locker)
+    fresh.set_status(run_id, "finished", "done")  # the lock gone, the same write lands
+    assert fresh.get_run(run_id)["status"] == "finished"
+    fresh.close()
 
 
 @pytest.mark.slow
