@@ -222,32 +222,66 @@ def test_a_full_disk_during_training_fails_the_run_with_the_reason_and_keeps_wha
     assert result["listed"] == 1
 
 
-def test_the_store_keeps_refused_rows_and_tells_the_logging_thread(tmp_path, monkeypatch):
-    store = RunStore(tmp_path / "runs")
+REFUSED_ROWS_SCRIPT = textwrap.dedent("""
+    import json, os, subprocess, sys
+    from pathlib import Path
+    mount, out = Path(sys.argv[1]), Path(sys.argv[2])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "none", str(mount)], check=True)
+    from resnet_edu.runs import RunStore, StoreWriteError
+    store = RunStore(mount / "runs")
     run_id = store.create_run("full", {"depth": 8}, status="running")
-    store.log_step(run_id, 1, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
-    store.flush()
-    real = store._transaction
-    refuse = {"on": True}
 
-    def transaction(work):
-        if refuse["on"]:
-            raise sqlite3.OperationalError("database or disk is full")
-        return real(work)
-
-    monkeypatch.setattr(store, "_transaction", transaction)
-    store.log_step(run_id, 2, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
-    with pytest.raises(sqlite3.OperationalError):
-        store.flush()
-    with pytest.raises(StoreWriteError, match="the disk is full"):  # the training loop hears of it
-        store.log_step(run_id, 3, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
+    def log(step):
+        store.log_step(run_id, step, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
                        images_per_second=1)
-    refuse["on"] = False  # space again: the kept row is committed, logging works again
+
+    log(1)
     store.flush()
-    assert store.write_error is None
-    store.log_step(run_id, 3, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1, images_per_second=1)
-    assert list(store.steps(run_id)["step"]) == [1, 2, 3]
+    with open(mount / "filler", "wb", buffering=0) as handle:   # the disk filled to the last byte
+        chunk = 1 << 20
+        while chunk:
+            try:
+                handle.write(os.urandom(chunk))
+            except OSError:
+                chunk //= 2
+    result = {"free": os.statvfs(mount).f_bavail}
+    step = 1
+    while store.write_error is None and step < 20000:   # rows until a commit is refused
+        step += 1
+        log(step)
+        try:
+            store.flush()
+        except Exception as error:
+            result["flush_error"] = str(error)
+    try:
+        log(step + 1)
+    except StoreWriteError as error:   # the training loop hears of it at its next log call
+        result["told"] = str(error)
+    os.remove(mount / "filler")   # space again: the kept rows are committed, logging works again
+    store.flush()
+    result["write_error_after"] = repr(store.write_error)
+    log(step + 1)
+    result["steps"] = store.steps(run_id)["step"].tolist()
+    result["last_logged"] = step + 1
     store.close()
+    out.write_text(json.dumps(result))
+""")
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
+def test_the_store_keeps_refused_rows_and_tells_the_logging_thread(tmp_path):
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    out = tmp_path / "result.json"
+    done = subprocess.run(["unshare", "-rm", sys.executable, "-c", REFUSED_ROWS_SCRIPT, str(mount), str(out)],
+                          cwd=REPO, env=_env(tmp_path / "unused", tmp_path), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["free"] == 0 and "disk is full" in result["flush_error"]
+    assert result["told"].startswith("the disk is full (")
+    assert result["write_error_after"] == "None"
+    assert result["steps"] == list(range(1, result["last_logged"] + 1))  # the refused rows were kept, then written
 
 
 def test_csv_export_to_a_full_disk_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
