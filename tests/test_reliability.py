@@ -16,8 +16,10 @@ The rows of the issue's bad-input table that other files already prove are not r
 | kill -9 of a process writing the store | test_runs.py |
 
 Here: the same rows where they reach the Lab page (AppTest), a hostile run name through the
-CLI to the pages, and a real ``python -m resnet_edu train`` killed with SIGKILL mid-epoch and
-resumed to the same last iteration. Everything is tiny (ResNet-8, a few dozen PNGs).
+CLI to the pages, a real ``python -m resnet_edu train`` killed with SIGKILL mid-epoch and
+resumed to the same last iteration, what a SIGKILL of a writer costs counted in rows against
+the flush interval, and a run refused memory under a real address-space limit. Everything is
+tiny (ResNet-8, a few dozen PNGs).
 """
 
 from __future__ import annotations
