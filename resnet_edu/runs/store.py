@@ -234,7 +234,8 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
 
         def flush_at_exit() -> None:
             store = ref()
-            if store is not None and not store._closed:
+            if store is not None and not store._closed and file_identity(store.db_path) == store._file_id:
+                # (a folder deleted under the store is not made again only to be left at exit)
                 try:
                     store.flush()
                 except Exception:
@@ -255,6 +256,8 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
         """Commit what is buffered, stop the background thread, close connections."""
         if self._closed:
             return
+        if file_identity(self.db_path) != self._file_id:  # deleted under it: no folder made again to close
+            self._take_pending()
         try:
             self.flush()
         except Exception as error:

@@ -230,9 +230,9 @@ class WriteBufferMixin:
                 record): on a full disk it may use the space reserve.
         """
         with self._flush_lock:
-            self._check_same_file()  # before taking the batch: rows of a deleted file go nowhere
             if work is None and not self._pending:
                 return None
+            self._check_same_file()  # before taking the batch: rows of a deleted file go nowhere
             batch = self._take_pending()
             steps, evals, layers, progress = batch
 
