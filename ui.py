@@ -441,7 +441,7 @@ def open_server_warning_ui() -> None:
                    "can reach it can stop, resume and delete every run. Stop the server and set "
                    f"{security.PASSCODE_ENV}, or dismiss this if everyone here may do that.",
                    f"이 서버는 네트워크에 열려 있고({address}) 교사 암호가 없습니다. 접속할 수 있는 누구나 모든 실행을 "
-                   f"멈추고, 이어서 학습하고, 지울 수 있습니다. 서버를 멈추고 {security.PASSCODE_ENV}를 설정하거나, "
+                   f"멈추고, 이어서 학습하고, 지울 수 있습니다. 서버를 멈추고 환경 변수 {security.PASSCODE_ENV} 값을 설정하거나, "
                    "모두에게 허용해도 된다면 이 경고를 닫으세요."), icon="🛑")
         st.button(t("I understand: everyone may use every control", "알겠습니다: 모두가 모든 기능을 써도 됩니다"),
                   key="open_server_dismiss", on_click=_dismiss_open_server_warning)
