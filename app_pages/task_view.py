@@ -7,16 +7,36 @@ import streamlit as st
 
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
-from ui import get_manager, md_escape, t
+from ui import get_manager, get_store, md_escape, t
 
 
-def job_with_key(store, kind: str, key: str) -> str | None:
-    """The newest job of ``kind`` whose parameters carry ``key`` (whichever tab started it), or None."""
+def job_with_key(store, kind: str, key: str) -> tuple[str | None, str | None]:
+    """(id, status) of the newest job of ``kind`` whose parameters carry ``key`` (whichever tab started it),
+    or (None, None)."""
     jobs = store.list_analyses(kind=kind)
-    for job_id, params in zip(jobs["job_id"], jobs["params"]):
+    for job_id, params, status in zip(jobs["job_id"], jobs["params"], jobs["status"]):
         if params.get("key") == key:
-            return str(job_id)
-    return None
+            return str(job_id), str(status)
+    return None, None
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def ended_job(job_id: str) -> dict | None:
+    """A job that has ended (finished, failed or stopped), read and parsed once per server: it never changes
+    again, and a result of several 224-pixel maps is worth not parsing at every page run. Read-only."""
+    return get_store().get_analysis(job_id)
+
+
+def replace_own_job(slot: str, job_id: str) -> None:
+    """Remember ``job_id`` as this tab's job in ``slot``; stop the one it replaces if it is still queued or
+    running (a student moving on to another image should not leave a queue of views nobody will see)."""
+    previous = st.session_state.get(slot)
+    st.session_state[slot] = job_id
+    if previous is None or previous == job_id:
+        return
+    job = get_store().get_analysis(previous)
+    if job is not None and job["status"] in ACTIVE_STATUSES:
+        get_manager().stop_analysis(previous)
 
 
 def submit_ui(kind: str, params: dict, run_ids: list[str] = ()) -> str | None:

@@ -133,7 +133,7 @@ def measure_in(root: Path, depth: int, steps: int, reruns: int) -> dict:
                    RESNET_EDU_PREPARE="0")
         command = [sys.executable, str(Path(__file__).resolve()), "--measure", "--app", str(root / "app.py"),
                    "--depth", str(depth), "--steps", str(steps), "--reruns", str(reruns)]
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SystemExit(f"measuring {root} failed:\n{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -186,7 +186,7 @@ def _cpu_model() -> str:
 
 def _commit(root: Path) -> str:
     return subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
+                          text=True, check=False).stdout.strip()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app_pages.task_view import job_with_key, status_ui, submit_ui
+from app_pages.task_view import ended_job, job_with_key, replace_own_job, status_ui, submit_ui
 from app_pages.text import features as text
 from resnet_edu import plots
 from resnet_edu.engine import feature_views
@@ -131,16 +131,20 @@ def results_ui(nets: list[tuple[str, tuple]], image: np.ndarray, true_label: int
     image_name = feature_views.keep_input(store.root, image)
     sources = [list(source) for _, source in nets]
     key = feature_views.view_key(sources, image_name, view, target, list(options))
-    job_id = job_with_key(store, KIND, key)
+    job_id, status = job_with_key(store, KIND, key)
     if job_id is None:
         params = {"key": key, "nets": [{"name": name, "source": list(source)} for name, source in nets],
                   "image": image_name, "view": view, "target": target, "options": list(options)}
-        job_id = submit_ui(KIND, params)
+        job_id, status = submit_ui(KIND, params), "queued"
         if job_id is None:
             return
+    replace_own_job("feat_job", job_id)
     names = [name for name, _ in nets]
     picture = features.to_hwc_numpy(torch.from_numpy(image))
-    live_analysis_job(job_id, lambda job: job_ui(job, names, picture, true_label, view))
+    if status in ACTIVE_STATUSES:
+        live_analysis_job(job_id, lambda job: job_ui(job, names, picture, true_label, view))
+    elif (job := ended_job(job_id)) is not None:
+        job_ui(job, names, picture, true_label, view)
 
 
 def job_ui(job: dict, names: list[str], picture: np.ndarray, true_label: int | None, view: str) -> None:
