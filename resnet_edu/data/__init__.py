@@ -23,12 +23,11 @@ scaled to the image size).
 from resnet_edu.data.augment import AUGMENTATIONS, crop_flip, normalize, scale_crop_light
 from resnet_edu.data.catalog import DATASETS, PHOTO_FOLDERS, load_dataset
 from resnet_edu.data.cifar import CIFAR10_CLASSES, load_cifar10, resize_images
-from resnet_edu.data.dataset import ImageDataset, channel_stats, derive_seed
+from resnet_edu.data.dataset import ImageDataset, balanced_subset, channel_stats, derive_seed
 from resnet_edu.data.folders import BadDataFolder, load_imagefolder
 from resnet_edu.data.imagenette import load_imagenette
 from resnet_edu.data.root import DataUnavailable, default_data_root
 from resnet_edu.data.stream import BatchStream, test_batches
-from resnet_edu.data.subsets import balanced_subset
 from resnet_edu.data.synthetic import make_synthetic
 from resnet_edu.data.synthetic_shapes import SYNTHETIC_CLASSES
 from resnet_edu.data.uploads import BadImage, load_image_file

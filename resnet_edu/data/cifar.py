@@ -12,11 +12,10 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from resnet_edu.data.dataset import ImageDataset, Progress, make_dataset, report
+from resnet_edu.data.dataset import ImageDataset, Progress, make_dataset, report, subset_to_keep
 from resnet_edu.data.downloads import CIFAR10 as CIFAR10_ARCHIVE
 from resnet_edu.data.downloads import prepare, unavailable
 from resnet_edu.data.root import default_data_root
-from resnet_edu.data.subsets import subset_to_keep
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -66,7 +65,7 @@ def resize_images(images_uint8: torch.Tensor, size: int, chunk: int = 2048) -> t
 
 
 def _keep(images: torch.Tensor, labels: torch.Tensor, limit: int | None, seed: int, split: str):
-    """The images ``max_train``/``max_test`` keep: a class-balanced subset (see resnet_edu.data.subsets)."""
+    """The images ``max_train``/``max_test`` keep: a class-balanced subset (see resnet_edu.data.dataset)."""
     keep = subset_to_keep(labels, limit, seed, split)
     if keep is None:
         return images, labels

@@ -16,9 +16,8 @@ from pathlib import Path
 import torch
 
 from resnet_edu.data.cache import cache_key, cache_load, cache_save
-from resnet_edu.data.dataset import ImageDataset, Progress, make_dataset, report, seeded_generator
+from resnet_edu.data.dataset import ImageDataset, Progress, make_dataset, report, seeded_generator, subset_to_keep
 from resnet_edu.data.decode import pil, square_image_tensor
-from resnet_edu.data.subsets import subset_to_keep
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 
