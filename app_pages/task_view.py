@@ -53,7 +53,7 @@ def status_ui(job: dict, stop_key: str, working: tuple[str, str], failed: tuple[
     """Progress and Stop while ``job`` is queued or running; its reason when it failed; a note when stopped.
 
     Args:
-        working: (English, Korean) words for the progress bar, e.g. ("computing the views", "보기를 계산하는 중").
+        working: (English, Korean) words for the progress bar, e.g. "computing the views" in both languages.
         failed: (English, Korean) start of the error line; the job's reason follows.
         stopped: (English, Korean) what a stopped job still shows.
     """

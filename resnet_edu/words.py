@@ -235,6 +235,22 @@ TEMPLATES.append(_template(
               "`RESNET_EDU_DATA`나 `--data-root`를 설정하세요). 처음 쓸 때 그곳에서 압축을 풉니다. 또는 오프라인에서도 되는 내장 "
               "합성 데이터셋(synthetic)을 고르세요."))
 
+# The Features and Gradients pages' tasks in the training process.
+FIXED.update({
+    "loading the data": "데이터를 불러오는 중",
+    "choose at least one depth and one kind": "깊이와 종류를 하나 이상 고르세요",
+    "choose at least one net": "네트워크를 하나 이상 고르세요",
+})
+TEMPLATES += [
+    _template(r"measuring (?P<net>\S+)", lambda m: f"{m['net']} 재는 중"),
+    _template(r"computing (?P<net>.+)", lambda m: f"{m['net']} 계산 중"),
+    _template(r"could not load the data: (?P<reason>.+)", lambda m: f"데이터를 불러올 수 없습니다: {_reason(m['reason'])}"),
+    _template(r"class (?P<c>\d+) does not exist: this net has (?P<n>\d+) classes",
+              lambda m: f"클래스 {m['c']}은(는) 없습니다: 이 네트워크의 클래스는 {m['n']}개입니다"),
+    _template(r"(?P<name>\S+) is no longer in the store's inputs folder: choose the image or upload the file again",
+              lambda m: f"{m['name']}이(가) 실행 기록의 입력 폴더에 더 이상 없습니다: 이미지를 다시 고르거나 파일을 다시 올리세요"),
+]
+
 _PROGRESS = re.compile(r"(?P<text>.+) \((?P<percent>\d+%)\)\Z", re.DOTALL)  # a data set's progress, as lanes write it
 
 
