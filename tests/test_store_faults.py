@@ -25,7 +25,7 @@ from polling import wait_until
 
 from resnet_edu.cli import main
 from resnet_edu.engine import JobManager
-from resnet_edu.runs import RunStore, StoreWriteError, disk, repair
+from resnet_edu.runs import RunNotFound, RunStore, disk, repair
 from resnet_edu.runs import store as store_module
 from resnet_edu.train import TrainConfig, load_checkpoint
 
@@ -518,7 +518,7 @@ def _let_go(locker: subprocess.Popen) -> None:
 def test_a_long_write_elsewhere_is_waited_out_by_the_stores_own_retries(tmp_path, monkeypatch, caplog):
     """Another process holds a write transaction far longer than SQLite's own wait: SQLite gives up, the
     store's retry loop (``BUSY_RETRY_S``) tries again until the lock is gone, and the write lands."""
-    import resnet_edu.runs.connections as connections
+    from resnet_edu.runs import connections
 
     root = tmp_path / "runs"
     store = RunStore(root)
@@ -555,7 +555,7 @@ def test_a_long_write_elsewhere_is_waited_out_by_the_stores_own_retries(tmp_path
 
 def test_a_lock_held_past_the_retry_time_ends_in_a_database_is_locked_error(tmp_path, monkeypatch):
     """The retries have an end: past ``BUSY_RETRY_S`` the caller gets SQLite's error, not a hang."""
-    import resnet_edu.runs.connections as connections
+    from resnet_edu.runs import connections
 
     root = tmp_path / "runs"
     store = RunStore(root)
@@ -714,6 +714,55 @@ def test_a_runs_folder_deleted_under_a_live_store_gives_one_sentence_and_a_fresh
     assert list(again.list_runs()["run_id"]) == [new] and list(again.steps(new)["step"]) == [1]
     assert again.damage_report is None
     again.close()
+
+
+def test_threads_writing_and_reading_while_the_folder_is_deleted_again_and_again_see_no_error(tmp_path):
+    root = tmp_path / "runs"
+    store = RunStore(root)
+    errors: list[str] = []
+    stop = threading.Event()
+    runs_made = []
+
+    def write() -> None:  # a training thread: a run, its steps; a new run when its run is gone
+        run_id, step = store.create_run("w", {"depth": 8}, status="running"), 0
+        runs_made.append(run_id)
+        while not stop.is_set():
+            step += 1
+            try:
+                store.log_step(run_id, step, epoch=0, train_seconds=0, train_loss=1, train_error=0.5, lr=0.1,
+                               images_per_second=1)
+            except RunNotFound:
+                run_id, step = store.create_run("w", {"depth": 8}, status="running"), 0
+                runs_made.append(run_id)
+            except Exception as error:  # noqa: BLE001 - collected and asserted on below
+                errors.append(repr(error))
+            time.sleep(0.001)
+
+    def read() -> None:  # page threads
+        while not stop.is_set():
+            try:
+                store.list_runs()
+            except Exception as error:  # noqa: BLE001 - collected and asserted on below
+                errors.append(repr(error))
+            time.sleep(0.003)
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    try:
+        for made in range(1, 4):
+            assert wait_until(lambda made=made: len(runs_made) == made and (root / "runs.sqlite").exists(),
+                              timeout=60)
+            assert wait_until(lambda: store.list_runs()["steps_done"].sum() > 0 or len(store.steps(runs_made[-1])),
+                              timeout=60)
+            shutil.rmtree(root)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+    assert "was deleted while in use" in store.damage_report
+    store.close()
 
 
 def test_the_app_after_its_runs_folder_is_deleted_shows_the_sentence_not_a_traceback(tmp_path, monkeypatch):

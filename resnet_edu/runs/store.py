@@ -72,6 +72,7 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
         self._init_records()
         self._damage_report: str | None = None  # what happened to the file, one sentence (see damage_report)
         self._left_damaged = False  # damaged, but others have it open: read as it is
+        self._starting_over = False  # a thread is opening a fresh file after the old one went
         self._openers = OpenersLock(self.root)
         self._openers.share()  # before the first connection: a repair elsewhere finishes first
         try:
@@ -163,33 +164,45 @@ class RunStore(ConnectionsMixin, WriteBufferMixin, RunRecordsMixin, ReadsMixin, 
 
     def _check_same_file(self) -> None:
         """Start a fresh store if ``runs.sqlite`` (or its folder) was deleted or replaced under this one."""
-        if self._file_id is None or self._closed or file_identity(self.db_path) == self._file_id:
+        if self._closed or (self._file_id is None and not self._starting_over):  # still opening
             return
-        with self._flush_lock:  # no commit is half-way while the connections change
-            if self._file_id is None or file_identity(self.db_path) == self._file_id:
-                return  # another thread has just done it
-            self._file_id = None
-            replaced = self.db_path.exists()
-            self._close_connections()
-            dropped = self._pending
-            self._take_pending()  # rows for runs of the old file: they have nowhere to go
-            self._known.clear()
-            self.write_error = None
-            self.root.mkdir(parents=True, exist_ok=True)
-            self._openers.share()  # the lock file went with a deleted folder
-            self._damage_report = None
-            self._open_checked()
-            self._file_id = file_identity(self.db_path)
-            self._reserve_missing = not self._reserve.keep()
-            if replaced:
-                what = (f"{self.db_path} was replaced by another file while in use: the store now reads that "
-                        f"file")
-            else:
-                what = (f"the runs folder {self.root} (or its {self.db_path.name}) was deleted while in use: a "
-                        f"new, empty store was started there, and the runs recorded before are gone")
-            lost = f" ({dropped} rows not yet written were dropped)" if dropped else ""
-            self._damage_report = f"{what}{lost}." + (f" {self._damage_report}" if self._damage_report else "")
-            logger.warning("RunStore: %s", self._damage_report)
+        if not self._starting_over and file_identity(self.db_path) == self._file_id:
+            return
+        # The flush lock (re-entrant): no commit is half-way while the connections change, and
+        # other threads wait here until the fresh file has its tables.
+        with self._flush_lock:
+            if self._starting_over or file_identity(self.db_path) == self._file_id:
+                return  # this thread is the one starting over, or another thread has just done it
+            self._starting_over = True
+            try:
+                self._start_over()
+            finally:
+                self._starting_over = False
+
+    def _start_over(self) -> None:
+        """A fresh store at ``db_path`` (or the file now there, checked); the sentence in ``damage_report``."""
+        self._file_id = None
+        replaced = self.db_path.exists()
+        self._close_connections()
+        dropped = self._pending
+        self._take_pending()  # rows for runs of the old file: they have nowhere to go
+        self._known.clear()
+        self.write_error = None
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._openers.share()  # the lock file went with a deleted folder
+        self._damage_report = None
+        self._open_checked()
+        self._file_id = file_identity(self.db_path)
+        self._reserve_missing = not self._reserve.keep()
+        if replaced:
+            what = (f"{self.db_path} was replaced by another file while in use: the store now reads that "
+                    f"file")
+        else:
+            what = (f"the runs folder {self.root} (or its {self.db_path.name}) was deleted while in use: a "
+                    f"new, empty store was started there, and the runs recorded before are gone")
+        lost = f" ({dropped} rows not yet written were dropped)" if dropped else ""
+        self._damage_report = f"{what}{lost}." + (f" {self._damage_report}" if self._damage_report else "")
+        logger.warning("RunStore: %s", self._damage_report)
 
     def _init_schema(self) -> None:
         conn = self._conn()
