@@ -40,7 +40,7 @@ from resnet_edu.runs.writer import WriteBufferMixin
 
 logger = logging.getLogger(__name__)
 
-REPAIR_WAIT_S = 3.0  # how long a repairer waits for other openers of a damaged file to let it go
+REPAIR_WAIT_S = 5.0  # how long a repairer waits for other openers of a damaged file to let it go
 
 
 def default_root() -> pathlib.Path:
