@@ -251,6 +251,30 @@ TEMPLATES += [
               lambda m: f"{m['name']}이(가) 실행 기록의 입력 폴더에 더 이상 없습니다: 이미지를 다시 고르거나 파일을 다시 올리세요"),
 ]
 
+# A comparison the memory does not hold (resnet_edu.engine.admission): the training process stores it as
+# the runs' message; a test checks these agree with the refusal's own Korean.
+_WHERE = {"the GPU": "GPU", "this computer": "이 컴퓨터"}
+_ENDING = {"nothing was queued": "아무것도 대기열에 넣지 않았습니다",
+           "these runs did not start: start them again with a smaller setting":
+               "이 실행들은 시작하지 않았습니다: 더 작은 설정으로 다시 시작하세요"}
+_NEEDS = (r"this comparison needs about (?P<need>[\d.]+ GiB) of memory at batch (?P<b>\d+) and "
+          r"(?P<where>the GPU|this computer) can give it (?P<room>[\d.]+ GiB): ")
+
+
+def _needs_ko(m: re.Match) -> str:
+    return f"이 비교는 배치 {m['b']}에서 메모리가 약 {m['need']} 필요한데 {_WHERE[m['where']]}에 남은 것은 {m['room']}입니다"
+
+
+TEMPLATES += [
+    _template(_NEEDS + r"the largest batch that fits is (?P<n>\d+)\. Choose a batch size of at most (?P=n) \(or fewer, "
+              r"shallower nets, or smaller images\); (?P<end>.+)\.",
+              lambda m: f"{_needs_ko(m)}. 들어가는 가장 큰 배치는 {m['n']}입니다. 배치 크기를 {m['n']} 이하로 (또는 더 적거나 "
+                        f"얕은 네트워크, 더 작은 이미지로) 고르세요. {_ENDING.get(m['end'], m['end'])}."),
+    _template(_NEEDS + r"even a batch of 1 does not fit\. Choose shallower or fewer nets, or smaller images; (?P<end>.+)\.",
+              lambda m: f"{_needs_ko(m)}. 배치 1도 들어가지 않습니다. 더 얕거나 적은 네트워크, 또는 더 작은 이미지를 고르세요. "
+                        f"{_ENDING.get(m['end'], m['end'])}."),
+]
+
 _PROGRESS = re.compile(r"(?P<text>.+) \((?P<percent>\d+%)\)\Z", re.DOTALL)  # a data set's progress, as lanes write it
 
 

@@ -151,3 +151,82 @@ def test_the_server_asks_the_driver_for_a_cards_free_memory_without_cuda(tmp_pat
     monkeypatch.setattr(admission.torch.cuda, "is_initialized", lambda: False)
     assert admission.available_device_memory("cuda:0") == 2048 * 2**20
     assert admission.available_device_memory("cpu") is None
+
+
+def _refusals(at_start: bool) -> list[admission.NotAdmitted]:
+    """Every form of the memory refusal: on this computer and on a GPU, with a batch that fits and without."""
+    refusals = []
+    for config, room in ((TrainConfig(depth=56, batch_size=4096), 4 * GIB), (TrainConfig(depth=1202), 200 * 2**20)):
+        for device, rooms in (("cpu", {"host_room": room}), ("cuda", {"host_room": 100 * GIB, "device_room": room})):
+            with pytest.raises(admission.NotAdmitted) as refused:
+                admission.check_memory([config], device, at_start=at_start, **rooms)
+            refusals.append(refused.value)
+    return refusals
+
+
+@pytest.mark.parametrize("at_start", [False, True], ids=["at-the-submit", "in-the-training-process"])
+def test_a_stored_memory_refusal_reads_in_korean_as_the_refusal_says_it(monkeypatch, at_start):
+    from resnet_edu.words import message_words
+
+    monkeypatch.setenv("RESNET_EDU_MEMORY_MARGIN_GB", "0")
+    for refusal in _refusals(at_start):
+        assert message_words(refusal.en, "ko") == refusal.ko  # what a page shows of a failed run's message
+        assert ("did not start" in refusal.en) == at_start and ("nothing was queued" in refusal.en) != at_start
+
+
+def _batch_of_two_fits(configs: list[TrainConfig]) -> str:
+    """A memory limit (GiB) under which the group fits at batch 2 but not at batch 3 (nor at its own)."""
+    need = admission.memory_needed(configs)
+    return str((need.total - need.activations + 2.5 * need.per_image) / GIB)
+
+
+def test_the_training_process_refuses_a_group_that_does_not_fit_as_it_starts(store, monkeypatch):
+    """The worker's own code path (resnet_edu.engine.worker.carry_out): the runs exist, queued, as the app
+    created them; a limit set only where the group starts fails them with the sentence."""
+    from resnet_edu.engine import worker
+    from resnet_edu.words import message_words
+
+    config = TrainConfig(depth=8, batch_size=64, max_steps=1, max_train_images=128)
+    run_ids = [store.create_run(f"net-{i}", config.to_dict(), group_id="g1", status="queued") for i in range(2)]
+    monkeypatch.setenv("RESNET_EDU_MEMORY_MARGIN_GB", "0")
+    monkeypatch.setenv("RESNET_EDU_MEMORY_LIMIT_GB", _batch_of_two_fits([config, config]))
+    runners = worker._Runners(store)
+    try:
+        worker.carry_out(runners, {"op": "train", "group_id": "g1", "device": "cpu",
+                                   "runs": [{"run_id": r, "config": config.to_dict()} for r in run_ids]})
+        runner = runners.on("cpu")
+        assert runner.wait(run_ids, timeout=60)
+        for run_id in run_ids:
+            info = store.get_run(run_id)
+            assert info["status"] == "failed"
+            assert "the largest batch that fits is 2" in info["message"] and "did not start" in info["message"]
+            assert "들어가는 가장 큰 배치는 2입니다" in message_words(info["message"], "ko")
+            assert len(store.steps(run_id)) == 0  # not one iteration
+    finally:
+        for runner in runners.all():
+            runner.shutdown()
+
+
+@pytest.mark.slow
+def test_a_real_training_process_fails_the_runs_with_the_sentence(tmp_path, monkeypatch):
+    """The app's way: the server admits the group (no limit there), the training process (a limit in its
+    environment only) refuses it as it starts."""
+    from polling import wait_until
+
+    from resnet_edu.engine import process
+    from resnet_edu.runs import RunStore
+
+    config = TrainConfig(depth=8, batch_size=64, epochs=1, max_train_images=128)
+    limit = _batch_of_two_fits([config])
+    own_environment = process.training_environment
+    monkeypatch.setattr(process, "training_environment",
+                        lambda: {**own_environment(), "RESNET_EDU_MEMORY_LIMIT_GB": limit,
+                                 "RESNET_EDU_MEMORY_MARGIN_GB": "0"})
+    manager = JobManager(RunStore(tmp_path / "store"), device="cpu", isolation="process")
+    try:
+        run_ids = manager.submit([config])
+        assert wait_until(lambda: not manager.active_runs(), 120)
+        info = manager.store.get_run(run_ids[0])
+        assert info["status"] == "failed" and "the largest batch that fits is 2" in info["message"]
+    finally:
+        manager.shutdown()

@@ -13,6 +13,9 @@ when it fails, so nothing is queued and the reason is said:
   process), else from the driver's ``nvidia-smi`` or a short child process
   (:func:`resnet_edu.devices.describe_cuda_cards`), so the Streamlit server never holds a CUDA
   context. The sentence names the largest batch that fits.
+  The training process checks again as a group starts (``at_start``), with the device it really
+  trains on: on a GPU the card's free memory is known exactly only there, and other lanes may hold
+  some of it by then; runs that do not fit end ``failed`` with the sentence.
 * **queues** (:func:`check_queue`, :func:`check_analysis_queue`): at most so many runs and
   analysis jobs waiting or training in the whole store, and per session (one browser tab),
   a session being named with :func:`in_session` around the submit.
@@ -267,24 +270,32 @@ def _largest_batch(need: MemoryNeed, room: int) -> int:
     return max(0, spare // need.per_image) if need.per_image else 0
 
 
-def _refusal(need: MemoryNeed, room: int, where_en: str, where_ko: str) -> NotAdmitted:
+# How a memory refusal ends: at the submit nothing was created; in the training process (``at_start``)
+# the runs exist, queued, and end failed with the sentence.
+NOTHING_QUEUED = ("nothing was queued", "아무것도 대기열에 넣지 않았습니다")
+NOT_STARTED = ("these runs did not start: start them again with a smaller setting",
+               "이 실행들은 시작하지 않았습니다: 더 작은 설정으로 다시 시작하세요")
+
+
+def _refusal(need: MemoryNeed, room: int, where_en: str, where_ko: str, at_start: bool = False) -> NotAdmitted:
     largest = _largest_batch(need, room)
+    end_en, end_ko = NOT_STARTED if at_start else NOTHING_QUEUED
     head_en = (f"this comparison needs about {_gib(need.total)} of memory at batch {need.batch} "
                f"and {where_en} can give it {_gib(room)}")
     head_ko = f"이 비교는 배치 {need.batch}에서 메모리가 약 {_gib(need.total)} 필요한데 {where_ko}에 남은 것은 {_gib(room)}입니다"
     if largest >= 1:
         return NotAdmitted(f"{head_en}: the largest batch that fits is {largest}. Choose a batch size of at most "
-                           f"{largest} (or fewer, shallower nets, or smaller images); nothing was queued.",
+                           f"{largest} (or fewer, shallower nets, or smaller images); {end_en}.",
                            f"{head_ko}. 들어가는 가장 큰 배치는 {largest}입니다. 배치 크기를 {largest} 이하로 "
-                           f"(또는 더 적거나 얕은 네트워크, 더 작은 이미지로) 고르세요. 아무것도 대기열에 넣지 않았습니다.")
+                           f"(또는 더 적거나 얕은 네트워크, 더 작은 이미지로) 고르세요. {end_ko}.")
     return NotAdmitted(f"{head_en}: even a batch of 1 does not fit. Choose shallower or fewer nets, or smaller "
-                       f"images; nothing was queued.",
+                       f"images; {end_en}.",
                        f"{head_ko}. 배치 1도 들어가지 않습니다. 더 얕거나 적은 네트워크, 또는 더 작은 이미지를 고르세요. "
-                       f"아무것도 대기열에 넣지 않았습니다.")
+                       f"{end_ko}.")
 
 
 def check_memory(configs: Sequence[TrainConfig], device: str = "cpu", *, host_room: int | None = None,
-                 device_room: int | None = None) -> MemoryNeed:
+                 device_room: int | None = None, at_start: bool = False) -> MemoryNeed:
     """The comparison's :class:`MemoryNeed`; :class:`NotAdmitted` when it does not fit.
 
     Args:
@@ -292,6 +303,8 @@ def check_memory(configs: Sequence[TrainConfig], device: str = "cpu", *, host_ro
         device: where it trains ("cpu", "cuda[:N]", "mps").
         host_room, device_room: available bytes (default: measured now, see the module doc); the
             margin and ``RESNET_EDU_MEMORY_LIMIT_GB`` apply to them as to measured ones.
+        at_start: the check the training process makes as a group starts (its runs exist, queued):
+            the sentence says they did not start instead of "nothing was queued".
     """
     if not configs:
         raise ValueError("choose at least one network to train")
@@ -301,12 +314,13 @@ def check_memory(configs: Sequence[TrainConfig], device: str = "cpu", *, host_ro
     if kind == "cuda":
         card = _budget(available_device_memory(device) if device_room is None else device_room)
         if card is not None and need.total > card:
-            raise _refusal(need, card, "the GPU", "GPU")
+            raise _refusal(need, card, "the GPU", "GPU", at_start)
         if host is not None and need.dataset + need.weights > host:  # the host holds the decoded set
-            raise _refusal(dataclasses.replace(need, activations=0, evaluation=0), host, "this computer", "이 컴퓨터")
+            raise _refusal(dataclasses.replace(need, activations=0, evaluation=0), host, "this computer", "이 컴퓨터",
+                           at_start)
         return need
     if host is not None and need.total > host:
-        raise _refusal(need, host, "this computer", "이 컴퓨터")
+        raise _refusal(need, host, "this computer", "이 컴퓨터", at_start)
     return need
 
 

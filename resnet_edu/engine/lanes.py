@@ -318,6 +318,9 @@ class LaneRunner(GroupManager):
         for run in lane.runs:
             lane.loop.set_status(run, "queued", "preparing data")
         try:
+            # The memory check again, on the device itself (a card's free memory is known exactly here):
+            # admission.NotAdmitted is a ValueError, and the runs end failed with its sentence.
+            admission.check_memory([run.config for run in lane.runs], str(self._device), at_start=True)
             dataset = self._dataset(first, lane.runs)
         except (data_module.DataUnavailable, ValueError, OSError) as error:
             for run in lane.runs:
