@@ -10,6 +10,7 @@ Where it lives: ``$RESNET_EDU_RUNS_DIR`` (default ``./runs``)::
 
     runs/
       runs.sqlite              the tables (plus -wal / -shm files while open)
+      .open.lock .repair.lock  every open store's share of the folder; one repairer at a time
       checkpoints/<run_id>/    model checkpoints of one run
 
 Errors are fractions in [0, 1]. A diverged loss (inf) is stored as inf; NaN is stored as
@@ -30,7 +31,8 @@ The package, one concern per file (``RunStore`` in ``store.py`` is assembled fro
 ``checkpoints.py`` where checkpoints live, the latest one, reading one safely
 ``housekeeping.py`` pruning, archiving, compacting a term of runs
 ``analysis_table.py`` rows of heavy analysis jobs (lesion studies, loss landscapes)
-``store.py``       ``RunStore``: opening, start-up and exit
+``store.py``       ``RunStore``: opening, start-up and exit; a folder deleted under it
+``openers.py``     who has the file open: one repairer, only while no other store has it open
 ``repair.py``      a damaged ``runs.sqlite``: set aside, what can be read is saved
 ``disk.py``        a full disk: one sentence a teacher can act on, and a space reserve
 =================  ==========================================================================
