@@ -5,8 +5,9 @@
   app_pages/text/<page>.py as ``dict(en=..., ko=...)`` entries, drawn with ``t(**entry)``.
 * ``get_manager()`` is the one process-wide JobManager (and through it the RunStore):
   every tab and every page sees the same runs.
-* Classroom access: the teacher passcode box (``teacher_sidebar``), ``teacher_unlocked()``,
-  ``may_act_on(run or job id)`` and ``claim(ids)`` (who started what), the warnings a teacher
+* Classroom access: the teacher passcode box (``teacher_sidebar``), ``teacher_unlocked()``, one
+  identity per tab (``tab_key``), ``may_act_on(run or job id)`` and ``claim(ids)`` (who started what),
+  ``submit_job`` (an analysis job through the caps on waiting jobs, claimed by its tab), the warnings a teacher
   sees when the server is open to the network, and ``report_error`` (a short message and an id
   for students, the traceback in the server log).
 """
@@ -25,7 +26,7 @@ import time
 import streamlit as st
 
 from resnet_edu.app import security
-from resnet_edu.words import markdown_safe, pick
+from resnet_edu.words import markdown_safe, message_words, pick
 
 LANGUAGES = {"en": "English", "ko": "한국어"}
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}  # every page's charts
@@ -176,14 +177,6 @@ def prepare_data(dataset: str = "synthetic", data_root: str | None = None, image
         get_manager().prepare(dataset, data_root, image_size)
 
 
-def tab_id() -> str | None:
-    """This browser tab's session id: per-tab caps (queued runs and jobs, the upload budget) count against it."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    context = get_script_run_ctx()
-    return context.session_id if context is not None else None
-
-
 def get_store():
     """The RunStore of the shared JobManager."""
     return get_manager().store
@@ -286,11 +279,36 @@ def owners() -> security.Owners:
 
 
 def tab_key() -> str:
-    """This tab's random name in ``owners()`` (kept in its session: it survives reruns and page changes)."""
+    """This browser tab's identity: a random key kept in its session (it survives reruns and page changes;
+    a reload is a new tab). Who started which run or job (``owners()``) and the per-tab caps on queued
+    runs, jobs and upload bytes (resnet_edu.engine.admission, resnet_edu.data.uploads) count against it."""
     key = st.session_state.get("_tab_key")
     if not key:
         key = st.session_state["_tab_key"] = secrets.token_urlsafe(16)
     return key
+
+
+def submit_job(kind: str, params: dict, run_ids=()) -> str:
+    """Queue an analysis job for this tab and return its id: it passes the server's and this tab's caps
+    on waiting jobs first (``admission.NotAdmitted``, nothing queued), then counts against this tab
+    and is claimed by it (its Stop is this tab's, or the teacher's)."""
+    from resnet_edu.engine import admission
+
+    with admission.in_session(tab_key()):
+        job_id = get_manager().submit_analysis(kind, params, run_ids=list(run_ids))
+        admission.remember(job_ids=[job_id])
+    claim([job_id])
+    return job_id
+
+
+def refusal_words(error: BaseException) -> str:
+    """Why something could not start, in this tab's language: an admission refusal's own sentence,
+    else the library's message (in Korean where words.message_words knows it)."""
+    from resnet_edu.engine import admission
+
+    if isinstance(error, admission.NotAdmitted):
+        return error.in_language(language())
+    return message_words(str(error), language())
 
 
 def client_address() -> str | None:

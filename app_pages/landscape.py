@@ -17,8 +17,8 @@ from resnet_edu.app import run_picking, security
 from resnet_edu.inside.landscape import COARSE_POINTS
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
-from ui import (claim, get_manager, get_store, language, live_analysis_job, md_escape, run_and_twin_ui, send_to_lab,
-                stop_job_button, t, without_paths)
+from ui import (get_store, language, live_analysis_job, md_escape, refusal_words, run_and_twin_ui, send_to_lab,
+                stop_job_button, submit_job, t, without_paths)
 
 GRIDS = [5, 9, 15, 21, 31, 51]
 DEFAULT_GRID = 15
@@ -139,9 +139,9 @@ else:
         try:
             for root in runs[runs["run_id"].isin(chosen)]["data_root"]:  # recorded by the CLI too: same folders
                 security.check_recorded_root(root)
-            claim([get_manager().submit_analysis("landscape", {"run_ids": chosen, **params}, run_ids=chosen)])
-        except ValueError as error:
-            st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(message_words(error, 'ko'))}"))
+            submit_job("landscape", {"run_ids": chosen, **params}, run_ids=chosen)  # this tab's caps on waiting jobs; its Stop
+        except ValueError as error:  # a folder outside the allowed ones, or a cap on waiting jobs (NotAdmitted)
+            st.error(t("Could not start: ", "시작할 수 없습니다: ") + md_escape(refusal_words(error)))
     job_id = store.latest_analysis("landscape", chosen)
     if job_id is None:
         st.caption(t(**text.how_long(DEFAULT_GRID, COARSE_POINTS)))

@@ -19,15 +19,15 @@ from resnet_edu.runs.export import csv_text
 from resnet_edu.words import message_words
 from ui import (
     PLOT_CONFIG,
-    claim,
-    get_manager,
     get_store,
     language,
     live_analysis_job,
     md_escape,
+    refusal_words,
     run_and_twin_ui,
     send_to_lab,
     stop_job_button,
+    submit_job,
     t,
     without_paths,
 )
@@ -199,10 +199,10 @@ else:
         try:
             for root in runs[runs["run_id"].isin(chosen)]["data_root"]:  # recorded by the CLI too: same folders
                 security.check_recorded_root(root)
-            claim([get_manager().submit_analysis("lesion", {"run_ids": chosen, "count": count, "ks": list(ks),
-                                                            "draws": draws}, run_ids=chosen)])
-        except ValueError as error:
-            st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(message_words(error, 'ko'))}"))
+            submit_job("lesion", {"run_ids": chosen, "count": count, "ks": list(ks), "draws": draws},
+                       run_ids=chosen)  # this tab's caps on waiting jobs; its Stop is this tab's
+        except ValueError as error:  # a folder outside the allowed ones, or a cap on waiting jobs (NotAdmitted)
+            st.error(t("Could not start: ", "시작할 수 없습니다: ") + md_escape(refusal_words(error)))
     job_id = store.latest_analysis("lesion", chosen)
     if job_id is not None:
         job_ui(job_id)

@@ -7,7 +7,18 @@ import streamlit as st
 
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
-from ui import get_manager, get_store, md_escape, t
+from ui import (
+    get_manager,
+    get_store,
+    md_escape,
+    owners,
+    refusal_words,
+    stop_job_button,
+    submit_job,
+    t,
+    tab_key,
+    without_paths,
+)
 
 
 def job_with_key(store, kind: str, key: str) -> tuple[str | None, str | None]:
@@ -28,11 +39,12 @@ def ended_job(job_id: str) -> dict | None:
 
 
 def replace_own_job(slot: str, job_id: str) -> None:
-    """Remember ``job_id`` as this tab's job in ``slot``; stop the one it replaces if it is still queued or
-    running (a student moving on to another image should not leave a queue of views nobody will see)."""
+    """Remember ``job_id`` as this tab's job in ``slot``; stop the one it replaces if this tab started it and
+    it is still queued or running (a student moving on to another image should not leave a queue of views
+    nobody will see; a view another tab started, and may still be watching, is left alone)."""
     previous = st.session_state.get(slot)
     st.session_state[slot] = job_id
-    if previous is None or previous == job_id:
+    if previous is None or previous == job_id or not owners().owns(tab_key(), previous):
         return
     job = get_store().get_analysis(previous)
     if job is not None and job["status"] in ACTIVE_STATUSES:
@@ -40,11 +52,12 @@ def replace_own_job(slot: str, job_id: str) -> None:
 
 
 def submit_ui(kind: str, params: dict, run_ids: list[str] = ()) -> str | None:
-    """Start a task in the training process; its id, or None after saying why it could not start."""
+    """Start a task in the training process for this tab (through the caps on waiting jobs; its Stop is this
+    tab's); its id, or None after saying why it could not start, in the reader's language."""
     try:
-        return get_manager().submit_analysis(kind, params, run_ids=list(run_ids))
-    except (ValueError, RuntimeError) as error:
-        st.error(t(f"Could not start: {md_escape(error)}", f"시작할 수 없습니다: {md_escape(message_words(error, 'ko'))}"))
+        return submit_job(kind, params, run_ids)
+    except (ValueError, RuntimeError) as error:  # admission.NotAdmitted is a ValueError
+        st.error(t("Could not start: ", "시작할 수 없습니다: ") + md_escape(refusal_words(error)))
         return None
 
 
@@ -64,11 +77,9 @@ def status_ui(job: dict, stop_key: str, working: tuple[str, str], failed: tuple[
                  if status == "queued" else f"{t(*working)}… {fraction:.0%}")
         cols = st.columns([5, 1])
         cols[0].progress(fraction, text=label)
-        if cols[1].button(t("Stop", "중지"), key=stop_key, icon="⏹️"):
-            get_manager().stop_analysis(job["job_id"])
-            st.rerun()
+        stop_job_button(cols[1], job["job_id"], stop_key)  # the tab that started it, or the teacher
     elif status == "failed":
-        reason = job.get("message") or ""
+        reason = without_paths(job.get("message"))  # a student reads no server path
         st.error(t(f"{failed[0]}: {md_escape(reason)}", f"{failed[1]}: {md_escape(message_words(reason, 'ko'))}"))
     elif status == "stopped":
         st.warning(t(*stopped), icon="⏹️")

@@ -55,7 +55,8 @@ def _callbacks() -> dict:
     import ui
 
     return {"lab_sc": queue._apply_shortcuts, "lab_stop": access.stop_run, "lab_resume": access.resume_run,
-            "lesion_stop": ui._stop_job, "landscape_stop": ui._stop_job}
+            "lesion_stop": ui._stop_job, "landscape_stop": ui._stop_job, "feat_stop": ui._stop_job,
+            "grad_init": ui._stop_job}
 
 
 def _switched(manager, run_id) -> bool:
@@ -111,22 +112,30 @@ def test_a_student_switches_stops_and_resumes_only_their_own_runs(passcode):
     assert not teacher.button(key=f"lab_resume_{run_id}").disabled
 
 
-def _job_page(page: str, kind: str, monkeypatch):
-    """The page with a tiny trained pair, and a submit that queues the job in the store as the
-    training process would (a substitute: no process is started); stops are recorded."""
-    manager = app_manager()
-    stops: list[str] = []
+class _PipeToTheTrainingProcess:
+    """Stands in for the training process (resnet_edu.engine.process.TrainingProcess) behind the app's
+    real job manager: it keeps the commands sent to it, and the jobs stay queued. Everything before
+    the pipe (admission's caps, the job's row in the store) is the app's own code."""
 
-    def submit_analysis(kind_, params, run_ids=()):
-        return manager.store.create_analysis(kind_, params, run_ids=run_ids)
+    alive, pid = True, None
 
-    def stop_analysis(job_id):
-        stops.append(job_id)
-        manager.store.update_analysis(job_id, status="stopped")
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
 
-    monkeypatch.setattr(manager, "submit_analysis", submit_analysis)
-    monkeypatch.setattr(manager, "stop_analysis", stop_analysis)
-    return stops
+    def send(self, message: dict) -> bool:
+        self.sent.append(message)
+        return True
+
+    def stops(self) -> list[str]:
+        return [m["job_id"] for m in self.sent if m.get("op") == "stop_analysis"]
+
+
+def _job_page(page: str, kind: str, monkeypatch) -> _PipeToTheTrainingProcess:
+    """The app's job manager with no training process behind it: submits queue jobs in the store, stops
+    are recorded (``.stops()``)."""
+    pipe = _PipeToTheTrainingProcess()
+    monkeypatch.setattr(app_manager(), "_child", lambda: pipe)
+    return pipe
 
 
 @pytest.mark.parametrize("page,kind,go,stop", [
@@ -136,7 +145,7 @@ def _job_page(page: str, kind: str, monkeypatch):
 def test_only_the_tab_that_started_a_job_or_the_teacher_stops_it(tiny_twins_dir, passcode, monkeypatch, page, kind,
                                                                  go, stop):
     owner = open_page(page)
-    stops = _job_page(page, kind, monkeypatch)
+    pipe = _job_page(page, kind, monkeypatch)
     owner.button(key=go).click().run()
     assert not owner.exception, owner.exception
     (job_id,) = list(app_manager().store.list_analyses(kind=kind)["job_id"])
@@ -145,23 +154,102 @@ def test_only_the_tab_that_started_a_job_or_the_teacher_stops_it(tiny_twins_dir,
     other = open_page(page)  # another student's tab sees the same job
     assert other.button(key=stop).disabled
     forge(other, other.button(key=stop), job_id)
-    assert stops == []
+    assert pipe.stops() == []
 
     teacher = _unlock(open_page(page))
     assert not teacher.button(key=stop).disabled
     owner.button(key=stop).click().run()
-    assert stops == [job_id]
+    assert pipe.stops() == [job_id]
+
+
+def test_only_the_tab_that_started_a_features_view_or_the_teacher_stops_it(passcode, monkeypatch):
+    pipe = _job_page("app_pages/features.py", "features", monkeypatch)
+    owner = open_page("app_pages/features.py")  # fresh nets: the page asks for their feature maps at once
+    (job_id,) = list(app_manager().store.list_analyses(kind="features")["job_id"])
+    assert not owner.button(key="feat_stop").disabled
+
+    other = open_page("app_pages/features.py")  # the same view: another tab reads the same job
+    assert other.button(key="feat_stop").disabled
+    forge(other, other.button(key="feat_stop"), job_id)
+    assert pipe.stops() == []
+    other.select_slider(key="feat_fresh_depth").set_value(20).run()  # moving on stops only this tab's own views
+    assert not other.exception, other.exception
+    assert len(app_manager().store.list_analyses(kind="features")) == 2 and pipe.stops() == []
+
+    assert not _unlock(open_page("app_pages/features.py")).button(key="feat_stop").disabled
+    owner.button(key="feat_stop").click().run()
+    assert pipe.stops() == [job_id]
+
+
+def test_only_the_tab_that_started_a_measurement_at_init_or_the_teacher_stops_it(passcode, monkeypatch):
+    pipe = _job_page("app_pages/gradients.py", "gradients_at_init", monkeypatch)
+    owner = open_page("app_pages/gradients.py")
+    owner.multiselect(key="grad_init_depths").set_value([8])
+    owner.button(key="grad_init_go").click().run()
+    assert not owner.exception, owner.exception
+    (job_id,) = list(app_manager().store.list_analyses(kind="gradients_at_init")["job_id"])
+    assert not owner.button(key="grad_init_stop").disabled
+
+    other = open_page("app_pages/gradients.py")
+    assert other.button(key="grad_init_stop").disabled
+    forge(other, other.button(key="grad_init_stop"), job_id)
+    assert pipe.stops() == []
+    owner.button(key="grad_init_stop").click().run()
+    assert pipe.stops() == [job_id]
+
+
+def _submit_twice(page: str):
+    """How each page asks for a job, done twice by one tab; returns the second ask (it may be repeated)."""
+    def click(key):
+        return lambda at: at.button(key=key).click().run()
+
+    if page == "app_pages/features.py":  # the first view is asked for when the page opens
+        return [lambda at: None, lambda at: at.select_slider(key="feat_fresh_depth").set_value(20).run()]
+    if page == "app_pages/lab.py":  # two data sets' downloads (the teacher's, with no passcode set)
+        return [click("lab_get_cifar10"), click("lab_get_imagenette-160")]
+    go = {"app_pages/lesion.py": "lesion_go", "app_pages/landscape.py": "landscape_go",
+          "app_pages/gradients.py": "grad_init_go"}[page]
+    return [click(go), click(go)]
+
+
+@pytest.mark.parametrize("page,kind", [
+    ("app_pages/lesion.py", "lesion"), ("app_pages/landscape.py", "landscape"),
+    ("app_pages/features.py", "features"), ("app_pages/gradients.py", "gradients_at_init"),
+    ("app_pages/lab.py", "download"),
+], ids=["lesion", "landscape", "features", "gradients", "lab-downloads"])
+def test_a_tab_over_its_job_cap_is_told_why_in_its_language_and_nothing_is_queued(request, monkeypatch, page, kind):
+    monkeypatch.delenv(security.PASSCODE_ENV, raising=False)
+    monkeypatch.setenv("RESNET_EDU_MAX_QUEUED_JOBS_PER_TAB", "1")
+    if page in ("app_pages/lesion.py", "app_pages/landscape.py"):
+        request.getfixturevalue("tiny_twins_dir")  # trained nets to study
+    pipe = _job_page(page, kind, monkeypatch)
+    store = app_manager().store
+    first, again = _submit_twice(page)
+    tab = open_page(page)
+    first(tab)
+    assert not tab.exception, tab.exception
+    assert len(store.list_analyses(kind=kind)) == 1
+    for lang, sentence in (("en", "analysis jobs are already waiting or training in this tab"),
+                           ("ko", "이 탭에서 이미 분석 작업 1개가 대기 중이거나 실행 중입니다")):
+        tab.session_state["lang"] = lang
+        again(tab)
+        assert not tab.exception, tab.exception
+        assert any(sentence in error.value for error in tab.error), [e.value for e in tab.error]
+        assert len(store.list_analyses(kind=kind)) == 1 and len(pipe.sent) == 1  # nothing more queued
+    other = open_page(page)  # another tab has a cap of its own (on Features, it opens on the view already asked for)
+    _submit_twice(page)[1](other)
+    assert len(store.list_analyses(kind=kind)) == 2
 
 
 def test_without_a_passcode_every_tab_may_stop_every_job(tiny_twins_dir, monkeypatch):
     monkeypatch.delenv(security.PASSCODE_ENV, raising=False)
     owner = open_page("app_pages/lesion.py")
-    stops = _job_page("app_pages/lesion.py", "lesion", monkeypatch)
+    pipe = _job_page("app_pages/lesion.py", "lesion", monkeypatch)
     owner.button(key="lesion_go").click().run()
     other = open_page("app_pages/lesion.py")
     assert not other.button(key="lesion_stop").disabled
     other.button(key="lesion_stop").click().run()
-    assert len(stops) == 1
+    assert len(pipe.stops()) == 1
 
 
 def test_owners_are_kept_per_tab_and_bounded():

@@ -15,7 +15,7 @@ from resnet_edu import models, weights
 from resnet_edu.engine import feature_views
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
-from ui import get_manager, get_store, language, t, teacher_unlocked
+from ui import get_store, language, refusal_words, submit_job, t, teacher_unlocked
 
 
 def _with_plain_twin(name: str, source: tuple) -> list[tuple[str, tuple]]:
@@ -43,9 +43,9 @@ def _download_weights(depth: int) -> None:
         st.session_state["feat_download_error"] = _teacher_only_weights()
         return
     try:
-        get_manager().submit_analysis("download", {"weights": depth})
-    except (ValueError, RuntimeError) as error:
-        st.session_state["feat_download_error"] = str(error)
+        submit_job("download", {"weights": depth})  # the caps on waiting jobs, this tab's among them
+    except (ValueError, RuntimeError) as error:  # admission.NotAdmitted is a ValueError
+        st.session_state["feat_download_error"] = refusal_words(error)
 
 
 def pretrained_download_ui(depth: int, path) -> None:

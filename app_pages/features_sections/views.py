@@ -16,7 +16,7 @@ from resnet_edu.engine.feature_views import TOP_K
 from resnet_edu.inside import features
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.runs.export import csv_text
-from ui import PLOT_CONFIG, get_store, language, live_analysis_job, t, tab_id
+from ui import PLOT_CONFIG, get_store, language, live_analysis_job, t, tab_key
 
 KIND = "features"
 
@@ -50,7 +50,7 @@ def image_ui(dataset, image_size: int) -> tuple[np.ndarray | None, int | None]:
         from resnet_edu.data.uploads import charge_upload
 
         try:
-            charge_upload(tab_id(), upload.getvalue(), upload.name)  # this tab's upload budget
+            charge_upload(tab_key(), upload.getvalue(), upload.name)  # this tab's upload budget
             image = load_image_file(upload.getvalue(), max_bytes=MAX_UPLOAD_BYTES, image_size=image_size)
         except BadImage as error:
             st.error(t(f"This file cannot be used: {error}", f"이 파일은 쓸 수 없습니다: {error}"))

@@ -13,10 +13,9 @@ from app_pages.text import lab as text
 from resnet_edu import devices, words
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.data import default_data_root, downloads
-from resnet_edu.engine import admission
 from resnet_edu.train import TrainConfig
 from resnet_edu.words import message_words
-from ui import get_manager, language, md_escape, t, tab_id, teacher_unlocked
+from ui import get_manager, language, md_escape, refusal_words, submit_job, t, teacher_unlocked
 
 
 def imagenette_size() -> int:
@@ -70,12 +69,9 @@ def _get_data(key: str) -> None:
         st.session_state["lab_download_error"] = teacher_only()
         return
     try:
-        with admission.in_session(tab_id()):  # this tab's cap on queued jobs
-            admission.remember(job_ids=[get_manager().submit_analysis("download", {"dataset": key})])
-    except admission.NotAdmitted as error:
-        st.session_state["lab_download_error"] = error.in_language(language())
-    except (ValueError, RuntimeError) as error:
-        st.session_state["lab_download_error"] = str(error)
+        submit_job("download", {"dataset": key})  # the caps on waiting jobs, this tab's among them
+    except (ValueError, RuntimeError) as error:  # admission.NotAdmitted is a ValueError
+        st.session_state["lab_download_error"] = refusal_words(error)
 
 
 def _stop_download(job_id: str) -> None:

@@ -19,7 +19,7 @@ from resnet_edu.engine import admission, group_configs
 from resnet_edu.train import PRESETS, TrainConfig, preset_configs
 from resnet_edu.train.classroom import default_batch_size, default_learning_rate
 from resnet_edu.words import message_words
-from ui import get_manager, md_escape, prepare_data, t, tab_id, teacher_unlocked
+from ui import get_manager, md_escape, prepare_data, t, tab_key, teacher_unlocked
 
 
 def _one_line(error: BaseException) -> str:
@@ -60,7 +60,7 @@ def submit(configs: list[TrainConfig], device: str = "auto", gpus: int = 1) -> N
             problem, configs = data_check(configs)
         if problem is None:
             extra = {"gpus": gpus} if gpus > 1 else {}  # several GPUs: one torchrun job per net
-            with admission.in_session(tab_id()):  # this tab's cap on queued runs
+            with admission.in_session(tab_key()):  # this tab's cap on queued runs
                 run_ids = get_manager().submit(configs, device=device, **extra)
                 admission.remember(run_ids)
     except admission.NotAdmitted as error:  # too big for the memory, or the queue is full
