@@ -92,3 +92,38 @@ def test_the_run_pickers_survive_their_runs_ending_and_come_back_after_another_p
     assert not at.exception, at.exception
     assert (at.selectbox(key="feat_run").value, at.selectbox(key="feat_other").value) == chosen
     assert at.radio(key="feat_kind").value == "trained"
+
+
+def test_inputs_no_waiting_job_names_go_after_a_day_unused_or_beyond_the_size_cap(store):
+    """The Features task's inputs (images and uploaded weights, by content hash) are bounded by the store."""
+    import time
+
+    import numpy as np
+
+    from resnet_edu.engine.feature_views import keep_input
+
+    def aged(name: str, seconds: float) -> str:
+        then = time.time() - seconds
+        os.utime(store.root / "inputs" / name, (then, then))
+        return name
+
+    day, image = 86_400, np.zeros((3, 8, 8), dtype=np.uint8)
+    waiting = aged(keep_input(store.root, image), 2 * day)
+    store.create_analysis("features", {"image": waiting, "nets": []})  # queued: its image stays
+    weights = aged(keep_input(store.root, b"uploaded weights"), 2 * day)
+    running = store.create_analysis("features", {"image": "other.npy", "nets": [
+        {"name": "up", "source": ["file", weights.removesuffix(".pt"), "", True]}]})  # named by its hash
+    store.update_analysis(running, status="running")
+    done = aged(keep_input(store.root, image + 1), 2 * day)
+    store.update_analysis(store.create_analysis("features", {"image": done, "nets": []}), status="finished")
+    used_again = aged(keep_input(store.root, image + 2), 2 * day)
+    keep_input(store.root, image + 2)  # a page showed it again: a day counts from now
+    recent = aged(keep_input(store.root, image + 3), 3600)
+    assert store.prune_inputs() == [done]
+
+    big = [aged(keep_input(store.root, bytes([i]) * 1000), 7200 - i) for i in range(3)]  # oldest first
+    fresh = keep_input(store.root, b"x" * 1000)  # just written, for a job about to be submitted
+    total = sum(p.stat().st_size for p in (store.root / "inputs").iterdir())
+    assert store.prune_inputs(max_bytes=total - 1500) == big[:2]  # the least recently used, until under the cap
+    assert store.prune_inputs(max_bytes=0) == [big[2], recent]  # all it may: not what a job names, nor the newest
+    assert {p.name for p in (store.root / "inputs").iterdir()} == {waiting, weights, used_again, fresh}

@@ -133,6 +133,7 @@ def results_ui(nets: list[tuple[str, tuple]], image: np.ndarray, true_label: int
     key = feature_views.view_key(sources, image_name, view, target, list(options))
     job_id, status = job_with_key(store, KIND, key)
     if job_id is None:
+        store.prune_inputs()  # inputs no waiting job names: gone after a day unused, or when the folder is too big
         params = {"key": key, "nets": [{"name": name, "source": list(source)} for name, source in nets],
                   "image": image_name, "view": view, "target": target, "options": list(options)}
         job_id, status = submit_ui(KIND, params), "queued"

@@ -22,6 +22,7 @@ named by their SHA-256, so a job's parameters stay small.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -35,10 +36,11 @@ import torch
 
 from resnet_edu import models, weights
 from resnet_edu.inside import features
+from resnet_edu.runs.housekeeping import INPUTS_FOLDER
 
 VIEWS = ("maps", "gradcam", "ig")
 TOP_K = 6  # channels per stage in the feature-map grids
-INPUTS = "inputs"  # the store's folder for the job's image and uploaded weights
+INPUTS = INPUTS_FOLDER  # the store's folder for the job's image and uploaded weights (pruned: RunStore.prune_inputs)
 DECIMALS = 4  # maps are in [0, 1] (or activations): 4 decimals are far below what a colour scale shows
 
 
@@ -68,6 +70,9 @@ def keep_input(store_root: str | os.PathLike, data: np.ndarray | bytes) -> str:
         partial = path.with_suffix(path.suffix + ".partial")
         partial.write_bytes(payload)
         os.replace(partial, path)  # a reader never sees half a file
+    else:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used again: the store's pruning counts a file's age from its last use
     return name
 
 

@@ -1,22 +1,45 @@
-"""A term of runs: choose old runs to prune, move runs into an archive, shrink the file.
+"""A term of runs: choose old runs to prune, move runs into an archive, shrink the file; and a bound
+on the store's ``inputs/`` folder.
 
-This is housekeeping a teacher does between lessons (``runs prune``,
+Pruning, archiving and compacting are housekeeping a teacher does between lessons (``runs prune``,
 ``runs archive``, ``runs compact`` on the CLI, the Lab's "Manage runs"), never while a
-run trains, and it works on whole files and folders rather than on rows.
+run trains, and they work on whole files and folders rather than on rows. ``prune_inputs`` runs
+whenever a page asks for a new view: it removes the files analysis jobs read (an image, uploaded
+weights) that no queued or running job names, once unused for a day or while the folder is too big.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import pathlib
 import shutil
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
 from resnet_edu.runs.connections import retry_busy
 from resnet_edu.runs.schema import ACTIVE_SQL, ENDED_STATUSES, PER_RUN_TABLES
 from resnet_edu.runs.values import to_int
+
+INPUTS_FOLDER = "inputs"  # files analysis jobs read (a Features view's image, uploaded weights), named by content
+INPUTS_MAX_AGE_S = 86_400  # an input no active job names goes once unused this long (s)
+INPUTS_MAX_BYTES = 1 << 30  # beyond this the least recently used inputs go first (bytes)
+INPUTS_GRACE_S = 600  # younger inputs always stay: a page may have written one for a job it is submitting (s)
+
+
+def _texts(value) -> Iterator[str]:
+    """Every string inside a job's parameters (lists and dicts opened)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
 
 
 class HousekeepingMixin:
@@ -106,3 +129,38 @@ class HousekeepingMixin:
         retry_busy(lambda: conn.execute("VACUUM"))
         retry_busy(lambda: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
         return before, self.db_path.stat().st_size
+
+    def prune_inputs(self, max_age_s: float = INPUTS_MAX_AGE_S, max_bytes: int = INPUTS_MAX_BYTES,
+                     grace_s: float = INPUTS_GRACE_S) -> list[str]:
+        """Remove files of ``<root>/inputs/`` that no queued or running analysis job names: those unused
+        (last written or touched) more than ``max_age_s`` ago, then the least recently used until the
+        folder holds at most ``max_bytes``. A job names a file by its name or its content hash (the
+        name without its suffix) anywhere in its parameters. A file younger than ``grace_s`` stays.
+
+        Returns:
+            The names removed (a file another process removed first, or cannot remove, is skipped).
+        """
+        folder = self.root / INPUTS_FOLDER
+        files = []
+        with contextlib.suppress(OSError):  # no inputs yet (or the folder, or a file, went away meanwhile)
+            for entry in folder.iterdir():
+                found = entry.stat()
+                if entry.is_file():
+                    files.append((found.st_mtime, found.st_size, entry))
+        rows = self._read(f"SELECT params FROM analysis_jobs WHERE status IN {ACTIVE_SQL}", ())
+        named = {text for (params,) in rows for text in _texts(json.loads(params or "{}"))}
+        now = time.time()
+        total = sum(size for _, size, _ in files)
+        removed = []
+        for mtime, size, entry in sorted(files, key=lambda item: item[0]):  # least recently used first
+            if entry.name in named or entry.name.split(".")[0] in named or now - mtime < grace_s:
+                continue
+            if now - mtime <= max_age_s and total <= max_bytes:
+                continue
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mtime != mtime:  # used again since it was listed (ui: keep_input touches it)
+                    continue
+                entry.unlink()
+                removed.append(entry.name)
+                total -= size
+        return removed
