@@ -17,8 +17,8 @@ from streamlit.errors import FragmentHandledException
 from app_pages.lab_sections.lesson import open_lesson_link
 from resnet_edu import devices, words
 from resnet_edu.runs import StoreDamaged
-from ui import (LANGUAGES, get_manager, language, open_server_warning_ui, prepare_data, report_error, resend_choices,
-                t, teacher_sidebar)
+from ui import (LANGUAGES, get_manager, language, open_server_warning_ui, paced_redraw, prepare_data, report_error,
+                resend_choices, t, teacher_sidebar)
 
 st.set_page_config(page_title="ResNet Lab", page_icon="🧱", layout="wide")
 
@@ -97,6 +97,12 @@ starting = any(status == "running" and not stepped for status, stepped in runs_a
 def running_jobs_sidebar() -> None:
     """Runs now training, with progress. When a run starts, gets its first iteration or ends,
     the whole page is drawn again (new runs in the pickers, first points, final results)."""
+    with paced_redraw(runs_train=bool(runs_at_draw)):
+        _training_now()
+
+
+def _training_now() -> None:
+    """The device, then each run training now with its progress bar."""
     runs_now = _runs_now()
     if _redraw_page(runs_at_draw, runs_now):
         st.rerun()

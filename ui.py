@@ -220,7 +220,7 @@ _turn = threading.local()
 
 @contextlib.contextmanager
 def drawing_turn(runs_train: bool, timed: bool = True):
-    """One tab at a time draws the Degradation page; while runs train, a *timed* redraw (a
+    """One tab at a time draws a live panel; while runs train, a *timed* redraw (a
     fragment's ``run_every`` tick) also waits until the server is under its CPU budget
     (PAGE_CPU_CORES: 0.2 of a core on a 2-core laptop; set RESNET_EDU_PAGE_CPU_CORES to change it).
     On a laptop 30 tabs redrawing every 2 s would take the CPU (and Python's GIL) from training;
@@ -238,6 +238,22 @@ def drawing_turn(runs_train: bool, timed: bool = True):
         finally:
             if outermost:
                 _turn.held = False
+
+
+def fragment_rerun() -> bool:
+    """True while only a fragment runs (its ``run_every`` timer or a widget inside it), not the whole page."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def paced_redraw(runs_train: bool):
+    """The turn a live panel's timed redraw takes while runs train (:func:`drawing_turn`): every page's
+    polling panels (the sidebar's progress, the Lab's queue, the Gradients charts, downloads) wait for
+    the server's CPU budget as the Degradation page does, so 30 open tabs do not slow the training the
+    class is watching. The first draw of a page (a click, opening it) never waits."""
+    return drawing_turn(runs_train=runs_train, timed=fragment_rerun())
 
 
 @st.cache_resource(show_spinner=False)

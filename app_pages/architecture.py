@@ -17,7 +17,7 @@ from app_pages.architecture_sections.comparisons import plain_vs_residual_ui, vg
 from app_pages.architecture_sections.network import network_ui
 from app_pages.text import architecture as text
 from resnet_edu import models
-from ui import t
+from ui import paced_redraw, t
 
 st.title(t("🏗️ Architecture", "🏗️ 구조"))
 st.markdown(t(**text.INTRO))
@@ -27,6 +27,12 @@ family, depth, shortcut_type, shortcuts, follow = controls_ui()
 
 @st.fragment(run_every=2.0 if follow else None)
 def diagrams_ui() -> None:
+    """The diagrams of the chosen net, or of a training run's net as its shortcuts switch (every 2 s)."""
+    with paced_redraw(runs_train=bool(follow)):
+        _diagrams()
+
+
+def _diagrams() -> None:
     net_family, net_depth, net_type = family, depth, shortcut_type
     num_stages = models.stage_count(family)
     stages_on = {stage: shortcuts for stage in range(1, num_stages + 1)}

@@ -16,7 +16,7 @@ from app_pages.gradients_sections.during_training import charts, empty_state_ui,
 from app_pages.text import gradients as text
 from resnet_edu.app import run_picking
 from resnet_edu.runs import ACTIVE_STATUSES
-from ui import get_store, t
+from ui import get_store, paced_redraw, t
 
 REFRESH_SECONDS = 3
 
@@ -42,7 +42,8 @@ else:
 
     @st.fragment(run_every=REFRESH_SECONDS if polling else None)
     def live_charts() -> None:
-        still_active = charts(selected)
+        with paced_redraw(runs_train=polling):
+            still_active = charts(selected)
         if polling and not still_active:
             st.rerun()
 

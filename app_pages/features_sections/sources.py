@@ -15,7 +15,7 @@ from resnet_edu import models, weights
 from resnet_edu.engine import feature_views
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
-from ui import get_store, language, refusal_words, submit_job, t, teacher_unlocked
+from ui import get_store, language, paced_redraw, refusal_words, submit_job, t, teacher_unlocked
 
 
 def _with_plain_twin(name: str, source: tuple) -> list[tuple[str, tuple]]:
@@ -55,6 +55,10 @@ def pretrained_download_ui(depth: int, path) -> None:
 
     @st.fragment(run_every=2 if busy else None)
     def panel() -> None:
+        with paced_redraw(runs_train=busy):  # the training process is downloading
+            download_panel()
+
+    def download_panel() -> None:
         job = _latest_weights_job(depth)
         running = job is not None and job["status"] in ACTIVE_STATUSES
         if busy and not running:

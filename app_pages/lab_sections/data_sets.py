@@ -11,11 +11,11 @@ from app_pages.lab_sections import REFRESH_SECONDS
 from app_pages.lab_sections.access import teacher_only
 from app_pages.text import lab as text
 from resnet_edu import devices, words
-from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.data import default_data_root, downloads
+from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.train import TrainConfig
 from resnet_edu.words import message_words
-from ui import get_manager, language, md_escape, refusal_words, submit_job, t, teacher_unlocked
+from ui import get_manager, language, md_escape, paced_redraw, refusal_words, submit_job, t, teacher_unlocked
 
 
 def imagenette_size() -> int:
@@ -125,6 +125,10 @@ def data_sets_ui() -> None:
 
         @st.fragment(run_every=REFRESH_SECONDS if busy else None)
         def panel() -> None:
+            with paced_redraw(runs_train=busy):  # the training process is downloading
+                download_panel()
+
+        def download_panel() -> None:
             latest = latest_downloads(store)
             downloading = any(job["status"] in DOWNLOADING for job in latest.values())
             if busy != downloading:

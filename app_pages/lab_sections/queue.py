@@ -10,7 +10,7 @@ from app_pages.text import lab as text
 from resnet_edu import devices, words
 from resnet_edu.runs import ACTIVE_STATUSES
 from resnet_edu.words import message_words
-from ui import get_manager, language, md_escape, t, teacher_unlocked, without_paths
+from ui import get_manager, language, md_escape, paced_redraw, t, teacher_unlocked, without_paths
 
 
 def _apply_shortcuts(run_id: str, key: str, stages: list[int] | None) -> None:
@@ -85,6 +85,10 @@ def queue_ui() -> None:
 
     @st.fragment(run_every=REFRESH_SECONDS if polling else None)
     def queue() -> None:
+        with paced_redraw(runs_train=polling):
+            draw_active_runs()
+
+    def draw_active_runs() -> None:
         active = manager.active_runs()
         if polling and not active:
             st.rerun()  # the last run ended: redraw the page (past runs, Resume) and stop polling
