@@ -14,6 +14,8 @@ from resnet_edu import weights
 NO_DATA = {"name": None, "root": None, "image_size": weights.PRETRAINED_IMAGE_SIZE}
 PHOTOS = "imagenette photos"  # ImageNet nets on real photos: Imagenette's validation images, when they are here
 PHOTOS_SHOWN = 200  # decoded once at the net's size (and cached on disk): enough to pick from, cheap to hold
+GALLERY_TEST = 500  # test images of a run's data set to pick from: 50 of each of 10 classes
+GALLERY_TRAIN = 1000  # training images sampled for a fresh net's normalisation (mean and std)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -53,11 +55,12 @@ def checkpoint_classes(path: str, mtime: float) -> list[str]:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def load_images(name: str, root: str | None, image_size: int):
-    """The data set a run was trained on (jobs.cached_dataset: one copy per server process, which the Lab's
-    data check may have loaded already)."""
-    from resnet_edu.data.loaded import cached_dataset
+    """A gallery of the data set a run was trained on, once per server: a class-balanced sample of its
+    test images to pick from (and of its training images, whose mean and std a fresh net is given).
+    Only a sample: the server decodes a few hundred images, not the whole set, while runs train."""
+    from resnet_edu.data import load_dataset
 
-    return cached_dataset(name, root, image_size)
+    return load_dataset(name, root=root, image_size=image_size, max_train=GALLERY_TRAIN, max_test=GALLERY_TEST)
 
 
 def imagenet_spec(image_size: int) -> dict:
