@@ -20,7 +20,8 @@ def open_pack_ui() -> None:
     teacher = teacher_unlocked()
     folder = packs.packs_folder()
     found = {str(path): path.name for path in packs.pack_files(folder)}
-    with st.expander(t("Open a class pack (teacher)", "수업 팩 열기 (교사)"), expanded=bool(found)):
+    note = st.session_state.pop("lab_pack_note", None)  # what the last Open did: shown open, not in a folded box
+    with st.expander(t("Open a class pack (teacher)", "수업 팩 열기 (교사)"), expanded=bool(found or note)):
         st.caption(t(**text.class_pack_note(folder, st.get_option("server.maxUploadSize"))))
         if not teacher:
             st.caption(teacher_only())
@@ -36,7 +37,6 @@ def open_pack_ui() -> None:
         if st.button(t("Open the pack", "수업 팩 열기"), key="lab_pack_open", type="primary",
                      disabled=not (teacher and source is not None)):
             _open(source, upload.name if upload is not None else found[choice])
-        note = st.session_state.pop("lab_pack_note", None)
         if note:
             (st.success if note[0] == "success" else st.error)(note[1])
             if note[0] == "success":
