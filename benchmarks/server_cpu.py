@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -157,8 +156,10 @@ def main() -> None:
         print(json.dumps(measure(Path(args.app), args.reruns)))
         return
 
+    from resnet_edu.cli.machine import cpu_name
+
     result = {"what": "Streamlit server CPU seconds per page run (AppTest in-process, time.process_time)",
-              "goal_seconds": GOAL_SECONDS, "cpu": _cpu_model(),
+              "goal_seconds": GOAL_SECONDS, "cpu": cpu_name(),
               "cpu_count": os.cpu_count(), "depth": args.depth, "steps": args.steps, "reruns": args.reruns,
               "after": {"commit": _commit(REPO), "pages": measure_in(REPO, args.depth, args.steps, args.reruns)}}
     if args.before:
@@ -172,16 +173,6 @@ def main() -> None:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], check=False)
     result["pages_over_goal"] = sorted(name for name, row in result["after"]["pages"].items() if row["over_goal"])
     print(json.dumps(result))
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _commit(root: Path) -> str:

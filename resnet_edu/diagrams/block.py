@@ -11,17 +11,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from resnet_edu.diagrams.dot import (
-    DOT_HEADER,
-    OFF_COLOUR,
-    SHORTCUT_COLOUR,
-    dot_edge,
-    dot_edge_label,
-    dot_node,
-    dot_quote,
-    phrase,
-    shape_text,
-)
+from resnet_edu.diagrams.dot import (DOT_HEADER, OFF_COLOUR, SHORTCUT_COLOUR, dot_edge, dot_edge_label, dot_node,
+                                     dot_quote, phrase, shape_text)
 from resnet_edu.diagrams.trace import BlockGraph
 
 

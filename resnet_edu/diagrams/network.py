@@ -15,18 +15,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnet_edu.diagrams.dot import (
-    DOT_HEADER,
-    OFF_COLOUR,
-    SHORTCUT_COLOUR,
-    dot_edge,
-    dot_edge_label,
-    dot_node,
-    dot_quote,
-    human,
-    phrase,
-    shape_text,
-)
+from resnet_edu.diagrams.dot import (DOT_HEADER, OFF_COLOUR, SHORTCUT_COLOUR, dot_edge, dot_edge_label, dot_node,
+                                     dot_quote, human, phrase, shape_text)
 from resnet_edu.diagrams.trace import SHORTCUT_ATTRS, op_of, shortcut_attribute
 from resnet_edu.models import RESIDUAL_BLOCKS, ZeroPadShortcut
 
