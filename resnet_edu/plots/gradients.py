@@ -154,7 +154,7 @@ def response_figure(frame: pd.DataFrame, *, lang: str = "en", height: int = 520,
 
     ``frame``: name, depth, shortcuts, layer, layer_index, value, rank (``probes.profile_at``).
     """
-    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.2, subplot_titles=(
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.3, subplot_titles=(
                         pick(lang, "by layer index (input → output)", "층 순서대로 (입력 → 출력)"),
         pick(lang, "sorted by magnitude", "크기순 정렬")))
     for name, rows in frame.groupby("name", sort=False):
