@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pytest
 from image_folders import make_tree
+from polling import wait_until
 from streamlit.testing.v1 import AppTest
 
 from resnet_edu.cli import main
@@ -452,3 +453,91 @@ def test_a_run_refused_memory_fails_with_the_reason_and_the_store_stays_intact(t
         assert steps == list(range(1, len(steps) + 1)) and len(steps) == 10  # 160 images / 16, all kept
         assert second["status"] == "failed" and "allocate memory" in second["message"], second["message"]
         store.create_run("after", {"depth": 8})  # and it takes new writes
+
+
+# ------------------------------------------------------------------ a damaged last checkpoint, a failed run resumed
+
+def test_the_last_two_checkpoints_are_kept_and_a_cut_last_pt_falls_back_to_the_one_before(tmp_path):
+    import torch
+
+    from resnet_edu.train.checkpoint import (CHECKPOINT_FORMAT, LAST_CHECKPOINT, PREVIOUS_CHECKPOINT,
+                                             load_checkpoint, load_checkpoint_or_previous, write_checkpoint)
+
+    def save(step: int) -> None:
+        write_checkpoint({"format": CHECKPOINT_FORMAT, "step": step, "weights": torch.zeros(4000)}, last)
+
+    last, previous = tmp_path / LAST_CHECKPOINT, tmp_path / PREVIOUS_CHECKPOINT
+    for step in (4, 8, 12):
+        save(step)
+    assert (load_checkpoint(last)["step"], load_checkpoint(previous)["step"]) == (12, 8)
+    assert load_checkpoint_or_previous(last)[2] is None
+    whole = last.read_bytes()
+    last.write_bytes(whole[: len(whole) // 2])  # really cut short
+    payload, read, note = load_checkpoint_or_previous(last)
+    assert payload["step"] == 8 and read == previous
+    assert note.startswith("'last.pt' is not a readable ResNet Lab checkpoint") and "previous.pt, iteration 8" in note
+    save(16)  # the cut file is not kept as previous.pt: the older, whole one stays
+    assert (load_checkpoint(last)["step"], load_checkpoint(previous)["step"]) == (16, 8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LAST_CHECKPOINT, PREVIOUS_CHECKPOINT]
+    previous.write_bytes(b"")  # both damaged: the newer one's error, nothing made up
+    last.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="'last.pt' is not a readable"):
+        load_checkpoint_or_previous(last)
+
+
+@pytest.mark.slow
+def test_a_truncated_last_checkpoint_falls_back_to_the_one_before_and_says_so_in_the_events(manager, tmp_path):
+    """A run stopped after two epochs has last.pt (the stop) and previous.pt (the epoch before); last.pt
+    really cut to half its bytes; Resume reads previous.pt, says so in the run's events, and the run
+    goes on from that iteration to its end, its curve contiguous."""
+    from resnet_edu.train import TrainConfig, load_checkpoint, model_from_checkpoint
+    from resnet_edu.train.checkpoint import LAST_CHECKPOINT, PREVIOUS_CHECKPOINT
+
+    tree = make_tree(tmp_path / "data", classes=tuple("abcd"), per_class=16, val_per_class=2, size=24)
+    config = TrainConfig(dataset="imagefolder", data_root=str(tree), depth=8, batch_size=16, epochs=1000,
+                         max_steps=40, max_train_images=64, probe_every=1000)  # 4 iterations per epoch
+    store = manager.store
+    (run_id,) = manager.submit([config])
+    assert wait_until(lambda: (store.get_run(run_id)["last_checkpoint_step"] or 0) >= 8, timeout=300)
+    manager.stop(run_id)
+    assert manager.wait([run_id], timeout=120)
+    assert store.get_run(run_id)["status"] == "stopped", store.get_run(run_id)
+    folder = store.checkpoint_dir(run_id)
+    last, previous = folder / LAST_CHECKPOINT, folder / PREVIOUS_CHECKPOINT
+    older_step = load_checkpoint(previous)["step"]
+    assert 4 <= older_step <= load_checkpoint(last)["step"]
+    whole = last.read_bytes()
+    last.write_bytes(whole[: len(whole) // 2])  # cut short, as a crash without write barriers leaves it
+    _model, _config, read = model_from_checkpoint(last)  # the pages and analyses read the older one too
+    assert read["step"] == older_step and PREVIOUS_CHECKPOINT in read["note"]
+    manager.resume(run_id)
+    assert manager.wait([run_id], timeout=300)
+    info = store.get_run(run_id)
+    assert info["status"] == "finished", info
+    events = store.events(run_id)
+    fallback = events[events["kind"] == "checkpoint_fallback"]
+    assert len(fallback) == 1 and PREVIOUS_CHECKPOINT in str(fallback["detail"].iloc[0])
+    resumed = events[events["kind"] == "resumed"]
+    assert list(resumed["step"]) == [older_step]  # from the older checkpoint's iteration
+    steps = store.steps(run_id)["step"].tolist()
+    assert steps == list(range(1, 41))
+
+
+def test_the_lab_offers_resume_for_a_failed_run_with_a_checkpoint(tiny_runs, tiny_run_ids, allowed):
+    """A run that failed after its checkpoint (here: its status written as a full disk writes it) gets a
+    Resume button; one without a checkpoint does not; Resume continues it."""
+    manager = _manager()
+    failed, no_checkpoint = tiny_run_ids
+    message = "the disk is full (0 bytes free in runs): free some space, then resume the run from the Lab"
+    manager.store.set_status(failed, "failed", message)
+    manager.store.set_status(no_checkpoint, "failed", message)
+    import shutil as _shutil
+
+    _shutil.rmtree(manager.store.checkpoint_dir(no_checkpoint))
+    at = _open()
+    keys = {b.key for b in at.button if b.key and b.key.startswith("lab_resume_")}
+    assert keys == {f"lab_resume_{failed}"}
+    at.button(key=f"lab_resume_{failed}").click().run()
+    assert not at.exception, at.exception
+    assert manager.wait([failed], timeout=300)
+    assert manager.store.get_run(failed)["status"] == "finished"

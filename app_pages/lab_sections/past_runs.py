@@ -10,13 +10,13 @@ import streamlit as st
 from app_pages.lab_sections.access import may_control, resume_run, teacher_only
 from app_pages.text import lab as text
 from resnet_edu import words
+from resnet_edu.engine.groups import RESUMABLE_STATUSES
 from resnet_edu.runs import ACTIVE_STATUSES, RunNotFound
 from resnet_edu.runs.disk import describe_write_error
 from resnet_edu.sharing.packs import provenance_line
 from resnet_edu.words import message_words
 from ui import get_manager, language, md_escape, t, teacher_unlocked, without_paths
 
-RESUMABLE = ("interrupted", "stopped")
 PAST_RUNS_SHOWN = 100
 RESUME_BUTTONS_SHOWN = 8
 
@@ -51,7 +51,7 @@ def past_runs_ui() -> None:
             provenance_line(i.get("trained_by"), lang) if isinstance(i, dict) else "" for i in past["imported"]])
     st.dataframe(table, hide_index=True, width="stretch")
     # A class pack's runs stay as they were trained: never offered to resume.
-    resumable = past[past["status"].isin(RESUMABLE) & past["imported"].isna()].head(RESUME_BUTTONS_SHOWN * 3)
+    resumable = past[past["status"].isin(RESUMABLE_STATUSES) & past["imported"].isna()].head(RESUME_BUTTONS_SHOWN * 3)
     shown = 0
     error = st.session_state.pop("lab_resume_error", None)
     if error:

@@ -149,7 +149,7 @@ def train_run(launch: Launch, config: TrainConfig, run_id: str, decision: dict, 
                                      rank=launch.rank, world_size=launch.world_size)
     resumed = decision["payload"] is not None
     run = LaneRun(run_id, config, resume_from=decision.get("checkpoint") if resumed else None,
-                  resume_payload=decision["payload"], group_id=run_id)
+                  resume_payload=decision["payload"], resume_note=decision.get("note"), group_id=run_id)
     loop = DistributedLockstep(launch, group, device, store, stop_requested, status_line, on_iteration)
     loop.train([run], dataset, stream, test_set=_test_shard(dataset, launch))
     close_quietly(store)

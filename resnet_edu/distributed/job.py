@@ -25,7 +25,8 @@ from resnet_edu.distributed.processes import Launch, StartRefused, broadcast, st
 from resnet_edu.engine.groups import resumable
 from resnet_edu.engine.lockstep import OnIteration
 from resnet_edu.runs import RunStore
-from resnet_edu.train import TrainConfig, load_checkpoint
+from resnet_edu.train import TrainConfig
+from resnet_edu.train.checkpoint import load_checkpoint_or_previous
 
 
 def train_job(launch: Launch, *, config: TrainConfig | None = None, resume_run_id: str | None = None,
@@ -117,6 +118,6 @@ def _decide_run(store: RunStore, config: TrainConfig | None, resume_run_id: str 
     config = TrainConfig.from_dict(info["config"])
     if config.batch_size % launch.world_size:
         raise ValueError(f"batch size {config.batch_size} does not split evenly over {launch.world_size} processes")
-    payload = load_checkpoint(checkpoint, map_location="cpu")
-    return {"run_id": resume_run_id, "config": config.to_dict(), "payload": payload, "checkpoint": str(checkpoint),
-            "created": False}
+    payload, read_from, note = load_checkpoint_or_previous(checkpoint, map_location="cpu")
+    return {"run_id": resume_run_id, "config": config.to_dict(), "payload": payload, "checkpoint": str(read_from),
+            "note": note, "created": False}

@@ -65,6 +65,11 @@ def progress_from_store(store: RunStore, run_id: str) -> dict:
             "message": info.get("message") or ""}
 
 
+# Runs that ended before their last iteration and are offered Resume (with a checkpoint): a
+# failed one too, once its cause is fixed (space freed after "the disk is full").
+RESUMABLE_STATUSES = ("interrupted", "stopped", "failed")
+
+
 def resumable(store: RunStore, run_id: str, training_here: bool = False) -> tuple[dict, Path]:
     """The run's record and its last checkpoint, or ValueError with the one sentence saying why it
     cannot be resumed. The lane runner, the app's manager and a torchrun job all ask here.
@@ -150,4 +155,4 @@ class GroupManager(abc.ABC):
 
 
 __all__ = ["GROUP_KEYS", "ENDED_STATUSES", "GroupManager", "check_group", "checked_stages", "group_configs",
-           "progress_from_store", "resumable", "shortcuts_after"]
+           "progress_from_store", "RESUMABLE_STATUSES", "resumable", "shortcuts_after"]

@@ -28,8 +28,8 @@ from resnet_edu import data as data_module
 from resnet_edu import devices, models
 from resnet_edu.runs import ENDED_STATUSES, RunStore
 from resnet_edu.runs.disk import describe_write_error
-from resnet_edu.train import Diverged, TrainConfig, Trainer, load_checkpoint
-from resnet_edu.train.checkpoint import INIT_CHECKPOINT, LAST_CHECKPOINT
+from resnet_edu.train import Diverged, TrainConfig, Trainer
+from resnet_edu.train.checkpoint import INIT_CHECKPOINT, LAST_CHECKPOINT, load_checkpoint_or_previous
 
 OnIteration = Callable[["LaneRun", Trainer], None]  # called after each iteration of each run (tests inject faults)
 
@@ -47,6 +47,7 @@ class LaneRun:
     pending_toggles: list = field(default_factory=list)  # switches asked for before the model exists
     resume_from: str | None = None  # checkpoint path
     resume_payload: dict | None = None  # the checkpoint already read (torchrun: rank 0 read it for every rank)
+    resume_note: str | None = None  # with resume_payload: why it is previous.pt, not the damaged last.pt
     stop_reason: str = "stopped by the teacher"
     group_id: str | None = None
 
@@ -137,16 +138,21 @@ class Lockstep:
             trainer = self.new_trainer(run, num_classes, steps_per_epoch)
             resumed = run.resume_from is not None or run.resume_payload is not None
             if resumed:
-                payload = run.resume_payload
-                if payload is None:
-                    payload = load_checkpoint(run.resume_from, map_location=self.device)
+                payload, read_from, fallback = run.resume_payload, run.resume_from, run.resume_note
+                if payload is None:  # a damaged last.pt: previous.pt, and fallback says so
+                    payload, read_from, fallback = load_checkpoint_or_previous(run.resume_from,
+                                                                               map_location=self.device)
                 trainer.restore(payload)
                 run.resume_payload = None  # the weights live in the trainer now
                 # Iterations logged after the checkpoint (before a crash or a stop) are redone:
                 # drop them so the curve never mixes the old attempt with the new one.
                 self.store.discard_after(run.run_id, trainer.step)
+                if fallback:
+                    self.store.log_event(run.run_id, trainer.step, "checkpoint_fallback",
+                                         {"message": fallback, "checkpoint": str(read_from)})
                 self.store.log_event(run.run_id, trainer.step, "resumed",
-                                     {"checkpoint": run.resume_from, **self.run_facts(run)})
+                                     {"checkpoint": None if read_from is None else str(read_from),
+                                      **self.run_facts(run)})
             else:  # the starting point, for analyses that compare a net with its initial self
                 trainer.checkpoint(self.store.checkpoint_dir(run.run_id) / INIT_CHECKPOINT, dataset_info)
             for enabled, stages in run.pending_toggles:

@@ -6,9 +6,12 @@ run's config, its step and what the data set looked like; the Trainer decides wh
 (:meth:`~resnet_edu.train.trainer.Trainer.checkpoint` and
 :meth:`~resnet_edu.train.trainer.Trainer.restore`). Here:
 
-* :data:`CHECKPOINT_FORMAT`, :data:`INIT_CHECKPOINT`, :data:`LAST_CHECKPOINT`: the format marker
-  and the two file names every run folder has;
-* :func:`write_checkpoint`: atomic, so a crash or a full disk never leaves half a file;
+* :data:`CHECKPOINT_FORMAT`, :data:`INIT_CHECKPOINT`, :data:`LAST_CHECKPOINT`,
+  :data:`PREVIOUS_CHECKPOINT`: the format marker and the file names of a run folder;
+* :func:`write_checkpoint`: atomic, so a crash or a full disk never leaves half a file; once a
+  new ``last.pt`` is whole, the one it replaces becomes ``previous.pt`` (the last two are kept);
+* :func:`load_checkpoint_or_previous`: resuming reads ``previous.pt`` when ``last.pt`` is
+  damaged (cut short by a crash on a disk without write barriers), and says so;
 * :func:`load_checkpoint`: read with ``torch.load(..., weights_only=True)``, which refuses
   pickled code, so a file someone hands you cannot run anything;
 * :func:`model_from_checkpoint`: the trained net without a trainer, for the pages and the
@@ -18,6 +21,8 @@ run's config, its step and what the data set looked like; the Trainer decides wh
 from __future__ import annotations
 
 import os
+import shutil
+import zipfile
 from pathlib import Path
 
 import torch
@@ -30,6 +35,7 @@ from resnet_edu.train.config import TrainConfig
 CHECKPOINT_FORMAT = "resnet-lab-checkpoint-1"
 INIT_CHECKPOINT = "init.pt"  # a run's weights before its first step: where the landscape's path starts
 LAST_CHECKPOINT = "last.pt"  # the newest checkpoint (each epoch's end, a stop): what resume reads
+PREVIOUS_CHECKPOINT = "previous.pt"  # the one before it: read when last.pt is damaged
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
@@ -63,11 +69,73 @@ def write_checkpoint(payload: dict, path: str | os.PathLike) -> Path:
     Raises:
         OSError: the disk refused (a full disk: ``ENOSPC``); nothing half-written is left behind.
     """
-    return save_atomically(payload, path)
+    path = Path(path)
+    if path.name != LAST_CHECKPOINT or not path.is_file():
+        return save_atomically(payload, path)
+    # The new last.pt is written whole first; only then does the old one become previous.pt.
+    incoming = save_atomically(payload, path.with_name(f".{path.name}.{os.getpid()}.new"))
+    try:
+        _keep_as_previous(path)
+        os.replace(incoming, path)
+    except BaseException:
+        incoming.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _keep_as_previous(last: Path) -> None:
+    """Give the current ``last.pt`` the name ``previous.pt`` too (a hard link: no copy), atomically.
+
+    A ``last.pt`` that is not a whole zip archive (torch files are zip archives whose index is
+    at the end: a file cut short has none) is not kept: the older ``previous.pt`` is worth more.
+    """
+    if not zipfile.is_zipfile(last):
+        return
+    previous = last.with_name(PREVIOUS_CHECKPOINT)
+    staging = last.with_name(f".{PREVIOUS_CHECKPOINT}.{os.getpid()}.tmp")
+    try:
+        staging.unlink(missing_ok=True)
+        try:
+            os.link(last, staging)
+        except OSError:  # a file system without hard links (FAT on a USB stick)
+            shutil.copyfile(last, staging)
+        os.replace(staging, previous)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint_or_previous(path: str | os.PathLike,
+                                map_location: str | torch.device = "cpu") -> tuple[dict, Path, str | None]:
+    """(payload, the file read, None); for a damaged ``last.pt``, the ``previous.pt`` beside it and the
+    sentence that says so (for the run's events) instead of None.
+
+    Args:
+        path: the checkpoint to read (a run's ``last.pt``).
+        map_location: where the tensors go.
+
+    Raises:
+        ValueError: ``path`` cannot be read and there is no readable checkpoint before it.
+    """
+    path = Path(path)
+    try:
+        return load_checkpoint(path, map_location), path, None
+    except ValueError as error:
+        previous = path.with_name(PREVIOUS_CHECKPOINT)
+        if path.name != LAST_CHECKPOINT or not previous.is_file():
+            raise
+        try:
+            payload = load_checkpoint(previous, map_location)
+        except ValueError:
+            raise error from None
+        note = (f"{error}: the checkpoint before it ({PREVIOUS_CHECKPOINT}, iteration {payload.get('step')}) "
+                f"was read instead")
+        return payload, previous, note
 
 
 def model_from_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu"):
-    """(eval-mode model, its TrainConfig, info) from a checkpoint; info has step, num_classes, classes, mean, std.
+    """(eval-mode model, its TrainConfig, info) from a checkpoint; info has step, num_classes, classes, mean, std,
+    and ``note``: None, or the sentence saying a damaged ``last.pt`` was replaced by ``previous.pt``.
 
     Args:
         path: a checkpoint written by ``Trainer.checkpoint``.
@@ -76,7 +144,7 @@ def model_from_checkpoint(path: str | os.PathLike, device: str | torch.device = 
     Raises:
         ValueError: the file is not a ResNet Lab checkpoint, or its weights do not fit its config.
     """
-    payload = load_checkpoint(path, map_location=device)
+    payload, _read, note = load_checkpoint_or_previous(path, map_location=device)
     try:
         config = TrainConfig.from_dict(payload["config"])
         model = make_model(config, int(payload["num_classes"]))
@@ -87,4 +155,5 @@ def model_from_checkpoint(path: str | os.PathLike, device: str | torch.device = 
         models.set_shortcuts(model, bool(enabled), [int(stage)])
     model.to(device).eval()
     info = {key: payload.get(key) for key in ("step", "num_classes", "classes", "mean", "std", "dataset_name")}
+    info["note"] = note
     return model, config, info

@@ -137,7 +137,10 @@ def _checkpoint_files(store, run_id: str) -> list[pathlib.Path]:
     folder = store._checkpoint_path(run_id)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and CHECKPOINT_NAME.fullmatch(p.name))
+    from resnet_edu.train.checkpoint import PREVIOUS_CHECKPOINT  # a spare kept for recovery: not shared
+
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and CHECKPOINT_NAME.fullmatch(p.name) and p.name != PREVIOUS_CHECKPOINT)
 
 
 def _analyses_of(store, run_ids: set[str]) -> list[dict]:
