@@ -306,6 +306,7 @@ def imported_store(packed, tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_every_page_draws_the_imported_runs(imported_store):
     from page_helpers import charts, open_page
+    from page_tasks import wait_for_task
 
     _, ids = imported_store
     at = open_page("app_pages/degradation.py", "en")
@@ -314,6 +315,8 @@ def test_every_page_draws_the_imported_runs(imported_store):
     at = open_page("app_pages/gradients.py", "en")
     assert len(charts(at)) == 3  # ratio over time, the heatmaps, Fig. 7's layer responses
     at = open_page("app_pages/features.py", "en")
+    assert wait_for_task("features")["status"] == "finished"  # the views are computed in the training process
+    at.run()
     assert sorted(m.label for m in at.metric) == ["ResNet-8", "plain-8"] and len(charts(at)) == 3
     at = open_page("app_pages/lesion.py", "ko")
     assert len(charts(at)) == 2  # the lesion study that came with the pack: single blocks, k random blocks
