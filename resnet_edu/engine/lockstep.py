@@ -212,10 +212,11 @@ class Lockstep:
     def set_status(self, run: LaneRun, status: str, message: str | None = None, step: int | None = None) -> None:
         # The store first: whoever sees the run end here (wait(), the app's proxy) must find
         # the same status in the store.
-        with contextlib.suppress(Exception):  # the store may be gone at interpreter exit
-            if status in ENDED_STATUSES:
-                step = step if step is not None else (run.trainer.step if run.trainer else 0)
+        if status in ENDED_STATUSES:
+            step = step if step is not None else (run.trainer.step if run.trainer else 0)
+            with contextlib.suppress(Exception):  # the store may be gone at interpreter exit, or the disk full
                 self.store.log_event(run.run_id, step, status, {"message": message} if message else None)
+        with contextlib.suppress(Exception):  # tried even when the event was refused: the status matters most
             self.store.set_status(run.run_id, status, message)
         if message is not None:
             run.message = message

@@ -182,7 +182,8 @@ class RunRecordsMixin:
         if not self._accepts_logs(run_id):
             return
         row = (run_id, step, kind, detail_json, utc_now())
-        self._commit(lambda c: c.execute(INSERT_EVENT, row))
+        # The event saying how a run ended may use the space reserve, as its ending status may.
+        self._commit(lambda c: c.execute(INSERT_EVENT, row), ends_run=kind in ENDED_STATUSES)
 
     def discard_after(self, run_id: str, step: int) -> None:
         """Delete steps, evals and layer stats after ``step`` (resuming from a checkpoint).

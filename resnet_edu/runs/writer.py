@@ -16,8 +16,9 @@ This is the part of the store worth copying into your own projects:
   run ``failed`` with "the disk is full (... free)", and a status change is tried on its
   own so that the failure itself still lands when it fits.
 - The space reserve (``disk.SpaceReserve``) is given up only for a write that lets a run end
-  cleanly (an ending status, a checkpoint's record: ``ends_run=True``), never for metrics or
-  events, and it is made again at the first commit that succeeds once space is back.
+  cleanly (an ending status and the event saying so, a checkpoint's record: ``ends_run=True``),
+  never for metrics or other events, and it is made again at the first commit that succeeds
+  once space is back.
 """
 
 from __future__ import annotations
