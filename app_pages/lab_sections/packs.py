@@ -48,7 +48,7 @@ def _open(source, name: str) -> None:
     """Check and open the pack with a progress bar; the result is kept for the next page run (it re-runs at once)."""
     if not teacher_unlocked():  # checked again here, not only by the button's disabled state
         st.session_state["lab_pack_note"] = ("error", teacher_only())
-        return
+        st.rerun()
     store = get_manager().store
     bar = st.progress(0.0, text=t(f"Opening {name}…", f"{name} 여는 중…"))
 
@@ -64,5 +64,6 @@ def _open(source, name: str) -> None:
     else:
         seconds = t(f" ({result.seconds:.1f} s)", f" ({result.seconds:.1f}초)")
         st.session_state["lab_pack_note"] = ("success", result.sentence(language()) + seconds)
-        st.rerun()  # the past runs above, drawn before the pack was opened, list its runs now
-    bar.empty()
+    # Drawn again at once: the box opens on the result, and the past runs above (drawn before the pack
+    # was opened) list its runs.
+    st.rerun()
