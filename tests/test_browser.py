@@ -103,6 +103,14 @@ def choose(page, group: str, option: str) -> None:
     wait_for_app(page)
 
 
+def checked(radio) -> None:
+    """The radio is (or within a few seconds becomes) checked: after a language switch the page draws
+    the new words first and the choice in them a moment later."""
+    from playwright.sync_api import expect
+
+    expect(radio).to_be_checked(timeout=30_000)
+
+
 def status_of(name: str, word: str) -> re.Pattern:
     """A run's status beside the Degradation page's picker: "✅ plain-20 · 12-06 13:34: finished"."""
     return re.compile(rf"{name}( · [\d-]+ [\d:]+)?: {word}")
@@ -129,11 +137,11 @@ def test_a_class_period_in_a_real_browser(server):
             choose(page, "Recipe", "paper (Sec. 4.2)")
             page.get_by_text("한국어", exact=True).click()
             wait_for_app(page)
-            assert page.get_by_role("radio", name="논문 (4.2절)").is_checked()
-            assert page.get_by_role("radio", name="CIFAR (6n+2층)").is_checked()
+            checked(page.get_by_role("radio", name="논문 (4.2절)"))
+            checked(page.get_by_role("radio", name="CIFAR (6n+2층)"))
             page.get_by_text("English", exact=True).click()
             wait_for_app(page)
-            assert page.get_by_role("radio", name="paper (Sec. 4.2)").is_checked()
+            checked(page.get_by_role("radio", name="paper (Sec. 4.2)"))
             choose(page, "Recipe", "classroom (default)")
 
             # A short comparison: plain-20 and ResNet-20, a few dozen iterations of 32 images.
@@ -193,11 +201,11 @@ def test_a_class_period_in_a_real_browser(server):
             page.get_by_text(status_of("plain-20", "완료")).first.wait_for()
             choose(page, "가로축", "에폭")
             no_exception(page, log_path, "x-axis 'epochs' in Korean after the runs ended")
-            assert page.get_by_role("radio", name="에폭").is_checked()
+            checked(page.get_by_role("radio", name="에폭"))
             page.screenshot(path=str(OUTPUT / "degradation-ko.png"))
             page.get_by_text("English", exact=True).click()
             wait_for_app(page)
-            assert page.get_by_role("radio", name="epochs").is_checked()
+            checked(page.get_by_role("radio", name="epochs"))
             no_exception(page, log_path, "English again")
 
             # A lesion study on the ended runs: ResNet-20 beside its plain twin, to its end.
