@@ -139,6 +139,20 @@ def _can_mount_tmpfs() -> bool:
     return probe.returncode == 0
 
 
+def _on_a_full_disk(script: str, tmp_path: Path, *args: str) -> dict:
+    """Run ``script`` in a private mount namespace (it mounts a tiny tmpfs at ``tmp_path/small-disk`` and
+    fills it), with ``args`` after the mount point and the result file; its exit must be clean. The JSON
+    it wrote."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    out = tmp_path / "result.json"
+    done = subprocess.run(["unshare", "-rm", sys.executable, "-c", script, str(mount), *args, str(out)],
+                          cwd=REPO, env=_env(tmp_path / "unused", tmp_path), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
 FULL_DISK_SCRIPT = textwrap.dedent("""
     import json, os, subprocess, sys, time
     from pathlib import Path
@@ -200,14 +214,7 @@ FULL_DISK_SCRIPT = textwrap.dedent("""
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
 def test_a_full_disk_during_training_fails_the_run_with_the_reason_and_keeps_what_was_committed(tmp_path):
     tree = make_tree(tmp_path / "data")
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    out = tmp_path / "result.json"
-    env = _env(tmp_path / "unused", tmp_path)
-    done = subprocess.run(["unshare", "-rm", sys.executable, "-c", FULL_DISK_SCRIPT, str(mount), str(tree),
-                           str(out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result = _on_a_full_disk(FULL_DISK_SCRIPT, tmp_path, str(tree))
     print(json.dumps({k: v for k, v in result.items() if k != "steps"}), "steps:", len(result["steps"]))
     assert result["free_when_full"] == 0 and result["ended"]
     assert 22 <= result["failed_at"][0] < 40, result  # a metrics commit failed, before the next checkpoint (40)
@@ -270,14 +277,7 @@ REFUSED_ROWS_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
 def test_the_store_keeps_refused_rows_and_tells_the_logging_thread(tmp_path):
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    out = tmp_path / "result.json"
-    done = subprocess.run(["unshare", "-rm", sys.executable, "-c", REFUSED_ROWS_SCRIPT, str(mount), str(out)],
-                          cwd=REPO, env=_env(tmp_path / "unused", tmp_path), capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result = _on_a_full_disk(REFUSED_ROWS_SCRIPT, tmp_path)
     assert result["free"] == 0 and "disk is full" in result["flush_error"]
     assert result["told"].startswith("the disk is full (")
     assert result["write_error_after"] == "None"
@@ -832,14 +832,7 @@ RESERVE_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs unshare and a tmpfs mount in a user namespace")
 def test_the_space_reserve_is_given_up_only_for_a_run_to_end_and_made_again_when_space_is_back(tmp_path):
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    out = tmp_path / "result.json"
-    done = subprocess.run(["unshare", "-rm", sys.executable, "-c", RESERVE_SCRIPT, str(mount), str(out)],
-                          cwd=REPO, env=_env(tmp_path / "unused", tmp_path), capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result = _on_a_full_disk(RESERVE_SCRIPT, tmp_path)
     assert result["reserve_at_open"] and result["free_when_full"] == 0
     assert result["refused"] and "disk is full" in result["refused"][0], result
     assert result["reserve_after_metrics_and_events"]  # metrics and events never take it
